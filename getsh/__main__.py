@@ -1,0 +1,5 @@
+"""``python -m getsh``."""
+
+from getsh.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""Wires a parsed command line to the runner: the shell, ``-c``, piped stdin, or ``serve``."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+import getsh.commands  # noqa: F401  (registers every command)
+from getsh import __version__
+from getsh.context import Context
+from getsh.dicom.events import Notice
+from getsh.exitstatus import ExitStatus, worst
+from getsh.runner import Runner
+from getsh.shell.render import Renderer
+
+if TYPE_CHECKING:
+    from getsh.cli import Options
+    from getsh.dicom.demo import DemoServer
+
+
+def run(ctx: Context, opts: Options) -> int:
+    if opts.mode == "serve":
+        return serve(ctx, opts)
+    renderer = Renderer(ctx.env.console, ctx.env.err_console)
+    runner = Runner(ctx, renderer)
+    demo = None
+    outcome = ExitStatus.SUCCESS
+    try:
+        if opts.demo:
+            from getsh.dicom.demo import DemoServer
+
+            demo = DemoServer(ae_title=opts.serve_aet)
+            port = demo.start()
+            renderer.show(Notice(describe_demo(demo, port)))
+            outcome = runner.run_line(f"connect 127.0.0.1 {port} --aec {shlex.quote(demo.ae_title)}")
+        elif opts.peer:
+            host, port_text = opts.peer
+            outcome = runner.run_line(f"connect {shlex.quote(host)} {shlex.quote(port_text)}")
+        if opts.commands:
+            for text in opts.commands:
+                outcome = worst(outcome, runner.run_line(text))
+        elif not ctx.env.stdin_isatty:
+            outcome = worst(outcome, runner.run_lines(ctx.env.stdin))
+        else:
+            from getsh.shell.repl import run_shell
+
+            renderer.show(Notice(f"getsh {__version__}: type help for the commands; Tab completes; Ctrl-D quits"))
+            run_shell(ctx, runner)
+            outcome = ExitStatus.SUCCESS  # an interactive session that ends normally succeeded
+    except KeyboardInterrupt:
+        outcome = worst(outcome, ExitStatus.ERROR)
+    finally:
+        ctx.session.link.close(abort=ctx.settings["abort"])
+        if demo is not None:
+            demo.stop()
+    return int(outcome)
+
+
+def describe_demo(server: DemoServer, port: int) -> str:
+    patients = len({e.patient_id for e in server.entries})
+    studies = len({e.study_uid for e in server.entries})
+    return (
+        f"demo archive {server.ae_title} on 127.0.0.1:{port}: "
+        f"{patients} patients, {studies} studies, {len(server.entries)} objects"
+    )
+
+
+def serve(ctx: Context, opts: Options) -> int:
+    from getsh.dicom.demo import DemoServer
+
+    server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet)
+    port = server.start()
+    ctx.env.stdout.write(f"{describe_demo(server, port)}; Ctrl-C stops it\n")
+    ctx.env.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return ExitStatus.SUCCESS

@@ -1,0 +1,241 @@
+"""argv → settings and a mode: the shell, ``-c`` commands, piped stdin, or ``serve``.
+
+Options are getscu's: every setting's flags come from the settings table, so
+``getsh -aec ARCHIVE +xr`` presets exactly what ``set aec ARCHIVE; set prefer rle`` would.
+As in DCMTK, when mutually exclusive options are given the rightmost wins.
+"""
+
+from __future__ import annotations
+
+import configparser
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from getsh import __version__
+from getsh.context import Context
+from getsh.env import HOME_VARIABLE, Environment
+from getsh.errors import GetshError, UsageError
+from getsh.exitstatus import ExitStatus
+from getsh.settings import SETTINGS, Origin, Settings
+
+
+@dataclass
+class Options:
+    """What the command line asked for, after the settings it named were applied."""
+
+    settings: list[tuple[str, str]] = field(default_factory=list)  # (setting, value) in order
+    commands: list[str] = field(default_factory=list)
+    demo: bool = False
+    peer: tuple[str, str] | None = None
+    log_config: Path | None = None
+    mode: str = "shell"  # shell | serve | help | version
+    serve_port: int = 0
+    serve_aet: str = "GETSH-DEMO"
+    serve_require_aet: bool = False
+
+
+# spelling -> (setting name, fixed value or None when the option takes an argument)
+def _setting_flags() -> dict[str, tuple[str, str | None]]:
+    table: dict[str, tuple[str, str | None]] = {}
+    for setting in SETTINGS:
+        for flag in setting.flags:
+            table[flag] = (setting.name, None)
+        for choice in setting.choices:
+            for flag in choice.flags:
+                table[flag] = (setting.name, choice.value)
+    return table
+
+
+SETTING_FLAGS = _setting_flags()
+
+GENERAL_OPTIONS = (
+    ("-h, --help", "print this help text and exit"),
+    ("--version", "print version information and exit"),
+    ("-c, --command CMDS", "run these commands (separated by ';') instead of the shell, then exit"),
+    ("--demo", "start the embedded demo archive on 127.0.0.1 and connect to it"),
+    ("-lc, --log-config FILE", "configure logging from a Python logging configuration file (fileConfig format)"),
+)
+
+SERVE_OPTIONS = (
+    ("--demo", "serve the embedded demo archive (the default and, for now, only archive)"),
+    ("--port N", "TCP port on 127.0.0.1 (default: a free port, printed at start)"),
+    ("--aet TITLE", "the archive's AE title (default GETSH-DEMO)"),
+    ("--require-called-ae", "reject associations whose called AE title is not the archive's"),
+)
+
+
+def _take(argv: list[str], index: int, option: str) -> str:
+    if index >= len(argv):
+        raise UsageError(f"option {option} needs a value", "see: getsh --help")
+    return argv[index]
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    """Parse the command line; UsageError (exit 1, as getscu) when it does not make sense."""
+    args = list(argv)
+    opts = Options()
+    if args and args[0] == "serve":
+        return _parse_serve(args[1:], opts)
+    positionals: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        index += 1
+        if word in ("-h", "--help"):
+            opts.mode = "help"
+        elif word == "--version":
+            opts.mode = "version"
+        elif word in ("-c", "--command"):
+            opts.commands.append(_take(args, index, word))
+            index += 1
+        elif word == "--demo":
+            opts.demo = True
+        elif word in ("-lc", "--log-config"):
+            opts.log_config = Path(_take(args, index, word))
+            index += 1
+        elif word in SETTING_FLAGS:
+            name, fixed = SETTING_FLAGS[word]
+            if fixed is None:
+                opts.settings.append((name, _take(args, index, word)))
+                index += 1
+            else:
+                opts.settings.append((name, fixed))
+        elif word.startswith(("-", "+")) and len(word) > 1 and not word.lstrip("-").isdigit():
+            raise UsageError(f"unknown option {word}", "see: getsh --help")
+        else:
+            positionals.append(word)
+    if positionals:
+        if len(positionals) != 2:
+            raise UsageError(
+                f"expected 'peer port', got {' '.join(positionals)!r}", "usage: getsh [options] [peer port]"
+            )
+        opts.peer = (positionals[0], positionals[1])
+    if opts.demo and opts.peer:
+        raise UsageError("--demo and a peer exclude each other", "give one of them")
+    return opts
+
+
+def _parse_serve(args: list[str], opts: Options) -> Options:
+    opts.mode = "serve"
+    index = 0
+    while index < len(args):
+        word = args[index]
+        index += 1
+        if word in ("-h", "--help"):
+            opts.mode = "help"
+        elif word == "--demo":
+            opts.demo = True
+        elif word == "--port":
+            text = _take(args, index, word)
+            index += 1
+            if not text.isdigit() or not 0 <= int(text) <= 65535:
+                raise UsageError(f"--port: {text!r} is not a port number (0..65535)", "e.g. --port 11112")
+            opts.serve_port = int(text)
+        elif word == "--aet":
+            from getsh.dicom.aetitle import validate_ae_title
+
+            try:
+                opts.serve_aet = validate_ae_title(_take(args, index, word))
+            except ValueError as exc:
+                raise UsageError(f"--aet: {exc}") from None
+            index += 1
+        elif word == "--require-called-ae":
+            opts.serve_require_aet = True
+        elif word in SETTING_FLAGS and SETTING_FLAGS[word][0] == "log-level":
+            name, fixed = SETTING_FLAGS[word]
+            if fixed is None:
+                opts.settings.append((name, _take(args, index, word)))
+                index += 1
+            else:
+                opts.settings.append((name, fixed))
+        else:
+            raise UsageError(f"serve: unknown argument {word}", "usage: getsh serve --demo [--port N] [--aet TITLE]")
+    return opts
+
+
+def help_text() -> str:
+    lines = [
+        f"getsh {__version__} — an interactive shell for DICOM C-GET retrieval (after DCMTK getscu)",
+        "",
+        "usage: getsh [options] [peer port]      the shell (connected to peer when given)",
+        "       getsh --demo [options]           the shell, on the embedded demo archive",
+        "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
+        "       getsh serve --demo [--port N]    run the demo Query/Retrieve archive in the foreground",
+        "",
+        "general options",
+    ]
+    lines += [f"  {flag:<28} {text}" for flag, text in GENERAL_OPTIONS]
+    lines += ["", "settings (the same as 'set NAME VALUE' in the shell; rightmost option wins)"]
+    for setting in SETTINGS:
+        header = f"{setting.name}: {setting.help}"
+        if setting.flags:
+            lines.append(f"  {', '.join(setting.flags) + ' ' + setting.metavar:<28} {header}")
+        else:
+            lines.append(f"  {header}")
+        for choice in setting.choices:
+            if choice.flags:
+                lines.append(f"    {', '.join(choice.flags):<26} {choice.value}: {choice.help.split(', then')[0]}")
+    lines += ["", "serve options"]
+    lines += [f"  {flag:<28} {text}" for flag, text in SERVE_OPTIONS]
+    lines += [
+        "",
+        "exit status: 0 success, 1 bad command line, 2 a command failed, 3 script error, 4 warning,",
+        "             5 sub-operations failed, 6 failure status from the peer, 7 network/association failure",
+        f"files: history and config in ${HOME_VARIABLE} (default: the user data directory)",
+    ]
+    return "\n".join(lines)
+
+
+def version_text() -> str:
+    import pydicom
+    import pynetdicom
+
+    return f"getsh {__version__}\npynetdicom {pynetdicom.__version__}\npydicom {pydicom.__version__}"
+
+
+def load_config(ctx: Context) -> list[str]:
+    """Apply ``$GETSH_HOME/config`` ([settings] name = value); return warnings for bad lines."""
+    path = ctx.env.config_path
+    if not path.is_file():
+        return []
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+        return [f"{path}: cannot read: {exc}"]
+    warnings = []
+    for name, value in parser.items("settings") if parser.has_section("settings") else []:
+        try:
+            ctx.settings.set(name, value, Origin.CONFIG)
+        except GetshError as exc:
+            warnings.append(f"{path}: {exc.message} (ignored)")
+    return warnings
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment()
+    try:
+        opts = parse_args(sys.argv[1:] if argv is None else argv)
+        ctx = Context(env, Settings())
+        warnings = load_config(ctx)
+        for name, value in opts.settings:
+            ctx.settings.set(name, value, Origin.COMMAND_LINE)
+    except GetshError as exc:
+        env.stderr.write(f"getsh: {exc.message}" + (f" — {exc.hint}" if exc.hint else "") + "\n")
+        return ExitStatus.USAGE
+    if opts.mode == "help":
+        env.stdout.write(help_text() + "\n")
+        return ExitStatus.SUCCESS
+    if opts.mode == "version":
+        env.stdout.write(version_text() + "\n")
+        return ExitStatus.SUCCESS
+    from getsh import logs
+
+    logs.configure(ctx.settings["log-level"], opts.log_config)
+    for warning in warnings:
+        env.stderr.write(f"getsh: warning: {warning}\n")
+    from getsh.app import run
+
+    return run(ctx, opts)

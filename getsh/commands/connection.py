@@ -1,0 +1,131 @@
+"""connect, echo, status, disconnect: the session's association with its peer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+from getsh.context import Context
+from getsh.dicom.aetitle import validate_ae_title
+from getsh.dicom.association import Peer
+from getsh.dicom.events import AssociationInfo, EchoResult, Notice
+from getsh.dicom.status import decode
+from getsh.errors import NetworkError
+from getsh.registry import Arg, command
+from getsh.settings import Origin
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{port} is out of range (1..65535)")
+    return port
+
+
+def host_name(text: str) -> str:
+    host = text.strip()
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{text!r} is not a host name or address")
+    return host
+
+
+@command(
+    "connect",
+    "associate with a peer (the association then stays open between commands)",
+    help="""
+Opens an association now, with the calling and called AE titles, the information model,
+transfer-syntax preferences and PDU size from the settings, and keeps it open. Later
+commands reuse it; if the peer drops it, or a setting that is negotiated changes, the next
+command re-associates and says so.
+
+Examples:
+  connect 127.0.0.1 11112
+  connect pacs.example.org 104 --aec ARCHIVE --aet MYSCU
+""",
+    args=[
+        Arg("host", "host name or IP address of the peer", type=host_name),
+        Arg("port", "TCP port of the peer", type=port_number),
+        Arg("aec", "called AE title of the peer (sets aec)", option="--aec", type=validate_ae_title, metavar="AETITLE"),
+        Arg("aet", "my calling AE title (sets aet)", option="--aet", type=validate_ae_title, metavar="AETITLE"),
+    ],
+    aliases=("open",),
+    category="connection",
+)
+def connect(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
+    if args.aec:
+        ctx.settings.set("aec", args.aec, Origin.TYPED)
+    if args.aet:
+        ctx.settings.set("aet", args.aet, Origin.TYPED)
+    previous = ctx.session.peer
+    ctx.session.peer = Peer(args.host, args.port)
+    released = ctx.session.link.close(abort=ctx.settings["abort"])
+    if released is not None:
+        yield released
+    try:
+        yield ctx.reconnect()
+    except NetworkError:
+        if previous is not None and previous != ctx.session.peer:
+            yield Notice(f"the peer is now {ctx.session.peer} (was {previous}); fix the problem and retry with: echo")
+        raise
+
+
+@command(
+    "echo",
+    "verify the peer with C-ECHO: status in words and round-trip time",
+    help="""
+Sends C-ECHO-RQ on the open association (opening it first if needed).
+
+Example:
+  echo
+""",
+    category="connection",
+)
+def echo(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
+    assoc, event = ctx.associate()
+    if event is not None:
+        yield event
+    started = time.perf_counter()
+    status = assoc.send_c_echo()
+    seconds = time.perf_counter() - started
+    if "Status" not in status:
+        reason = ctx.session.link.lost_reason() or "no valid response"
+        limit = ctx.settings["dimse-timeout"]
+        if assoc.is_established is False and limit is not None and seconds >= limit:
+            raise NetworkError(f"C-ECHO: no response within {limit} s (dimse-timeout); association aborted",
+                               "check the peer, or raise: set dimse-timeout SECONDS")
+        raise NetworkError(f"C-ECHO failed: {reason}", "the next command re-associates")
+    yield EchoResult(str(ctx.session.peer), decode(int(status.Status), "echo"), seconds)
+
+
+@command(
+    "status",
+    "the association: peer, AE titles, state, PDU sizes, implementation, presentation contexts",
+    help="""
+Shows the open association, or what the next one would be. Each proposed presentation
+context is listed with its result (accepted, or why it was rejected), the transfer syntax
+and our roles; the count against the 128-context budget is shown.
+""",
+    category="connection",
+    record=False,
+)
+def status(ctx: Context, args: SimpleNamespace) -> AssociationInfo:
+    return ctx.session.link.info(ctx.wanted_association())
+
+
+@command(
+    "disconnect",
+    "release the association (abort it when the abort setting is on)",
+    help="""
+Releases the association with A-RELEASE, or aborts it with A-ABORT when 'abort' is on
+(getscu --abort). The peer stays known: the next command that needs it re-associates.
+""",
+    aliases=("close",),
+    category="connection",
+)
+def disconnect(ctx: Context, args: SimpleNamespace) -> object:
+    released = ctx.session.link.close(abort=ctx.settings["abort"])
+    return released if released is not None else Notice("no association is open")

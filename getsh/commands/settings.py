@@ -1,0 +1,98 @@
+"""set, settings, and one shortcut command per everyday setting (aet, aec, model, prefer, …).
+
+The shortcuts are generated from the settings table, so each stays in step with its setting.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from getsh.completers import setting_names, setting_value, value_of_named_setting
+from getsh.context import Context
+from getsh.dicom.events import Notice
+from getsh.registry import REGISTRY, Arg, Command, command
+from getsh.results import SettingChanged, SettingRow, SettingsTable
+from getsh.settings import BY_NAME, SETTINGS, Origin, lookup
+
+
+def change(ctx: Context, name: str, text: str) -> SettingChanged:
+    """Set one setting as typed; say whether the open association must be renegotiated."""
+    setting = lookup(name)
+    before = ctx.wanted_association()
+    ctx.settings.set(setting.name, text, Origin.TYPED)
+    after = ctx.wanted_association()
+    stale = ctx.session.link.is_open and before != after
+    return SettingChanged(setting.name, ctx.settings.show(setting.name), stale)
+
+
+@command(
+    "set",
+    "change a setting (see 'settings' for the list)",
+    help="""
+Every setting has a getscu option too (shown by 'settings'). A change to a negotiated
+setting (AE titles, model, transfer syntaxes, PDU size) makes the next command
+re-associate.
+
+Examples:
+  set max-pdu 65536
+  set dimse-timeout 60
+  set prefer rle
+""",
+    args=[
+        Arg("name", "the setting", complete=setting_names, metavar="NAME"),
+        Arg("value", "its new value", complete=value_of_named_setting, metavar="VALUE"),
+    ],
+    category="settings",
+)
+def set_command(ctx: Context, args: SimpleNamespace) -> SettingChanged:
+    return change(ctx, args.name, args.value)
+
+
+@command(
+    "settings",
+    "every setting with its value, where the value came from, and its getscu option",
+    category="settings",
+    record=False,
+)
+def settings_command(ctx: Context, args: SimpleNamespace) -> SettingsTable:
+    rows = []
+    for setting in SETTINGS:
+        flags = list(setting.flags) + [f for c in setting.choices for f in c.flags[:1]]
+        rows.append(SettingRow(
+            setting.name, ctx.settings.show(setting.name), ctx.settings.origin(setting.name).value,
+            setting.help, " ".join(flags), setting.renegotiate,
+        ))
+    return SettingsTable(tuple(rows))
+
+
+SHORTCUTS = ("aet", "aec", "model", "prefer", "propose", "output", "storage")
+
+
+def _shortcut(name: str) -> Command:
+    setting = BY_NAME[name]
+
+    def handler(ctx: Context, args: SimpleNamespace) -> object:
+        if args.value is None:
+            return Notice(f"{name} = {ctx.settings.show(name)} ({ctx.settings.origin(name).value})")
+        return change(ctx, name, args.value)
+
+    lines = [f"Same as 'set {name} VALUE'; without a value, shows the current one."]
+    if setting.flags:
+        lines.append(f"getscu: {', '.join(setting.flags)} {setting.metavar}")
+    if setting.choices:
+        lines.append("\nValues (and the getscu options that choose them):")
+        for c in setting.choices:
+            lines.append(f"  {c.value:<14} {c.help}" + (f"  [{', '.join(c.flags)}]" if c.flags else ""))
+    return Command(
+        name=name,
+        handler=handler,
+        summary=f"show or set {setting.help} (set {name})",
+        help="\n".join(lines),
+        args=(Arg("value", f"new value of {name}", required=False, complete=setting_value(name),
+                  metavar=setting.metavar),),
+        category="connection" if name in ("aet", "aec") else "settings",
+    )
+
+
+for _name in SHORTCUTS:
+    REGISTRY.add(_shortcut(_name))

@@ -1,0 +1,72 @@
+"""What a command handler may touch: the session, the settings and the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from pydicom import Dataset
+from pynetdicom.association import Association
+
+from getsh.dicom.association import AssociationRequest, Link, Peer, Timeouts
+from getsh.dicom.contexts import plan_contexts
+from getsh.dicom.events import Associated
+from getsh.env import Environment
+from getsh.errors import UsageError
+from getsh.settings import Settings
+
+
+@dataclass
+class Session:
+    """State that lives as long as the shell: the peer, the association, the identifier, history."""
+
+    peer: Peer | None = None
+    link: Link = field(default_factory=Link)
+    identifier: Dataset = field(default_factory=Dataset)
+    history: list[str] = field(default_factory=list)
+    quit_requested: bool = False
+
+
+@dataclass
+class Context:
+    env: Environment
+    settings: Settings = field(default_factory=Settings)
+    session: Session = field(default_factory=Session)
+
+    def wanted_association(self) -> AssociationRequest | None:
+        """The association the current settings ask for (None before any peer is known)."""
+        peer = self.session.peer
+        if peer is None:
+            return None
+        s = self.settings
+        return AssociationRequest(
+            peer=peer,
+            calling_ae=s["aet"],
+            called_ae=s["aec"],
+            plan=plan_contexts(s["model"], s["propose"], s["prefer"]),
+            max_pdu=s["max-pdu"],
+        )
+
+    def timeouts(self) -> Timeouts:
+        s = self.settings
+        return Timeouts(connect=s["connect-timeout"], acse=s["acse-timeout"], dimse=s["dimse-timeout"])
+
+    def associate(self) -> tuple[Association, Associated | None]:
+        """The open association, renewed if it went stale or was lost; the event says if it was."""
+        wanted = self.wanted_association()
+        if wanted is None:
+            raise UsageError("not connected to a peer", "connect HOST PORT first (or start with: getsh --demo)")
+        assoc, event = self.session.link.ensure(wanted, self.timeouts())
+        return assoc, self._announced(event)
+
+    def reconnect(self) -> Associated:
+        """Associate afresh now (``connect``), whatever state the current association is in."""
+        wanted = self.wanted_association()
+        if wanted is None:
+            raise UsageError("not connected to a peer", "connect HOST PORT first")
+        event = self.session.link.open(wanted, self.timeouts())
+        return self._announced(event)
+
+    def _announced(self, event: Associated | None) -> Associated | None:
+        if event is not None and self.settings["verbose-pc"]:
+            event = replace(event, show_contexts=True)
+        return event

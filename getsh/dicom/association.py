@@ -1,0 +1,404 @@
+"""The session's one association: open lazily, reuse, renegotiate when stale, release or abort.
+
+Failures are decoded here, once: A-ASSOCIATE-RJ result/source/reason, A-ABORT source and
+reason, connection errors and which timeout fired. pynetdicom keeps the underlying cause of
+a failed connect only in its log, so we record its error log while associating.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom.uid import UID
+from pynetdicom import AE, build_context, build_role, evt
+from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
+
+from getsh.dicom.contexts import MAX_CONTEXTS, ContextPlan
+from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
+from getsh.errors import NetworkError
+
+_PYNETDICOM = logging.getLogger("pynetdicom")
+
+REJECT_RESULTS = {1: "permanently", 2: "transiently"}
+REJECT_SOURCES = {
+    1: "the service user",
+    2: "the service provider (ACSE)",
+    3: "the service provider (presentation)",
+}
+REJECT_REASONS = {
+    (1, 1): "no reason given",
+    (1, 2): "application context name not supported",
+    (1, 3): "calling AE title not recognised",
+    (1, 7): "called AE title not recognised",
+    (2, 1): "no reason given",
+    (2, 2): "protocol version not supported",
+    (3, 1): "temporary congestion",
+    (3, 2): "local limit exceeded",
+}
+REJECT_HINTS = {
+    (1, 3): "the peer does not know our AE title: set aet to one it knows, or ask its admin to add this one",
+    (1, 7): "check the peer's AE title and set it with: aec TITLE",
+    (3, 1): "the peer is busy: try again later",
+    (3, 2): "the peer has too many associations open: try again later",
+}
+ABORT_SOURCES = {0: "the peer (service user)", 1: "the peer (reserved source)", 2: "the peer's DICOM provider"}
+PROVIDER_REASONS = {
+    0: "reason not specified",
+    1: "unrecognised PDU",
+    2: "unexpected PDU",
+    4: "unrecognised PDU parameter",
+    5: "unexpected PDU parameter",
+    6: "invalid PDU parameter value",
+}
+
+
+@dataclass(frozen=True)
+class Peer:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class AssociationRequest:
+    """Everything that is negotiated; when it changes, an open association is stale."""
+
+    peer: Peer
+    calling_ae: str
+    called_ae: str
+    plan: ContextPlan
+    max_pdu: int
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float | None = None
+    acse: float | None = 30
+    dimse: float | None = None
+
+
+def describe_abort(primitive: Any, connection_closed: bool) -> str:
+    """Words for an A-ABORT / A-P-ABORT indication."""
+    if isinstance(primitive, A_ABORT):
+        return f"aborted by {ABORT_SOURCES.get(primitive.abort_source or 0, 'the peer')}"
+    if isinstance(primitive, A_P_ABORT):
+        reason = primitive.provider_reason or 0
+        if reason == 0 and connection_closed:
+            return "the peer closed the connection"
+        return f"aborted by the DICOM provider: {PROVIDER_REASONS.get(reason, f'reason {reason}')}"
+    return "the peer closed the connection" if connection_closed else "the association was aborted"
+
+
+class _ErrorLog(logging.Handler):
+    """Collects pynetdicom's error messages while we associate: the only place it keeps them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _pynetdicom_errors() -> Iterator[_ErrorLog]:
+    recorder = _ErrorLog()
+    old_level = _PYNETDICOM.level
+    if not _PYNETDICOM.isEnabledFor(logging.ERROR):
+        _PYNETDICOM.setLevel(logging.ERROR)
+    _PYNETDICOM.addHandler(recorder)
+    try:
+        yield recorder
+    finally:
+        _PYNETDICOM.removeHandler(recorder)
+        _PYNETDICOM.setLevel(old_level)
+
+
+def _nodelay(event: evt.Event) -> None:
+    """Nagle's algorithm costs ~40 ms per small message on loopback: turn it off."""
+    sock = event.assoc.dul.socket.socket if event.assoc.dul.socket else None
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+
+def resolve(host: str, port: int, timeout: float | None = None) -> str:
+    """The IP address to connect to; NetworkError naming the host when it cannot be resolved."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NetworkError(
+            f"cannot resolve host {host!r}: {exc.strerror}", "check the host name, or use an IP address"
+        ) from None
+    ipv4 = [info for info in infos if info[0] == socket.AF_INET]
+    return str((ipv4 or infos)[0][4][0])
+
+
+class Link:
+    """Owns the session's association and knows when it must be renewed."""
+
+    def __init__(self) -> None:
+        self.assoc: Association | None = None
+        self.request: AssociationRequest | None = None
+        self.opened_at: float | None = None
+        self.last_used: float | None = None
+        self._abort: Any = None
+        self._closed_by_peer = False
+        self._ours_closed = False
+
+    # --- state ----------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.assoc is not None and self.assoc.is_established
+
+    def lost_reason(self) -> str:
+        """Why an association we had is no longer usable ('' if it is, or if we never had one)."""
+        if self.assoc is None or self.assoc.is_established or self._ours_closed:
+            return ""
+        if self.assoc.is_released:
+            return "the peer released the association"
+        return describe_abort(self._abort, self._closed_by_peer)
+
+    def state(self, wanted: AssociationRequest | None) -> str:
+        """none / open / stale / closed, as shown in the toolbar and ``status``."""
+        if self.assoc is None or self._ours_closed:
+            return "none"
+        if not self.assoc.is_established:
+            return "closed"
+        if wanted is not None and wanted != self.request:
+            return "stale"
+        return "open"
+
+    def stale_reason(self, wanted: AssociationRequest) -> str:
+        """Which negotiated parameters differ between the open association and ``wanted``."""
+        current = self.request
+        if current is None:
+            return ""
+        changed = []
+        if current.peer != wanted.peer:
+            changed.append(f"peer {wanted.peer}")
+        if current.calling_ae != wanted.calling_ae:
+            changed.append(f"aet {wanted.calling_ae}")
+        if current.called_ae != wanted.called_ae:
+            changed.append(f"aec {wanted.called_ae}")
+        if current.max_pdu != wanted.max_pdu:
+            changed.append(f"max-pdu {wanted.max_pdu}")
+        if current.plan != wanted.plan:
+            changed.append("presentation contexts")
+        return ", ".join(changed)
+
+    # --- opening and closing --------------------------------------------------------------
+
+    def ensure(self, wanted: AssociationRequest, timeouts: Timeouts) -> tuple[Association, Associated | None]:
+        """An open association for ``wanted``: the current one, or a new one (and why)."""
+        state = self.state(wanted)
+        if state == "open" and self.assoc is not None:
+            self.apply_timeouts(timeouts)
+            self.last_used = time.monotonic()
+            return self.assoc, None
+        if state == "stale":
+            reason = f"settings changed ({self.stale_reason(wanted)}): re-associating"
+            self.close(abort=False)
+        elif state == "closed":
+            reason = f"{self.lost_reason()}: re-associating"
+        else:
+            reason = ""
+        event = self.open(wanted, timeouts, reason=reason)
+        assert self.assoc is not None
+        return self.assoc, event
+
+    def open(self, request: AssociationRequest, timeouts: Timeouts, reason: str = "") -> Associated:
+        """Associate now, replacing any association we had; NetworkError says why it failed."""
+        if self.is_open:
+            self.close(abort=False)
+        address = resolve(request.peer.host, request.peer.port)
+        ae = AE(ae_title=request.calling_ae)
+        ae.acse_timeout = timeouts.acse
+        ae.dimse_timeout = timeouts.dimse
+        ae.connection_timeout = timeouts.connect
+        ae.network_timeout = None  # an idle shell keeps its association
+        contexts = [build_context(cx.abstract_syntax, list(cx.transfer_syntaxes)) for cx in request.plan.contexts]
+        roles = [build_role(cx.abstract_syntax, scp_role=True) for cx in request.plan.contexts if cx.scp_role]
+        self._abort = None
+        self._closed_by_peer = False
+        self._ours_closed = False
+        handlers = [
+            (evt.EVT_CONN_OPEN, _nodelay),
+            (evt.EVT_ACSE_RECV, self._on_acse),
+            (evt.EVT_CONN_CLOSE, self._on_close),
+        ]
+        started = time.monotonic()
+        with _pynetdicom_errors() as errors:
+            assoc = ae.associate(
+                address,
+                request.peer.port,
+                contexts=contexts,
+                ae_title=request.called_ae,
+                max_pdu=request.max_pdu,
+                ext_neg=roles,
+                evt_handlers=handlers,
+            )
+        if not assoc.is_established:
+            self.assoc = None
+            self.request = None
+            raise self._failure(assoc, request, timeouts, errors.messages, time.monotonic() - started)
+        self.assoc = assoc
+        self.request = request
+        self.opened_at = self.last_used = time.monotonic()
+        infos = self.context_infos()
+        return Associated(
+            peer=str(request.peer),
+            calling_ae=request.calling_ae,
+            called_ae=request.called_ae,
+            accepted=sum(1 for cx in infos if cx.accepted),
+            proposed=len(infos),
+            reason=reason,
+            contexts=tuple(infos),
+        )
+
+    def close(self, abort: bool) -> Released | None:
+        """Release (or abort) the association; None when there was nothing open."""
+        assoc, request = self.assoc, self.request
+        if assoc is None or request is None or self._ours_closed:
+            return None
+        self._ours_closed = True
+        if not assoc.is_established:
+            return None
+        if abort:
+            assoc.abort()
+        else:
+            assoc.release()
+        return Released(str(request.peer), aborted=abort or assoc.is_aborted)
+
+    def apply_timeouts(self, timeouts: Timeouts) -> None:
+        """Timeouts are not negotiated: change them on the live association."""
+        if self.assoc is not None:
+            self.assoc.acse_timeout = timeouts.acse
+            self.assoc.dimse_timeout = timeouts.dimse
+            self.assoc.connection_timeout = timeouts.connect
+
+    # --- inspection -----------------------------------------------------------------------
+
+    def context_infos(self) -> list[ContextInfo]:
+        assoc, request = self.assoc, self.request
+        if assoc is None or request is None:
+            return []
+        accepted = {(str(cx.abstract_syntax), cx.context_id): cx for cx in assoc.accepted_contexts}
+        rejected = {cx.context_id: cx for cx in assoc.rejected_contexts}
+        infos = []
+        for cx in assoc.requestor.requested_contexts:
+            key = (str(cx.abstract_syntax), cx.context_id)
+            if key in accepted:
+                got = accepted[key]
+                infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), "accepted",
+                                         str(got.transfer_syntax[0]), bool(got.as_scu), bool(got.as_scp)))
+            else:
+                reason = rejected[cx.context_id].status.lower() if cx.context_id in rejected else "no answer"
+                proposed = ", ".join(str(ts) for ts in cx.transfer_syntax)
+                infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), reason, proposed, False, False))
+        return infos
+
+    def info(self, wanted: AssociationRequest | None) -> AssociationInfo:
+        assoc, request = self.assoc, self.request
+        state = self.state(wanted)
+        now = time.monotonic()
+        if assoc is None or request is None or state == "none":
+            return AssociationInfo(
+                peer=str(wanted.peer) if wanted else "",
+                calling_ae=wanted.calling_ae if wanted else "",
+                called_ae=wanted.called_ae if wanted else "",
+                state="none", state_reason="", age=None, idle=None, peer_max_pdu=None, our_max_pdu=None,
+                implementation_class_uid="", implementation_version="", contexts=(), budget=MAX_CONTEXTS,
+            )
+        acceptor = assoc.acceptor
+        reason = {"stale": self.stale_reason(wanted) if wanted else "", "closed": self.lost_reason()}.get(state, "")
+        return AssociationInfo(
+            peer=str(request.peer),
+            calling_ae=request.calling_ae,
+            called_ae=request.called_ae,
+            state=state,
+            state_reason=reason,
+            age=now - self.opened_at if self.opened_at else None,
+            idle=now - self.last_used if self.last_used else None,
+            peer_max_pdu=acceptor.maximum_length,
+            our_max_pdu=request.max_pdu,
+            implementation_class_uid=str(acceptor.implementation_class_uid or ""),
+            implementation_version=str(acceptor.implementation_version_name or ""),
+            contexts=tuple(self.context_infos()),
+            budget=MAX_CONTEXTS,
+        )
+
+    # --- event handlers (called on pynetdicom's thread) -----------------------------------
+
+    def _on_acse(self, event: evt.Event) -> None:
+        primitive = event.primitive  # type: ignore[attr-defined]
+        if isinstance(primitive, (A_ABORT, A_P_ABORT)):
+            self._abort = primitive
+
+    def _on_close(self, event: evt.Event) -> None:
+        self._closed_by_peer = True
+
+    # --- failure decoding -----------------------------------------------------------------
+
+    def _failure(
+        self, assoc: Association, request: AssociationRequest, timeouts: Timeouts, log: list[str], elapsed: float
+    ) -> NetworkError:
+        where = f"{request.called_ae} @ {request.peer}"
+        if assoc.is_rejected:
+            primitive = assoc.acceptor.primitive
+            result = getattr(primitive, "result", None)
+            source = getattr(primitive, "result_source", None)
+            diagnostic = getattr(primitive, "diagnostic", None)
+            reason = REJECT_REASONS.get((source, diagnostic), f"reason {diagnostic}")
+            how = REJECT_RESULTS.get(result, "")
+            message = f"association rejected {how} by {REJECT_SOURCES.get(source, 'the peer')}: {reason} ({where})"
+            return NetworkError(message.replace("  ", " "), REJECT_HINTS.get((source, diagnostic), ""))
+        tcp = next((m.split(":", 1)[1].strip() for m in log if m.startswith("TCP Initialisation Error")), "")
+        if tcp:
+            if "timed out" in tcp:
+                return NetworkError(
+                    f"connection to {request.peer} timed out after {timeouts.connect} s (connect-timeout)",
+                    "check host and port, or raise it: set connect-timeout SECONDS",
+                )
+            if "refused" in tcp.lower():
+                return NetworkError(
+                    f"connection refused by {request.peer}",
+                    "is the peer running and listening on that port?",
+                )
+            return NetworkError(f"cannot connect to {request.peer}: {tcp}", "check host, port and network")
+        if any(m.startswith("ACSE timeout") for m in log):
+            return NetworkError(
+                f"no answer to the association request from {where} within {timeouts.acse} s (acse-timeout)",
+                "the peer accepted the connection but did not answer: check it is a DICOM service, "
+                "or raise the timeout: set acse-timeout SECONDS",
+            )
+        if any("No accepted presentation contexts" in m for m in log):
+            return NetworkError(
+                f"{where} accepted none of the {len(request.plan)} presentation contexts we proposed",
+                "try another model or transfer syntax (model, propose, prefer); 'status' lists them",
+            )
+        if self._abort is not None or self._closed_by_peer:
+            return NetworkError(
+                f"association request to {where}: {describe_abort(self._abort, self._closed_by_peer)}",
+                "the peer may not accept our AE title or this kind of request: check its log",
+            )
+        detail = "; ".join(log) or f"no answer after {elapsed:.1f} s"
+        return NetworkError(f"association with {where} failed: {detail}", "run with -d for the protocol log")
+
+
+def uid_name(uid: str) -> str:
+    """A UID's name from pydicom's dictionary, or the UID when it has none."""
+    name = UID(uid).name
+    return name if name and name != uid else uid

@@ -1,0 +1,65 @@
+"""The environment a session runs in: streams, terminal, directories, clock.
+
+Everything that reaches outside the process goes through this object, so tests replace
+it instead of patching globals.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+
+HOME_VARIABLE = "GETSH_HOME"
+
+
+def default_home() -> Path:
+    """``$GETSH_HOME``, else the platform's per-user data directory for getsh."""
+    override = os.environ.get(HOME_VARIABLE)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("getsh", appauthor=False))
+
+
+@dataclass
+class Environment:
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    home: Path = field(default_factory=default_home)
+    clock: Callable[[], float] = time.monotonic
+    width: int | None = None  # None: the terminal's width, or 120 when not a terminal
+
+    def __post_init__(self) -> None:
+        self.stdin_isatty = _isatty(self.stdin)
+        self.stdout_isatty = _isatty(self.stdout)
+        width = self.width or (None if self.stdout_isatty else 120)
+        self.console = Console(file=self.stdout, width=width, highlight=False, soft_wrap=False)
+        self.err_console = Console(file=self.stderr, width=width, highlight=False, stderr=True)
+
+    @property
+    def history_path(self) -> Path:
+        return self.home / "history"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

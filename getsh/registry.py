@@ -1,0 +1,288 @@
+"""Commands are declared once; parsing, help, completion and the canonical form come from that.
+
+A handler never sees its command line as text: the registry splits it (shell quoting
+rules), binds positional arguments and ``--options``, converts each value with the
+argument's type and hands the handler a namespace. Completion and ``help`` read the same
+declaration, and the canonical form rebuilt from it is what gets recorded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from getsh.errors import UsageError
+
+if TYPE_CHECKING:
+    from getsh.context import Context
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A completion candidate, UI-free: the text to insert and a note shown beside it."""
+
+    text: str
+    meta: str = ""
+
+
+# (context, the word being completed, the raw values already typed for earlier arguments)
+CompleteFn = Callable[["Context", str, dict[str, list[str]]], Iterable[Suggestion]]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a command.
+
+    A positional argument unless ``option`` is set (``--aet``); ``flag`` makes an option
+    that takes no value. ``type`` converts the text and raises ValueError with a message
+    that says what is wrong.
+    """
+
+    name: str
+    help: str
+    type: Callable[[str], Any] = str
+    required: bool = True
+    default: Any = None
+    many: bool = False
+    option: str | None = None
+    flag: bool = False
+    complete: CompleteFn | None = None
+    metavar: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.metavar or self.name.upper()
+
+    def usage(self) -> str:
+        if self.option:
+            text = self.option if self.flag else f"{self.option} {self.label}"
+            return f"[{text}]"
+        text = f"{self.label}…" if self.many else self.label
+        return text if self.required else f"[{text}]"
+
+
+Handler = Callable[["Context", SimpleNamespace], Any]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    summary: str
+    help: str = ""
+    args: tuple[Arg, ...] = ()
+    aliases: tuple[str, ...] = ()
+    category: str = "general"
+    record: bool = True  # False for commands that only look (help, history): not worth replaying
+
+    @property
+    def positionals(self) -> list[Arg]:
+        return [a for a in self.args if not a.option]
+
+    @property
+    def options(self) -> list[Arg]:
+        return [a for a in self.args if a.option]
+
+    def usage(self) -> str:
+        return " ".join([self.name, *(a.usage() for a in self.positionals), *(a.usage() for a in self.options)])
+
+    def option(self, spelling: str) -> Arg | None:
+        return next((a for a in self.options if a.option == spelling), None)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed line: the command, converted values, and the raw words each argument got."""
+
+    command: Command
+    args: SimpleNamespace
+    raw: dict[str, list[str]] = field(default_factory=dict)
+
+    def canonical(self) -> str:
+        """The line as the registry would write it: full name, positionals, then options."""
+        words = [self.command.name]
+        for arg in self.command.positionals:
+            words += [_quote(v) for v in self.raw.get(arg.name, [])]
+        for arg in self.command.options:
+            if arg.name in self.raw:
+                words.append(arg.option or "")
+                if not arg.flag:
+                    words += [_quote(v) for v in self.raw[arg.name]]
+        return " ".join(words)
+
+
+def _quote(word: str) -> str:
+    return shlex.quote(word)
+
+
+def split_words(line: str) -> list[str]:
+    """Shell-style words; an unterminated quote is a usage error, not a crash."""
+    try:
+        return shlex.split(line, comments=False, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the line: {exc}", "close the quote or escape it with \\") from None
+
+
+def split_statements(text: str) -> list[str]:
+    """Split ``cmd; cmd`` on semicolons that are outside quotes (for ``getsh -c``)."""
+    statements: list[str] = []
+    current: list[str] = []
+    quote = ""
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == ";":
+            statements.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    statements.append("".join(current))
+    return [s.strip() for s in statements if s.strip()]
+
+
+class Registry:
+    """All commands by name and alias."""
+
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+        self._names: dict[str, Command] = {}
+
+    def command(
+        self,
+        name: str,
+        summary: str,
+        *,
+        help: str = "",
+        args: Sequence[Arg] = (),
+        aliases: Sequence[str] = (),
+        category: str = "general",
+        record: bool = True,
+    ) -> Callable[[Handler], Handler]:
+        """Decorator: declare a command and register its handler."""
+
+        def register(handler: Handler) -> Handler:
+            self.add(Command(name, handler, summary, help.strip(), tuple(args), tuple(aliases), category, record))
+            return handler
+
+        return register
+
+    def add(self, command: Command) -> None:
+        for word in (command.name, *command.aliases):
+            if word in self._names:
+                raise ValueError(f"command name {word!r} declared twice")
+            self._names[word] = command
+        self._commands[command.name] = command
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._commands.values())
+
+    def names(self) -> list[str]:
+        """Every name and alias, for completion."""
+        return sorted(self._names)
+
+    def find(self, word: str) -> Command | None:
+        return self._names.get(word) or self._names.get(word.lower())
+
+    def get(self, word: str) -> Command:
+        command = self.find(word)
+        if command is None:
+            close = difflib.get_close_matches(word.lower(), self._names, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(close)}?" if close else "type 'help' for the list of commands"
+            raise UsageError(f"unknown command {word!r}", hint)
+        return command
+
+    def parse(self, line: str) -> Invocation:
+        words = split_words(line)
+        if not words:
+            raise UsageError("empty command", "type 'help' for the list of commands")
+        command = self.get(words[0])
+        return bind(command, words[1:])
+
+
+def bind(command: Command, words: list[str]) -> Invocation:
+    """Bind words to the command's arguments and convert them."""
+    raw: dict[str, list[str]] = {}
+    positional_words: list[str] = []
+    only_positionals = False
+    index = 0
+    while index < len(words):
+        word = words[index]
+        index += 1
+        if not only_positionals and word == "--":
+            only_positionals = True
+            continue
+        if not only_positionals and word.startswith("--") and len(word) > 2:
+            spelling, _, inline = word.partition("=")
+            arg = command.option(spelling)
+            if arg is None:
+                known = ", ".join(a.option or "" for a in command.options) or "none"
+                raise _usage(command, f"unknown option {spelling!r} (options: {known})")
+            if arg.flag:
+                raw[arg.name] = []
+            elif inline or "=" in word:
+                raw[arg.name] = [inline]
+            elif index < len(words):
+                raw[arg.name] = [words[index]]
+                index += 1
+            else:
+                raise _usage(command, f"option {spelling} needs a value")
+            continue
+        positional_words.append(word)
+
+    positionals = command.positionals
+    cursor = 0
+    for arg in positionals:
+        if arg.many:
+            taken = positional_words[cursor:]
+            cursor = len(positional_words)
+        elif cursor < len(positional_words):
+            taken = [positional_words[cursor]]
+            cursor += 1
+        else:
+            taken = []
+        if taken:
+            raw[arg.name] = taken
+        elif arg.required:
+            raise _usage(command, f"missing {arg.label}")
+    if cursor < len(positional_words):
+        raise _usage(command, f"unexpected argument {positional_words[cursor]!r}")
+
+    values: dict[str, Any] = {}
+    for arg in command.args:
+        if arg.name not in raw:
+            values[arg.name] = [] if arg.many else (False if arg.flag else arg.default)
+        elif arg.flag:
+            values[arg.name] = True
+        else:
+            converted = [_convert(command, arg, text) for text in raw[arg.name]]
+            values[arg.name] = converted if arg.many else converted[0]
+    return Invocation(command, SimpleNamespace(**values), raw)
+
+
+def _convert(command: Command, arg: Arg, text: str) -> Any:
+    try:
+        return arg.type(text)
+    except UsageError:
+        raise
+    except ValueError as exc:
+        raise _usage(command, f"{arg.label}: {exc}") from None
+
+
+def _usage(command: Command, message: str) -> UsageError:
+    return UsageError(f"{command.name}: {message}", f"usage: {command.usage()}")
+
+
+REGISTRY = Registry()
+command = REGISTRY.command

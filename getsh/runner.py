@@ -1,0 +1,94 @@
+"""The one dispatch path and error boundary.
+
+The prompt, ``getsh -c``, piped stdin and scripts all hand lines to ``Runner.run_line``:
+parse with the registry, call the handler, pass each event or result to the renderer,
+record the canonical form, and turn the outcome into an ExitStatus. Nothing else catches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from getsh.context import Context
+from getsh.errors import GetshError
+from getsh.exitstatus import ExitStatus, worst
+from getsh.registry import REGISTRY, Invocation, Registry, split_statements
+
+log = logging.getLogger("getsh")
+
+
+class Renderer(Protocol):
+    def show(self, obj: Any) -> None: ...
+    def error(self, error: GetshError) -> None: ...
+
+
+class Runner:
+    def __init__(self, ctx: Context, renderer: Renderer, registry: Registry = REGISTRY) -> None:
+        self.ctx = ctx
+        self.renderer = renderer
+        self.registry = registry
+
+    def run_line(self, line: str) -> ExitStatus:
+        """Run every ``;``-separated command on the line; the worst outcome wins."""
+        outcome = ExitStatus.SUCCESS
+        for statement in split_statements(line):
+            outcome = worst(outcome, self.run_one(statement))
+            if self.ctx.session.quit_requested:
+                break
+        return outcome
+
+    def run_lines(self, lines: Iterable[str]) -> ExitStatus:
+        """Non-interactive input: each line in turn; ``#`` comments and blank lines are skipped."""
+        outcome = ExitStatus.SUCCESS
+        for line in lines:
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            outcome = worst(outcome, self.run_line(text))
+            if self.ctx.session.quit_requested:
+                break
+        return outcome
+
+    def run_one(self, text: str) -> ExitStatus:
+        try:
+            invocation = self.registry.parse(text)
+        except GetshError as error:
+            self.renderer.error(error)
+            return error.status
+        return self.dispatch(invocation)
+
+    def dispatch(self, invocation: Invocation) -> ExitStatus:
+        outcome = ExitStatus.SUCCESS
+        try:
+            result = invocation.command.handler(self.ctx, invocation.args)
+            for item in _items(result):
+                self.renderer.show(item)
+                outcome = worst(outcome, getattr(item, "exit_status", ExitStatus.SUCCESS))
+        except GetshError as error:
+            self.renderer.error(error)
+            outcome = worst(outcome, error.status)
+        except KeyboardInterrupt:
+            self.renderer.error(GetshError(f"{invocation.command.name}: interrupted"))
+            outcome = worst(outcome, ExitStatus.ERROR)
+        except Exception as exc:  # the error boundary: no command may end the shell
+            log.debug("internal error in %s", invocation.command.name, exc_info=True)
+            self.renderer.error(GetshError(
+                f"{invocation.command.name}: internal error: {type(exc).__name__}: {exc}",
+                "this is a bug in getsh; run with -d to see the traceback, and please report it",
+            ))
+            outcome = worst(outcome, ExitStatus.ERROR)
+        finally:
+            if invocation.command.record:
+                self.ctx.session.history.append(invocation.canonical())
+        return outcome
+
+
+def _items(result: Any) -> Iterable[Any]:
+    """A handler returns nothing, one result, or yields events as they happen."""
+    if result is None:
+        return ()
+    if hasattr(result, "__next__"):
+        return result
+    return (result,)

@@ -1,0 +1,250 @@
+"""THE table of settings.
+
+One entry per setting: its ``set`` name, type, default, allowed values, help, the getscu
+options that set it, and whether changing it needs a new association. The command line,
+``set``/``settings``, the toolbar and the docs all read this table, so a setting is
+declared exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from getsh.dicom.aetitle import validate_ae_title
+from getsh.dicom.syntaxes import PREFER, PROPOSE, describe
+from getsh.errors import UsageError
+
+
+class Origin(Enum):
+    """Where a setting's current value came from (shown by ``settings``)."""
+
+    DEFAULT = "default"
+    CONFIG = "config"
+    COMMAND_LINE = "command line"
+    TYPED = "typed"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One allowed value of an enumerated setting and the getscu options that select it."""
+
+    value: str
+    flags: tuple[str, ...]
+    help: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    help: str
+    default: Any
+    parse: Callable[[str], Any] = str
+    show: Callable[[Any], str] = str
+    choices: tuple[Choice, ...] = ()
+    flags: tuple[str, ...] = ()  # getscu options that take this setting's value as their argument
+    metavar: str = "VALUE"
+    renegotiate: bool = False  # a change marks the open association stale
+
+    def choice_values(self) -> list[str]:
+        return [c.value for c in self.choices]
+
+    def convert(self, text: str) -> Any:
+        """Parse a typed value; raise UsageError naming the setting and what it accepts."""
+        if self.choices:
+            wanted = text.strip().lower()
+            for choice in self.choices:
+                if wanted == choice.value:
+                    return choice.value
+            raise UsageError(
+                f"{self.name}: {text!r} is not one of its values",
+                f"choose one of: {', '.join(self.choice_values())}",
+            )
+        try:
+            return self.parse(text)
+        except ValueError as exc:
+            raise UsageError(f"{self.name}: {exc}", f"'help {self.name}' or 'settings' shows what it takes") from None
+
+
+# --- value parsers -------------------------------------------------------------------------
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise ValueError(f"{text!r} is not on or off")
+
+
+def show_bool(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def parse_seconds(text: str) -> float | None:
+    """Seconds as a positive number, or ``unlimited``/``none`` (getscu's default for -to and -td)."""
+    value = text.strip().lower()
+    if value in ("unlimited", "none", "never"):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds (or 'unlimited')") from None
+    if seconds <= 0:
+        raise ValueError(f"{text!r}: a timeout must be more than 0 seconds (or 'unlimited')")
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def show_seconds(value: float | None) -> str:
+    return "unlimited" if value is None else f"{value}"
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range ({low}..{high})")
+        return value
+
+    return parse
+
+
+def _prefer_choices(table: dict[str, tuple[str, ...]], flags: dict[str, tuple[str, ...]]) -> tuple[Choice, ...]:
+    return tuple(Choice(name, flags[name], describe(table, name)) for name in table)
+
+
+_PREFER_FLAGS = {
+    "uncompr": ("+x=", "--prefer-uncompr"),
+    "little": ("+xe", "--prefer-little"),
+    "big": ("+xb", "--prefer-big"),
+    "lossless": ("+xs", "--prefer-lossless"),
+    "jpeg8": ("+xy", "--prefer-jpeg8"),
+    "jpeg12": ("+xx", "--prefer-jpeg12"),
+    "j2k-lossless": ("+xv", "--prefer-j2k-lossless"),
+    "j2k-lossy": ("+xw", "--prefer-j2k-lossy"),
+    "jls-lossless": ("+xt", "--prefer-jls-lossless"),
+    "jls-lossy": ("+xu", "--prefer-jls-lossy"),
+    "mpeg2": ("+xm", "--prefer-mpeg2"),
+    "mpeg2-high": ("+xh", "--prefer-mpeg2-high"),
+    "mpeg4": ("+xn", "--prefer-mpeg4"),
+    "mpeg4-bd": ("+xl", "--prefer-mpeg4-bd"),
+    "mpeg4-2-2d": ("+x2", "--prefer-mpeg4-2-2d"),
+    "mpeg4-2-3d": ("+x3", "--prefer-mpeg4-2-3d"),
+    "mpeg4-2-st": ("+xo", "--prefer-mpeg4-2-st"),
+    "hevc": ("+x4", "--prefer-hevc"),
+    "hevc10": ("+x5", "--prefer-hevc10"),
+    "rle": ("+xr", "--prefer-rle"),
+    "deflated": ("+xd", "--prefer-deflated"),
+    "implicit": ("+xi", "--implicit"),
+}
+
+_PROPOSE_FLAGS = {
+    "uncompr": ("-x=", "--propose-uncompr"),
+    "little": ("-xe", "--propose-little"),
+    "big": ("-xb", "--propose-big"),
+    "deflated": ("-xd", "--propose-deflated"),
+    "implicit": ("-xi", "--propose-implicit"),
+}
+
+LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("aet", "my calling AE title", "GETSCU", validate_ae_title,
+            flags=("-aet", "--aetitle"), metavar="AETITLE", renegotiate=True),
+    Setting("aec", "called AE title of the peer", "ANY-SCP", validate_ae_title,
+            flags=("-aec", "--call"), metavar="AETITLE", renegotiate=True),
+    Setting("model", "query/retrieve information model", "patient", choices=(
+        Choice("patient", ("-P", "--patient"), "Patient Root Query/Retrieve Information Model - GET"),
+        Choice("study", ("-S", "--study"), "Study Root Query/Retrieve Information Model - GET"),
+        Choice("psonly", ("-O", "--psonly"), "Patient/Study Only Query/Retrieve Information Model - GET"),
+    ), renegotiate=True),
+    Setting("prefer", "preferred transfer syntaxes for incoming objects (C-STORE sub-operations)",
+            "uncompr", choices=_prefer_choices(PREFER, _PREFER_FLAGS), renegotiate=True),
+    Setting("propose", "transfer syntaxes proposed for the query/retrieve request itself",
+            "uncompr", choices=_prefer_choices(PROPOSE, _PROPOSE_FLAGS), renegotiate=True),
+    Setting("connect-timeout", "timeout for connection requests, seconds", None, parse_seconds,
+            show_seconds, flags=("-to", "--timeout"), metavar="SECONDS"),
+    Setting("acse-timeout", "timeout for ACSE messages (association set-up and release), seconds", 30,
+            parse_seconds, show_seconds, flags=("-ta", "--acse-timeout"), metavar="SECONDS"),
+    Setting("dimse-timeout", "timeout for DIMSE messages, seconds", None, parse_seconds, show_seconds,
+            flags=("-td", "--dimse-timeout"), metavar="SECONDS"),
+    Setting("max-pdu", "maximum receive PDU size, bytes (4096..131072)", 16384, _int_between(4096, 131072),
+            flags=("-pdu", "--max-pdu"), metavar="BYTES", renegotiate=True),
+    Setting("repeat", "send each request this many times", 1, _int_between(1, 1_000_000),
+            flags=("--repeat",), metavar="N"),
+    Setting("abort", "abort the association instead of releasing it", False, parse_bool, show_bool,
+            choices=(Choice("off", (), "release the association normally"),
+                     Choice("on", ("--abort",), "abort the association instead of releasing it"))),
+    Setting("output", "directory that received objects are written to", ".",
+            flags=("-od", "--output-directory"), metavar="DIRECTORY"),
+    Setting("storage", "what to do with received objects", "normal", choices=(
+        Choice("normal", ("-B", "--normal"), "receive in memory, then write to disk"),
+        Choice("bit-preserving", ("+B", "--bit-preserving"), "receive directly to disk, bytes as sent"),
+        Choice("ignore", ("--ignore",), "receive but do not store"),
+    )),
+    Setting("log-level", "how much getsh and pynetdicom log to stderr", "warn", choices=(
+        Choice("fatal", ("-q", "--quiet"), "only fatal errors"),
+        Choice("error", (), "errors"),
+        Choice("warn", (), "warnings and errors (default)"),
+        Choice("info", ("-v", "--verbose"), "processing details"),
+        Choice("debug", ("-d", "--debug"), "debug information, with tracebacks"),
+        Choice("trace", (), "everything, including PDU dumps"),
+    ), flags=("-ll", "--log-level"), metavar="LEVEL"),
+    Setting("verbose-pc", "show presentation contexts when associating", False, parse_bool, show_bool,
+            choices=(Choice("off", (), "do not list presentation contexts"),
+                     Choice("on", ("+v", "--verbose-pc"), "list presentation contexts when associating"))),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def lookup(name: str) -> Setting:
+    """The setting called ``name``; a UsageError with the closest names otherwise."""
+    try:
+        return BY_NAME[name.strip().lower()]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name.lower(), BY_NAME, n=3)
+        hint = f"did you mean {' or '.join(close)}?" if close else "type 'settings' for the list"
+        raise UsageError(f"unknown setting {name!r}", hint) from None
+
+
+@dataclass
+class Settings:
+    """Current values and their origins. Values are always already parsed and valid."""
+
+    _values: dict[str, Any] = field(default_factory=lambda: {s.name: s.default for s in SETTINGS})
+    _origins: dict[str, Origin] = field(default_factory=lambda: {s.name: Origin.DEFAULT for s in SETTINGS})
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def origin(self, name: str) -> Origin:
+        return self._origins[name]
+
+    def set(self, name: str, text: str, origin: Origin = Origin.TYPED) -> Any:
+        """Parse ``text`` and store it; raise UsageError and change nothing if it is invalid."""
+        setting = lookup(name)
+        value = setting.convert(text)
+        if setting.parse is parse_bool and isinstance(value, str):
+            value = parse_bool(value)
+        self._values[setting.name] = value
+        self._origins[setting.name] = origin
+        return value
+
+    def show(self, name: str) -> str:
+        return BY_NAME[name].show(self._values[name])
+
+    def __iter__(self) -> Iterator[Setting]:
+        return iter(SETTINGS)
+
+    def negotiation(self) -> tuple[Any, ...]:
+        """The values that an association was negotiated with; a difference means stale."""
+        return tuple(self._values[s.name] for s in SETTINGS if s.renegotiate)

@@ -1,0 +1,1 @@
+"""The interactive surface: the only package that knows prompt_toolkit and rich."""

@@ -1,0 +1,167 @@
+"""Events and results → rich renderables. Colours and layout live here only."""
+
+from __future__ import annotations
+
+from functools import singledispatchmethod
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from getsh.dicom.association import uid_name
+from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, EchoResult, Notice, Released
+from getsh.dicom.syntaxes import syntax_name
+from getsh.errors import GetshError
+from getsh.results import HelpIndex, HelpPage, SettingChanged, SettingsTable
+
+CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+class Renderer:
+    """Draws on the environment's consoles; errors go to stderr, one line each."""
+
+    def __init__(self, console: Console, err_console: Console) -> None:
+        self.console = console
+        self.err_console = err_console
+
+    def error(self, error: GetshError) -> None:
+        line = Text("error: ", style="bold red")
+        line.append(error.message)
+        if error.hint:
+            line.append(f" — {error.hint}", style="dim")
+        self.err_console.print(line, soft_wrap=True)
+
+    @singledispatchmethod
+    def show(self, obj: Any) -> None:
+        self.console.print(obj)
+
+    @show.register
+    def _(self, obj: Notice) -> None:
+        self.console.print(escape(obj.text))
+
+    @show.register
+    def _(self, obj: Associated) -> None:
+        text = Text()
+        if obj.reason:
+            text.append(f"{obj.reason}\n", style="yellow")
+        text.append("associated ", style="green")
+        text.append(f"with {obj.called_ae} @ {obj.peer} as {obj.calling_ae} ")
+        text.append(f"({obj.accepted} of {obj.proposed} presentation contexts accepted)", style="dim")
+        self.console.print(text)
+        if obj.show_contexts:
+            self.console.print(context_table(obj.contexts))
+
+    @show.register
+    def _(self, obj: Released) -> None:
+        self.console.print(f"{'aborted' if obj.aborted else 'released'} the association with {obj.peer}")
+
+    @show.register
+    def _(self, obj: EchoResult) -> None:
+        colour = CATEGORY_COLOURS.get(obj.status.category, "red")
+        text = Text("C-ECHO ")
+        text.append(obj.status.category, style=f"bold {colour}")
+        if obj.status.words:
+            text.append(f": {obj.status.words}")
+        text.append(f" (0x{obj.status.code:04X}) from {obj.peer} in {duration(obj.seconds)}", style="dim")
+        self.console.print(text)
+
+    @show.register
+    def _(self, obj: AssociationInfo) -> None:
+        self.console.print(association_table(obj))
+        if obj.contexts:
+            self.console.print(context_table(obj.contexts, obj.budget))
+
+    @show.register
+    def _(self, obj: SettingChanged) -> None:
+        text = Text(f"{obj.name} = {obj.value}")
+        if obj.stale:
+            text.append("  (negotiated: the next command re-associates)", style="yellow")
+        self.console.print(text)
+
+    @show.register
+    def _(self, obj: SettingsTable) -> None:
+        table = Table(title="settings", title_justify="left", expand=False)
+        for column in ("setting", "value", "from", "getscu", "meaning"):
+            table.add_column(column, overflow="fold")
+        for row in obj.rows:
+            style = "bold" if row.origin != "default" else ""
+            name = row.name + (" *" if row.renegotiate else "")
+            table.add_row(name, Text(row.value, style=style), row.origin, row.flags, row.help)
+        self.console.print(table)
+        self.console.print("* negotiated: a change re-associates", style="dim")
+
+    @show.register
+    def _(self, obj: HelpIndex) -> None:
+        for category, commands in obj.sections:
+            table = Table(title=category, title_justify="left", show_header=False, box=None, pad_edge=False)
+            table.add_column("command", style="bold cyan", no_wrap=True)
+            table.add_column("summary", overflow="fold")
+            for name, aliases, summary in commands:
+                table.add_row(name + (f" ({aliases})" if aliases else ""), summary)
+            self.console.print(table)
+        self.console.print("help COMMAND shows its usage and examples; Tab completes.", style="dim")
+
+    @show.register
+    def _(self, obj: HelpPage) -> None:
+        self.console.print(Text(f"usage: {obj.usage}", style="bold"))
+        self.console.print(escape(obj.summary))
+        if obj.aliases:
+            self.console.print(f"aliases: {', '.join(obj.aliases)}", style="dim")
+        if obj.arguments:
+            table = Table(show_header=False, box=None, pad_edge=False)
+            table.add_column(style="cyan", no_wrap=True)
+            table.add_column(overflow="fold")
+            for name, text in obj.arguments:
+                table.add_row(name, text)
+            self.console.print(table)
+        if obj.text:
+            self.console.print(escape(obj.text))
+
+
+def association_table(info: AssociationInfo) -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False, title="association", title_justify="left")
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    state = info.state + (f" ({info.state_reason})" if info.state_reason else "")
+    colour = {"open": "green", "stale": "yellow", "closed": "red"}.get(info.state, "dim")
+    table.add_row("peer", info.peer or "none — connect HOST PORT")
+    table.add_row("called AE", info.called_ae)
+    table.add_row("calling AE", info.calling_ae)
+    table.add_row("state", Text(state, style=colour))
+    if info.age is not None:
+        table.add_row("age", f"{duration(info.age)} (idle {duration(info.idle)})")
+    if info.peer_max_pdu is not None:
+        table.add_row("max PDU", f"peer {info.peer_max_pdu or 'unlimited'} / ours {info.our_max_pdu}")
+    if info.implementation_class_uid:
+        table.add_row("peer implementation", f"{info.implementation_class_uid} {info.implementation_version}".strip())
+    return table
+
+
+def context_table(contexts: tuple[ContextInfo, ...], budget: int = 128) -> Table:
+    accepted = sum(1 for cx in contexts if cx.accepted)
+    table = Table(
+        title=f"presentation contexts: {len(contexts)}/{budget} proposed, {accepted} accepted",
+        title_justify="left",
+    )
+    for column in ("id", "abstract syntax", "result", "transfer syntax", "our role"):
+        table.add_column(column, overflow="fold")
+    for cx in contexts:
+        roles = "/".join(r for r, on in (("SCU", cx.scu_role), ("SCP", cx.scp_role)) if on) or "-"
+        result = Text(cx.result, style="green" if cx.accepted else "red")
+        syntax = syntax_name(cx.transfer_syntax) if cx.accepted else cx.transfer_syntax
+        table.add_row(str(cx.context_id), uid_name(cx.abstract_syntax), result, syntax, roles)
+    return table
