@@ -92,12 +92,7 @@ def echo(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     status = assoc.send_c_echo()
     seconds = time.perf_counter() - started
     if "Status" not in status:
-        reason = ctx.session.link.lost_reason() or "no valid response"
-        limit = ctx.settings["dimse-timeout"]
-        if assoc.is_established is False and limit is not None and seconds >= limit:
-            raise NetworkError(f"C-ECHO: no response within {limit} s (dimse-timeout); association aborted",
-                               "check the peer, or raise: set dimse-timeout SECONDS")
-        raise NetworkError(f"C-ECHO failed: {reason}", "the next command re-associates")
+        raise ctx.session.link.dimse_failure("C-ECHO", ctx.timeouts(), seconds)
     yield EchoResult(str(ctx.session.peer), decode(int(status.Status), "echo"), seconds)
 
 

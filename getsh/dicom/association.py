@@ -8,6 +8,7 @@ a failed connect only in its log, so we record its error log while associating.
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import time
 from collections.abc import Iterator
@@ -203,19 +204,25 @@ class Link:
 
     def ensure(self, wanted: AssociationRequest, timeouts: Timeouts) -> tuple[Association, Associated | None]:
         """An open association for ``wanted``: the current one, or a new one (and why)."""
+        self._notice_closed_connection()
         state = self.state(wanted)
         if state == "open" and self.assoc is not None:
             self.apply_timeouts(timeouts)
             self.last_used = time.monotonic()
             return self.assoc, None
         if state == "stale":
-            reason = f"settings changed ({self.stale_reason(wanted)}): re-associating"
+            cause = f"settings changed ({self.stale_reason(wanted)})"
             self.close(abort=False)
         elif state == "closed":
-            reason = f"{self.lost_reason()}: re-associating"
+            cause = self.lost_reason()
         else:
-            reason = ""
-        event = self.open(wanted, timeouts, reason=reason)
+            cause = ""
+        try:
+            event = self.open(wanted, timeouts, reason=f"{cause}: re-associating" if cause else "")
+        except NetworkError as error:
+            if cause:
+                error.message = f"{cause}, and re-associating failed: {error.message}"
+            raise
         assert self.assoc is not None
         return self.assoc, event
 
@@ -281,6 +288,47 @@ class Link:
         else:
             assoc.release()
         return Released(str(request.peer), aborted=abort or assoc.is_aborted)
+
+    def _notice_closed_connection(self) -> None:
+        """Catch a connection the peer closed a moment ago, before pynetdicom's thread has.
+
+        Sending on it would fail half-way; finding out first lets us re-associate cleanly.
+        Peeking does not consume data, so pynetdicom's reader is not disturbed.
+        """
+        assoc = self.assoc
+        if assoc is None or not assoc.is_established or assoc.dul.socket is None:
+            return
+        sock = assoc.dul.socket.socket
+        try:
+            readable, _, _ = select.select([sock], [], [], 0) if sock is not None else ([True], [], [])
+            closed = bool(readable) and (sock is None or sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"")
+        except BlockingIOError:
+            closed = False
+        except (OSError, ValueError):
+            closed = True
+        if not closed:
+            return
+        self._closed_by_peer = True
+        deadline = time.monotonic() + 1.0
+        while assoc.is_established and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if assoc.is_established:
+            assoc.abort()
+
+    def dimse_failure(self, operation: str, timeouts: Timeouts, elapsed: float) -> NetworkError:
+        """Why a DIMSE request got no valid response: a timeout, or the association was lost."""
+        assoc = self.assoc
+        deadline = time.monotonic() + 1.0
+        while assoc is not None and assoc.is_established and time.monotonic() < deadline:
+            time.sleep(0.005)
+        limit = timeouts.dimse
+        if limit is not None and elapsed >= limit:
+            return NetworkError(
+                f"{operation}: no response within {limit} s (dimse-timeout); the association was aborted",
+                "check the peer, or raise the limit: set dimse-timeout SECONDS",
+            )
+        reason = self.lost_reason() or "no valid response, the association was aborted"
+        return NetworkError(f"{operation} failed: {reason}", "the next command re-associates")
 
     def apply_timeouts(self, timeouts: Timeouts) -> None:
         """Timeouts are not negotiated: change them on the live association."""

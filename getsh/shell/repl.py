@@ -63,4 +63,7 @@ def run_shell(ctx: Context, runner: Runner, input: Input | None = None, output: 
         except EOFError:
             break
         outcome = worst(outcome, runner.run_line(line))
+    released = ctx.session.link.close(abort=ctx.settings["abort"])
+    if released is not None:
+        runner.renderer.show(released)
     return outcome

@@ -1,0 +1,22 @@
+"""The protocol layer stays UI-free: importing all of getsh.dicom pulls in neither rich nor prompt_toolkit."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import getsh.dicom
+
+
+def test_dicom_layer_imports_no_ui_library() -> None:
+    modules = [f"getsh.dicom.{m.name}" for m in pkgutil.iter_modules(getsh.dicom.__path__)]
+    assert "getsh.dicom.association" in modules and "getsh.dicom.demo" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'prompt_toolkit'))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"getsh.dicom imported UI modules: {result.stdout}"
