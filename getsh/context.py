@@ -7,9 +7,10 @@ from dataclasses import dataclass, field, replace
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.association import AssociationRequest, Link, Peer, Timeouts
+from getsh.dicom.association import Link
 from getsh.dicom.contexts import plan_contexts
 from getsh.dicom.events import Associated
+from getsh.dicom.request import AssociationRequest, Peer, Timeouts
 from getsh.env import Environment
 from getsh.errors import UsageError
 from getsh.settings import Settings

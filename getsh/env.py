@@ -36,12 +36,12 @@ class Environment:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     home: Path = field(default_factory=default_home)
     clock: Callable[[], float] = time.monotonic
-    width: int | None = None  # None: the terminal's width, or 120 when not a terminal
+    width: int | None = None  # None: the terminal's width, else $COLUMNS, else 120
 
     def __post_init__(self) -> None:
         self.stdin_isatty = _isatty(self.stdin)
         self.stdout_isatty = _isatty(self.stdout)
-        width = self.width or (None if self.stdout_isatty else 120)
+        width = self.width or (None if self.stdout_isatty else _columns())
         self.console = Console(file=self.stdout, width=width, highlight=False, soft_wrap=False)
         self.err_console = Console(file=self.stderr, width=width, highlight=False, stderr=True)
 
@@ -56,6 +56,14 @@ class Environment:
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         return self.home
+
+
+def _columns() -> int:
+    """Output that is not a terminal is as wide as $COLUMNS says (logs, pipes), else 120."""
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return 120
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 from getsh.context import Context
 from getsh.dicom.aetitle import validate_ae_title
-from getsh.dicom.association import Peer
 from getsh.dicom.events import AssociationInfo, EchoResult, Notice
+from getsh.dicom.request import Peer
 from getsh.dicom.status import decode
 from getsh.errors import NetworkError
 from getsh.registry import Arg, command

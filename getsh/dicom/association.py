@@ -1,19 +1,14 @@
 """The session's one association: open lazily, reuse, renegotiate when stale, release or abort.
 
-Failures are decoded here, once: A-ASSOCIATE-RJ result/source/reason, A-ABORT source and
-reason, connection errors and which timeout fired. pynetdicom keeps the underlying cause of
-a failed connect only in its log, so we record its error log while associating.
+Why an association failed is worked out in dicom/failures.py; this module notices when it
+is lost or stale and says why.
 """
 
 from __future__ import annotations
 
-import logging
 import select
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from pydicom.uid import UID
@@ -21,107 +16,11 @@ from pynetdicom import AE, build_context, build_role, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
-from getsh.dicom.contexts import MAX_CONTEXTS, ContextPlan
+from getsh.dicom.contexts import MAX_CONTEXTS
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
+from getsh.dicom.failures import association_failure, describe_abort, pynetdicom_errors
+from getsh.dicom.request import AssociationRequest, Timeouts
 from getsh.errors import NetworkError
-
-_PYNETDICOM = logging.getLogger("pynetdicom")
-
-REJECT_RESULTS = {1: "permanently", 2: "transiently"}
-REJECT_SOURCES = {
-    1: "the service user",
-    2: "the service provider (ACSE)",
-    3: "the service provider (presentation)",
-}
-REJECT_REASONS = {
-    (1, 1): "no reason given",
-    (1, 2): "application context name not supported",
-    (1, 3): "calling AE title not recognised",
-    (1, 7): "called AE title not recognised",
-    (2, 1): "no reason given",
-    (2, 2): "protocol version not supported",
-    (3, 1): "temporary congestion",
-    (3, 2): "local limit exceeded",
-}
-REJECT_HINTS = {
-    (1, 3): "the peer does not know our AE title: set aet to one it knows, or ask its admin to add this one",
-    (1, 7): "check the peer's AE title and set it with: aec TITLE",
-    (3, 1): "the peer is busy: try again later",
-    (3, 2): "the peer has too many associations open: try again later",
-}
-ABORT_SOURCES = {0: "the peer (service user)", 1: "the peer (reserved source)", 2: "the peer's DICOM provider"}
-PROVIDER_REASONS = {
-    0: "reason not specified",
-    1: "unrecognised PDU",
-    2: "unexpected PDU",
-    4: "unrecognised PDU parameter",
-    5: "unexpected PDU parameter",
-    6: "invalid PDU parameter value",
-}
-
-
-@dataclass(frozen=True)
-class Peer:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class AssociationRequest:
-    """Everything that is negotiated; when it changes, an open association is stale."""
-
-    peer: Peer
-    calling_ae: str
-    called_ae: str
-    plan: ContextPlan
-    max_pdu: int
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float | None = None
-    acse: float | None = 30
-    dimse: float | None = None
-
-
-def describe_abort(primitive: Any, connection_closed: bool) -> str:
-    """Words for an A-ABORT / A-P-ABORT indication."""
-    if isinstance(primitive, A_ABORT):
-        return f"aborted by {ABORT_SOURCES.get(primitive.abort_source or 0, 'the peer')}"
-    if isinstance(primitive, A_P_ABORT):
-        reason = primitive.provider_reason or 0
-        if reason == 0 and connection_closed:
-            return "the peer closed the connection"
-        return f"aborted by the DICOM provider: {PROVIDER_REASONS.get(reason, f'reason {reason}')}"
-    return "the peer closed the connection" if connection_closed else "the association was aborted"
-
-
-class _ErrorLog(logging.Handler):
-    """Collects pynetdicom's error messages while we associate: the only place it keeps them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def _pynetdicom_errors() -> Iterator[_ErrorLog]:
-    recorder = _ErrorLog()
-    old_level = _PYNETDICOM.level
-    if not _PYNETDICOM.isEnabledFor(logging.ERROR):
-        _PYNETDICOM.setLevel(logging.ERROR)
-    _PYNETDICOM.addHandler(recorder)
-    try:
-        yield recorder
-    finally:
-        _PYNETDICOM.removeHandler(recorder)
-        _PYNETDICOM.setLevel(old_level)
 
 
 def _nodelay(event: evt.Event) -> None:
@@ -247,7 +146,7 @@ class Link:
             (evt.EVT_CONN_CLOSE, self._on_close),
         ]
         started = time.monotonic()
-        with _pynetdicom_errors() as errors:
+        with pynetdicom_errors() as errors:
             assoc = ae.associate(
                 address,
                 request.peer.port,
@@ -260,7 +159,8 @@ class Link:
         if not assoc.is_established:
             self.assoc = None
             self.request = None
-            raise self._failure(assoc, request, timeouts, errors.messages, time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            raise association_failure(assoc, request, timeouts, errors, elapsed, self._abort, self._closed_by_peer)
         self.assoc = assoc
         self.request = request
         self.opened_at = self.last_used = time.monotonic()
@@ -399,52 +299,6 @@ class Link:
         self._closed_by_peer = True
 
     # --- failure decoding -----------------------------------------------------------------
-
-    def _failure(
-        self, assoc: Association, request: AssociationRequest, timeouts: Timeouts, log: list[str], elapsed: float
-    ) -> NetworkError:
-        where = f"{request.called_ae} @ {request.peer}"
-        if assoc.is_rejected:
-            primitive = assoc.acceptor.primitive
-            result = getattr(primitive, "result", None)
-            source = getattr(primitive, "result_source", None)
-            diagnostic = getattr(primitive, "diagnostic", None)
-            reason = REJECT_REASONS.get((source, diagnostic), f"reason {diagnostic}")
-            how = REJECT_RESULTS.get(result, "")
-            message = f"association rejected {how} by {REJECT_SOURCES.get(source, 'the peer')}: {reason} ({where})"
-            return NetworkError(message.replace("  ", " "), REJECT_HINTS.get((source, diagnostic), ""))
-        tcp = next((m.split(":", 1)[1].strip() for m in log if m.startswith("TCP Initialisation Error")), "")
-        if tcp:
-            if "timed out" in tcp:
-                return NetworkError(
-                    f"connection to {request.peer} timed out after {timeouts.connect} s (connect-timeout)",
-                    "check host and port, or raise it: set connect-timeout SECONDS",
-                )
-            if "refused" in tcp.lower():
-                return NetworkError(
-                    f"connection refused by {request.peer}",
-                    "is the peer running and listening on that port?",
-                )
-            return NetworkError(f"cannot connect to {request.peer}: {tcp}", "check host, port and network")
-        if any(m.startswith("ACSE timeout") for m in log):
-            return NetworkError(
-                f"no answer to the association request from {where} within {timeouts.acse} s (acse-timeout)",
-                "the peer accepted the connection but did not answer: check it is a DICOM service, "
-                "or raise the timeout: set acse-timeout SECONDS",
-            )
-        if any("No accepted presentation contexts" in m for m in log):
-            return NetworkError(
-                f"{where} accepted none of the {len(request.plan)} presentation contexts we proposed",
-                "try another model or transfer syntax (model, propose, prefer); 'status' lists them",
-            )
-        if self._abort is not None or self._closed_by_peer:
-            return NetworkError(
-                f"association request to {where}: {describe_abort(self._abort, self._closed_by_peer)}",
-                "the peer may not accept our AE title or this kind of request: check its log",
-            )
-        detail = "; ".join(log) or f"no answer after {elapsed:.1f} s"
-        return NetworkError(f"association with {where} failed: {detail}", "run with -d for the protocol log")
-
 
 def uid_name(uid: str) -> str:
     """A UID's name from pydicom's dictionary, or the UID when it has none."""

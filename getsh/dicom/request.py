@@ -1,0 +1,34 @@
+"""What an association is asked for: the peer, AE titles, contexts, PDU size, and timeouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from getsh.dicom.contexts import ContextPlan
+
+
+@dataclass(frozen=True)
+class Peer:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class AssociationRequest:
+    """Everything that is negotiated; when it changes, an open association is stale."""
+
+    peer: Peer
+    calling_ae: str
+    called_ae: str
+    plan: ContextPlan
+    max_pdu: int
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float | None = None
+    acse: float | None = 30
+    dimse: float | None = None

@@ -1,0 +1,100 @@
+"""The installed program in a real terminal (tmux), read back as a person sees the screen."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import peer_missing
+
+pytestmark = pytest.mark.repl
+
+
+class Terminal:
+    """A tmux session on a private server: send keys, read the screen."""
+
+    def __init__(self, command: str, socket_name: str) -> None:
+        self.base = ["tmux", "-L", socket_name]
+        subprocess.run([*self.base, "new-session", "-d", "-s", "t", "-x", "160", "-y", "45", command], check=True)
+
+    def keys(self, *keys: str, pause: float = 0.3) -> None:
+        """Each key (or literal text) in turn, with a person's pause after it."""
+        for key in keys:
+            subprocess.run([*self.base, "send-keys", "-t", "t", key], check=True)
+            time.sleep(pause)
+
+    def screen(self) -> str:
+        result = subprocess.run([*self.base, "capture-pane", "-p", "-t", "t"], capture_output=True, text=True)
+        return result.stdout
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    if shutil.which("tmux") is None:
+        peer_missing("tmux is not installed (scripts/test installs it)")
+    status = tmp_path / "exit-status"
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && GETSH_HOME={shlex.quote(str(tmp_path / 'home'))} "
+        f"{shlex.quote(sys.executable)} -m getsh --demo; echo $? > {shlex.quote(str(status))}; sleep 60"
+    )
+    term = Terminal(command, f"getsh-test-{tmp_path.name}")
+    term.status_file = status  # type: ignore[attr-defined]
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+def test_demo_shell_as_seen_in_a_terminal(terminal: Terminal, tmp_path: Path) -> None:
+    screen = terminal.wait_for("getsh>")
+    assert "demo archive GETSH-DEMO on 127.0.0.1:" in screen
+    assert "associated with GETSH-DEMO @ 127.0.0.1:" in screen
+    screen = terminal.wait_for("[open")  # the bottom toolbar shows the live association
+    assert "GETSCU  model patient" in screen
+
+    terminal.keys("ech", "Tab", "Enter")
+    terminal.wait_for("C-ECHO Success")
+
+    terminal.keys("set prefer r")
+    screen = terminal.wait_for("rle")  # completions pop up while typing
+    terminal.keys("l", "Tab")
+    terminal.wait_for("RLE Lossless")  # the selected value shows its meaning
+    terminal.keys("Enter")
+    terminal.wait_for("prefer = rle")
+    terminal.wait_for("[stale")
+
+    terminal.keys("C-r", "ech")
+    terminal.wait_for("reverse-i-search")
+    terminal.keys("Enter")  # ends the search with the line found…
+    terminal.wait_for("getsh> echo")
+    terminal.keys("Enter")  # …which then runs
+    terminal.wait_for("settings changed (presentation contexts): re-associating")
+
+    terminal.keys("C-d")
+    deadline = time.monotonic() + 15
+    status_file: Path = terminal.status_file  # type: ignore[attr-defined]
+    while not status_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status_file.read_text().strip() == "0"
+    assert "released the association" in terminal.screen()
+    history = (tmp_path / "home" / "history").read_text()
+    assert "echo" in history and "set prefer rle" in history
