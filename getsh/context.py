@@ -45,6 +45,7 @@ class Context:
             called_ae=s["aec"],
             plan=plan_contexts(s["model"], s["propose"], s["prefer"]),
             max_pdu=s["max-pdu"],
+            because=tuple((x.name, s.show(x.name)) for x in s if x.renegotiate),
         )
 
     def timeouts(self) -> Timeouts:

@@ -86,16 +86,10 @@ class Link:
         current = self.request
         if current is None:
             return ""
-        changed = []
-        if current.peer != wanted.peer:
-            changed.append(f"peer {wanted.peer}")
-        if current.calling_ae != wanted.calling_ae:
-            changed.append(f"aet {wanted.calling_ae}")
-        if current.called_ae != wanted.called_ae:
-            changed.append(f"aec {wanted.called_ae}")
-        if current.max_pdu != wanted.max_pdu:
-            changed.append(f"max-pdu {wanted.max_pdu}")
-        if current.plan != wanted.plan:
+        changed = [f"peer {wanted.peer}"] if current.peer != wanted.peer else []
+        before = dict(current.because)
+        changed += [f"{name} {value}" for name, value in wanted.because if before.get(name) != value]
+        if not changed and current.plan != wanted.plan:
             changed.append("presentation contexts")
         return ", ".join(changed)
 
@@ -251,10 +245,10 @@ class Link:
             if key in accepted:
                 got = accepted[key]
                 infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), "accepted",
-                                         str(got.transfer_syntax[0]), bool(got.as_scu), bool(got.as_scp)))
+                                         (str(got.transfer_syntax[0]),), bool(got.as_scu), bool(got.as_scp)))
             else:
                 reason = rejected[cx.context_id].status.lower() if cx.context_id in rejected else "no answer"
-                proposed = ", ".join(str(ts) for ts in cx.transfer_syntax)
+                proposed = tuple(str(ts) for ts in cx.transfer_syntax)
                 infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), reason, proposed, False, False))
         return infos
 

@@ -18,7 +18,7 @@ class ContextInfo:
     context_id: int | None
     abstract_syntax: str
     result: str  # "accepted" or the rejection reason
-    transfer_syntax: str  # the accepted one, or the proposed ones joined when rejected
+    transfer_syntaxes: tuple[str, ...]  # the accepted one, or all those proposed when rejected
     scu_role: bool  # we may act as SCU on it
     scp_role: bool  # we may act as SCP on it (C-STORE sub-operations)
 

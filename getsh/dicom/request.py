@@ -25,6 +25,8 @@ class AssociationRequest:
     called_ae: str
     plan: ContextPlan
     max_pdu: int
+    # The settings this request was built from, as (name, value) words: they say what changed.
+    because: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

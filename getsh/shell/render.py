@@ -162,6 +162,6 @@ def context_table(contexts: tuple[ContextInfo, ...], budget: int = 128) -> Table
     for cx in contexts:
         roles = "/".join(r for r, on in (("SCU", cx.scu_role), ("SCP", cx.scp_role)) if on) or "-"
         result = Text(cx.result, style="green" if cx.accepted else "red")
-        syntax = syntax_name(cx.transfer_syntax) if cx.accepted else cx.transfer_syntax
+        syntax = ", ".join(syntax_name(ts) for ts in cx.transfer_syntaxes)
         table.add_row(str(cx.context_id), uid_name(cx.abstract_syntax), result, syntax, roles)
     return table

@@ -122,10 +122,10 @@ def test_negotiated_setting_change_renegotiates(shell: Shell, dcmqrscp) -> None:
     assert "settings changed (max-pdu 65536): re-associating" in shown and "C-ECHO Success" in shown
     assert old is not None and old.is_released  # the old one was released, not leaked
     shown = shell.run("aet NEWSCU; model study; status")[1]
-    assert "stale (aet NEWSCU, presentation contexts)" in shown
+    assert "stale (aet NEWSCU, model study)" in shown
     status, shown = shell.run("echo; status")
     assert status is ExitStatus.SUCCESS
-    assert "settings changed (aet NEWSCU, presentation contexts): re-associating" in shown
+    assert "settings changed (aet NEWSCU, model study): re-associating" in shown
     assert "NEWSCU" in shown and "ours 65536" in shown
     assert "Study Root Query/Retrieve Information Model - GET" in shown
 

@@ -87,7 +87,7 @@ def test_demo_shell_as_seen_in_a_terminal(terminal: Terminal, tmp_path: Path) ->
     terminal.keys("Enter")  # ends the search with the line found…
     terminal.wait_for("getsh> echo")
     terminal.keys("Enter")  # …which then runs
-    terminal.wait_for("settings changed (presentation contexts): re-associating")
+    terminal.wait_for("settings changed (prefer rle): re-associating")
 
     terminal.keys("C-d")
     deadline = time.monotonic() + 15

@@ -33,7 +33,7 @@ def test_connect_echo_help_completion_and_quit(demo_server) -> None:  # type: ig
         assert shell.ctx.session.link.state(shell.ctx.wanted_association()) == "stale"
 
         shown = shell.line("echo")
-        assert "settings changed (presentation contexts): re-associating" in shown
+        assert "settings changed (prefer rle): re-associating" in shown
         assert "C-ECHO Success" in shown
 
         assoc = shell.ctx.session.link.assoc
