@@ -10,7 +10,7 @@ import logging
 import logging.config
 from pathlib import Path
 
-LEVELS = {
+LEVELS: dict[str, int] = {
     "fatal": logging.CRITICAL,
     "error": logging.ERROR,
     "warn": logging.WARNING,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from getsh import logs
 from getsh.dicom.aetitle import validate_ae_title
 from getsh.dicom.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
@@ -47,6 +48,7 @@ class Setting:
     flags: tuple[str, ...] = ()  # getscu options that take this setting's value as their argument
     metavar: str = "VALUE"
     renegotiate: bool = False  # a change marks the open association stale
+    apply: Callable[[Any], None] | None = None  # takes effect at once, e.g. the log level
 
     def choice_values(self) -> list[str]:
         return [c.value for c in self.choices]
@@ -195,7 +197,7 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("info", ("-v", "--verbose"), "processing details"),
         Choice("debug", ("-d", "--debug"), "debug information, with tracebacks"),
         Choice("trace", (), "everything, including PDU dumps"),
-    ), flags=("-ll", "--log-level"), metavar="LEVEL"),
+    ), flags=("-ll", "--log-level"), metavar="LEVEL", apply=logs.configure),
     Setting("verbose-pc", "show presentation contexts when associating", False, parse_bool, show_bool,
             choices=(Choice("off", (), "do not list presentation contexts"),
                      Choice("on", ("+v", "--verbose-pc"), "list presentation contexts when associating"))),
@@ -237,6 +239,8 @@ class Settings:
             value = parse_bool(value)
         self._values[setting.name] = value
         self._origins[setting.name] = origin
+        if setting.apply is not None:
+            setting.apply(value)
         return value
 
     def show(self, name: str) -> str:
