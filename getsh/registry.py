@@ -103,20 +103,34 @@ class Invocation:
     raw: dict[str, list[str]] = field(default_factory=dict)
 
     def canonical(self) -> str:
-        """The line as the registry would write it: full name, positionals, then options."""
+        """The line as the registry would write it: full name, positionals, then options.
+
+        Values are written as converted (``MAX-PDU`` → ``max-pdu``), so equal commands
+        record equally; a value with a ``canonical()`` method writes itself.
+        """
         words = [self.command.name]
         for arg in self.command.positionals:
-            words += [_quote(v) for v in self.raw.get(arg.name, [])]
+            words += self._words(arg)
         for arg in self.command.options:
             if arg.name in self.raw:
                 words.append(arg.option or "")
                 if not arg.flag:
-                    words += [_quote(v) for v in self.raw[arg.name]]
+                    words += self._words(arg)
         return " ".join(words)
 
+    def _words(self, arg: Arg) -> list[str]:
+        raw = self.raw.get(arg.name, [])
+        value = getattr(self.args, arg.name)
+        values = value if arg.many else [value] * bool(raw)
+        return [shlex.quote(_text(v, r)) for v, r in zip(values, raw, strict=True)]
 
-def _quote(word: str) -> str:
-    return shlex.quote(word)
+
+def _text(value: Any, raw: str) -> str:
+    if hasattr(value, "canonical"):
+        return str(value.canonical())
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    return raw
 
 
 def split_words(line: str) -> list[str]:

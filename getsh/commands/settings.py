@@ -39,7 +39,7 @@ Examples:
   set prefer rle
 """,
     args=[
-        Arg("name", "the setting", complete=setting_names, metavar="NAME"),
+        Arg("name", "the setting", type=lambda word: lookup(word).name, complete=setting_names, metavar="NAME"),
         Arg("value", "its new value", complete=value_of_named_setting, metavar="VALUE"),
     ],
     category="settings",

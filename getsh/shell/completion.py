@@ -5,6 +5,7 @@ Nothing here knows a command by name: which completer runs is read from the decl
 
 from __future__ import annotations
 
+import logging
 import shlex
 from collections.abc import Iterable
 
@@ -13,6 +14,8 @@ from prompt_toolkit.document import Document
 
 from getsh.context import Context
 from getsh.registry import Arg, Command, Registry, Suggestion
+
+log = logging.getLogger("getsh.completion")
 
 
 def partial_words(text: str) -> tuple[list[str], str]:
@@ -60,6 +63,13 @@ class RegistryCompleter(Completer):
         self.registry = registry
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        """Completions for the text before the cursor; a failing completer offers nothing, never crashes."""
+        try:
+            yield from self._completions(document)
+        except Exception:  # a completer bug must not take the prompt down with it
+            log.debug("completion failed for %r", document.text_before_cursor, exc_info=True)
+
+    def _completions(self, document: Document) -> Iterable[Completion]:
         words, current = partial_words(document.text_before_cursor.lstrip())
         if not words:
             yield from self._commands(current)

@@ -126,3 +126,34 @@ def test_log_config_file_is_used(tmp_path: Path) -> None:
     result = run_getsh(["-lc", str(config), "127.0.0.1", str(port), "-c", "status"])
     assert result.returncode == 7
     assert "TCP Initialisation Error" in log_file.read_text()
+
+
+def test_serve_demo_in_the_foreground_answers_dcmtk(dcmtk, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "getsh", "serve", "--demo", "--port", str(port), "--require-called-ae"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "GETSH_HOME": str(tmp_path)},
+    )
+    try:
+        banner = server.stdout.readline() if server.stdout else ""
+        assert f"demo archive GETSH-DEMO on 127.0.0.1:{port}: 4 patients, 6 studies, 39 objects" in banner
+        env = {**os.environ, "TCP_NODELAY": "1"}
+        ok = subprocess.run([str(dcmtk("echoscu")), "-aec", "GETSH-DEMO", "127.0.0.1", str(port)],
+                            capture_output=True, text=True, env=env, timeout=30)
+        assert ok.returncode == 0, ok.stderr
+        wrong = subprocess.run([str(dcmtk("echoscu")), "-aec", "OTHER", "127.0.0.1", str(port)],
+                               capture_output=True, text=True, env=env, timeout=30)
+        assert wrong.returncode != 0 and "Called AE Title Not Recognized" in wrong.stderr + wrong.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=10)
+        finally:
+            server.kill()
+    assert server.returncode == 0

@@ -53,3 +53,16 @@ def test_output_completes_directories(tmp_path: Path, monkeypatch) -> None:  # t
 
 def test_unknown_command_completes_nothing() -> None:
     assert complete("frobnicate ") == {}
+
+
+def test_a_failing_completer_offers_nothing_instead_of_crashing() -> None:
+    from getsh.registry import Arg, Registry
+
+    def broken(ctx, text, prior):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    registry = Registry()
+    registry.command("x", "x", args=[Arg("a", "a", complete=broken)])(lambda c, a: None)
+    ctx, _, _ = make_context()
+    completer = RegistryCompleter(ctx, registry)
+    assert list(completer.get_completions(Document("x "), CompleteEvent())) == []
