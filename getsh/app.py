@@ -36,6 +36,10 @@ def run(ctx: Context, opts: Options) -> int:
         elif opts.peer:
             host, port_text = opts.peer
             outcome = runner.run_line(f"connect {shlex.quote(host)} {shlex.quote(port_text)}")
+        for path in opts.query_files:  # getscu's order: the query file first, then each -k
+            outcome = worst(outcome, runner.run_line(f"load {shlex.quote(path)}"))
+        for key in opts.keys:
+            outcome = worst(outcome, runner.run_line(f"key {shlex.quote(key)}"))
         if opts.commands:
             for text in opts.commands:
                 outcome = worst(outcome, runner.run_line(text))

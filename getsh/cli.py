@@ -27,6 +27,8 @@ class Options:
 
     settings: list[tuple[str, str]] = field(default_factory=list)  # (setting, value) in order
     commands: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # -k, applied after the query file, in order
+    query_files: list[str] = field(default_factory=list)
     demo: bool = False
     peer: tuple[str, str] | None = None
     log_config: Path | None = None
@@ -55,6 +57,7 @@ GENERAL_OPTIONS = (
     ("--version", "print version information and exit"),
     ("-c, --command CMDS", "run these commands (separated by ';') instead of the shell, then exit"),
     ("--demo", "start the embedded demo archive on 127.0.0.1 and connect to it"),
+    ("-k, --key KEY", "set a query key, as 'key KEY' in the shell (getscu's forms; repeatable)"),
     ("-lc, --log-config FILE", "configure logging from a Python logging configuration file (fileConfig format)"),
 )
 
@@ -92,6 +95,13 @@ def parse_args(argv: Sequence[str]) -> Options:
             index += 1
         elif word == "--demo":
             opts.demo = True
+        elif word in ("-k", "--key"):
+            from getsh.dicom.identifier import parse_key
+
+            key = _take(args, index, word)
+            parse_key(key)  # a bad key is a bad command line: refuse it before anything is sent
+            opts.keys.append(key)
+            index += 1
         elif word in ("-lc", "--log-config"):
             opts.log_config = Path(_take(args, index, word))
             index += 1
@@ -107,11 +117,16 @@ def parse_args(argv: Sequence[str]) -> Options:
         else:
             positionals.append(word)
     if positionals:
-        if len(positionals) != 2:
+        if len(positionals) < 2:
             raise UsageError(
-                f"expected 'peer port', got {' '.join(positionals)!r}", "usage: getsh [options] [peer port]"
+                f"expected 'peer port', got {' '.join(positionals)!r}",
+                "usage: getsh [options] [peer port [dcmfile-in…]]",
             )
         opts.peer = (positionals[0], positionals[1])
+        opts.query_files = positionals[2:]
+    if len(opts.query_files) > 1:
+        raise UsageError("the shell holds one identifier: give it one query file",
+                         "to send one C-GET per file, use: get FILE FILE… in the shell")
     if opts.demo and opts.peer:
         raise UsageError("--demo and a peer exclude each other", "give one of them")
     return opts
@@ -159,7 +174,7 @@ def help_text() -> str:
     lines = [
         f"getsh {__version__} — an interactive shell for DICOM C-GET retrieval (after DCMTK getscu)",
         "",
-        "usage: getsh [options] [peer port]      the shell (connected to peer when given)",
+        "usage: getsh [options] [peer port [dcmfile-in]]   the shell (connected to peer when given)",
         "       getsh --demo [options]           the shell, on the embedded demo archive",
         "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
         "       getsh serve --demo [--port N]    run the demo Query/Retrieve archive in the foreground",

@@ -9,7 +9,8 @@ from pynetdicom.association import Association
 
 from getsh.dicom.association import Link
 from getsh.dicom.contexts import plan_contexts
-from getsh.dicom.events import Associated
+from getsh.dicom.events import Associated, Received
+from getsh.dicom.identifier import default_identifier
 from getsh.dicom.request import AssociationRequest, Peer, Timeouts
 from getsh.env import Environment
 from getsh.errors import UsageError
@@ -22,9 +23,20 @@ class Session:
 
     peer: Peer | None = None
     link: Link = field(default_factory=Link)
-    identifier: Dataset = field(default_factory=Dataset)
+    identifier: Dataset = field(default_factory=lambda: default_identifier("patient"))
     history: list[str] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    message_id: int = 0  # of the last DIMSE request we sent
     quit_requested: bool = False
+
+    def seen_values(self) -> list[str]:
+        """IDs and UIDs of what arrived in this session, newest first, for value completion."""
+        values: dict[str, None] = {}
+        for item in reversed(self.received):
+            for value in (item.patient_id, item.study_uid, item.series_uid, item.sop_instance_uid):
+                if value:
+                    values[value] = None
+        return list(values)
 
 
 @dataclass

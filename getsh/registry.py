@@ -134,11 +134,16 @@ def _text(value: Any, raw: str) -> str:
 
 
 def split_words(line: str) -> list[str]:
-    """Shell-style words; an unterminated quote is a usage error, not a crash."""
+    """Words as a shell splits them, except that a backslash is an ordinary character: DICOM
+    separates multiple values with it (ModalitiesInStudy=CT\\MR). Quotes group words."""
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split = True
+    lexer.escape = ""
+    lexer.commenters = ""
     try:
-        return shlex.split(line, comments=False, posix=True)
+        return list(lexer)
     except ValueError as exc:
-        raise UsageError(f"cannot read the line: {exc}", "close the quote or escape it with \\") from None
+        raise UsageError(f"cannot read the line: {exc}", "close the quote") from None
 
 
 def split_statements(text: str) -> list[str]:
@@ -146,13 +151,8 @@ def split_statements(text: str) -> list[str]:
     statements: list[str] = []
     current: list[str] = []
     quote = ""
-    escaped = False
     for char in text:
-        if escaped:
-            escaped = False
-        elif char == "\\" and quote != "'":
-            escaped = True
-        elif quote:
+        if quote:
             if char == quote:
                 quote = ""
         elif char in "'\"":

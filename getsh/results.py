@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from getsh.dicom.events import Received
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,29 @@ class HelpPage:
     aliases: tuple[str, ...]
     arguments: tuple[tuple[str, str], ...]
     text: str
+
+
+@dataclass(frozen=True)
+class ReceivedTable:
+    rows: tuple[Received, ...]
+    total: int
+    filter: str
+
+
+@dataclass(frozen=True)
+class ObjectView:
+    """One stored object's data set, as nodes (tag, keyword, VR, value, children) for a tree."""
+
+    number: int
+    path: str
+    nodes: list[Any]
+    transfer_syntax: str
+
+
+@dataclass(frozen=True)
+class KeysView:
+    """The identifier as nodes (see dicom.identifier.describe), with what a C-GET would warn about."""
+
+    nodes: tuple[Any, ...]
+    warnings: tuple[str, ...]
+    model: str

@@ -8,7 +8,7 @@ record the canonical form, and turn the outcome into an ExitStatus. Nothing else
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, Protocol
 
 from getsh.context import Context
@@ -63,8 +63,7 @@ class Runner:
         outcome = ExitStatus.SUCCESS
         try:
             result = invocation.command.handler(self.ctx, invocation.args)
-            for item in _items(result):
-                self.renderer.show(item)
+            for item in self._drive(result):
                 outcome = worst(outcome, getattr(item, "exit_status", ExitStatus.SUCCESS))
         except GetshError as error:
             self.renderer.error(error)
@@ -84,11 +83,28 @@ class Runner:
                 self.ctx.session.history.append(invocation.canonical())
         return outcome
 
+    def _drive(self, result: Any) -> Iterator[Any]:
+        """Show what a handler returned or yields, as it comes.
 
-def _items(result: Any) -> Iterable[Any]:
-    """A handler returns nothing, one result, or yields events as they happen."""
-    if result is None:
-        return ()
-    if hasattr(result, "__next__"):
-        return result
-    return (result,)
+        A Ctrl-C while an event is being drawn is thrown into the handler's generator, so a
+        command that can be cancelled (a retrieve sends C-CANCEL) decides what it means;
+        one that does not handle it ends with 'interrupted'.
+        """
+        if result is None:
+            return
+        if not isinstance(result, Generator):
+            self.renderer.show(result)
+            yield result
+            return
+        pending: KeyboardInterrupt | None = None
+        while True:
+            try:
+                item = result.throw(pending) if pending is not None else next(result)
+            except StopIteration:
+                return
+            pending = None
+            try:
+                self.renderer.show(item)
+            except KeyboardInterrupt as interrupt:
+                pending = interrupt
+            yield item

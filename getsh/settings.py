@@ -117,6 +117,19 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _parse_layout(text: str) -> str:
+    """``getscu`` (modality prefix + SOP Instance UID, as getscu names files) or a checked template."""
+    from getsh.dicom.naming import Layout
+
+    template = text.strip()
+    if template.lower() in ("getscu", "default"):
+        return "getscu"
+    try:
+        return Layout(template).template
+    except UsageError as error:
+        raise ValueError(error.message) from None
+
+
 def _prefer_choices(table: dict[str, tuple[str, ...]], flags: dict[str, tuple[str, ...]]) -> tuple[Choice, ...]:
     return tuple(Choice(name, flags[name], describe(table, name)) for name in table)
 
@@ -189,6 +202,13 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("normal", ("-B", "--normal"), "receive in memory, then write to disk"),
         Choice("bit-preserving", ("+B", "--bit-preserving"), "receive directly to disk, bytes as sent"),
         Choice("ignore", ("--ignore",), "receive but do not store"),
+    )),
+    Setting("layout", "file names under the output directory: getscu's, or a template of {Keyword} fields",
+            "getscu", _parse_layout, metavar="TEMPLATE"),
+    Setting("existing", "when a received object's file name is taken", "rename", choices=(
+        Choice("rename", (), "store it under the next free name (NAME_1, NAME_2 …)"),
+        Choice("overwrite", (), "replace the existing file (getscu's behaviour), and say so"),
+        Choice("keep", (), "keep the existing file and discard the received object, and say so"),
     )),
     Setting("log-level", "how much getsh and pynetdicom log to stderr", "warn", choices=(
         Choice("fatal", ("-q", "--quiet"), "only fatal errors"),

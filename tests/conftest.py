@@ -182,3 +182,15 @@ def make_orthanc(
     finally:
         for peer in started:
             peer.stop(timeout=ORTHANC_FIXTURE_STOP_TIMEOUT)
+
+
+@pytest.fixture
+def shell() -> Iterator[Any]:
+    """getsh's runner on in-memory streams (what ``-c`` uses); its association is aborted at the end."""
+    from tests.shell_driver import Shell
+
+    s = Shell()
+    try:
+        yield s
+    finally:
+        s.close()

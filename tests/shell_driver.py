@@ -43,6 +43,22 @@ def make_runner(ctx: Context) -> Runner:
     return Runner(ctx, Renderer(ctx.env.console, ctx.env.err_console))
 
 
+class Shell:
+    """The runner over in-memory streams, as ``getsh -c`` uses it: ``run`` gives (status, what was shown)."""
+
+    def __init__(self, home: Path | None = None) -> None:
+        self.ctx, self.out, self.err = make_context(home)
+        self.runner = make_runner(self.ctx)
+
+    def run(self, line: str) -> tuple[ExitStatus, str]:
+        start_out, start_err = len(self.out.getvalue()), len(self.err.getvalue())
+        status = self.runner.run_line(line)
+        return status, self.out.getvalue()[start_out:] + self.err.getvalue()[start_err:]
+
+    def close(self) -> None:
+        self.ctx.session.link.close(abort=True)
+
+
 class ShellDriver:
     """The real REPL on a pipe. Use as a context manager; ``type`` sends keys."""
 

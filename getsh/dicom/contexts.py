@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydicom.uid import UID
 from pynetdicom import StoragePresentationContexts, sop_class
 
 from getsh.dicom.syntaxes import PREFER, PROPOSE
@@ -32,6 +33,23 @@ FIND_MODELS: dict[str, str] = {
 
 # pynetdicom's default storage list: the common storage classes, sized to leave room for others.
 DEFAULT_STORAGE_CLASSES: tuple[str, ...] = tuple(str(cx.abstract_syntax) for cx in StoragePresentationContexts)
+
+# The image classes most archives hold, most common first: they get a context of their own for a
+# preferred transfer syntax when the budget cannot give one to every class.
+COMMON_IMAGE_CLASSES: tuple[str, ...] = tuple(str(getattr(sop_class, name)) for name in (
+    "CTImageStorage", "MRImageStorage", "ComputedRadiographyImageStorage", "DigitalXRayImageStorageForPresentation",
+    "SecondaryCaptureImageStorage", "UltrasoundImageStorage", "UltrasoundMultiFrameImageStorage",
+    "DigitalMammographyXRayImageStorageForPresentation", "PositronEmissionTomographyImageStorage",
+    "NuclearMedicineImageStorage", "XRayAngiographicImageStorage", "XRayRadiofluoroscopicImageStorage",
+    "EnhancedCTImageStorage", "EnhancedMRImageStorage", "MultiFrameGrayscaleWordSecondaryCaptureImageStorage",
+    "MultiFrameGrayscaleByteSecondaryCaptureImageStorage", "MultiFrameTrueColorSecondaryCaptureImageStorage",
+    "DigitalXRayImageStorageForProcessing", "RTImageStorage", "RTDoseStorage", "BreastTomosynthesisImageStorage",
+    "EnhancedPETImageStorage", "XRay3DAngiographicImageStorage", "SegmentationStorage",
+    "VLPhotographicImageStorage",
+))
+
+# Preferences whose first transfer syntax is what peers pick anyway: one context per class will do.
+_PEERS_PICK_IT = ("uncompr", "little", "implicit")
 
 
 @dataclass(frozen=True)
@@ -58,8 +76,12 @@ def plan_contexts(
 ) -> ContextPlan:
     """The contexts to propose for ``model`` with getscu's ``propose``/``prefer`` syntaxes.
 
-    Storage classes beyond the 128-context budget are dropped from the end; the caller
-    decides the order, so what matters most goes first.
+    An acceptor picks the transfer syntax of a context by its own preference, and archives
+    such as dcmqrscp send on the first context they accepted for a class. So when the
+    preferred syntax is not one peers would pick anyway (big endian, RLE, JPEG …), it gets a
+    context of its own ahead of the fallback one — for every class if the 128-context budget
+    allows, else for the common image classes, with retired classes dropped to make room.
+    Classes that still do not fit are dropped from the end.
     """
     outgoing = PROPOSE[propose]
     service = [
@@ -69,5 +91,20 @@ def plan_contexts(
     ]
     room = MAX_CONTEXTS - len(service)
     incoming = PREFER[prefer]
-    storage = [PlannedContext(uid, incoming, scp_role=True) for uid in dict.fromkeys(storage_classes)]
+    classes = list(dict.fromkeys(storage_classes))
+    if prefer in _PEERS_PICK_IT or len(incoming) == 1:
+        storage = [PlannedContext(uid, incoming, scp_role=True) for uid in classes[:room]]
+        return ContextPlan(tuple(service + storage))
+    if len(classes) * 2 > room:  # retired classes make room for the preferred syntax's own contexts
+        classes = [uid for uid in classes if not UID(uid).is_retired]
+    order = {uid: n for n, uid in enumerate(COMMON_IMAGE_CLASSES)}
+    by_use = sorted(classes, key=lambda uid: order.get(uid, len(order)))
+    own = set(by_use[: max(0, room - len(classes))]) if len(classes) * 2 > room else set(classes)
+    storage = []
+    for uid in classes:
+        if uid in own:
+            storage.append(PlannedContext(uid, incoming[:1], scp_role=True))
+            storage.append(PlannedContext(uid, incoming[1:], scp_role=True))
+        else:
+            storage.append(PlannedContext(uid, incoming, scp_role=True))
     return ContextPlan(tuple(service + storage[:room]))

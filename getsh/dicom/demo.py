@@ -235,16 +235,17 @@ def _level(identifier: Dataset, sop_class: str) -> str:
 
 
 def _for_peer(ds: Dataset, assoc: Any) -> Dataset:
-    """Fit an uncompressed data set to the peer's contexts: RLE-encode it if RLE is all it accepted.
+    """Fit an uncompressed data set to the peer's contexts, as dcmqrscp does: the first context
+    accepted for the SOP class decides, and when that one is RLE the object is RLE-encoded.
 
     pynetdicom converts between uncompressed syntaxes itself but never encodes or decodes;
     anything still unsendable fails in send_c_store and lands in the Failed SOP Instance UID List.
     """
     if UID(ds.file_meta.TransferSyntaxUID).is_compressed:
         return ds
-    accepted = {UID(cx.transfer_syntax[0]) for cx in assoc.accepted_contexts
-                if cx.abstract_syntax == ds.SOPClassUID and cx.as_scu}
-    if RLELossless in accepted and not any(not ts.is_compressed for ts in accepted):
+    offered = sorted((cx.context_id, UID(cx.transfer_syntax[0])) for cx in assoc.accepted_contexts
+                     if cx.abstract_syntax == ds.SOPClassUID and cx.as_scu)
+    if offered and offered[0][1] == RLELossless:
         if "PixelData" in ds:
             ds.compress(RLELossless, encoding_plugin="pydicom", generate_instance_uid=False)
         else:  # no pixels: RLE is just explicit VR little endian

@@ -82,3 +82,83 @@ class AssociationInfo:
     implementation_version: str
     contexts: tuple[ContextInfo, ...]
     budget: int
+
+
+@dataclass(frozen=True)
+class GetStarted:
+    """A C-GET-RQ went out."""
+
+    label: str  # what is being retrieved: "keys", a query file name, "2/3" for repeats
+    model: str
+    level: str
+    keys: tuple[tuple[str, str], ...]  # (keyword, value) of the identifier, for the header line
+
+
+@dataclass(frozen=True)
+class Received:
+    """One C-STORE sub-operation answered with success: the object and where it went."""
+
+    index: int  # 1-based within the session
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax: str
+    path: str | None  # relative to the output directory; None when ignored
+    action: str  # written / overwritten / renamed / kept existing / ignored
+    size: int
+    patient_id: str = ""
+    patient_name: str = ""
+    study_uid: str = ""
+    series_uid: str = ""
+    modality: str = ""
+    output_dir: str = ""
+
+
+@dataclass(frozen=True)
+class StoreFailed:
+    """A C-STORE sub-operation we had to refuse (we could not store it)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class GetProgress:
+    """The sub-operation counts of a pending C-GET response."""
+
+    remaining: int | None
+    completed: int
+    failed: int
+    warning: int
+
+
+@dataclass(frozen=True)
+class GetDone:
+    """The final C-GET response, with what arrived and how long it took."""
+
+    label: str
+    status: DimseStatus
+    completed: int
+    failed: int
+    warning: int
+    remaining: int
+    received: tuple[Received, ...]
+    refused: tuple[StoreFailed, ...]
+    failed_uids: tuple[str, ...]
+    error_comment: str
+    seconds: float
+    cancelled: bool
+    advice: str = ""
+
+    @property
+    def bytes(self) -> int:
+        return sum(r.size for r in self.received)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        if self.status.category == "Success" and not self.refused:
+            return ExitStatus.SUCCESS
+        if self.status.category in ("Warning", "Success") and (self.failed or self.refused):
+            return ExitStatus.SUBOPS_FAILED
+        return self.status.exit_status

@@ -13,18 +13,19 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from getsh.context import Context
-from getsh.registry import Arg, Command, Registry, Suggestion
+from getsh.errors import UsageError
+from getsh.registry import Arg, Command, Registry, Suggestion, split_words
 
 log = logging.getLogger("getsh.completion")
 
 
 def partial_words(text: str) -> tuple[list[str], str]:
-    """The finished words before the cursor and the word being typed (quotes tolerated)."""
+    """The finished words before the cursor and the word being typed (an open quote tolerated)."""
     finished_text, _, current = text.rpartition(" ") if not text.endswith(" ") else (text, "", "")
     for closer in ("", '"', "'"):
         try:
-            return shlex.split(finished_text + closer), current
-        except ValueError:
+            return split_words(finished_text + closer), current
+        except UsageError:
             continue
     return finished_text.split(), current
 

@@ -11,10 +11,25 @@ from rich.table import Table
 from rich.text import Text
 
 from getsh.dicom.association import uid_name
-from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, EchoResult, Notice, Released
+from getsh.dicom.dictionary import Explanation
+from getsh.dicom.events import (
+    Associated,
+    AssociationInfo,
+    ContextInfo,
+    EchoResult,
+    GetDone,
+    GetProgress,
+    GetStarted,
+    Notice,
+    Received,
+    Released,
+    StoreFailed,
+)
 from getsh.dicom.syntaxes import syntax_name
 from getsh.errors import GetshError
-from getsh.results import HelpIndex, HelpPage, SettingChanged, SettingsTable
+from getsh.results import HelpIndex, HelpPage, KeysView, ObjectView, ReceivedTable, SettingChanged, SettingsTable
+from getsh.shell.progress import RetrieveProgress
+from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table
 
 CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
 
@@ -37,8 +52,10 @@ class Renderer:
     def __init__(self, console: Console, err_console: Console) -> None:
         self.console = console
         self.err_console = err_console
+        self.progress = RetrieveProgress(console)
 
     def error(self, error: GetshError) -> None:
+        self.progress.stop()
         line = Text("error: ", style="bold red")
         line.append(error.message)
         if error.hint:
@@ -51,7 +68,60 @@ class Renderer:
 
     @show.register
     def _(self, obj: Notice) -> None:
-        self.console.print(escape(obj.text))
+        style = "yellow" if obj.text.startswith("warning:") else ""
+        self.console.print(escape(obj.text), style=style)
+
+    @show.register
+    def _(self, obj: GetStarted) -> None:
+        keys = "  ".join(f"{k}={v}" if v else k for k, v in obj.keys)
+        header = Text(f"C-GET {obj.label}: ", style="bold")
+        model = {"patient": "patient root", "study": "study root", "psonly": "patient/study only"}[obj.model]
+        header.append(f"{model}, {obj.level or 'no'} level  {keys}")
+        self.console.print(header, overflow="fold")
+        self.progress.start(obj)
+
+    @show.register
+    def _(self, obj: GetProgress) -> None:
+        self.progress.update(obj)
+
+    @show.register
+    def _(self, obj: Received) -> None:
+        self.progress.received_one(obj)
+
+    @show.register
+    def _(self, obj: StoreFailed) -> None:
+        self.console.print(Text(f"refused {obj.sop_instance_uid} (0x{obj.status:04X}): {obj.reason}", style="red"))
+
+    @show.register
+    def _(self, obj: GetDone) -> None:
+        self.progress.stop()
+        self.console.print(get_summary(obj))
+
+    @show.register
+    def _(self, obj: ReceivedTable) -> None:
+        if not obj.rows:
+            what = f" matching {obj.filter!r}" if obj.filter else ""
+            self.console.print(f"no objects{what} ({obj.total} received in this session)")
+            return
+        title = f"{len(obj.rows)} of {obj.total} objects" + (f" matching {obj.filter!r}" if obj.filter else "")
+        self.console.print(received_table(obj.rows, title))
+
+    @show.register
+    def _(self, obj: ObjectView) -> None:
+        self.console.print(object_tree(obj))
+
+    @show.register
+    def _(self, obj: KeysView) -> None:
+        if obj.nodes:
+            self.console.print(keys_tree(obj))
+        else:
+            self.console.print("no keys: set some with key, level or load")
+        for warning in obj.warnings:
+            self.console.print(Text(f"warning: {warning}", style="yellow"))
+
+    @show.register
+    def _(self, obj: Explanation) -> None:
+        self.console.print(explanation(obj))
 
     @show.register
     def _(self, obj: Associated) -> None:

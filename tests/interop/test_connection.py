@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import Iterator
 
 import pytest
 from pynetdicom import AE, evt
@@ -13,34 +12,9 @@ from pynetdicom.sop_class import Verification
 
 from getsh.exitstatus import ExitStatus
 from tests.peers import free_port
-from tests.shell_driver import make_context, make_runner
+from tests.shell_driver import Shell
 
 pytestmark = pytest.mark.interop
-
-
-class Shell:
-    """The runner over in-memory streams: each ``run`` returns (status, what was shown)."""
-
-    def __init__(self) -> None:
-        self.ctx, self.out, self.err = make_context()
-        self.runner = make_runner(self.ctx)
-
-    def run(self, line: str) -> tuple[ExitStatus, str]:
-        start_out, start_err = len(self.out.getvalue()), len(self.err.getvalue())
-        status = self.runner.run_line(line)
-        return status, self.out.getvalue()[start_out:] + self.err.getvalue()[start_err:]
-
-    def close(self) -> None:
-        self.ctx.session.link.close(abort=True)
-
-
-@pytest.fixture
-def shell() -> Iterator[Shell]:
-    s = Shell()
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def test_association_is_reused_between_commands(shell: Shell, dcmqrscp) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,18 @@ def test_plan_fits_the_budget_and_asks_scp_role_for_storage() -> None:
     assert first.abstract_syntax == VERIFICATION and not first.scp_role
     assert get.abstract_syntax == GET_MODELS["study"] and get.transfer_syntaxes == (IMPLICIT,)
     storage = [cx for cx in plan.contexts if cx.scp_role]
-    assert storage and all(cx.transfer_syntaxes == PREFER["rle"] for cx in storage)
-    assert "1.2.840.10008.5.1.4.1.1.2" in plan.storage_classes  # CT Image Storage
+    ct = [cx.transfer_syntaxes for cx in storage if cx.abstract_syntax == "1.2.840.10008.5.1.4.1.1.2"]
+    # the preferred syntax alone first (peers pick their own favourite within a context), then the rest
+    assert ct == [PREFER["rle"][:1], PREFER["rle"][1:]]
+    assert all(cx.transfer_syntaxes in (PREFER["rle"], PREFER["rle"][:1], PREFER["rle"][1:]) for cx in storage)
+
+
+def test_preferences_peers_pick_anyway_need_one_context_per_class() -> None:
+    for prefer in ("uncompr", "little", "implicit"):
+        plan = plan_contexts("patient", "uncompr", prefer)
+        storage = [cx for cx in plan.contexts if cx.scp_role]
+        assert len(storage) == len(set(plan.storage_classes)) == 120
+        assert all(cx.transfer_syntaxes == PREFER[prefer] for cx in storage)
 
 
 def test_plan_truncates_storage_beyond_128_contexts() -> None:

@@ -1,0 +1,179 @@
+"""get, received, show: C-GET on the open association and what it brought."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+from pydicom import Dataset
+
+from getsh.completers import paths
+from getsh.context import Context
+from getsh.dicom import identifier as ident
+from getsh.dicom.contexts import GET_MODELS
+from getsh.dicom.events import GetDone, Notice, Received
+from getsh.dicom.naming import DEFAULT_LAYOUT
+from getsh.dicom.retrieve import GetRun
+from getsh.dicom.storage import Storage
+from getsh.errors import UsageError
+from getsh.registry import Arg, Suggestion, command
+from getsh.results import ObjectView, ReceivedTable
+
+
+def _key_or_file(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
+    yield from paths(ctx, text, prior)
+
+
+@command(
+    "get",
+    "retrieve with C-GET: the current keys (or query files), objects stored as they arrive",
+    help="""
+Sends C-GET-RQ under the current model with the current keys, receives the C-STORE
+sub-operations on the same association, and shows what arrived. Keys given here override
+the current ones for this request only. Query files (DICOM files holding an identifier, as
+getscu's dcmfile-in) are sent one C-GET each, in order, with the keys given here applied on
+top. The 'repeat' setting repeats each request. Ctrl-C sends C-CANCEL and keeps what has
+arrived; a second Ctrl-C aborts the association.
+
+Examples:
+  get                                   the current keys
+  get StudyInstanceUID=1.2.3            this study, whatever the current keys
+  get q1.dcm q2.dcm                     one C-GET per query file
+""",
+    args=[Arg("items", "keys (Keyword=value, gggg,eeee=value) or query files", many=True, required=False,
+              complete=_key_or_file, metavar="KEY|FILE")],
+    category="retrieve",
+)
+def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
+    keys, files = _split_items(args.items)
+    base = [(f"{path}", ident.load_query(path)) for path in files] or [("keys", ctx.session.identifier)]
+    requests: list[tuple[str, Dataset]] = []
+    for label, dataset in base:
+        identifier = copy.deepcopy(dataset)
+        for key in keys:
+            ident.apply(identifier, key)
+        requests.append((label, identifier))
+    model = ctx.settings["model"]
+    for label, identifier in requests:
+        if len(identifier) == 0:
+            raise UsageError("the identifier is empty: nothing says what to retrieve",
+                             "set keys first, e.g.: level STUDY; key StudyInstanceUID=1.2.3")
+        for warning in ident.check(identifier, model):
+            yield Notice(f"warning: {label}: {warning}")
+    storage = make_storage(ctx)
+    repeat = ctx.settings["repeat"]
+    for label, identifier in requests:
+        for round_ in range(1, repeat + 1):
+            name = label if repeat == 1 else f"{label} ({round_}/{repeat})"
+            assoc, event = ctx.associate()
+            if event is not None:
+                yield event
+            ctx.session.message_id += 1
+            run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=ctx.session.message_id,
+                         label=name, model=model, first_index=len(ctx.session.received) + 1)
+            for item in run.run(ctx.settings["dimse-timeout"]):
+                if isinstance(item, Received):
+                    ctx.session.received.append(item)
+                if isinstance(item, GetDone):
+                    item = _with_advice(item, ctx)
+                yield item
+
+
+def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]]:
+    """An existing file is a query file; anything else must be a key."""
+    keys, files = [], []
+    for item in items:
+        if "=" not in item and Path(item).is_file():
+            files.append(item)
+        else:
+            keys.append(ident.parse_key(item))
+    return keys, files
+
+
+def make_storage(ctx: Context) -> Storage:
+    """The storage the settings describe, checked before anything is sent."""
+    s = ctx.settings
+    layout = DEFAULT_LAYOUT if s["layout"] == "getscu" else s["layout"]
+    return Storage(os.path.expanduser(s["output"]), s["storage"], layout, s["existing"])
+
+
+def _with_advice(done: GetDone, ctx: Context) -> GetDone:
+    """Say why sub-operations failed when we can tell, and what to change."""
+    if done.refused:
+        first = done.refused[0]
+        return replace(done, advice=f"we refused {len(done.refused)}: {first.reason}")
+    if done.status.code not in (0xB000, 0xA702):  # not about sub-operations: the status says it
+        return done
+    if done.failed and not done.received:
+        return replace(done, advice=(
+            "the peer could not send them on this association: it may hold them in a transfer syntax we did not "
+            "accept (try: prefer rle, prefer lossless, …) or a SOP class we did not propose (see: status)"))
+    if done.failed:
+        return replace(done, advice=(
+            "some could not be sent: a SOP class or transfer syntax we did not accept is the usual cause "
+            "(see: status; try another prefer setting)"))
+    return done
+
+
+@command(
+    "received",
+    "every object received in this session, optionally filtered",
+    help="""
+Lists the objects received so far: number, patient, study, series, modality, SOP class,
+SOP Instance UID, transfer syntax, size and file. FILTER keeps the rows where any of
+those contains it (case-insensitive).
+
+Examples:
+  received
+  received CT
+  received 1.2.840.113619
+""",
+    args=[Arg("filter", "text to look for in any column", required=False)],
+    category="retrieve",
+    record=False,
+)
+def received(ctx: Context, args: SimpleNamespace) -> ReceivedTable:
+    rows = ctx.session.received
+    if args.filter:
+        needle = args.filter.lower()
+        rows = [r for r in rows if any(needle in str(v).lower() for v in vars(r).values())]
+    return ReceivedTable(tuple(rows), len(ctx.session.received), args.filter or "")
+
+
+def object_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an object number (see: received)") from None
+    if number < 1:
+        raise ValueError(f"{number}: object numbers start at 1")
+    return number
+
+
+@command(
+    "show",
+    "one received object's data set as a tree (like dcmdump; pixel data summarised)",
+    args=[Arg("number", "the object's number in 'received'", type=object_number, metavar="N")],
+    category="retrieve",
+    record=False,
+)
+def show(ctx: Context, args: SimpleNamespace) -> ObjectView:
+    from pydicom import dcmread
+
+    if args.number > len(ctx.session.received):
+        raise UsageError(f"there is no object {args.number}: {len(ctx.session.received)} received so far",
+                         "see: received")
+    item = ctx.session.received[args.number - 1]
+    if item.path is None:
+        raise UsageError(f"object {args.number} was received with storage ignore: it was not kept",
+                         "set storage normal and get it again")
+    path = Path(item.output_dir) / item.path
+    try:
+        dataset = dcmread(path, defer_size=1024)
+    except Exception as error:
+        raise UsageError(f"cannot read {path}: {error}", "was the file moved or deleted?") from None
+    return ObjectView(args.number, str(path), ident.describe(dataset), dataset.file_meta.get("TransferSyntaxUID", ""))

@@ -1,0 +1,165 @@
+"""Low-level file operations for storage.py: File Meta bytes, partial files, no-replace links, copies.
+
+Kept apart so storage.py reads as policy (names, outcomes, statuses) and this as mechanism, each
+piece small enough to test on its own. Linux first (copy_file_range, /proc), portable fallbacks.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import struct
+
+PARTIAL_PREFIX, PARTIAL_SUFFIX = ".getsh-", ".partial"  # hidden: no sanitised final name starts with '.'
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK}
+_NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
+_COPY_CHUNK = 1024 * 1024
+
+
+def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str, uid: str, version: str) -> bytes:
+    """Preamble, ``DICM`` and File Meta Information (Explicit VR Little Endian, PS3.10 7.1),
+    encoded by hand: it is on the path of every object, where pydicom would cost ~100 µs.
+    Raises ValueError for a value that cannot be encoded (a UID over 65,534 bytes)."""
+
+    def element(elem: int, vr: bytes, value: bytes) -> bytes:
+        if len(value) > 0xFFFE:
+            raise ValueError(f"a {len(value):,}-byte value does not fit in File Meta Information")
+        if vr == b"OB":
+            return struct.pack("<HH2sHI", 2, elem, vr, 0, len(value)) + value
+        return struct.pack("<HH2sH", 2, elem, vr, len(value)) + value
+
+    def ui(text: str) -> bytes:
+        raw = str(text).rstrip("\0 ").encode("ascii", "replace")
+        return raw + b"\0" * (len(raw) % 2)
+
+    sh = version.encode("ascii", "replace")
+    body = b"".join(
+        (
+            element(0x0001, b"OB", b"\x00\x01"),
+            element(0x0002, b"UI", ui(sop_class_uid)),
+            element(0x0003, b"UI", ui(sop_instance_uid)),
+            element(0x0010, b"UI", ui(transfer_syntax)),
+            element(0x0012, b"UI", ui(uid)),
+            element(0x0013, b"SH", sh + b" " * (len(sh) % 2)),
+        )
+    )
+    return b"\0" * 128 + b"DICM" + element(0x0000, b"UL", struct.pack("<I", len(body))) + body
+
+
+def dataset_offset(path: str | os.PathLike[str]) -> int:
+    """Where the data set starts in a received file: after preamble and File Meta when present
+    (pynetdicom's dataset_path has them), else 0 (a bare data set)."""
+    with open(path, "rb") as fp:
+        head = fp.read(144)
+    if len(head) < 144 or head[128:132] != b"DICM":
+        return 0
+    if head[132:140] != b"\x02\x00\x00\x00UL\x04\x00":
+        raise ValueError("its File Meta Information has no group length")
+    return 144 + int(struct.unpack("<I", head[140:144])[0])
+
+
+def new_partial(directory: str) -> tuple[int, str]:
+    """Create a fresh hidden partial file in ``directory``: (fd, path), mode 0666 & ~umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        path = os.path.join(directory, f"{PARTIAL_PREFIX}{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+
+
+def copy_to_partial(source: str, directory: str) -> str:
+    """Copy ``source`` to a new partial file in ``directory`` (another file system), remove
+    ``source``, return the new path; on failure the copy is removed and ``source`` kept."""
+    fd, path = new_partial(directory)
+    try:
+        with open(source, "rb") as src:
+            copy_range(src.fileno(), fd, 0, os.fstat(src.fileno()).st_size)
+    except BaseException:
+        os.close(fd)
+        remove(path)
+        raise
+    os.close(fd)
+    remove(source)
+    return path
+
+
+def link_new(source: str, target: str) -> bool:
+    """Give ``source`` the name ``target`` only if that name is free (race-free: link fails on an
+    existing name), then drop the ``source`` name. False if taken. On file systems without hard
+    links: reserve the name with O_EXCL, then rename over the (empty) reservation."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            return False
+        os.replace(source, target)
+        return True
+    os.unlink(source)
+    return True
+
+
+def copy_range(src: int, dst: int, offset: int, count: int) -> None:
+    """Copy ``count`` bytes of ``src`` from ``offset`` to ``dst``'s position: in-kernel
+    (copy_file_range) where possible, else through one reused 1 MiB buffer. Memory stays flat."""
+    fast = hasattr(os, "copy_file_range")
+    buffer: bytearray | None = None
+    while count > 0:
+        if fast:
+            try:
+                n = os.copy_file_range(src, dst, min(count, 1 << 30), offset)
+            except OSError as exc:
+                if exc.errno not in _NO_COPY_RANGE:
+                    raise
+                fast = False
+                continue
+        else:
+            buffer = buffer or bytearray(_COPY_CHUNK)
+            n = os.preadv(src, [memoryview(buffer)[: min(count, _COPY_CHUNK)]], offset)
+            view = memoryview(buffer)[:n]
+            while view:
+                view = view[os.write(dst, view) :]
+        if n == 0:
+            raise OSError(errno.EIO, "the received file ended early")
+        offset += n
+        count -= n
+
+
+def remove(path: str) -> None:
+    """Unlink if present."""
+    if path:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def fsync_dir(path: str) -> None:
+    """Make a rename in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def current_umask() -> int:
+    """The umask without changing it (os.umask sets it, racing other threads)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old

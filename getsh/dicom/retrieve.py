@@ -1,0 +1,271 @@
+"""C-GET and its C-STORE sub-operations, as a stream of events; C-CANCEL on Ctrl-C.
+
+pynetdicom's ``send_c_get`` must be driven to its end (it pauses the association's reactor
+while it runs), and Ctrl-C can only be caught on the main thread. So the request runs on a
+worker thread that puts events on a queue; the generator here yields them to the shell as
+they happen. A KeyboardInterrupt thrown into the generator (the runner does that) sends
+C-CANCEL-RQ and keeps receiving until the final response; a second one aborts.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom import Dataset, dcmread
+from pynetdicom import _config, evt
+from pynetdicom.association import Association
+
+from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
+from getsh.dicom.status import decode
+from getsh.dicom.storage import Storage
+from getsh.dicom.stored import ObjectMeta, StorageError, StorageMode, StoredFile
+from getsh.errors import NetworkError
+
+log = logging.getLogger("getsh.retrieve")
+
+HEADER_KEYWORDS = ("PatientID", "PatientName", "StudyInstanceUID", "SeriesInstanceUID", "Modality")
+_chunked_lock = threading.Lock()
+
+
+@dataclass
+class _Tally:
+    """What this request has received so far (touched by the worker thread only)."""
+
+    received: list[Received] = field(default_factory=list)
+    refused: list[StoreFailed] = field(default_factory=list)
+
+
+@contextmanager
+def _chunked_receive(enabled: bool) -> Iterator[None]:
+    """pynetdicom writes incoming data sets to a temporary file instead of memory (global switch)."""
+    with _chunked_lock:
+        before = _config.STORE_RECV_CHUNKED_DATASET
+        _config.STORE_RECV_CHUNKED_DATASET = enabled
+        try:
+            yield
+        finally:
+            _config.STORE_RECV_CHUNKED_DATASET = before
+
+
+def _header(stored: StoredFile, storage: Storage, dataset: Dataset | None) -> dict[str, str]:
+    """Patient/study/series words for the table: from the decoded data set, else the file's header."""
+    source = dataset
+    if source is None and stored.path is not None:
+        try:
+            source = dcmread(storage.root + "/" + stored.path, stop_before_pixels=True,
+                             specific_tags=list(HEADER_KEYWORDS))
+        except Exception:  # a header we cannot read only costs the table its details
+            return {}
+    if source is None:
+        return {}
+    return {k: str(source.get(k, "") or "") for k in HEADER_KEYWORDS}
+
+
+class GetRun:
+    """One C-GET request on an open association."""
+
+    def __init__(
+        self,
+        assoc: Association,
+        identifier: Dataset,
+        model_uid: str,
+        storage: Storage,
+        *,
+        message_id: int,
+        label: str,
+        model: str,
+        first_index: int = 1,
+    ) -> None:
+        self.assoc = assoc
+        self.identifier = identifier
+        self.model_uid = model_uid
+        self.storage = storage
+        self.message_id = message_id
+        self.label = label
+        self.model = model
+        self.next_index = first_index
+        self.tally = _Tally()
+        self.interrupts = 0
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    # --- worker thread ----------------------------------------------------------------------
+
+    def _on_store(self, event: evt.Event) -> int:
+        """EVT_C_STORE: write the object; answer with success or the reason it failed."""
+        request = event.request  # type: ignore[attr-defined]
+        meta = ObjectMeta(str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID),
+                          str(event.context.transfer_syntax))  # type: ignore[attr-defined]
+        dataset: Dataset | None = None
+        try:
+            if self.storage.mode is StorageMode.NORMAL:
+                dataset = event.dataset  # type: ignore[attr-defined]
+                stored = self.storage.store_dataset(dataset, meta)
+            else:
+                stored = self.storage.store_file(event.dataset_path, meta, move=True)  # type: ignore[attr-defined]
+        except StorageError as error:
+            failed = StoreFailed(meta.sop_class_uid, meta.sop_instance_uid, error.dimse_status, error.message)
+            self.tally.refused.append(failed)
+            self.events.put(("event", failed))
+            return error.dimse_status
+        except Exception as error:  # a data set pydicom cannot decode, for instance
+            failed = StoreFailed(meta.sop_class_uid, meta.sop_instance_uid, 0xC000, f"{type(error).__name__}: {error}")
+            self.tally.refused.append(failed)
+            self.events.put(("event", failed))
+            return 0xC000
+        header = _header(stored, self.storage, dataset)
+        received = Received(
+            index=self.next_index,
+            sop_class_uid=meta.sop_class_uid,
+            sop_instance_uid=meta.sop_instance_uid,
+            transfer_syntax=meta.transfer_syntax,
+            path=stored.path,
+            action=stored.describe(),
+            size=stored.size,
+            patient_id=header.get("PatientID", ""),
+            patient_name=header.get("PatientName", ""),
+            study_uid=header.get("StudyInstanceUID", ""),
+            series_uid=header.get("SeriesInstanceUID", ""),
+            modality=header.get("Modality", ""),
+            output_dir=str(self.storage.output_dir),
+        )
+        self.next_index += 1
+        self.tally.received.append(received)
+        self.events.put(("event", received))
+        return 0x0000
+
+    def _work(self) -> None:
+        try:
+            responses = self.assoc.send_c_get(self.identifier, self.model_uid, msg_id=self.message_id)
+            for status, identifier in responses:
+                self.events.put(("response", (status, identifier)))
+        except Exception as error:
+            self.events.put(("error", error))
+        finally:
+            self.events.put(("end", None))
+
+    # --- the caller's thread ----------------------------------------------------------------
+
+    def run(self, dimse_timeout: float | None) -> Iterator[object]:
+        started = time.monotonic()
+        level = str(self.identifier.get("QueryRetrieveLevel", ""))
+        keys = tuple((e.keyword or str(e.tag), str(e.value)) for e in self.identifier
+                     if e.keyword != "QueryRetrieveLevel")
+        yield GetStarted(self.label, self.model, level, keys)
+        self.assoc.bind(evt.EVT_C_STORE, self._on_store)
+        final: Dataset | None = None
+        final_identifier: Dataset | None = None
+        error: BaseException | None = None
+        worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
+        try:
+            with _chunked_receive(self.storage.mode is not StorageMode.NORMAL):
+                worker.start()
+                while True:
+                    try:
+                        kind, payload = self.events.get(timeout=0.2)
+                    except queue.Empty:
+                        continue
+                    except KeyboardInterrupt:
+                        yield from self._emit(self._interrupt())
+                        continue
+                    if kind == "end":
+                        break
+                    if kind == "error":
+                        error = payload
+                    elif kind == "event":
+                        yield from self._emit(payload)
+                    elif "Status" in payload[0] and decode(int(payload[0].Status), "get").category == "Pending":
+                        yield from self._emit(_progress(payload[0]))
+                    else:
+                        final, final_identifier = payload
+        finally:
+            worker.join(timeout=5)
+            self.assoc.unbind(evt.EVT_C_STORE, self._on_store)
+        seconds = time.monotonic() - started
+        if error is not None:
+            raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}", "run with -d for the protocol log")
+        if final is None or "Status" not in final:
+            raise _no_response(self, dimse_timeout, seconds)
+        yield self._done(final, final_identifier, seconds)
+
+    def _emit(self, item: object) -> Iterator[object]:
+        """Yield ``item``; a Ctrl-C thrown in while the shell draws it is handled like any other."""
+        while True:
+            try:
+                yield item
+                return
+            except KeyboardInterrupt:
+                item = self._interrupt()
+
+    def _interrupt(self) -> Notice:
+        """First Ctrl-C: C-CANCEL-RQ, keep what arrives. Second: A-ABORT."""
+        self.interrupts += 1
+        if self.interrupts == 1:
+            try:
+                self.assoc.send_c_cancel(self.message_id, query_model=self.model_uid)
+            except Exception as error:  # the association may already be gone
+                log.debug("C-CANCEL failed: %s", error)
+            return Notice("C-CANCEL sent: waiting for the peer's final response (Ctrl-C again aborts the association)")
+        if self.interrupts == 2:
+            self.assoc.abort()
+            return Notice("association aborted")
+        return Notice("stopping…")
+
+    def _done(self, status: Dataset, identifier: Dataset | None, seconds: float) -> GetDone:
+        code = int(status.Status)
+        failed_uids = _failed_uids(status, identifier)
+        done = GetDone(
+            label=self.label,
+            status=decode(code, "get"),
+            completed=int(status.get("NumberOfCompletedSuboperations", 0) or 0),
+            failed=int(status.get("NumberOfFailedSuboperations", 0) or 0),
+            warning=int(status.get("NumberOfWarningSuboperations", 0) or 0),
+            remaining=int(status.get("NumberOfRemainingSuboperations", 0) or 0),
+            received=tuple(self.tally.received),
+            refused=tuple(self.tally.refused),
+            failed_uids=failed_uids,
+            error_comment=str(status.get("ErrorComment", "") or ""),
+            seconds=seconds,
+            cancelled=self.interrupts > 0,
+        )
+        return done
+
+
+def _progress(status: Dataset) -> GetProgress:
+    remaining = status.get("NumberOfRemainingSuboperations")
+    return GetProgress(
+        remaining=int(remaining) if remaining is not None else None,
+        completed=int(status.get("NumberOfCompletedSuboperations", 0) or 0),
+        failed=int(status.get("NumberOfFailedSuboperations", 0) or 0),
+        warning=int(status.get("NumberOfWarningSuboperations", 0) or 0),
+    )
+
+
+def _failed_uids(status: Dataset, identifier: Dataset | None) -> tuple[str, ...]:
+    """The Failed SOP Instance UID List, wherever the peer put it (identifier or status)."""
+    for source in (identifier, status):
+        if source is not None and source.get("FailedSOPInstanceUIDList"):
+            value = source.FailedSOPInstanceUIDList
+            return tuple(str(v) for v in ([value] if isinstance(value, str) else value) if str(v))
+    return ()
+
+
+def _no_response(run: GetRun, dimse_timeout: float | None, seconds: float) -> NetworkError:
+    got = len(run.tally.received)
+    kept = f"; {got} object{'s' * (got != 1)} received before that were kept" if got else ""
+    if run.interrupts > 1:
+        return NetworkError(f"C-GET aborted at your request after {seconds:.1f} s{kept}",
+                            "the next command re-associates")
+    if dimse_timeout is not None and not run.assoc.is_established and seconds >= dimse_timeout:
+        return NetworkError(
+            f"C-GET: no response within {dimse_timeout} s (dimse-timeout); the association was aborted{kept}",
+            "check the peer, or raise the limit: set dimse-timeout SECONDS",
+        )
+    return NetworkError(f"C-GET: the association was lost before the final response{kept}",
+                        "the next command re-associates")

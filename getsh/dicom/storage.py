@@ -1,0 +1,415 @@
+"""The one path builder and writer for received objects, in every storage mode.
+
+Why it is shaped this way:
+- Names come from naming.Layout (getscu's ``<prefix>.<SOP Instance UID>`` by default); every
+  directory on the way is checked, after resolving symlinks, to lie inside the output directory.
+- Atomic: bytes go to a hidden ``.getsh-*.partial`` file in the output directory (same file system),
+  then a hard link (or rename) gives it its final name. A crash, an abort or a full disk never leaves
+  a truncated file under a final name, and a failure removes the partial file.
+- Streaming: ``open_object`` takes the data set chunk by chunk (memory stays flat for any size);
+  ``store_file`` takes pynetdicom's ``event.dataset_path`` and renames or copies it in-kernel.
+- No fsync per file by default, like getscu: atomic rename already protects against a crashed
+  process (the page cache survives it); only a power cut can lose recent files. ``fsync=True``
+  syncs each file and its directory before reporting it, at a cost of milliseconds per object.
+- Existing names: ``rename`` by default, the only policy that discards neither the new object nor
+  the old file (``keep`` drops the new one, ``overwrite`` the old one; getscu overwrites silently).
+- Failures raise StorageError carrying the C-STORE status to answer (see stored.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path, PurePosixPath
+
+from pydicom import Dataset, dcmread, dcmwrite
+from pydicom.dataset import FileMetaDataset
+from pydicom.filereader import read_file_meta_info
+
+from getsh import __version__
+from getsh.dicom import diskio
+from getsh.dicom.diskio import dataset_offset
+from getsh.dicom.naming import DEFAULT_LAYOUT, Layout, numbered
+from getsh.dicom.stored import (
+    DEFAULT_POLICY,
+    STATUS_CANNOT_UNDERSTAND,
+    STATUS_PROCESSING_FAILURE,
+    Action,
+    ExistingPolicy,
+    ObjectMeta,
+    OutputDirError,
+    StorageError,
+    StorageMode,
+    StoredFile,
+    storage_error,
+)
+
+IMPLEMENTATION_VERSION_NAME = f"GETSH_{__version__}"[:16]  # SH: at most 16 characters
+_BUFFER = 256 * 1024
+_MAX_RENAMES = 9999
+
+
+class Storage:
+    """Where and how received objects are written; validated when made, so a bad output
+    directory or layout fails before a retrieve starts. Safe to share between threads."""
+
+    def __init__(
+        self,
+        output_dir: str | os.PathLike[str],
+        mode: StorageMode | str = StorageMode.NORMAL,
+        layout: Layout | str | None = None,
+        existing: ExistingPolicy | str = DEFAULT_POLICY,
+        *,
+        fsync: bool = False,
+        implementation_uid: str | None = None,
+        implementation_version: str = IMPLEMENTATION_VERSION_NAME,
+    ) -> None:
+        self.mode = StorageMode(mode)
+        self.existing = ExistingPolicy(existing)
+        self.layout = layout if isinstance(layout, Layout) else Layout(DEFAULT_LAYOUT if layout is None else layout)
+        self.fsync = fsync
+        self.implementation_uid = implementation_uid or _association_implementation_uid()
+        self.implementation_version = implementation_version
+        self.output_dir = Path(output_dir).expanduser()
+        if self.mode is not StorageMode.IGNORE:
+            _check_output_dir(self.output_dir)
+        self.root = os.path.realpath(self.output_dir)
+        self._umask = diskio.current_umask()
+
+    # --- the three ways in ------------------------------------------------------------------
+
+    def open_object(self, meta: ObjectMeta) -> ObjectWriter:
+        """A writer to feed the received data set to, chunk by chunk; then commit() or abort()."""
+        if self.mode is StorageMode.IGNORE:
+            return _Discard(self, meta)
+        return ObjectWriter(self, meta)
+
+    def store_dataset(self, dataset: Dataset, meta: ObjectMeta) -> StoredFile:
+        """Write a decoded data set like getscu -B: File Meta plus the data set in meta's transfer syntax."""
+        if self.mode is StorageMode.IGNORE:
+            return _ignored(meta, 0)
+        if self.mode is StorageMode.BIT_PRESERVING:
+            raise ValueError("bit-preserving storage needs the received bytes: use open_object or store_file")
+        writer = ObjectWriter(self, meta, header=False)
+        try:
+            out = copy.copy(dataset)  # shallow: the caller's data set keeps its own file_meta
+            out.file_meta, out.preamble = self._file_meta(meta), b"\0" * 128
+            # Not enforce_file_format: it refuses empty UIDs, and a broken object is still stored.
+            # The File Meta comes out byte-identical to file_meta_bytes() (a test checks it).
+            dcmwrite(writer._file, out, enforce_file_format=False)  # type: ignore[arg-type]
+            writer.size = writer._file.tell()  # type: ignore[union-attr]
+        except OSError as exc:
+            writer.abort()
+            raise self._error(exc, meta, writer.size) from exc
+        except Exception as exc:
+            writer.abort()
+            raise StorageError(
+                f"cannot encode {meta.sop_instance_uid} in {meta.transfer_syntax}: {exc}",
+                dimse_status=STATUS_CANNOT_UNDERSTAND,
+            ) from exc
+        return writer.commit(dataset)
+
+    def store_file(self, path: str | os.PathLike[str], meta: ObjectMeta, *, move: bool = False) -> StoredFile:
+        """Store a received file: pynetdicom's ``event.dataset_path`` (preamble, its File Meta, the
+        data set as received) or a bare data set. Bit-preserving: with ``move`` and on the same file
+        system it is renamed into place as is (pynetdicom deletes it after the handler anyway);
+        otherwise the data set bytes are copied in-kernel behind our own File Meta. With ``move`` the
+        file is consumed even when storing fails; without, it is left as it was."""
+        try:
+            offset = dataset_offset(path)
+        except (OSError, ValueError) as exc:
+            raise StorageError(
+                f"cannot read the received file {path}: {exc}", dimse_status=STATUS_PROCESSING_FAILURE
+            ) from exc
+        if self.mode is StorageMode.IGNORE:
+            return _ignored(meta, os.path.getsize(path) - offset)
+        if self.mode is StorageMode.NORMAL and offset:
+            try:
+                dataset = dcmread(path, force=True)
+            except Exception as exc:
+                raise StorageError(
+                    f"cannot decode the data set of {meta.sop_instance_uid}: {exc}",
+                    dimse_status=STATUS_CANNOT_UNDERSTAND,
+                ) from exc
+            return self.store_dataset(dataset, meta)
+        if move and offset and self._movable(path, meta):
+            os.chmod(path, 0o666 & ~self._umask)  # it was a mkstemp file (0600)
+            return self._finish(os.fspath(path), meta, os.path.getsize(path), None)
+        with self.open_object(meta) as writer:  # normal mode decodes it in commit()
+            writer.copy_from(path, offset)
+            return writer.commit()
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def file_meta_bytes(self, meta: ObjectMeta) -> bytes:
+        """Preamble and File Meta Information for ``meta``, as written before a received data set."""
+        try:
+            return diskio.file_meta_bytes(
+                meta.sop_class_uid,
+                meta.sop_instance_uid,
+                meta.transfer_syntax,
+                self.implementation_uid,
+                self.implementation_version,
+            )
+        except ValueError as exc:
+            raise StorageError(
+                f"cannot store {meta.sop_instance_uid[:64]}…: {exc}", dimse_status=STATUS_CANNOT_UNDERSTAND
+            ) from exc
+
+    def _file_meta(self, meta: ObjectMeta) -> FileMetaDataset:
+        fm = FileMetaDataset()
+        fm.FileMetaInformationGroupLength = 0  # pydicom fills it in
+        fm.FileMetaInformationVersion = b"\x00\x01"
+        fm.MediaStorageSOPClassUID = meta.sop_class_uid
+        fm.MediaStorageSOPInstanceUID = meta.sop_instance_uid
+        fm.TransferSyntaxUID = meta.transfer_syntax
+        fm.ImplementationClassUID = self.implementation_uid
+        fm.ImplementationVersionName = self.implementation_version
+        return fm
+
+    def _movable(self, path: str | os.PathLike[str], meta: ObjectMeta) -> bool:
+        """Same file system, and its File Meta names the same object and transfer syntax."""
+        try:
+            if os.stat(path).st_dev != os.stat(self.root).st_dev:
+                return False
+            fm = read_file_meta_info(path)
+        except Exception:
+            return False
+        wanted = (meta.sop_class_uid, meta.sop_instance_uid, meta.transfer_syntax)
+        return (
+            fm.get("MediaStorageSOPClassUID"),
+            fm.get("MediaStorageSOPInstanceUID"),
+            fm.get("TransferSyntaxUID"),
+        ) == wanted
+
+    def _finish(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None) -> StoredFile:
+        """Name the finished partial file and put it in place; on failure nothing is left."""
+        try:
+            lookup = None
+            if self.layout.needs_dataset:
+                source = dataset if dataset is not None else _header(partial, self.layout.dataset_keywords)
+                lookup = source.get if source is not None else None
+            wanted = self.layout.render(meta.as_fields(), lookup)
+            final, action = self._place(partial, wanted)
+        except BaseException as exc:
+            diskio.remove(partial)
+            if isinstance(exc, OSError):
+                raise self._error(exc, meta, size) from exc
+            raise
+        return StoredFile(
+            final.as_posix(),
+            action,
+            size,
+            meta.sop_class_uid,
+            meta.sop_instance_uid,
+            meta.transfer_syntax,
+            wanted.as_posix() if action is Action.RENAMED else None,
+        )
+
+    def _place(self, partial: str, wanted: PurePosixPath) -> tuple[PurePosixPath, Action]:
+        parent = self._directory(wanted.parent)
+        if parent != self.root and os.stat(parent).st_dev != os.stat(partial).st_dev:
+            partial = diskio.copy_to_partial(partial, parent)  # a mount point below the output dir
+        n = 0
+        while True:
+            name = wanted.name if n == 0 else numbered(wanted.name, n)
+            target = os.path.join(parent, name)
+            if diskio.link_new(partial, target):
+                action = Action.RENAMED if n else Action.WRITTEN
+                break
+            if self.existing is not ExistingPolicy.RENAME and os.path.isdir(target) and not os.path.islink(target):
+                raise StorageError(
+                    f"cannot store {wanted}: a directory has that name", dimse_status=STATUS_PROCESSING_FAILURE
+                )
+            if self.existing is ExistingPolicy.KEEP:
+                diskio.remove(partial)
+                return wanted, Action.KEPT
+            if self.existing is ExistingPolicy.OVERWRITE:
+                os.replace(partial, target)  # replaces a symlink itself, never writes through it
+                action = Action.OVERWRITTEN
+                break
+            n += 1
+            if n > _MAX_RENAMES:
+                raise StorageError(
+                    f"cannot store {wanted}: {_MAX_RENAMES} numbered names taken",
+                    dimse_status=STATUS_PROCESSING_FAILURE,
+                )
+        if self.fsync:
+            diskio.fsync_dir(parent)
+        return wanted.parent / name, action
+
+    def _directory(self, relative: PurePosixPath) -> str:
+        """The real directory for ``relative`` inside the output dir, made if missing; refuses a
+        symlink that leads outside (checked before anything is created through it)."""
+        current = self.root
+        for part in relative.parts:
+            step = os.path.join(current, part)
+            try:
+                os.mkdir(step)
+                current = step
+                continue
+            except FileExistsError:
+                pass
+            real = os.path.realpath(step)
+            if os.path.commonpath([real, self.root]) != self.root:
+                raise StorageError(
+                    f"refusing to write through {step}: it leads outside the output directory (to {real})",
+                    "remove the link or choose another: output DIR",
+                    dimse_status=STATUS_PROCESSING_FAILURE,
+                )
+            if not os.path.isdir(real):
+                raise StorageError(
+                    f"cannot make directory {step}: a file has that name", dimse_status=STATUS_PROCESSING_FAILURE
+                )
+            current = real
+        return current
+
+    def _error(self, exc: OSError, meta: ObjectMeta, written: int) -> StorageError:
+        return storage_error(exc, meta.sop_instance_uid, self.output_dir, written, os.path.isdir(self.root))
+
+
+class ObjectWriter:
+    """One object on its way to disk: a partial file that only commit() gives a name. Use as a
+    context manager, or call abort(): leaving without commit removes the partial file."""
+
+    def __init__(self, storage: Storage, meta: ObjectMeta, *, header: bool = True) -> None:
+        self.storage, self.meta, self.size = storage, meta, 0
+        self._done = False
+        self._failure: StorageError | None = None
+        try:
+            fd, self._path = diskio.new_partial(storage.root)
+        except OSError as exc:
+            raise storage._error(exc, meta, 0) from exc
+        self._file = os.fdopen(fd, "wb", buffering=_BUFFER)
+        if header:
+            self.write(storage.file_meta_bytes(meta))
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append received bytes. A failure raises StorageError (again on later calls) and cleans up."""
+        if self._failure:
+            raise self._failure
+        try:
+            self._file.write(data)  # type: ignore[union-attr]
+        except OSError as exc:
+            self._fail(exc)
+        self.size += len(data)
+
+    def copy_from(self, path: str | os.PathLike[str], offset: int = 0) -> None:
+        """Append a file's bytes from ``offset`` in-kernel (copy_file_range), memory flat."""
+        try:
+            self._file.flush()  # type: ignore[union-attr]
+            with open(path, "rb") as src:
+                count = os.fstat(src.fileno()).st_size - offset
+                diskio.copy_range(src.fileno(), self._file.fileno(), offset, count)  # type: ignore[union-attr]
+                self._file.seek(0, os.SEEK_END)  # type: ignore[union-attr]
+        except OSError as exc:
+            self._fail(exc)
+        self.size += count
+
+    def commit(self, dataset: Dataset | None = None) -> StoredFile:
+        """Close, name and place the object; ``dataset`` (if decoded anyway) saves re-reading names."""
+        if self._failure:
+            raise self._failure
+        if self._done:
+            raise ValueError("object already committed or aborted")
+        try:
+            self._file.flush()  # type: ignore[union-attr]
+            if self.storage.fsync:
+                os.fsync(self._file.fileno())  # type: ignore[union-attr]
+            self._file.close()  # type: ignore[union-attr]
+        except OSError as exc:
+            self._fail(exc)
+        self._done = True
+        if self.storage.mode is StorageMode.NORMAL and dataset is None:
+            return self._decode_and_store()
+        return self.storage._finish(self._path, self.meta, self.size, dataset)
+
+    def _decode_and_store(self) -> StoredFile:
+        """Raw bytes fed in normal mode: decode and write like getscu -B."""
+        try:
+            dataset = dcmread(self._path, force=True)
+        except Exception as exc:
+            raise StorageError(
+                f"cannot decode the data set of {self.meta.sop_instance_uid}: {exc}",
+                dimse_status=STATUS_CANNOT_UNDERSTAND,
+            ) from exc
+        finally:
+            diskio.remove(self._path)
+        return self.storage.store_dataset(dataset, self.meta)
+
+    def abort(self) -> None:
+        """Drop the object: close and remove the partial file. Idempotent."""
+        self._done = True
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the buffered tail could not be written either: it is going away
+            self._file = None  # type: ignore[assignment]
+        diskio.remove(self._path)
+
+    def _fail(self, exc: OSError) -> None:
+        self.abort()
+        self._failure = self.storage._error(exc, self.meta, self.size)
+        raise self._failure from exc
+
+    def __enter__(self) -> ObjectWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._done:
+            self.abort()
+
+
+class _Discard(ObjectWriter):
+    """storage ignore: count the bytes, keep nothing (getscu --ignore)."""
+
+    def __init__(self, storage: Storage, meta: ObjectMeta) -> None:
+        self.storage, self.meta, self.size, self._done, self._failure = storage, meta, 0, False, None
+        self._file, self._path = None, ""  # type: ignore[assignment]
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.size += len(data)
+
+    def copy_from(self, path: str | os.PathLike[str], offset: int = 0) -> None:
+        self.size += os.path.getsize(path) - offset
+
+    def commit(self, dataset: Dataset | None = None) -> StoredFile:
+        self._done = True
+        return _ignored(self.meta, self.size)
+
+    def abort(self) -> None:
+        self._done = True
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _check_output_dir(path: Path) -> None:
+    hint = f"create it or choose another: output DIR (now {path})"
+    if not path.exists():
+        raise OutputDirError(f"output directory {path} does not exist", hint)
+    if not path.is_dir():
+        raise OutputDirError(f"output {path} is not a directory", hint)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputDirError(f"output directory {path} is not writable", f"check its permissions or {hint}")
+
+
+def _ignored(meta: ObjectMeta, size: int) -> StoredFile:
+    return StoredFile(None, Action.IGNORED, size, meta.sop_class_uid, meta.sop_instance_uid, meta.transfer_syntax)
+
+
+def _header(path: str, keywords: frozenset[str]) -> Dataset | None:
+    """Only the attributes a layout needs, read from the partial file (no pixel data)."""
+    try:
+        return dcmread(path, stop_before_pixels=True, specific_tags=sorted(keywords), force=True)
+    except Exception:
+        return None  # unreadable: the layout names what it cannot read 'unknown'
+
+
+def _association_implementation_uid() -> str:
+    """The Implementation Class UID getsh's associations announce (pynetdicom's), imported late:
+    pynetdicom costs ~0.2 s of start-up."""
+    from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID
+
+    return str(PYNETDICOM_IMPLEMENTATION_UID)

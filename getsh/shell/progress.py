@@ -1,0 +1,79 @@
+"""Progress of a retrieve's sub-operations: a live rich bar on a terminal, nothing elsewhere.
+
+Scripts, pipes and ``-c`` stay quiet: the table and summary at the end say it all.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from getsh.dicom.events import GetProgress, GetStarted, Received
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+class RetrieveProgress:
+    """One bar per running C-GET: completed / failed / warning / remaining, objects/s and MB/s."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.received = 0
+        self.bytes = 0
+        self.counts = GetProgress(None, 0, 0, 0)
+
+    def start(self, started: GetStarted) -> None:
+        self.stop()
+        self.received, self.bytes = 0, 0
+        self.counts = GetProgress(None, 0, 0, 0)
+        if not self.console.is_terminal:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]C-GET[/] {task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[rate]}"),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.progress.add_task(started.label, total=None, counts="", rate="")
+        self.progress.start()
+
+    def received_one(self, item: Received) -> None:
+        self.received += 1
+        self.bytes += item.size
+        self._update()
+
+    def update(self, counts: GetProgress) -> None:
+        self.counts = counts
+        self._update()
+
+    def _update(self) -> None:
+        if self.progress is None or self.task is None:
+            return
+        c = self.counts
+        done = max(c.completed + c.failed + c.warning, self.received)
+        total = done + c.remaining if c.remaining is not None else None
+        elapsed = self.progress.tasks[0].elapsed or 0.0
+        rate = f"{self.received / elapsed:.0f} obj/s {human_size(self.bytes / elapsed)}/s" if elapsed > 0.2 else ""
+        counts = f"{self.received} received"
+        if c.failed or c.warning:
+            counts += f", {c.failed} failed, {c.warning} warning"
+        if c.remaining is not None:
+            counts += f", {c.remaining} remaining"
+        self.progress.update(self.task, completed=done, total=total, counts=counts, rate=rate)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        self.progress = None
+        self.task = None

@@ -1,0 +1,128 @@
+"""Tables of received objects, the summary of a retrieve, and a data set as a tree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from getsh.dicom.association import uid_name
+from getsh.dicom.dictionary import Explanation
+from getsh.dicom.events import GetDone, Received
+from getsh.dicom.syntaxes import syntax_name
+from getsh.results import KeysView, ObjectView
+from getsh.shell.progress import human_size
+
+STATUS_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow"}
+MAX_ROWS = 60  # a retrieve of thousands is summarised; 'received' lists them all
+
+
+def short_uid(uid: str, keep: int = 8) -> str:
+    """The tail of a UID, which is what tells siblings apart."""
+    return uid if len(uid) <= keep + 1 else "…" + uid[-keep:]
+
+
+def received_table(rows: Sequence[Received], title: str = "") -> Table:
+    table = Table(title=title or None, title_justify="left")
+    for column in ("#", "patient", "study", "series", "mod", "SOP class", "SOP Instance UID", "transfer syntax",
+                   "size", "file", ""):
+        if column == "file":  # it repeats the UID under getscu's names: the start says enough
+            table.add_column(column, overflow="ellipsis", no_wrap=True, max_width=32)
+        else:
+            table.add_column(column, justify="right" if column in ("#", "size") else "left", overflow="fold")
+    for r in rows:
+        patient = " ".join(p for p in (r.patient_id, f"({r.patient_name})" if r.patient_name else "") if p)
+        happened = Text(r.action, style="yellow" if r.action not in ("written", "ignored") else "")
+        table.add_row(str(r.index), patient, short_uid(r.study_uid), short_uid(r.series_uid), r.modality,
+                      uid_name(r.sop_class_uid).replace(" Storage", ""), r.sop_instance_uid,
+                      syntax_name(r.transfer_syntax), human_size(r.size), r.path or "-", happened)
+    return table
+
+
+def get_summary(done: GetDone) -> RenderableType:
+    parts: list[RenderableType] = []
+    if done.received:
+        shown = done.received[-MAX_ROWS:] if len(done.received) > MAX_ROWS else done.received
+        title = f"received: {done.label}"
+        if len(shown) < len(done.received):
+            title += f" (last {len(shown)} of {len(done.received)}; 'received' lists all)"
+        parts.append(received_table(shown, title))
+    colour = STATUS_COLOURS.get(done.status.category, "red")
+    line = Text("C-GET ")
+    line.append(done.status.category, style=f"bold {colour}")
+    if done.status.words:
+        line.append(f": {done.status.words}")
+    line.append(f" (0x{done.status.code:04X})")
+    if done.cancelled:
+        line.append(" — cancelled at your request", style="yellow")
+    parts.append(line)
+    counts = f"sub-operations: {done.completed} completed, {done.failed} failed, {done.warning} warning"
+    if done.remaining:
+        counts += f", {done.remaining} not started"
+    parts.append(Text(counts))
+    rate = ""
+    if done.seconds > 0 and done.received:
+        rate = f" ({len(done.received) / done.seconds:.0f} objects/s, {human_size(done.bytes / done.seconds)}/s)"
+    where = f" into {done.received[0].output_dir}" if done.received and done.received[0].path else ""
+    parts.append(Text(f"received {len(done.received)} objects, {human_size(done.bytes)} in {done.seconds:.2f} s"
+                      f"{rate}{where}", style="dim"))
+    if done.error_comment:
+        parts.append(Text(f"peer's comment: {done.error_comment}", style="yellow"))
+    if done.failed_uids:
+        parts.append(Text("failed SOP instances: " + ", ".join(done.failed_uids), style="red"))
+    if done.advice:
+        parts.append(Text(f"why: {done.advice}", style="yellow"))
+    return Group(*parts)
+
+
+def object_tree(view: ObjectView) -> Tree:
+    tree = Tree(Text(f"object {view.number}: {view.path}", style="bold"))
+    if view.transfer_syntax:
+        tree.add(Text(f"transfer syntax: {syntax_name(str(view.transfer_syntax))}", style="dim"))
+    _add_nodes(tree, view.nodes)
+    return tree
+
+
+def _add_nodes(parent: Tree, nodes: Sequence[object]) -> None:
+    for node in nodes:
+        tag = getattr(node, "tag", 0)
+        children = getattr(node, "children", ())
+        if getattr(node, "item", None) is not None:
+            branch = parent.add(Text(node.name, style="dim"))  # type: ignore[attr-defined]
+        else:
+            label = Text(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) ", style="cyan")
+            label.append(f"{node.vr} ", style="magenta")  # type: ignore[attr-defined]
+            label.append(node.keyword or node.name)  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]
+            if value:
+                label.append(f"  {value[:200]}{'…' if len(value) > 200 else ''}", style="green")
+            branch = parent.add(label)
+        _add_nodes(branch, children)
+
+
+def keys_tree(view: KeysView) -> Tree:
+    tree = Tree(Text(f"identifier ({view.model} model)", style="bold"))
+    _add_nodes(tree, view.nodes)
+    return tree
+
+
+def explanation(info: Explanation) -> RenderableType:
+    entry = info.entry
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("tag", entry.tag_text)
+    table.add_row("keyword", entry.keyword or "-")
+    table.add_row("name", entry.name + (" (retired)" if entry.retired else ""))
+    table.add_row("VR / VM", f"{entry.vr} / {entry.vm}")
+    if info.roles:
+        roles = ", ".join(f"{level}: {role or '-'}" for level, role in info.roles)
+        table.add_row(f"in the {info.model} model", roles)
+    if info.enumerated:
+        table.add_row("values", ", ".join(f"{v} ({m})" if m else v for v, m in info.enumerated))
+    parts: list[RenderableType] = [table]
+    parts += [Text(note, style="dim") for note in info.notes]
+    return Group(*parts)
