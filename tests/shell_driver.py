@@ -25,7 +25,7 @@ from getsh.env import Environment
 from getsh.exitstatus import ExitStatus
 from getsh.runner import Runner
 from getsh.shell.render import Renderer
-from getsh.shell.repl import run_shell
+from getsh.shell.repl import make_session, run_shell
 
 
 def make_context(
@@ -79,10 +79,11 @@ class ShellDriver:
         self.outcome: ExitStatus | None = None
         self._pipe = create_pipe_input()
         self._input = self._pipe.__enter__()
+        self.session = make_session(self.ctx, input=self._input, output=DummyOutput())
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        self.outcome = run_shell(self.ctx, self.runner, input=self._input, output=DummyOutput())
+        self.outcome = run_shell(self.ctx, self.runner, session=self.session)
 
     def __enter__(self) -> ShellDriver:
         self._thread.start()
@@ -90,7 +91,7 @@ class ShellDriver:
 
     def __exit__(self, *exc: object) -> None:
         if self._thread.is_alive():
-            self._input.send_text("\x04")  # Ctrl-D
+            self._input.send_text("\x15\x04")  # Ctrl-U, Ctrl-D: leave even with text on the line
             self._thread.join(10)
         self._pipe.__exit__(None, None, None)
         self.ctx.session.link.close(abort=True)
@@ -121,6 +122,15 @@ class ShellDriver:
     def finish(self, timeout: float = 10.0) -> ExitStatus | None:
         self._thread.join(timeout)
         return self.outcome
+
+    def completions(self) -> dict[str, str]:
+        """What the completion menu offers right now: text → the note shown beside it."""
+        state = self.session.default_buffer.complete_state
+        return {c.text: c.display_meta_text for c in state.completions} if state else {}
+
+    @property
+    def buffer(self) -> str:
+        return self.session.default_buffer.text
 
     @property
     def alive(self) -> bool:

@@ -51,9 +51,15 @@ def make_session(ctx: Context, input: Input | None = None, output: Output | None
     )
 
 
-def run_shell(ctx: Context, runner: Runner, input: Input | None = None, output: Output | None = None) -> ExitStatus:
+def run_shell(
+    ctx: Context,
+    runner: Runner,
+    input: Input | None = None,
+    output: Output | None = None,
+    session: PromptSession[str] | None = None,
+) -> ExitStatus:
     """Prompt until quit, Ctrl-D or end of input. Ctrl-C clears the line."""
-    session = make_session(ctx, input, output)
+    session = session or make_session(ctx, input, output)
     outcome = ExitStatus.SUCCESS
     while not ctx.session.quit_requested:
         try:

@@ -74,6 +74,12 @@ def test_demo_shell_as_seen_in_a_terminal(terminal: Terminal, tmp_path: Path) ->
     terminal.keys("ech", "Tab", "Enter")
     terminal.wait_for("C-ECHO Success")
 
+    terminal.keys("key Pati")
+    screen = terminal.wait_for("PatientID")  # keywords pop up as you type …
+    terminal.keys("Tab")
+    terminal.wait_for("(0010,0020)")  # … and the selected one shows its tag, VR and name
+    terminal.keys("C-u")
+
     terminal.keys("set prefer r")
     screen = terminal.wait_for("rle")  # completions pop up while typing
     terminal.keys("l", "Tab")
