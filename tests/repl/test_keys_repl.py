@@ -57,7 +57,8 @@ def test_bad_keys_leave_the_identifier_unchanged() -> None:
             ("key (0010,00ZZ)=1", "cannot read '(0010,00ZZ)' as a keyword or tag"),
             ("key StudyDate=2024-13-45", "StudyDate (DA): '2024-13-45' is not a date"),
             ("key StudyInstanceUID=1.2.abc", "StudyInstanceUID (UI)"),
-            ("key PatientID=OK ReferencedStudySequence[x].ReferencedSOPInstanceUID=1", "key 'ReferencedStudySequence[x]"),
+            ("key PatientID=OK ReferencedStudySequence[x].ReferencedSOPInstanceUID=1",
+             "key 'ReferencedStudySequence[x]"),
             ("load /etc/hostname", "/etc/hostname"),
             ("save /nonexistent-dir/q.dcm", "/nonexistent-dir/q.dcm"),
         ]:
