@@ -34,6 +34,10 @@ def setting_value(name: str):  # type: ignore[no-untyped-def]
             return _matching(((c.value, c.help) for c in setting.choices), text)
         if name == "output":
             return paths(ctx, text, prior, directories_only=True)
+        if name == "accept":
+            from getsh.dicom.sopclasses import suggestions
+
+            return (Suggestion(word, meta) for word, meta in suggestions(text))
         return iter(())
 
     return complete

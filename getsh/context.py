@@ -12,6 +12,7 @@ from getsh.dicom.contexts import plan_contexts
 from getsh.dicom.events import Associated, Received
 from getsh.dicom.identifier import default_identifier
 from getsh.dicom.request import AssociationRequest, Peer, Timeouts
+from getsh.dicom.sopclasses import classes_for
 from getsh.env import Environment
 from getsh.errors import UsageError
 from getsh.settings import Settings
@@ -27,6 +28,7 @@ class Session:
     history: list[str] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     message_id: int = 0  # of the last DIMSE request we sent
+    discovered: tuple[str, ...] = ()  # storage classes 'accept auto' learned for the current get
     quit_requested: bool = False
 
     def seen_values(self) -> list[str]:
@@ -51,13 +53,17 @@ class Context:
         if peer is None:
             return None
         s = self.settings
+        classes = self.session.discovered if s["accept"] == "auto" and self.session.discovered else classes_for(
+            s["accept"])
         return AssociationRequest(
             peer=peer,
             calling_ae=s["aet"],
             called_ae=s["aec"],
-            plan=plan_contexts(s["model"], s["propose"], s["prefer"]),
+            plan=plan_contexts(s["model"], s["propose"], s["prefer"], classes),
             max_pdu=s["max-pdu"],
-            because=tuple((x.name, s.show(x.name)) for x in s if x.renegotiate),
+            because=tuple((x.name, s.show(x.name)) for x in s if x.renegotiate)
+            + ((("storage classes:", f"{len(classes)} found by accept auto"),) if self.session.discovered
+               and s["accept"] == "auto" else ()),
         )
 
     def timeouts(self) -> Timeouts:

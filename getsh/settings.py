@@ -117,6 +117,12 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _accept(text: str) -> str:
+    from getsh.dicom.sopclasses import parse_accept
+
+    return parse_accept(text)
+
+
 def _parse_layout(text: str) -> str:
     """``getscu`` (modality prefix + SOP Instance UID, as getscu names files) or a checked template."""
     from getsh.dicom.naming import Layout
@@ -183,6 +189,8 @@ SETTINGS: tuple[Setting, ...] = (
             "uncompr", choices=_prefer_choices(PREFER, _PREFER_FLAGS), renegotiate=True),
     Setting("propose", "transfer syntaxes proposed for the query/retrieve request itself",
             "uncompr", choices=_prefer_choices(PROPOSE, _PROPOSE_FLAGS), renegotiate=True),
+    Setting("accept", "storage SOP classes accepted for the objects a get brings: default, all, auto, or classes",
+            "default", _accept, metavar="CLASSES", renegotiate=True),
     Setting("connect-timeout", "timeout for connection requests, seconds", None, parse_seconds,
             show_seconds, flags=("-to", "--timeout"), metavar="SECONDS"),
     Setting("acse-timeout", "timeout for ACSE messages (association set-up and release), seconds", 30,

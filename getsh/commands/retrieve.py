@@ -14,9 +14,11 @@ from pydicom import Dataset
 from getsh.completers import paths
 from getsh.context import Context
 from getsh.dicom import identifier as ident
+from getsh.dicom.association import uid_name
 from getsh.dicom.contexts import GET_MODELS
 from getsh.dicom.events import GetDone, Notice, Received
 from getsh.dicom.naming import DEFAULT_LAYOUT
+from getsh.dicom.query import discover_classes
 from getsh.dicom.retrieve import GetRun
 from getsh.dicom.storage import Storage
 from getsh.errors import UsageError
@@ -69,6 +71,8 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     for label, identifier in requests:
         for round_ in range(1, repeat + 1):
             name = label if repeat == 1 else f"{label} ({round_}/{repeat})"
+            if ctx.settings["accept"] == "auto" and round_ == 1:
+                yield from _discover(ctx, identifier, model)
             assoc, event = ctx.associate()
             if event is not None:
                 yield event
@@ -81,6 +85,21 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
                 if isinstance(item, GetDone):
                     item = _with_advice(item, ctx)
                 yield item
+
+
+def _discover(ctx: Context, identifier: Dataset, model: str) -> Iterator[object]:
+    """accept auto: ask the peer which storage classes the objects have, then propose exactly those."""
+    assoc, event = ctx.associate()
+    if event is not None:
+        yield event
+    found = discover_classes(assoc, identifier, model)
+    ctx.session.discovered = found.classes
+    if found.classes:
+        names = ", ".join(uid_name(uid).replace(" Storage", "") for uid in found.classes[:6])
+        more = f" and {len(found.classes) - 6} more" if len(found.classes) > 6 else ""
+        yield Notice(f"accept auto: {len(found.classes)} storage classes from {found.how}: {names}{more}")
+    else:
+        yield Notice(f"accept auto: {found.how}; proposing the default list")
 
 
 def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]]:

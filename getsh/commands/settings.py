@@ -40,12 +40,13 @@ Examples:
 """,
     args=[
         Arg("name", "the setting", type=lambda word: lookup(word).name, complete=setting_names, metavar="NAME"),
-        Arg("value", "its new value", complete=value_of_named_setting, metavar="VALUE"),
+        Arg("value", "its new value (several words are joined: set accept CT MR SR)", many=True,
+            complete=value_of_named_setting, metavar="VALUE"),
     ],
     category="settings",
 )
 def set_command(ctx: Context, args: SimpleNamespace) -> SettingChanged:
-    return change(ctx, args.name, args.value)
+    return change(ctx, args.name, " ".join(args.value))
 
 
 @command(
@@ -65,18 +66,18 @@ def settings_command(ctx: Context, args: SimpleNamespace) -> SettingsTable:
     return SettingsTable(tuple(rows))
 
 
-SHORTCUTS = ("aet", "aec", "model", "prefer", "propose", "output", "storage")
+SHORTCUTS = ("aet", "aec", "model", "prefer", "propose", "accept", "output", "storage", "layout")
 
 
 def _shortcut(name: str) -> Command:
     setting = BY_NAME[name]
 
     def handler(ctx: Context, args: SimpleNamespace) -> object:
-        if args.value is None:
+        if not args.value:
             return Notice(f"{name} = {ctx.settings.show(name)} ({ctx.settings.origin(name).value})")
-        return change(ctx, name, args.value)
+        return change(ctx, name, " ".join(args.value))
 
-    lines = [f"Same as 'set {name} VALUE'; without a value, shows the current one."]
+    lines = [f"Same as 'set {name} VALUE'; without a value, shows the current one.", setting.help + "."]
     if setting.flags:
         lines.append(f"getscu: {', '.join(setting.flags)} {setting.metavar}")
     if setting.choices:
@@ -88,7 +89,7 @@ def _shortcut(name: str) -> Command:
         handler=handler,
         summary=f"show or set {setting.help} (set {name})",
         help="\n".join(lines),
-        args=(Arg("value", f"new value of {name}", required=False, complete=setting_value(name),
+        args=(Arg("value", f"new value of {name}", required=False, many=True, complete=setting_value(name),
                   metavar=setting.metavar),),
         category="connection" if name in ("aet", "aec") else "settings",
     )

@@ -167,6 +167,7 @@ class Link:
             proposed=len(infos),
             reason=reason,
             contexts=tuple(infos),
+            dropped=len(request.plan.dropped),
         )
 
     def close(self, abort: bool) -> Released | None:

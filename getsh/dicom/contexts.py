@@ -62,6 +62,7 @@ class PlannedContext:
 @dataclass(frozen=True)
 class ContextPlan:
     contexts: tuple[PlannedContext, ...]
+    dropped: tuple[str, ...] = ()  # storage classes that did not fit in the 128-context budget
 
     def __len__(self) -> int:
         return len(self.contexts)
@@ -94,7 +95,8 @@ def plan_contexts(
     classes = list(dict.fromkeys(storage_classes))
     if prefer in _PEERS_PICK_IT or len(incoming) == 1:
         storage = [PlannedContext(uid, incoming, scp_role=True) for uid in classes[:room]]
-        return ContextPlan(tuple(service + storage))
+        return ContextPlan(tuple(service + storage), tuple(classes[room:]))
+    wanted = classes
     if len(classes) * 2 > room:  # retired classes make room for the preferred syntax's own contexts
         classes = [uid for uid in classes if not UID(uid).is_retired]
     order = {uid: n for n, uid in enumerate(COMMON_IMAGE_CLASSES)}
@@ -107,4 +109,6 @@ def plan_contexts(
             storage.append(PlannedContext(uid, incoming[1:], scp_role=True))
         else:
             storage.append(PlannedContext(uid, incoming, scp_role=True))
-    return ContextPlan(tuple(service + storage[:room]))
+    kept = service + storage[:room]
+    proposed = {cx.abstract_syntax for cx in kept}
+    return ContextPlan(tuple(kept), tuple(uid for uid in wanted if uid not in proposed))

@@ -39,6 +39,7 @@ class Associated:
     reason: str = ""
     contexts: tuple[ContextInfo, ...] = ()
     show_contexts: bool = False
+    dropped: int = 0  # storage classes that did not fit in the 128-context budget
 
 
 @dataclass(frozen=True)

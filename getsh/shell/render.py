@@ -131,6 +131,10 @@ class Renderer:
         text.append("associated ", style="green")
         text.append(f"with {obj.called_ae} @ {obj.peer} as {obj.calling_ae} ")
         text.append(f"({obj.accepted} of {obj.proposed} presentation contexts accepted)", style="dim")
+        if obj.dropped:
+            text.append(f"\n{obj.dropped} storage classes did not fit in the 128 presentation contexts: "
+                        "objects of those classes cannot arrive (narrow it: accept auto, or accept CT MR …)",
+                        style="yellow")
         self.console.print(text)
         if obj.show_contexts:
             self.console.print(context_table(obj.contexts))

@@ -230,3 +230,40 @@ def test_bad_output_directory_fails_before_anything_is_sent(shell: Shell, demo_s
     assert status is not ExitStatus.SUCCESS
     assert "missing" in shown and "C-GET keys" not in shown
     assert shell.ctx.session.received == []
+
+
+@pytest.mark.parametrize(("peer", "learns"), [("orthanc", True), ("demo_server", True), ("dcmqrscp", False)])
+def test_accept_auto_proposes_exactly_the_classes_the_peer_names(
+    request: pytest.FixtureRequest, shell: Shell, archive: list[ArchiveEntry], tmp_path: Path,
+    peer: str, learns: bool,
+) -> None:
+    port, aet = peer_address(request, peer)
+    patient = "DEMO003"  # MR and a multi-frame secondary capture
+    expected = {e.sop_instance_uid for e in archive if e.patient_id == patient}
+    classes = {e.sop_class_uid for e in archive if e.patient_id == patient}
+    status, shown = shell.run(f"connect 127.0.0.1 {port} --aec {aet}; accept auto; output {tmp_path}; "
+                              f"get QueryRetrieveLevel=PATIENT PatientID={patient}")
+    assert status is ExitStatus.SUCCESS, shown
+    assert uids_in(tmp_path) == expected
+    proposed = set(shell.ctx.session.link.request.plan.storage_classes)
+    if learns:
+        assert f"accept auto: {len(classes)} storage classes from" in shown
+        assert proposed == classes
+    else:  # dcmqrscp returns neither SOPClassesInStudy nor SOPClassUID: say so, fall back
+        assert "accept auto: the peer's C-FIND responses hold no SOPClassUID; proposing the default list" in shown
+        assert proposed >= classes
+
+
+def test_accepting_too_few_classes_fails_those_objects_and_says_why(
+    shell: Shell, demo_server, archive: list[ArchiveEntry], tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    study = next(e for e in archive if e.modality == "SR").study_uid  # CT images and an SR
+    wanted = [e for e in archive if e.study_uid == study]
+    status, shown = shell.run(f"connect 127.0.0.1 {demo_server.port}; model study; accept CT; output {tmp_path}; "
+                              f"get QueryRetrieveLevel=STUDY StudyInstanceUID={study}")
+    assert status is ExitStatus.SUBOPS_FAILED, shown
+    assert uids_in(tmp_path) == {e.sop_instance_uid for e in wanted if e.modality == "CT"}
+    sr = next(e for e in wanted if e.modality == "SR")
+    assert "failed: 1" in shown or ", 1 failed" in shown
+    assert sr.sop_instance_uid in shown  # the Failed SOP Instance UID List
+    assert "why:" in shown
