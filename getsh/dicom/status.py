@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pynetdicom import status as _status
 
@@ -36,9 +37,14 @@ class DimseStatus:
         }.get(self.category, ExitStatus.FAILURE)
 
 
+# Merged once: decode() runs for every pending response of a retrieve.
+_MERGED = {service: {**_status.GENERAL_STATUS, **table} for service, table in _TABLES.items()}
+
+
+@lru_cache(maxsize=512)
 def decode(code: int, service: str = "echo") -> DimseStatus:
     """Category and words for ``code`` in the context of ``service`` (echo, get, find, store)."""
-    table = {**_status.GENERAL_STATUS, **_TABLES.get(service, {})}
+    table = _MERGED.get(service, _status.GENERAL_STATUS)
     category = _status.code_to_category(code)
     words = ""
     if code in table:
