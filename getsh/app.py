@@ -1,7 +1,8 @@
-"""Wires a parsed command line to the runner: the shell, ``-c``, piped stdin, or ``serve``."""
+"""Wires a parsed command line to the runner: the shell, ``-c``, piped stdin, ``run``, or ``serve``."""
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,8 @@ def run(ctx: Context, opts: Options) -> int:
         elif opts.peer:
             host, port_text = opts.peer
             outcome = runner.run_line(f"connect {shlex.quote(host)} {shlex.quote(port_text)}")
+        if opts.mode == "run":  # the same replay as 'source FILE …' in the shell
+            return int(runner.run_one(shlex.join(opts.run_words)))
         for path in opts.query_files:  # getscu's order: the query file first, then each -k
             outcome = worst(outcome, runner.run_line(f"load {shlex.quote(path)}"))
         for key in opts.keys:
@@ -54,6 +57,9 @@ def run(ctx: Context, opts: Options) -> int:
     except KeyboardInterrupt:
         outcome = worst(outcome, ExitStatus.ERROR)
     finally:
+        if ctx.session.script.recording is not None:
+            with contextlib.suppress(OSError):  # what was recorded is on disk already
+                ctx.session.script.recording.stop()
         ctx.session.link.close(abort=ctx.settings["abort"])
         if demo is not None:
             demo.stop()

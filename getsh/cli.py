@@ -1,4 +1,4 @@
-"""argv → settings and a mode: the shell, ``-c`` commands, piped stdin, or ``serve``.
+"""argv → settings and a mode: the shell, ``-c`` commands, piped stdin, ``run`` a script, or ``serve``.
 
 Options are getscu's: every setting's flags come from the settings table, so
 ``getsh -aec ARCHIVE +xr`` presets exactly what ``set aec ARCHIVE; set prefer rle`` would.
@@ -32,7 +32,8 @@ class Options:
     demo: bool = False
     peer: tuple[str, str] | None = None
     log_config: Path | None = None
-    mode: str = "shell"  # shell | serve | help | version
+    mode: str = "shell"  # shell | run | serve | help | version
+    run_words: list[str] = field(default_factory=list)  # getsh run: the 'source' command's words
     serve_port: int = 0
     serve_aet: str = "GETSH-DEMO"
     serve_require_aet: bool = False
@@ -68,6 +69,15 @@ SERVE_OPTIONS = (
     ("--require-called-ae", "reject associations whose called AE title is not the archive's"),
 )
 
+RUN_OPTIONS = (
+    ("--var NAME=VALUE", "a value for ${NAME} in the script (repeatable; the environment gives the rest)"),
+    ("--keep-going", "go on after a failed command or expectation (the exit status still says it)"),
+    ("--dry-run", "read and parse every line, then stop: nothing runs, nothing is sent"),
+    ("--step", "ask before each command: y(es), n(o: skip it), q(uit)"),
+    ("--junit FILE", "also write a JUnit XML report (one testcase per command and per expect)"),
+)
+RUN_USAGE = "usage: getsh run FILE [--var NAME=VALUE…] [--keep-going] [--dry-run] [--step] [--junit FILE]"
+
 
 def _take(argv: list[str], index: int, option: str) -> str:
     if index >= len(argv):
@@ -81,6 +91,8 @@ def parse_args(argv: Sequence[str]) -> Options:
     opts = Options()
     if args and args[0] == "serve":
         return _parse_serve(args[1:], opts)
+    if args and args[0] == "run":
+        return _parse_run(args[1:], opts)
     positionals: list[str] = []
     index = 0
     while index < len(args):
@@ -170,6 +182,53 @@ def _parse_serve(args: list[str], opts: Options) -> Options:
     return opts
 
 
+def _parse_run(args: list[str], opts: Options) -> Options:
+    """``getsh run FILE …``: the words of the equivalent ``source`` line, plus getscu setting options."""
+    from getsh.script import variable
+
+    opts.mode = "run"
+    files: list[str] = []
+    words: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        index += 1
+        if word in ("-h", "--help"):
+            opts.mode = "help"
+        elif word == "--var" or word.startswith("--var="):
+            if word == "--var":
+                text = _take(args, index, word)
+                index += 1
+            else:
+                text = word[len("--var="):]
+            try:
+                variable(text)
+            except ValueError as exc:
+                raise UsageError(f"--var: {exc}", RUN_USAGE) from None
+            words.append(text)
+        elif word in ("--keep-going", "--dry-run", "--step"):
+            words.append(word)
+        elif word == "--junit":
+            words += [word, _take(args, index, word)]
+            index += 1
+        elif word in SETTING_FLAGS:
+            name, fixed = SETTING_FLAGS[word]
+            if fixed is None:
+                opts.settings.append((name, _take(args, index, word)))
+                index += 1
+            else:
+                opts.settings.append((name, fixed))
+        elif word.startswith(("-", "+")) and len(word) > 1:
+            raise UsageError(f"run: unknown option {word}", RUN_USAGE)
+        else:
+            files.append(word)
+    if opts.mode == "run" and len(files) != 1:
+        raise UsageError("run: give one script" if not files else f"run: one script at a time, not {len(files)}",
+                         RUN_USAGE)
+    opts.run_words = ["source", *files, *words]
+    return opts
+
+
 def help_text() -> str:
     lines = [
         f"getsh {__version__} — an interactive shell for DICOM C-GET retrieval (after DCMTK getscu)",
@@ -177,6 +236,7 @@ def help_text() -> str:
         "usage: getsh [options] [peer port [dcmfile-in]]   the shell (connected to peer when given)",
         "       getsh --demo [options]           the shell, on the embedded demo archive",
         "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
+        "       getsh run FILE [run options]     replay a script (docs/scripting.md), then exit",
         "       getsh serve --demo [--port N]    run the demo Query/Retrieve archive in the foreground",
         "",
         "general options",
@@ -192,12 +252,16 @@ def help_text() -> str:
         for choice in setting.choices:
             if choice.flags:
                 lines.append(f"    {', '.join(choice.flags):<26} {choice.value}: {choice.help.split(', then')[0]}")
+    lines += ["", "run options (settings options apply before the script's first line)"]
+    lines += [f"  {flag:<28} {text}" for flag, text in RUN_OPTIONS]
     lines += ["", "serve options"]
     lines += [f"  {flag:<28} {text}" for flag, text in SERVE_OPTIONS]
     lines += [
         "",
         "exit status: 0 success, 1 bad command line, 2 a command failed, 3 script error, 4 warning,",
         "             5 sub-operations failed, 6 failure status from the peer, 7 network/association failure",
+        "             getsh run: 0 every command ran and every expectation held, 1 an expectation failed,",
+        "             2 a command failed, 3 a bad script line or an unreadable script",
         f"files: history and config in ${HOME_VARIABLE} (default: the user data directory)",
     ]
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from getsh.dicom.request import AssociationRequest, Peer, Timeouts
 from getsh.dicom.sopclasses import classes_for
 from getsh.env import Environment
 from getsh.errors import UsageError
+from getsh.script import ScriptState
 from getsh.settings import Settings
 
 
@@ -30,6 +31,7 @@ class Session:
     message_id: int = 0  # of the last DIMSE request we sent
     discovered: tuple[str, ...] = ()  # storage classes 'accept auto' learned for the current get
     quit_requested: bool = False
+    script: ScriptState = field(default_factory=ScriptState)  # recording, what expect looks at, replays
 
     def seen_values(self) -> list[str]:
         """IDs and UIDs of what arrived in this session, newest first, for value completion."""

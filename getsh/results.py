@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from getsh.dicom.events import Received
+from getsh.dicom.events import GetDone, GetStarted, Received
+from getsh.exitstatus import ExitStatus
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,91 @@ class KeysView:
     nodes: tuple[Any, ...]
     warnings: tuple[str, ...]
     model: str
+
+
+# --- scripts: what a command did, checks on it, replays ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one command did, as the runner saw it: what ``expect`` and a replay judge."""
+
+    command: str
+    line: str  # its canonical form (secrets masked)
+    status: ExitStatus
+    error: str = ""  # the message of the error that ended it, if one did
+    hint: str = ""
+    items: tuple[Any, ...] = ()  # every event and result it produced
+
+    @property
+    def failed(self) -> bool:
+        return self.status is not ExitStatus.SUCCESS
+
+    @property
+    def sent_get(self) -> bool:
+        return any(isinstance(i, (GetStarted, GetDone)) for i in self.items)
+
+    @property
+    def gets(self) -> tuple[GetDone, ...]:
+        return tuple(i for i in self.items if isinstance(i, GetDone))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One ``expect``: what was expected, whether it held, and what was found."""
+
+    expectation: str  # canonical, e.g. "received >= 10"
+    held: bool
+    found: str
+    where: str = ""  # file:line when it ran in a replay
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.SUCCESS if self.held else ExitStatus.USAGE
+
+
+@dataclass(frozen=True)
+class ScriptStep:
+    """A script line about to run (or, in a dry run, that parsed): echoed as file:line: text."""
+
+    where: str
+    text: str
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class ScriptProblems:
+    """Lines of a script that cannot run (each error carries its file:line): nothing was run."""
+
+    errors: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ReplayDone:
+    """The end of a replay: counts, where it stopped and why, and the exit status it earns."""
+
+    path: str
+    status: ExitStatus
+    commands: int  # commands in the script
+    ran: int  # commands run
+    failed: int  # commands that failed (and no expect right after judged them)
+    expectations: int
+    held: int
+    expectations_failed: int
+    seconds: float
+    stopped_at: str = ""  # file:line of the failure that stopped it
+    reason: str = ""
+    dry_run: bool = False
+    junit: str = ""  # where the JUnit report went
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return self.status
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """The session's commands in canonical form, numbered from the first."""
+
+    entries: tuple[tuple[int, str], ...]
+    total: int

@@ -3,6 +3,11 @@
 The prompt, ``getsh -c``, piped stdin and scripts all hand lines to ``Runner.run_line``:
 parse with the registry, call the handler, pass each event or result to the renderer,
 record the canonical form, and turn the outcome into an ExitStatus. Nothing else catches.
+
+A handler that runs other commands (``source``) returns an object with a
+``play_with(runner)`` method; the runner hands itself over, so every line of a script
+comes back through ``run_invocation`` here. After each command the session's script state
+hears what it did (the active recording, and what ``expect`` looks at).
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from collections.abc import Generator, Iterable, Iterator
 from typing import Any, Protocol
 
 from getsh.context import Context
+from getsh.dicom.events import Notice
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus, worst
 from getsh.registry import REGISTRY, Invocation, Registry, split_statements
+from getsh.results import Outcome
+from getsh.script import public_line
 
 log = logging.getLogger("getsh")
 
@@ -60,28 +68,42 @@ class Runner:
         return self.dispatch(invocation)
 
     def dispatch(self, invocation: Invocation) -> ExitStatus:
+        return self.run_invocation(invocation).status
+
+    def run_invocation(self, invocation: Invocation) -> Outcome:
+        """Run one parsed command: show what it produces, catch what it raises, remember what it did."""
         outcome = ExitStatus.SUCCESS
+        items: list[Any] = []
+        failure: GetshError | None = None
         try:
             result = invocation.command.handler(self.ctx, invocation.args)
-            for item in self._drive(result):
+            play = getattr(result, "play_with", None)
+            for item in self._drive(play(self) if play is not None else result):
+                items.append(item)
                 outcome = worst(outcome, getattr(item, "exit_status", ExitStatus.SUCCESS))
         except GetshError as error:
-            self.renderer.error(error)
-            outcome = worst(outcome, error.status)
+            failure = error
         except KeyboardInterrupt:
-            self.renderer.error(GetshError(f"{invocation.command.name}: interrupted"))
-            outcome = worst(outcome, ExitStatus.ERROR)
+            failure = GetshError(f"{invocation.command.name}: interrupted")
+            failure.status = ExitStatus.ERROR
         except Exception as exc:  # the error boundary: no command may end the shell
             log.debug("internal error in %s", invocation.command.name, exc_info=True)
-            self.renderer.error(GetshError(
+            failure = GetshError(
                 f"{invocation.command.name}: internal error: {type(exc).__name__}: {exc}",
                 "this is a bug in getsh; run with -d to see the traceback, and please report it",
-            ))
-            outcome = worst(outcome, ExitStatus.ERROR)
-        finally:
-            if invocation.command.record:
-                self.ctx.session.history.append(invocation.canonical())
-        return outcome
+            )
+        if failure is not None:
+            self.renderer.error(failure)
+            outcome = worst(outcome, failure.status)
+        line, _secret = public_line(invocation)
+        done = Outcome(invocation.command.name, line, outcome, failure.message if failure else "",
+                       failure.hint if failure else "", tuple(items))
+        if invocation.command.record:
+            self.ctx.session.history.append(line)
+        warning = self.ctx.session.script.after(invocation, done)
+        if warning:
+            self.renderer.show(Notice(warning))
+        return done
 
     def _drive(self, result: Any) -> Iterator[Any]:
         """Show what a handler returned or yields, as it comes.

@@ -49,6 +49,8 @@ class Setting:
     metavar: str = "VALUE"
     renegotiate: bool = False  # a change marks the open association stale
     apply: Callable[[Any], None] | None = None  # takes effect at once, e.g. the log level
+    secret: bool = False  # a password or passphrase: shown masked, never written to a recording or history
+    recorded: bool = True  # False: only how getsh reports (log level), so a replay keeps the replayer's own
 
     def choice_values(self) -> list[str]:
         return [c.value for c in self.choices]
@@ -173,6 +175,8 @@ _PROPOSE_FLAGS = {
     "implicit": ("-xi", "--propose-implicit"),
 }
 
+MASK = "********"  # how a secret setting's value is shown
+
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 
 SETTINGS: tuple[Setting, ...] = (
@@ -225,10 +229,11 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("info", ("-v", "--verbose"), "processing details"),
         Choice("debug", ("-d", "--debug"), "debug information, with tracebacks"),
         Choice("trace", (), "everything, including PDU dumps"),
-    ), flags=("-ll", "--log-level"), metavar="LEVEL", apply=logs.configure),
+    ), flags=("-ll", "--log-level"), metavar="LEVEL", apply=logs.configure, recorded=False),
     Setting("verbose-pc", "show presentation contexts when associating", False, parse_bool, show_bool,
             choices=(Choice("off", (), "do not list presentation contexts"),
-                     Choice("on", ("+v", "--verbose-pc"), "list presentation contexts when associating"))),
+                     Choice("on", ("+v", "--verbose-pc"), "list presentation contexts when associating")),
+            recorded=False),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -272,7 +277,11 @@ class Settings:
         return value
 
     def show(self, name: str) -> str:
-        return BY_NAME[name].show(self._values[name])
+        """The value as ``set`` takes it; a secret is masked (code that sends it reads ``settings[name]``)."""
+        setting = BY_NAME[name]
+        if setting.secret:
+            return MASK if self._values[name] else ""
+        return setting.show(self._values[name])
 
     def __iter__(self) -> Iterator[Setting]:
         return iter(SETTINGS)

@@ -27,7 +27,20 @@ from getsh.dicom.events import (
 )
 from getsh.dicom.syntaxes import syntax_name
 from getsh.errors import GetshError
-from getsh.results import HelpIndex, HelpPage, KeysView, ObjectView, ReceivedTable, SettingChanged, SettingsTable
+from getsh.results import (
+    Check,
+    HelpIndex,
+    HelpPage,
+    HistoryView,
+    KeysView,
+    ObjectView,
+    ReceivedTable,
+    ReplayDone,
+    ScriptProblems,
+    ScriptStep,
+    SettingChanged,
+    SettingsTable,
+)
 from getsh.shell.progress import RetrieveProgress
 from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table
 
@@ -55,8 +68,11 @@ class Renderer:
         self.progress = RetrieveProgress(console)
 
     def error(self, error: GetshError) -> None:
+        """``error: message — hint``; from a script line, ``file:line: error: message — hint``."""
         self.progress.stop()
-        line = Text("error: ", style="bold red")
+        where = getattr(error, "where", "")
+        line = Text(f"{where}: " if where else "", style="bold")
+        line.append("error: ", style="bold red")
         line.append(error.message)
         if error.hint:
             line.append(f" — {error.hint}", style="dim")
@@ -205,6 +221,49 @@ class Renderer:
         if obj.text:
             self.console.print(escape(obj.text))
 
+    # --- scripts ---------------------------------------------------------------------------
+
+    @show.register
+    def _(self, obj: ScriptStep) -> None:
+        line = Text(f"{obj.where}: ", style="dim")
+        line.append(obj.text, style="bold")
+        self.console.print(line, overflow="fold")
+
+    @show.register
+    def _(self, obj: Check) -> None:
+        line = Text(f"{obj.where}: " if obj.where else "", style="bold")
+        if obj.held:
+            line.append("ok: ", style="green")
+            line.append(f"{obj.expectation} (found {obj.found})")
+            self.console.print(line, overflow="fold")
+        else:
+            line.append("expectation failed: ", style="bold red")
+            line.append(f"expected {obj.expectation}, found {obj.found}")
+            self.err_console.print(line, soft_wrap=True)
+
+    @show.register
+    def _(self, obj: ScriptProblems) -> None:
+        for error in obj.errors:
+            self.error(error)
+
+    @show.register
+    def _(self, obj: ReplayDone) -> None:
+        console = self.console if obj.exit_status == 0 else self.err_console
+        if obj.stopped_at:
+            stop = Text(f"{obj.stopped_at}: ", style="bold")
+            stop.append(f"replay stopped: {obj.reason}", style="red" if obj.reason != "you quit" else "yellow")
+            if obj.reason not in ("you quit", "quit"):
+                stop.append(" (--keep-going goes on after failures)", style="dim")
+            self.err_console.print(stop, soft_wrap=True)
+        console.print(replay_summary(obj), soft_wrap=True)
+
+    @show.register
+    def _(self, obj: HistoryView) -> None:
+        if not obj.entries:
+            self.console.print("no commands yet")
+        for number, line in obj.entries:
+            self.console.print(Text(f"{number:>5}  ", style="dim") + Text(line), overflow="fold")
+
 
 def association_table(info: AssociationInfo) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False, title="association", title_justify="left")
@@ -239,3 +298,24 @@ def context_table(contexts: tuple[ContextInfo, ...], budget: int = 128) -> Table
         syntax = ", ".join(syntax_name(ts) for ts in cx.transfer_syntaxes)
         table.add_row(str(cx.context_id), uid_name(cx.abstract_syntax), result, syntax, roles)
     return table
+
+
+def replay_summary(done: ReplayDone) -> Text:
+    """``file: 5 of 7 commands run, 1 failed; 3 of 4 expectations held (2.3 s)``."""
+    text = Text(f"{done.path}: ", style="bold")
+    if done.dry_run:
+        text.append(f"dry run: {done.commands} commands and {done.expectations} expectations parse; "
+                    "nothing was run", style="green")
+    elif done.reason and not done.ran and not done.stopped_at:
+        text.append(f"not run: {done.reason}", style="red")
+    else:
+        colour = "green" if done.exit_status == 0 else "red"
+        counts = f"{done.ran} of {done.commands} commands run"
+        counts += f", {done.failed} failed" if done.failed else ""
+        if done.expectations:
+            counts += f"; {done.held} of {done.expectations} expectations held"
+        text.append(counts, style=colour)
+        text.append(f" ({duration(done.seconds)})", style="dim")
+    if done.junit:
+        text.append(f"; JUnit report: {done.junit}", style="dim")
+    return text

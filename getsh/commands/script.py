@@ -1,0 +1,237 @@
+"""record, history, source (replay), expect: sessions as scripts, and scripts as checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from types import SimpleNamespace
+
+from getsh import expectations
+from getsh.completers import paths
+from getsh.context import Context
+from getsh.dicom.events import Notice
+from getsh.dicom.key_completion import complete_path
+from getsh.errors import UsageError
+from getsh.registry import Arg, Invocation, Suggestion, command
+from getsh.replay import LINE_CHECKS, NESTED, Replay, ReplayOptions
+from getsh.results import Check, HistoryView
+from getsh.script import EXPECT, Recording, variable
+from getsh.settings import BY_NAME, lookup
+
+SCRIPT_HELP = "Format, expect forms and exit statuses: docs/scripting.md."
+
+
+def _record_target(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
+    if "stop".startswith(text) and ctx.session.script.recording is not None:
+        yield Suggestion("stop", "end the recording")
+    yield from paths(ctx, text, prior)
+
+
+@command(
+    "record",
+    "write the session to a script as it goes (record stop ends it)",
+    help=f"""
+Writes a header (getsh's version, the date, every setting as a 'set' line, the peer and
+the identifier as 'key' lines, so a replay starts from the same state), then each command
+in its canonical form as it runs, flushed line by line. A command that ended with an error
+is written commented out, with the error, unless an 'expect error' or 'expect status' right
+after it held: then the script checks that failure. Secret settings are never written.
+Commands that only look (help, status, keys, received, history…) are not written.
+Without FILE: says whether a recording is running.
+
+Examples:
+  record session.getsh
+  record session.getsh --append
+  record stop
+
+{SCRIPT_HELP}
+""",
+    args=[
+        Arg("file", "the script to write, or 'stop'", required=False, complete=_record_target, metavar="FILE|stop"),
+        Arg("force", "overwrite FILE if it exists", option="--force", flag=True),
+        Arg("append", "add to FILE if it exists", option="--append", flag=True),
+    ],
+    category="script",
+    record=False,
+)
+def record(ctx: Context, args: SimpleNamespace) -> Notice:
+    state = ctx.session.script
+    if args.file is None:
+        if state.recording is None:
+            return Notice("not recording (record FILE starts)")
+        return Notice(f"recording to {state.recording.path}: {state.recording.commands} commands so far")
+    if args.file == "stop":
+        if state.recording is None:
+            raise UsageError("not recording", "record FILE starts a recording")
+        recording, state.recording = state.recording, None
+        recording.stop()
+        return Notice(f"recorded {recording.commands} commands to {recording.path}; replay: getsh run {recording.path}")
+    if state.recording is not None:
+        raise UsageError(f"already recording to {state.recording.path}", "record stop ends it")
+    if args.force and args.append:
+        raise UsageError("record: --force and --append exclude each other", "give one of them")
+    state.recording = Recording.start(ctx, args.file, "a" if args.append else "w" if args.force else "x")
+    return Notice(f"recording to {args.file} (record stop ends it)")
+
+
+def history_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{text!r} is not a number of commands (1, 2, …)")
+    return int(text)
+
+
+@command(
+    "history",
+    "the commands of this session in canonical form, numbered (the last N)",
+    help="""
+What 'record' would write for each command that ran (commands that only look, such as
+help and status, are left out). Secrets are masked.
+
+Examples:
+  history
+  history 10
+""",
+    args=[Arg("count", "how many of the last commands", type=history_count, required=False, metavar="N")],
+    category="script",
+    record=False,
+)
+def history(ctx: Context, args: SimpleNamespace) -> HistoryView:
+    lines = ctx.session.history
+    first = max(0, len(lines) - args.count) if args.count else 0
+    return HistoryView(tuple((n, line) for n, line in enumerate(lines[first:], first + 1)), len(lines))
+
+
+def _variables(ctx: Context, pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The environment, then the variables of the script that runs this line, then NAME=VALUE here."""
+    outer = ctx.session.script.replaying
+    return {**os.environ, **(outer[-1].options.variables if outer else {}), **dict(pairs)}
+
+
+@command(
+    "source",
+    "replay a script: each line runs as if typed, echoed with file:line",
+    help=f"""
+Every line is read and parsed first (commands, arguments, variables, expect forms); a bad
+line stops the script before anything runs. Then each runs in turn; the first command
+that fails, or expectation that does not hold, stops the replay with file:line unless
+--keep-going. NAME=VALUE words give ${{NAME}} in the script (the environment gives the
+rest). The shell's state carries on afterwards.
+
+Examples:
+  source checks.getsh
+  replay checks.getsh PORT=11112 AEC=ARCHIVE --keep-going
+  source checks.getsh --dry-run
+
+{SCRIPT_HELP}
+""",
+    args=[
+        Arg("file", "the script", complete=paths, metavar="FILE"),
+        Arg("variables", "values for ${NAME} in the script", type=variable, many=True, required=False,
+            metavar="NAME=VALUE"),
+        Arg("keep_going", "go on after a failure (the exit status still says it)", option="--keep-going", flag=True),
+        Arg("dry_run", "read and parse every line; run nothing, send nothing", option="--dry-run", flag=True),
+        Arg("step", "ask before each command: y(es), n(o: skip), q(uit)", option="--step", flag=True),
+        Arg("junit", "also write a JUnit XML report here", option="--junit", complete=paths, metavar="FILE"),
+    ],
+    aliases=("replay",),
+    category="script",
+    record=False,  # the lines it runs are recorded, each as it runs
+)
+def source(ctx: Context, args: SimpleNamespace) -> Replay:
+    options = ReplayOptions(_variables(ctx, args.variables), args.keep_going, args.dry_run, args.step, args.junit)
+    return Replay(ctx, os.path.expanduser(args.file), options)
+
+
+def _nested(invocation: Invocation, variables: Mapping[str, str]) -> tuple[str, Mapping[str, str]]:
+    return os.path.expanduser(invocation.args.file), {**variables, **dict(invocation.args.variables)}
+
+
+NESTED["source"] = _nested
+
+
+def _complete_operand(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
+    what = (prior.get("what") or [""])[0].lower()
+    typed = prior.get("operands", [])
+    if what == "status" and not typed:
+        return [Suggestion(s) for s in expectations.STATUSES if s.startswith(text.lower())]
+    if what in expectations.NUMERIC and not typed:
+        return [Suggestion(op, "then a number") for op in expectations.OPERATORS if op.startswith(text) and op != "=="]
+    if what == "tsyntax" and not typed:
+        return [Suggestion(name, uid) for name, uid in expectations.SYNTAX_NAMES.items() if name.startswith(text)]
+    if what == "value" and not typed:
+        return complete_path(text, ctx.settings["model"], None)
+    return []
+
+
+def _complete_kind(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
+    return [Suggestion(k, f"{form} — {meaning}") for k, (form, meaning) in expectations.KINDS.items()
+            if k.startswith(text.lower())]
+
+
+_FORMS = "\n".join(f"  {'expect ' + k + ' ' + form:<46} {meaning}" for k, (form, meaning) in expectations.KINDS.items())
+
+
+@command(
+    EXPECT,
+    "check the last get (or the command before): in a script, one that does not hold fails it (exit 1)",
+    help=f"""
+Forms (OP is one of = != < <= > >=, and = when left out):
+{_FORMS}
+
+A failed check says what was expected and what was found. 'expect error' and
+'expect status' right after a command that failed make the failure part of the script:
+the replay goes on and they decide.
+
+Examples:
+  expect status success
+  expect completed 12
+  expect received >= 10
+  expect tsyntax rle
+  expect value PatientName "DOE^JANE"
+  expect error "rejected"
+
+{SCRIPT_HELP}
+""",
+    args=[
+        Arg("what", "what to check", type=expectations.kind, complete=_complete_kind, metavar="WHAT"),
+        Arg("operands", "[OP] N, a status, a transfer syntax, KEYWORD VALUE, or TEXT", many=True, required=False,
+            complete=_complete_operand, metavar="ARG"),
+        Arg("any", "for value: one object with it is enough (default: every object)", option="--any", flag=True),
+    ],
+    category="script",
+)
+def expect(ctx: Context, args: SimpleNamespace) -> Check:
+    return expectations.evaluate(ctx, expectations.parse(args.what, args.operands, args.any))
+
+
+# --- checks a dry run makes beyond parsing ----------------------------------------------------------
+
+
+def _check_expect(invocation: Invocation) -> None:
+    args = invocation.args
+    expectations.parse(args.what, args.operands, args.any)
+
+
+def _joined(value: object) -> str | None:
+    """A setting's value as set and its shortcuts join it (several words: accept CT MR)."""
+    if isinstance(value, list):
+        return " ".join(value) if value else None
+    return None if value is None else str(value)
+
+
+def _check_set(invocation: Invocation) -> None:
+    value = _joined(invocation.args.value)
+    if value is not None:
+        lookup(invocation.args.name).convert(value)
+
+
+def _check_shortcut(invocation: Invocation) -> None:
+    value = _joined(getattr(invocation.args, "value", None))
+    if value is not None:
+        BY_NAME[invocation.command.name].convert(value)
+
+
+LINE_CHECKS[EXPECT] = _check_expect
+LINE_CHECKS["set"] = _check_set
+for _name in BY_NAME:
+    LINE_CHECKS.setdefault(_name, _check_shortcut)  # commands named after a setting set it (aet, model, …)

@@ -1,0 +1,290 @@
+"""Replaying a script through the runner: validate every line first, then run them in order.
+
+Why it is shaped this way:
+- Every line is read and parsed (command, arguments, variables, expect forms, setting
+  values) before the first one runs, so a typo on line 40 costs nothing on the wire and
+  ``--dry-run`` is the same check without the running.
+- Lines run through a Runner like any typed line (the same registry, handlers, renderer);
+  the child runner's renderer only tags errors and checks with ``file:line``.
+- A command that fails stops the replay unless the ``expect`` lines right after it judge
+  its outcome (``expect error …``, ``expect status …``): then they decide.
+- The exit status is the worst of: 3 a script error, 2 a command failed, 1 an expectation
+  did not hold, 0 all held.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from getsh.errors import GetshError
+from getsh.exitstatus import ExitStatus
+from getsh.registry import Invocation
+from getsh.results import Check, Outcome, ReplayDone, ScriptProblems, ScriptStep
+from getsh.script import (
+    EXPECT,
+    OUTCOME_CHECKS,
+    Case,
+    LocatedError,
+    ScriptError,
+    Statement,
+    ending,
+    junit_xml,
+    read_script,
+)
+
+if TYPE_CHECKING:
+    from getsh.context import Context
+    from getsh.runner import Renderer, Runner
+
+MAX_DEPTH = 8  # scripts sourcing scripts
+# What stops a replay, worst first, and the exit status it earns.
+STATUSES = {"script": ExitStatus.SCRIPT, "command": ExitStatus.ERROR, "expectation": ExitStatus.USAGE}
+STOP_REASONS = {"script": "a script it sources has errors", "command": "a command failed",
+                "expectation": "an expectation did not hold"}
+# command name -> a check of its arguments beyond what the registry parses (expect forms, setting values)
+LINE_CHECKS: dict[str, Callable[[Invocation], None]] = {}
+# command name -> the script a line of it runs and with which variables, given the script's own (for validation)
+NESTED: dict[str, Callable[[Invocation, Mapping[str, str]], tuple[str, Mapping[str, str]]]] = {}
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    variables: Mapping[str, str] = field(default_factory=dict)
+    keep_going: bool = False
+    dry_run: bool = False
+    step: bool = False
+    junit: str | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    statement: Statement
+    invocation: Invocation
+
+    @property
+    def is_expect(self) -> bool:
+        return self.invocation.command.name == EXPECT
+
+    @property
+    def judges_outcome(self) -> bool:
+        return self.is_expect and getattr(self.invocation.args, "what", "") in OUTCOME_CHECKS
+
+
+class LocatedRenderer:
+    """The parent's renderer, with errors and checks tagged with the script line they come from."""
+
+    def __init__(self, inner: Renderer) -> None:
+        self.inner = inner
+        self.where = ""
+
+    def show(self, obj: Any) -> None:
+        if isinstance(obj, Check) and not obj.where:
+            obj = replace(obj, where=self.where)
+        self.inner.show(obj)
+
+    def error(self, error: GetshError) -> None:
+        self.inner.error(error if getattr(error, "where", "") else LocatedError(self.where, error))
+
+
+def validate(ctx: Context, registry: Any, path: str, variables: Mapping[str, str],
+             depth: int = 0) -> tuple[list[Line], list[ScriptError]]:
+    """Every line parsed and checked, or the problems (all of them) with their file:line."""
+    statements, problems = read_script(path, variables)
+    lines: list[Line] = []
+    for statement in statements:
+        try:
+            invocation = registry.parse(statement.text)
+            check = LINE_CHECKS.get(invocation.command.name)
+            if check is not None:
+                check(invocation)
+            nested = NESTED.get(invocation.command.name)
+            if nested is not None:
+                problems += _nested(ctx, registry, statement, *nested(invocation, variables), depth)
+        except ScriptError as error:
+            problems.append(error)
+            continue
+        except GetshError as error:
+            problems.append(ScriptError(statement.where, error.message, error.hint))
+            continue
+        lines.append(Line(statement, invocation))
+    return lines, problems
+
+
+def _nested(ctx: Context, registry: Any, statement: Statement, path: str, variables: Mapping[str, str],
+            depth: int) -> list[ScriptError]:
+    if depth + 1 >= MAX_DEPTH:
+        return [ScriptError(statement.where, f"scripts nest more than {MAX_DEPTH} deep", "does it source itself?")]
+    try:
+        problems = validate(ctx, registry, path, variables, depth + 1)[1]
+    except ScriptError as error:
+        problems = [error]
+    return [ScriptError(p.where, f"{p.message} (sourced at {statement.where})", p.hint) for p in problems]
+
+
+class Replay:
+    """One run of a script: what ``source`` returns and the runner plays."""
+
+    def __init__(self, ctx: Context, path: str, options: ReplayOptions) -> None:
+        self.ctx = ctx
+        self.path = path
+        self.options = options
+        self.cases: list[Case] = []
+
+    def play_with(self, runner: Runner) -> Iterator[object]:
+        started = time.perf_counter()
+        replaying = self.ctx.session.script.replaying
+        if len(replaying) >= MAX_DEPTH or _same_file(self.path, [r.path for r in replaying]):
+            raise ScriptError(self.path, "this script is already being replayed (it sources itself)",
+                              f"scripts nest at most {MAX_DEPTH} deep")
+        self._check_junit()
+        try:
+            lines, problems = validate(self.ctx, runner.registry, self.path, self.options.variables)
+        except ScriptError as error:
+            lines, problems = [], [error]
+        if problems:
+            yield ScriptProblems(tuple(problems))
+            bad = {p.where for p in problems}
+            self.cases = [Case(p.where, "", "script", "error", p.message, p.hint) for p in problems]
+            self.cases += [Case(ln.statement.where, ln.statement.text, "command", "skipped", "not run: the script has "
+                                "errors") for ln in lines if ln.statement.where not in bad]
+            yield self._done(started, ExitStatus.SCRIPT, lines, reason=f"{len(problems)} bad line(s): nothing was run")
+            return
+        if self.options.dry_run:
+            for line in lines:
+                yield ScriptStep(line.statement.where, line.statement.text, dry_run=True)
+                self.cases.append(Case(line.statement.where, line.statement.text, _kind(line), "passed"))
+            yield self._done(started, ExitStatus.SUCCESS, lines, dry_run=True)
+            return
+        replaying.append(self)
+        try:
+            yield from self._run(runner, lines, started)
+        finally:
+            replaying.pop()
+
+    def _run(self, runner: Runner, lines: list[Line], started: float) -> Iterator[object]:
+        from getsh.runner import Runner
+
+        located = LocatedRenderer(runner.renderer)
+        child = Runner(self.ctx, located, runner.registry)
+        counts = {"script": 0, "command": 0, "expectation": 0}
+        stopped_at = reason = ""
+        index = 0
+        while index < len(lines):
+            line = lines[index]
+            where, text = line.statement.where, line.statement.text
+            yield ScriptStep(where, text)
+            if self.options.step and not line.is_expect:
+                answer = self._ask()
+                if answer != "y":
+                    skipped = [line, *self._expects_after(lines, index)]
+                    why = "you quit" if answer == "q" else "you skipped it"
+                    self.cases += [Case(s.statement.where, s.statement.text, _kind(s), "skipped", why) for s in skipped]
+                    if answer == "q":
+                        stopped_at, reason = where, "you quit"
+                        break
+                    index += len(skipped)
+                    continue
+            located.where = where
+            clock = time.perf_counter()
+            outcome = child.run_invocation(line.invocation)
+            seconds = time.perf_counter() - clock
+            problem = _problem(line, outcome)
+            judged = not line.is_expect and any(x.judges_outcome for x in self._expects_after(lines, index))
+            if problem is None or judged:
+                self.cases.append(Case(where, text, _kind(line), "passed", seconds=seconds))
+            else:
+                category, message, detail = problem
+                if category == "command" and not outcome.error:  # e.g. a get that ended with a failure status
+                    located.error(GetshError(message, "the summary above says more"))
+                self.cases.append(Case(where, text, category, "failure" if category == "expectation" else "error",
+                                       message, detail, seconds))
+                counts[category] += 1
+                if not self.options.keep_going:
+                    stopped_at, reason = where, STOP_REASONS[category]
+                    break
+            index += 1
+            if self.ctx.session.quit_requested:
+                stopped_at, reason = (where, "quit") if index < len(lines) else ("", "")
+                break
+        done_at = len(self.cases)
+        self.cases += [Case(ln.statement.where, ln.statement.text, _kind(ln), "skipped",
+                            f"not run: the replay stopped at {stopped_at}") for ln in lines[done_at:]]
+        status = next((s for c, s in STATUSES.items() if counts[c]), ExitStatus.SUCCESS)
+        yield self._done(started, status, lines, failed=counts["command"] + counts["script"],
+                         expectations_failed=counts["expectation"], stopped_at=stopped_at, reason=reason)
+
+    @staticmethod
+    def _expects_after(lines: list[Line], index: int) -> list[Line]:
+        following = []
+        for line in lines[index + 1:]:
+            if not line.is_expect:
+                break
+            following.append(line)
+        return following
+
+    def _ask(self) -> str:
+        """y, n or q, read from the environment's input (end of input: q). Enter means yes."""
+        out, stdin = self.ctx.env.stdout, self.ctx.env.stdin
+        while True:
+            out.write("  run it? [Y]es / [n]o, skip it / [q]uit the script: ")
+            out.flush()
+            answer = stdin.readline()
+            if not answer:
+                out.write("\n")
+                return "q"
+            word = answer.strip().lower()
+            if word in ("", "y", "yes"):
+                return "y"
+            if word in ("n", "no", "s", "skip", "q", "quit"):
+                return "q" if word.startswith("q") else "n"
+
+    def _check_junit(self) -> None:
+        junit = self.options.junit
+        if junit and not Path(junit).parent.expanduser().is_dir():
+            raise GetshError(f"--junit {junit}: its directory does not exist",
+                             "create it, or write the report elsewhere")
+
+    def _done(self, started: float, status: ExitStatus, lines: list[Line], **details: Any) -> ReplayDone:
+        seconds = time.perf_counter() - started
+        commands = [c for c in self.cases if c.kind != "expectation"]
+        checks = [c for c in self.cases if c.kind == "expectation"]
+        junit = self.options.junit or ""
+        if junit:
+            try:
+                Path(junit).expanduser().write_bytes(junit_xml(self.path, self.cases, seconds))
+            except OSError as exc:
+                raise GetshError(f"cannot write the JUnit report {junit}: {exc.strerror or exc}") from None
+        return ReplayDone(
+            path=self.path, status=status, commands=sum(1 for ln in lines if not ln.is_expect),
+            ran=sum(1 for c in commands if c.result != "skipped" and c.text),
+            failed=details.pop("failed", 0), expectations=sum(1 for ln in lines if ln.is_expect),
+            held=sum(1 for c in checks if c.result == "passed"),
+            expectations_failed=details.pop("expectations_failed", 0), seconds=seconds, junit=junit, **details,
+        )
+
+
+def _same_file(path: str, others: list[str]) -> bool:
+    here = Path(path).resolve()
+    return any(Path(other).resolve() == here for other in others)
+
+
+def _kind(line: Line) -> str:
+    return "expectation" if line.is_expect else "command"
+
+
+def _problem(line: Line, outcome: Outcome) -> tuple[str, str, str] | None:
+    """(script | command | expectation, message, detail) when the line did not go as it should."""
+    if not outcome.failed:
+        return None
+    check = next((i for i in outcome.items if isinstance(i, Check)), None)
+    if check is not None:
+        return "expectation", f"expected {check.expectation}, found {check.found}", ""
+    if outcome.status is ExitStatus.SCRIPT:  # a script it sourced has bad lines
+        return "script", outcome.error or "the script it runs has errors", outcome.hint
+    if line.is_expect or outcome.status is ExitStatus.USAGE:  # an expect that could not run; a sourced one failed
+        return "expectation", outcome.error or "an expectation did not hold", outcome.hint
+    return "command", outcome.error or ending(outcome), outcome.hint
