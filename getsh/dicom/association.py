@@ -291,7 +291,8 @@ class Link:
             self._abort = primitive
 
     def _on_close(self, event: evt.Event) -> None:
-        self._closed_by_peer = True
+        # After our own A-ABORT (a DIMSE timeout, a second Ctrl-C) the close is ours, not the peer's.
+        self._closed_by_peer = not event.assoc.is_aborted
 
     # --- failure decoding -----------------------------------------------------------------
 

@@ -160,6 +160,6 @@ class GetDone:
     def exit_status(self) -> ExitStatus:
         if self.status.category == "Success" and not self.refused:
             return ExitStatus.SUCCESS
-        if self.status.category in ("Warning", "Success") and (self.failed or self.refused):
+        if self.status.category in ("Warning", "Success", "Cancel") and (self.failed or self.refused):
             return ExitStatus.SUBOPS_FAILED
         return self.status.exit_status

@@ -5,6 +5,11 @@ while it runs), and Ctrl-C can only be caught on the main thread. So the request
 worker thread that puts events on a queue; the generator here yields them to the shell as
 they happen. A KeyboardInterrupt thrown into the generator (the runner does that) sends
 C-CANCEL-RQ and keeps receiving until the final response; a second one aborts.
+
+When no final response comes, the error says why in one line: the peer's A-ABORT or closed
+connection, the DIMSE timeout (measured from the peer's last message), an invalid message our
+side aborted on, or our own abort. pynetdicom leaves a waiting request hanging when our side
+aborts, so we wake it (``_wake``); it also forgets the spool file of a half-received data set.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydicom import Dataset, dcmread
 from pynetdicom import _config, evt
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
+from getsh.dicom.failures import describe_abort, pynetdicom_errors
 from getsh.dicom.status import decode
 from getsh.dicom.storage import Storage
 from getsh.dicom.stored import ObjectMeta, StorageError, StorageMode, StoredFile
@@ -94,6 +102,10 @@ class GetRun:
         self.tally = _Tally()
         self.interrupts = 0
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
+        self.silence = 0.0  # how long the peer had been silent when the responses ended
+        self.peer_abort: Any = None  # the A-ABORT / A-P-ABORT indication, if the association ended so
+        self.connection_closed = False
 
     # --- worker thread ----------------------------------------------------------------------
 
@@ -140,10 +152,29 @@ class GetRun:
         self.events.put(("event", received))
         return 0x0000
 
+    def _on_store_answered(self, event: evt.Event) -> int:
+        """Every C-STORE counts as the peer speaking, whatever we answered (DIMSE timeout is per message)."""
+        try:
+            return self._on_store(event)
+        finally:
+            self.last_heard = time.monotonic()
+
+    def _on_acse(self, event: evt.Event) -> None:
+        primitive = event.primitive  # type: ignore[attr-defined]
+        if isinstance(primitive, (A_ABORT, A_P_ABORT)):
+            self.peer_abort = primitive
+
+    def _on_close(self, event: evt.Event) -> None:
+        self.connection_closed = True
+
     def _work(self) -> None:
         try:
+            self.last_heard = time.monotonic()
             responses = self.assoc.send_c_get(self.identifier, self.model_uid, msg_id=self.message_id)
             for status, identifier in responses:
+                if "Status" not in status:  # no valid response: timeout, abort or a bad message
+                    self.silence = time.monotonic() - self.last_heard
+                self.last_heard = time.monotonic()
                 self.events.put(("response", (status, identifier)))
         except Exception as error:
             self.events.put(("error", error))
@@ -158,23 +189,31 @@ class GetRun:
         keys = tuple((e.keyword or str(e.tag), str(e.value)) for e in self.identifier
                      if e.keyword != "QueryRetrieveLevel")
         yield GetStarted(self.label, self.model, level, keys)
-        self.assoc.bind(evt.EVT_C_STORE, self._on_store)
+        handlers = [(evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
+                    (evt.EVT_CONN_CLOSE, self._on_close)]
+        for event, handler in handlers:
+            self.assoc.bind(event, handler)
         final: Dataset | None = None
         final_identifier: Dataset | None = None
         error: BaseException | None = None
+        ended = woken = False
         worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
         try:
-            with _chunked_receive(self.storage.mode is not StorageMode.NORMAL):
+            with _chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors:
                 worker.start()
                 while True:
                     try:
                         kind, payload = self.events.get(timeout=0.2)
                     except queue.Empty:
+                        if not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()):
+                            self._wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
+                            woken = True
                         continue
                     except KeyboardInterrupt:
                         yield from self._emit(self._interrupt())
                         continue
                     if kind == "end":
+                        ended = True
                         break
                     if kind == "error":
                         error = payload
@@ -184,15 +223,34 @@ class GetRun:
                         yield from self._emit(_progress(payload[0]))
                     else:
                         final, final_identifier = payload
+                if final is None or "Status" not in final:
+                    self._settle()
+                    self._drop_spool()
         finally:
+            if not ended and worker.is_alive():
+                # Left while the C-GET runs (the shell stopped listening, or a bug): the association
+                # is mid-request and cannot serve another one, so it must not outlive this.
+                self._abort()
             worker.join(timeout=5)
-            self.assoc.unbind(evt.EVT_C_STORE, self._on_store)
+            for event, handler in handlers:
+                self.assoc.unbind(event, handler)
         seconds = time.monotonic() - started
         if error is not None:
             raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}", "run with -d for the protocol log")
         if final is None or "Status" not in final:
-            raise _no_response(self, dimse_timeout, seconds)
+            raise _no_response(self, dimse_timeout, seconds, errors)
+        if self.interrupts and decode(int(final.Status), "get").category != "Cancel":
+            got = len(self.tally.received)
+            yield Notice(f"C-CANCEL was sent, but the peer did not cancel: it carried on and sent {got} "
+                         f"object{'s' * (got != 1)} in all (final status below)")
         yield self._done(final, final_identifier, seconds)
+
+    def _settle(self, limit: float = 1.0) -> None:
+        """The responses ended without a final one: let pynetdicom's reactor take the association
+        down, which is when it reports the A-ABORT or closed connection that ended it."""
+        deadline = time.monotonic() + limit
+        while self.assoc.is_established and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def _emit(self, item: object) -> Iterator[object]:
         """Yield ``item``; a Ctrl-C thrown in while the shell draws it is handled like any other."""
@@ -213,9 +271,33 @@ class GetRun:
                 log.debug("C-CANCEL failed: %s", error)
             return Notice("C-CANCEL sent: waiting for the peer's final response (Ctrl-C again aborts the association)")
         if self.interrupts == 2:
-            self.assoc.abort()
+            self._abort()
             return Notice("association aborted")
         return Notice("stopping…")
+
+    def _drop_spool(self) -> None:
+        """pynetdicom spools an incoming data set to a temporary file (chunked receive) and forgets
+        that file when the association ends half-way through the message: remove it."""
+        message = getattr(self.assoc.dimse, "message", None)
+        spool, path = getattr(message, "_data_set_file", None), getattr(message, "_data_set_path", None)
+        if spool is None or not isinstance(path, Path):
+            return
+        try:
+            spool.close()
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            log.debug("cannot remove pynetdicom's spool file %s: %s", path, error)
+
+    def _abort(self) -> None:
+        """A-ABORT now, and wake the worker."""
+        self.assoc.abort()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Tell a worker waiting for the next message that none will come. pynetdicom does so (with an
+        empty message) when the peer aborts or closes the connection, but not when our side aborts:
+        at our request, or on an invalid message from the peer (then it waits for ever)."""
+        self.assoc.dimse.msg_queue.put((None, None))
 
     def _done(self, status: Dataset, identifier: Dataset | None, seconds: float) -> GetDone:
         code = int(status.Status)
@@ -232,7 +314,7 @@ class GetRun:
             failed_uids=failed_uids,
             error_comment=str(status.get("ErrorComment", "") or ""),
             seconds=seconds,
-            cancelled=self.interrupts > 0,
+            cancelled=self.interrupts > 0 and decode(code, "get").category == "Cancel",
         )
         return done
 
@@ -256,16 +338,31 @@ def _failed_uids(status: Dataset, identifier: Dataset | None) -> tuple[str, ...]
     return ()
 
 
-def _no_response(run: GetRun, dimse_timeout: float | None, seconds: float) -> NetworkError:
+def _no_response(run: GetRun, dimse_timeout: float | None, seconds: float, log: list[str]) -> NetworkError:
+    """Why the C-GET ended without a final response, in one line: our abort, the peer's, a timeout."""
     got = len(run.tally.received)
-    kept = f"; {got} object{'s' * (got != 1)} received before that were kept" if got else ""
+    were = "objects received before that were" if got != 1 else "object received before that was"
+    kept = f"; {got} {were} kept" if got else ""
     if run.interrupts > 1:
         return NetworkError(f"C-GET aborted at your request after {seconds:.1f} s{kept}",
                             "the next command re-associates")
-    if dimse_timeout is not None and not run.assoc.is_established and seconds >= dimse_timeout:
+    invalid = next((m for m in log if m.startswith("Invalid ")), "")
+    if any(m.startswith("Received an invalid DIMSE message") for m in log):
+        detail = f": {_shorten(invalid)}" if invalid else ""
+        return NetworkError(f"C-GET: the peer sent an invalid DIMSE message{detail}; the association was "
+                            f"aborted after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
+    if run.peer_abort is not None or (run.connection_closed and run.silence < (dimse_timeout or float("inf"))):
+        how = describe_abort(run.peer_abort, run.connection_closed)
+        return NetworkError(f"C-GET: {how} after {seconds:.1f} s, before the final response{kept}",
+                            "the next command re-associates")
+    if dimse_timeout is not None and run.silence >= dimse_timeout - 0.05:
         return NetworkError(
             f"C-GET: no response within {dimse_timeout} s (dimse-timeout); the association was aborted{kept}",
             "check the peer, or raise the limit: set dimse-timeout SECONDS",
         )
     return NetworkError(f"C-GET: the association was lost before the final response{kept}",
                         "the next command re-associates")
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

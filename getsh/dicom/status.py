@@ -37,8 +37,12 @@ class DimseStatus:
         }.get(self.category, ExitStatus.FAILURE)
 
 
+# PS3.4 C.4.3.1.4's words where pynetdicom has none.
+_CANCEL = {0xFE00: ("Cancel", "Sub-operations terminated due to Cancel indication")}
+
 # Merged once: decode() runs for every pending response of a retrieve.
-_MERGED = {service: {**_status.GENERAL_STATUS, **table} for service, table in _TABLES.items()}
+_MERGED = {service: {**_status.GENERAL_STATUS, **table, **(_CANCEL if service == "get" else {})}
+           for service, table in _TABLES.items()}
 
 
 @lru_cache(maxsize=512)

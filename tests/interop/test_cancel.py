@@ -1,0 +1,359 @@
+"""Ctrl-C during ``get``: C-CANCEL against peers that honour it (getsh's demo archive, DCMTK
+dcmqrscp, Orthanc) and one that ignores it; a second Ctrl-C aborts the association.
+
+Ctrl-C reaches a running command in three ways, and each is driven here:
+- the runner throws KeyboardInterrupt into the command when it arrives while an event is drawn
+  (a renderer that raises it on the n-th object received);
+- the real REPL (ShellDriver) gets it wherever its thread happens to be, as a terminal's SIGINT
+  does (a pipe has no terminal to turn ``\\x03`` into SIGINT, so it is raised in the thread);
+- the installed program in a real terminal (tmux) gets a real SIGINT from C-c.
+
+To cancel mid-way deterministically the retrieve is slowed down: the demo archive waits between
+sub-operations, and against dcmqrscp and Orthanc our disk is slow (each store sleeps).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydicom import dcmread
+
+from getsh.dicom.demo import DemoServer
+from getsh.dicom.demo_data import ArchiveEntry
+from getsh.dicom.events import Received
+from getsh.dicom.storage import Storage
+from getsh.exitstatus import ExitStatus
+from tests.conftest import peer_missing
+from tests.faults.fake_peers import FakeQR, make_objects, sends, wait_for
+from tests.shell_driver import Shell, ShellDriver
+
+pytestmark = pytest.mark.interop
+
+PATIENT = "DEMO001"  # 17 objects: CT, SR, MR in two studies
+GET = f"get QueryRetrieveLevel=PATIENT PatientID={PATIENT}"
+FAKE_GET = "get QueryRetrieveLevel=PATIENT PatientID=FAKE001"
+
+
+class SlowDemo(DemoServer):
+    """The demo archive, waiting ``delay`` seconds before each C-STORE sub-operation. It checks for
+    C-CANCEL between sub-operations, as DemoServer does."""
+
+    delay = 0.0
+
+    def _on_get(self, event: Any) -> Iterator[Any]:
+        for item in super()._on_get(event):
+            if isinstance(item, tuple) and item[0] == 0xFF00 and self.delay:
+                time.sleep(self.delay)
+            yield item
+
+
+@pytest.fixture(scope="module")
+def slow_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlowDemo]:
+    server = SlowDemo(host="127.0.0.1", port=0, data_dir=tmp_path_factory.mktemp("slow-demo"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def slow(slow_demo: SlowDemo) -> Iterator[SlowDemo]:
+    slow_demo.delay = 0.1
+    try:
+        yield slow_demo
+    finally:
+        slow_demo.delay = 0.0
+
+
+@pytest.fixture
+def fake() -> Iterator[list[FakeQR]]:
+    started: list[FakeQR] = []
+    try:
+        yield started
+    finally:
+        for peer in started:
+            peer.stop()
+
+
+def interrupt_on(shell: Shell | ShellDriver, *counts: int) -> None:
+    """Ctrl-C while the shell draws the n-th object received, for each n in counts."""
+    show = shell.runner.renderer.show
+    seen = [0]
+
+    def drawing(obj: object) -> None:
+        show(obj)
+        if isinstance(obj, Received):
+            seen[0] += 1
+            if seen[0] in counts:
+                raise KeyboardInterrupt
+
+    shell.runner.renderer.show = drawing  # type: ignore[method-assign]
+
+
+def no_more_interrupts(shell: Shell | ShellDriver) -> None:
+    del shell.runner.renderer.show  # the class's own again
+
+
+def ctrl_c(driver: ShellDriver) -> None:
+    """What a terminal's Ctrl-C does to a running command: KeyboardInterrupt in the shell's thread,
+    wherever it is."""
+    thread = driver._thread
+    assert thread.ident is not None and thread.is_alive()
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt))
+
+
+def assert_kept(out: Path, archive: list[ArchiveEntry], received: list[Received]) -> None:
+    """The objects received are on disk, whole, and nothing else is (no partial file)."""
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]
+    assert sorted(out / r.path for r in received if r.path) == files
+    held = {e.sop_instance_uid: e for e in archive}
+    for path in files:
+        got = dcmread(path)
+        source = dcmread(held[str(got.SOPInstanceUID)].path)
+        assert got.get("PixelData") == source.get("PixelData") and got.PatientID == source.PatientID
+
+
+def cancelled_summary(shown: str, total: int, received: int) -> int:
+    """Check the summary of a cancelled get; return how many sub-operations the peer says completed."""
+    assert "C-CANCEL sent: waiting for the peer's final response (Ctrl-C again aborts the association)" in shown
+    assert ("C-GET Cancel: Sub-operations terminated due to Cancel indication (0xFE00) — cancelled at your request"
+            in shown), shown
+    counts = re.search(r"sub-operations: (\d+) completed, 0 failed, 0 warning, (\d+) not started", shown)
+    assert counts, shown
+    done, left = int(counts[1]), int(counts[2])
+    assert 0 < received < total and done + left == total
+    assert re.search(rf"received {received} objects, [\d.]+ KB in", shown)
+    return done
+
+
+def expected(archive: list[ArchiveEntry]) -> int:
+    return sum(1 for e in archive if e.patient_id == PATIENT)
+
+
+# --- peers that honour C-CANCEL -----------------------------------------------------------------
+
+def test_ctrl_c_cancels_and_keeps_the_association(shell: Shell, slow: SlowDemo, archive: list[ArchiveEntry],
+                                                  tmp_path: Path) -> None:
+    total = expected(archive)
+    status, shown = shell.run(f"connect 127.0.0.1 {slow.port}; output {tmp_path}")
+    assoc = shell.ctx.session.link.assoc
+    interrupt_on(shell, 3)
+    status, shown = shell.run(GET)
+
+    assert status is ExitStatus.WARNING, shown  # a cancelled retrieve is not a complete one
+    received = shell.ctx.session.received
+    done = cancelled_summary(shown, total, len(received))
+    assert len(received) == done
+    assert_kept(tmp_path, archive, received)
+    assert shell.ctx.session.link.assoc is assoc and assoc is not None and assoc.is_established
+
+    slow.delay = 0.0
+    again = tmp_path / "again"
+    again.mkdir()
+    status, shown = shell.run(f"output {again}; {GET}")
+    assert status is ExitStatus.SUCCESS, shown
+    assert "associated" not in shown and shell.ctx.session.link.assoc is assoc
+    assert f"sub-operations: {total} completed, 0 failed" in shown
+    assert_kept(again, archive, shell.ctx.session.received[done:])
+
+
+def test_ctrl_c_in_the_repl(slow: SlowDemo, archive: list[ArchiveEntry], tmp_path: Path) -> None:
+    total = expected(archive)
+    with ShellDriver(key_delay=0.05) as driver:
+        driver.line(f"connect 127.0.0.1 {slow.port}")
+        driver.line(f"output {tmp_path}")
+        assoc = driver.ctx.session.link.assoc
+        before, count = len(driver.out.getvalue() + driver.err.getvalue()), driver.lines_run
+        driver.type(GET, "\r")
+        wait_for(lambda: len(driver.ctx.session.received) >= 3, 10, "three objects")
+        ctrl_c(driver)
+        driver.wait_idle(count, 10)
+        shown = (driver.out.getvalue() + driver.err.getvalue())[before:]
+        done = cancelled_summary(shown, total, len(driver.ctx.session.received))
+        assert_kept(tmp_path, archive, driver.ctx.session.received)
+        assert len(driver.ctx.session.received) == done
+        assert driver.alive and driver.ctx.session.link.assoc is assoc and assoc is not None and assoc.is_established
+
+        slow.delay = 0.0
+        (tmp_path / "again").mkdir()
+        shown = driver.line(f"output {tmp_path / 'again'}; {GET}")
+        assert f"sub-operations: {total} completed, 0 failed" in shown and "associated" not in shown
+    assert driver.finish() is ExitStatus.WARNING  # the shell's outcome: the worst, the cancelled get
+
+
+@pytest.mark.parametrize(("peer", "aet"), [("dcmqrscp", "TESTQR"), ("orthanc", "ORTHANC")])
+def test_real_archives_honour_c_cancel_for_c_get(request: pytest.FixtureRequest, shell: Shell, peer: str, aet: str,
+                                                 archive: list[ArchiveEntry], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """dcmqrscp 3.6.7 and Orthanc 1.10 check for C-CANCEL between the C-STORE sub-operations of a
+    C-GET and answer Cancel with the remaining count. They send as fast as we answer, so our disk is
+    slow here. Orthanc sometimes counts the sub-operation under way when the C-CANCEL came as not
+    started, though it sends it: then one more object arrives than its "completed" says."""
+    store = Storage.store_dataset
+
+    def slow_disk(self: Storage, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.05)
+        return store(self, *args, **kwargs)
+
+    monkeypatch.setattr(Storage, "store_dataset", slow_disk)
+    port = request.getfixturevalue(peer).port
+    total = expected(archive)
+    shell.run(f"connect 127.0.0.1 {port} --aec {aet}; output {tmp_path}")
+    assoc = shell.ctx.session.link.assoc
+    interrupt_on(shell, 3)
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.WARNING, shown
+    received = shell.ctx.session.received
+    done = cancelled_summary(shown, total, len(received))
+    assert done <= len(received) <= done + (1 if peer == "orthanc" else 0)
+    assert_kept(tmp_path, archive, received)
+    assert shell.ctx.session.link.assoc is assoc and assoc is not None and assoc.is_established
+    no_more_interrupts(shell)
+    (tmp_path / "again").mkdir()
+    status, shown = shell.run(f"output {tmp_path / 'again'}; {GET}")
+    assert status is ExitStatus.SUCCESS and f"{total} completed" in shown, shown
+    assert "associated" not in shown
+
+
+# --- a peer that ignores C-CANCEL ---------------------------------------------------------------
+
+def test_a_peer_that_ignores_c_cancel_is_reported_honestly(shell: Shell, fake: list[FakeQR], tmp_path: Path) -> None:
+    objects = make_objects(10)
+    peer = FakeQR(sends(objects, delay=0.05, honour_cancel=False))
+    fake.append(peer)
+    peer.start()
+    shell.run(f"connect 127.0.0.1 {peer.port} --aec FAKE-QR; output {tmp_path}")
+    assoc = shell.ctx.session.link.assoc
+    interrupt_on(shell, 3)
+    status, shown = shell.run(FAKE_GET)
+
+    assert peer.cancels == 1
+    assert status is ExitStatus.SUCCESS, shown  # the peer did send everything, and said so
+    assert "C-CANCEL sent: waiting for the peer's final response" in shown
+    assert "C-CANCEL was sent, but the peer did not cancel: it carried on and sent 10 objects in all" in shown
+    assert "C-GET Success (0x0000)" in shown and "cancelled at your request" not in shown
+    assert "sub-operations: 10 completed, 0 failed, 0 warning" in shown
+    assert len([p for p in tmp_path.iterdir()]) == 10
+    assert shell.ctx.session.link.assoc is assoc and assoc is not None and assoc.is_established
+
+
+def test_second_ctrl_c_aborts_when_the_peer_ignores_c_cancel(shell: Shell, fake: list[FakeQR], tmp_path: Path) -> None:
+    objects = make_objects(20)
+    peer = FakeQR(sends(objects, delay=0.1, honour_cancel=False))
+    fake.append(peer)
+    peer.start()
+    shell.run(f"connect 127.0.0.1 {peer.port} --aec FAKE-QR; output {tmp_path}")
+    assoc = shell.ctx.session.link.assoc
+    interrupt_on(shell, 3, 5)
+    status, shown = shell.run(FAKE_GET)
+
+    assert status is ExitStatus.NETWORK, shown
+    assert peer.cancels == 1 and "association aborted" in shown
+    errors = [line for line in shown.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: C-GET aborted at your request after {errors[0].split('after ')[1].split(' s')[0]} s; "
+                      "5 objects received before that were kept — the next command re-associates"], shown
+    files = sorted(tmp_path.iterdir())
+    assert [p.name for p in files] == sorted(f"CT.{ds.SOPInstanceUID}" for ds in objects[:5])
+    assert all(dcmread(p).PixelData == objects[i].PixelData for i, p in enumerate(files))
+    assert assoc is not None and not assoc.is_established
+
+    no_more_interrupts(shell)
+    peer.script = sends(objects[:2])
+    (tmp_path / "again").mkdir()
+    status, shown = shell.run(f"output {tmp_path / 'again'}; {FAKE_GET}")
+    assert status is ExitStatus.SUCCESS, shown
+    assert "associated with FAKE-QR" in shown and "closed the connection" not in shown
+    assert shell.ctx.session.link.assoc is not assoc
+
+
+def test_second_ctrl_c_in_the_repl(fake: list[FakeQR], tmp_path: Path) -> None:
+    objects = make_objects(30)
+    peer = FakeQR(sends(objects, delay=0.1, honour_cancel=False))
+    fake.append(peer)
+    peer.start()
+    with ShellDriver(key_delay=0.05) as driver:
+        driver.line(f"connect 127.0.0.1 {peer.port} --aec FAKE-QR")
+        driver.line(f"output {tmp_path}")
+        before, count = len(driver.out.getvalue() + driver.err.getvalue()), driver.lines_run
+        driver.type(FAKE_GET, "\r")
+        wait_for(lambda: len(driver.ctx.session.received) >= 2, 10, "two objects")
+        ctrl_c(driver)
+        wait_for(lambda: peer.cancels == 1, 5, "the C-CANCEL")
+        wait_for(lambda: len(driver.ctx.session.received) >= 4, 10, "two more objects")
+        ctrl_c(driver)
+        driver.wait_idle(count, 10)
+        shown = (driver.out.getvalue() + driver.err.getvalue())[before:]
+        got = len(driver.ctx.session.received)
+        assert 4 <= got < len(objects)
+        assert "association aborted" in shown
+        assert re.search(rf"error: C-GET aborted at your request after [\d.]+ s; {got} objects received before that "
+                         "were kept — the next command re-associates", shown), shown
+        assert len(list(tmp_path.iterdir())) == got and driver.alive
+
+        peer.script = sends(objects[:2])
+        (tmp_path / "again").mkdir()
+        shown = driver.line(f"output {tmp_path / 'again'}; {FAKE_GET}")
+        assert "associated with FAKE-QR" in shown and "C-GET Success" in shown, shown
+
+
+# --- the installed program in a terminal --------------------------------------------------------
+
+def until(condition, what: str, screen, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    try:
+        wait_for(condition, timeout, what)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the screen shows:\n{screen()}") from None
+
+
+def test_ctrl_c_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> None:
+    """C-c in tmux: the terminal sends SIGINT to getsh, which cancels and stays at the prompt."""
+    if shutil.which("tmux") is None:
+        peer_missing("tmux is not installed (scripts/test installs it)")
+    slow.delay = 0.3
+    socket_name = f"getsh-cancel-{tmp_path.name}"
+    base = ["tmux", "-L", socket_name]
+    home = shlex.quote(str(tmp_path / "home"))
+    command = (f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && GETSH_HOME={home} "
+               f"{shlex.quote(sys.executable)} -m getsh; sleep 30")
+    subprocess.run([*base, "new-session", "-d", "-s", "t", "-x", "200", "-y", "50", command], check=True)
+
+    def screen() -> str:
+        return subprocess.run([*base, "capture-pane", "-p", "-t", "t"], capture_output=True, text=True).stdout
+
+    def keys(*typed: str) -> None:
+        for key in typed:
+            subprocess.run([*base, "send-keys", "-t", "t", key], check=True)
+            time.sleep(0.2)
+
+    try:
+        until(lambda: "getsh>" in screen(), "the prompt", screen, 20)
+        out = tmp_path / "out"
+        out.mkdir()
+        keys(f"output {out}", "Enter", f"connect 127.0.0.1 {slow.port}", "Enter")
+        until(lambda: "associated with" in screen(), "the association", screen, 10)
+        keys(GET, "Enter")
+        until(lambda: len(list(out.iterdir())) >= 2, "two objects on disk", screen, 10)
+        keys("C-c")
+        until(lambda: "cancelled at your request" in screen(), "the cancelled summary", screen, 10)
+        until(lambda: screen().rfind("getsh>") > screen().find("cancelled at your request"), "the prompt", screen, 10)
+        shown = screen()
+        assert "C-CANCEL sent" in shown and "(0xFE00) — cancelled at your request" in shown
+        kept = len(list(out.iterdir()))
+        assert 2 <= kept < 17 and not [p for p in out.iterdir() if p.name.startswith(".")]
+        keys("echo", "Enter")
+        until(lambda: "C-ECHO Success" in screen(), "the echo on the same association", screen, 10)
+        assert "re-associating" not in screen()
+    finally:
+        subprocess.run([*base, "kill-server"], capture_output=True)
