@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +16,7 @@ from getsh.context import Context
 from getsh.dicom import identifier as ident
 from getsh.dicom.association import uid_name
 from getsh.dicom.contexts import GET_MODELS
-from getsh.dicom.events import GetDone, Notice, Received
+from getsh.dicom.events import GetDone, Notice
 from getsh.dicom.naming import DEFAULT_LAYOUT
 from getsh.dicom.query import discover_classes
 from getsh.dicom.retrieve import GetRun
@@ -78,41 +78,14 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
                 yield event
             ctx.session.message_id += 1
             run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=ctx.session.message_id,
-                         label=name, model=model, first_index=len(ctx.session.received) + 1)
+                         label=name, model=model, first_index=len(ctx.session.received) + 1,
+                         on_received=ctx.session.received.append, advise=lambda done: _with_advice(done, ctx))
             try:
-                yield from _forward(run.run(ctx.settings["dimse-timeout"]), lambda item: _noted(item, ctx))
+                yield from run.run(ctx.settings["dimse-timeout"])  # yield from: a Ctrl-C reaches the retrieve
             except NetworkError:
                 if not assoc.is_established:  # its end was just reported: the next command starts afresh
                     ctx.session.link.close(abort=True)
                 raise
-
-
-def _forward(inner: Generator[object, None, None], each: Callable[[object], object]) -> Iterator[object]:
-    """Yield ``each(item)`` for inner's items. A Ctrl-C the runner throws in here is passed on to
-    ``inner`` (a plain for loop would raise it here instead): the retrieve must see it to send C-CANCEL."""
-    pending: KeyboardInterrupt | None = None
-    try:
-        while True:
-            try:
-                item = inner.throw(pending) if pending is not None else next(inner)
-            except StopIteration:
-                return
-            pending = None
-            try:
-                yield each(item)
-            except KeyboardInterrupt as interrupt:
-                pending = interrupt
-    finally:
-        inner.close()  # closed early: the retrieve cleans up (aborts a C-GET still running) now
-
-
-def _noted(item: object, ctx: Context) -> object:
-    """Session bookkeeping for one event of a retrieve."""
-    if isinstance(item, Received):
-        ctx.session.received.append(item)
-    if isinstance(item, GetDone):
-        return _with_advice(item, ctx)
-    return item
 
 
 def _discover(ctx: Context, identifier: Dataset, model: str) -> Iterator[object]:

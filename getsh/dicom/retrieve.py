@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +90,13 @@ class GetRun:
         label: str,
         model: str,
         first_index: int = 1,
+        on_received: Callable[[Received], None] | None = None,
+        advise: Callable[[GetDone], GetDone] | None = None,
     ) -> None:
+        """``on_received`` sees each stored object and ``advise`` the final result, on the caller's
+        thread, so a caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books."""
+        self.on_received = on_received
+        self.advise = advise
         self.assoc = assoc
         self.identifier = identifier
         self.model_uid = model_uid
@@ -218,6 +224,8 @@ class GetRun:
                     if kind == "error":
                         error = payload
                     elif kind == "event":
+                        if isinstance(payload, Received) and self.on_received is not None:
+                            self.on_received(payload)
                         yield from self._emit(payload)
                     elif "Status" in payload[0] and decode(int(payload[0].Status), "get").category == "Pending":
                         yield from self._emit(_progress(payload[0]))
@@ -243,7 +251,8 @@ class GetRun:
             got = len(self.tally.received)
             yield Notice(f"C-CANCEL was sent, but the peer did not cancel: it carried on and sent {got} "
                          f"object{'s' * (got != 1)} in all (final status below)")
-        yield self._done(final, final_identifier, seconds)
+        done = self._done(final, final_identifier, seconds)
+        yield self.advise(done) if self.advise is not None else done
 
     def _settle(self, limit: float = 1.0) -> None:
         """The responses ended without a final one: let pynetdicom's reactor take the association
