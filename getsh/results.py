@@ -48,6 +48,9 @@ class HelpPage:
     text: str
 
 
+TABLE_ROWS = 60  # the table after a get shows the last this many; 'received' lists them all
+
+
 @dataclass(frozen=True)
 class ReceivedTable:
     rows: tuple[Received, ...]

@@ -19,11 +19,11 @@ from getsh.dicom.contexts import GET_MODELS
 from getsh.dicom.events import GetDone, Notice
 from getsh.dicom.naming import DEFAULT_LAYOUT
 from getsh.dicom.query import discover_classes
-from getsh.dicom.retrieve import GetRun
+from getsh.dicom.retrieve import GetRun, with_header
 from getsh.dicom.storage import Storage
 from getsh.errors import NetworkError, UsageError
 from getsh.registry import Arg, Suggestion, command
-from getsh.results import ObjectView, ReceivedTable
+from getsh.results import TABLE_ROWS, ObjectView, ReceivedTable
 
 
 def _key_or_file(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
@@ -122,7 +122,10 @@ def make_storage(ctx: Context) -> Storage:
 
 
 def _with_advice(done: GetDone, ctx: Context) -> GetDone:
-    """Say why sub-operations failed when we can tell, and what to change."""
+    """Fill in the rows the table will show, and say why sub-operations failed when we can tell."""
+    if done.received:
+        shown = [with_header(item) for item in done.received[-TABLE_ROWS:]]
+        done = replace(done, received=done.received[:-TABLE_ROWS] + tuple(shown))
     if done.refused:
         first = done.refused[0]
         return replace(done, advice=f"we refused {len(done.refused)}: {first.reason}")
@@ -157,6 +160,7 @@ Examples:
     record=False,
 )
 def received(ctx: Context, args: SimpleNamespace) -> ReceivedTable:
+    ctx.session.received[:] = [with_header(item) for item in ctx.session.received]
     rows = ctx.session.received
     if args.filter:
         needle = args.filter.lower()

@@ -13,11 +13,10 @@ from getsh.dicom.association import uid_name
 from getsh.dicom.dictionary import Explanation
 from getsh.dicom.events import GetDone, Received
 from getsh.dicom.syntaxes import syntax_name
-from getsh.results import KeysView, ObjectView
+from getsh.results import TABLE_ROWS, KeysView, ObjectView
 from getsh.shell.progress import human_size
 
 STATUS_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow"}
-MAX_ROWS = 60  # a retrieve of thousands is summarised; 'received' lists them all
 
 
 def short_uid(uid: str, keep: int = 8) -> str:
@@ -45,7 +44,7 @@ def received_table(rows: Sequence[Received], title: str = "") -> Table:
 def get_summary(done: GetDone) -> RenderableType:
     parts: list[RenderableType] = []
     if done.received:
-        shown = done.received[-MAX_ROWS:] if len(done.received) > MAX_ROWS else done.received
+        shown = done.received[-TABLE_ROWS:] if len(done.received) > TABLE_ROWS else done.received
         title = f"received: {done.label}"
         if len(shown) < len(done.received):
             title += f" (last {len(shown)} of {len(done.received)}; 'received' lists all)"
