@@ -79,6 +79,16 @@ RUN_OPTIONS = (
 RUN_USAGE = "usage: getsh run FILE [--var NAME=VALUE…] [--keep-going] [--dry-run] [--step] [--junit FILE]"
 
 
+def _setting_flag(word: str, args: list[str], index: int, opts: Options) -> int:
+    """Record a setting's getscu option (with its value, if it takes one); the next index to read."""
+    name, fixed = SETTING_FLAGS[word]
+    if fixed is not None:
+        opts.settings.append((name, fixed))
+        return index
+    opts.settings.append((name, _take(args, index, word)))
+    return index + 1
+
+
 def _take(argv: list[str], index: int, option: str) -> str:
     if index >= len(argv):
         raise UsageError(f"option {option} needs a value", "see: getsh --help")
@@ -118,12 +128,7 @@ def parse_args(argv: Sequence[str]) -> Options:
             opts.log_config = Path(_take(args, index, word))
             index += 1
         elif word in SETTING_FLAGS:
-            name, fixed = SETTING_FLAGS[word]
-            if fixed is None:
-                opts.settings.append((name, _take(args, index, word)))
-                index += 1
-            else:
-                opts.settings.append((name, fixed))
+            index = _setting_flag(word, args, index, opts)
         elif word.startswith(("-", "+")) and len(word) > 1 and not word.lstrip("-").isdigit():
             raise UsageError(f"unknown option {word}", "see: getsh --help")
         else:
@@ -171,12 +176,7 @@ def _parse_serve(args: list[str], opts: Options) -> Options:
         elif word == "--require-called-ae":
             opts.serve_require_aet = True
         elif word in SETTING_FLAGS and SETTING_FLAGS[word][0] == "log-level":
-            name, fixed = SETTING_FLAGS[word]
-            if fixed is None:
-                opts.settings.append((name, _take(args, index, word)))
-                index += 1
-            else:
-                opts.settings.append((name, fixed))
+            index = _setting_flag(word, args, index, opts)
         else:
             raise UsageError(f"serve: unknown argument {word}", "usage: getsh serve --demo [--port N] [--aet TITLE]")
     return opts
@@ -212,12 +212,7 @@ def _parse_run(args: list[str], opts: Options) -> Options:
             words += [word, _take(args, index, word)]
             index += 1
         elif word in SETTING_FLAGS:
-            name, fixed = SETTING_FLAGS[word]
-            if fixed is None:
-                opts.settings.append((name, _take(args, index, word)))
-                index += 1
-            else:
-                opts.settings.append((name, fixed))
+            index = _setting_flag(word, args, index, opts)
         elif word.startswith(("-", "+")) and len(word) > 1:
             raise UsageError(f"run: unknown option {word}", RUN_USAGE)
         else:

@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -104,7 +105,7 @@ def _tail(path: Path, limit: int = _LOG_TAIL_CHARS) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
-class _ChildPeer:
+class _ChildPeer(ABC):
     """Common life cycle: own work dir, one child process in its own process group, logs."""
 
     name = "peer"
@@ -189,8 +190,9 @@ class _ChildPeer:
             self.stop()
             raise
 
-    def _start(self) -> int:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _start(self) -> int:
+        """Start the process; return its DICOM port."""
 
     @staticmethod
     def _signal_group(pgid: int, sig: signal.Signals) -> None:
