@@ -7,9 +7,7 @@ builds (on any machine, with the same pydicom) write identical files.
 
 from __future__ import annotations
 
-import sys
-from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +25,11 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from getsh.dicom.demo_pixels import SIZE, brain, cine, phantom
+
 __all__ = ["IMPLEMENTATION_CLASS_UID", "IMPLEMENTATION_VERSION_NAME", "ArchiveEntry", "build_archive"]
 
 _SEED = "getsh-demo-archive-v1"
-SIZE = 64  # rows = columns of every image: small files, fast generation
 
 
 def _uid(*labels: object) -> UID:
@@ -124,58 +123,6 @@ _SERIES: tuple[_Series, ...] = (
 )
 
 
-# ---- pixels: integer arithmetic only, so identical everywhere ------------------------------
-
-def _frame(value: Callable[[int, int], int]) -> bytes:
-    """One SIZE×SIZE little-endian 16-bit unsigned frame from value(x, y)."""
-    pixels = array("H", (value(x, y) for y in range(SIZE) for x in range(SIZE)))
-    if sys.byteorder == "big":
-        pixels.byteswap()
-    return pixels.tobytes()
-
-
-def _phantom(slice_index: int, seed: int) -> bytes:
-    """A CT 'body' ellipse (stored = HU + 1024) with a bright ring and a moving 'vessel'."""
-    c = SIZE // 2
-    vx, vy = 20 + (slice_index * 3 + seed) % 24, 24 + (slice_index * 5) % 16
-
-    def value(x: int, y: int) -> int:
-        d = 4 * (x - c) ** 2 + 9 * (y - c) ** 2  # ellipse: d <= 3600 is inside
-        if d > 3600:
-            return 24  # air, -1000 HU
-        if d > 3000:
-            return 1024 + 700  # bone ring
-        if (x - vx) ** 2 + (y - vy) ** 2 <= 9:
-            return 1024 + 300  # contrast-filled vessel
-        return 1024 + 40 + ((x * 7 + y * 3 + slice_index * 11) % 16)  # soft tissue, textured
-
-    return _frame(value)
-
-
-def _brain(slice_index: int, weighting: int) -> bytes:
-    """An MR-like round head whose contrast depends on the weighting (1 = T1, 2 = T2)."""
-    c = SIZE // 2
-    radius2 = (26 - slice_index) ** 2
-
-    def value(x: int, y: int) -> int:
-        r2 = (x - c) ** 2 + (y - c) ** 2
-        if r2 > radius2:
-            return 0
-        ventricle = abs(x - c) <= 3 and abs(y - c) <= 8
-        tissue = 400 + (r2 * 600) // max(radius2, 1)
-        if ventricle:
-            return 3000 if weighting == 2 else 150
-        return tissue if weighting == 1 else 1600 - tissue
-
-    return _frame(value)
-
-
-def _cine(frame_index: int) -> bytes:
-    """A diagonal gradient with a bar that sweeps across the frames (visibly multi-frame)."""
-    bar = (frame_index * 6) % SIZE
-    return _frame(lambda x, y: 4000 if abs(x - bar) <= 1 else (x + y) * 31)
-
-
 # ---- data set builders: shared modules, then one function per kind of object -----------------
 
 def _base(series: _Series, sop_class: str, sop_uid: str, instance_number: int) -> Dataset:
@@ -249,7 +196,7 @@ def _ct_image(series: _Series, index: int) -> Dataset:
     ds.AcquisitionNumber = 1
     ds.KVP, ds.XRayTubeCurrent, ds.ExposureTime, ds.ConvolutionKernel = 120, 200, 500, "STANDARD"
     _plane(ds, series, index, fov_mm=350, thickness=5)
-    _image_pixels(ds, [_phantom(index, series.number)])
+    _image_pixels(ds, [phantom(index, series.number)])
     ds.WindowCenter, ds.WindowWidth = 40, 400
     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
     return ds
@@ -267,7 +214,7 @@ def _mr_image(series: _Series, index: int) -> Dataset:
     ds.ImagedNucleus = "1H"
     ds.MagneticFieldStrength = 1.5
     _plane(ds, series, index, fov_mm=240, thickness=5)
-    _image_pixels(ds, [_brain(index, 2 if t2 else 1)])
+    _image_pixels(ds, [brain(index, 2 if t2 else 1)])
     ds.WindowCenter, ds.WindowWidth = 1000, 2000
     return ds
 
@@ -340,7 +287,7 @@ def _multiframe_capture(series: _Series) -> Dataset:
     ds.PatientOrientation = ""
     ds.FrameTime = 40
     ds.FrameIncrementPointer = 0x00181063  # (0018,1063) Frame Time
-    _image_pixels(ds, [_cine(i) for i in range(series.count)])
+    _image_pixels(ds, [cine(i) for i in range(series.count)])
     ds.WindowCenter, ds.WindowWidth = 2048, 4096
     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
     ds.PresentationLUTShape = "IDENTITY"

@@ -37,10 +37,10 @@ from getsh.dicom.stored import (
     Action,
     ExistingPolicy,
     ObjectMeta,
-    OutputDirError,
     StorageError,
     StorageMode,
     StoredFile,
+    check_output_dir,
     storage_error,
 )
 
@@ -68,11 +68,11 @@ class Storage:
         self.existing = ExistingPolicy(existing)
         self.layout = layout if isinstance(layout, Layout) else Layout(DEFAULT_LAYOUT if layout is None else layout)
         self.fsync = fsync
-        self.implementation_uid = implementation_uid or _association_implementation_uid()
+        self.implementation_uid = implementation_uid or diskio.association_implementation_uid()
         self.implementation_version = implementation_version
         self.output_dir = Path(output_dir).expanduser()
         if self.mode is not StorageMode.IGNORE:
-            _check_output_dir(self.output_dir)
+            check_output_dir(self.output_dir)
         self.root = os.path.realpath(self.output_dir)
         self._umask = diskio.current_umask()
 
@@ -385,16 +385,6 @@ class _Discard(ObjectWriter):
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _check_output_dir(path: Path) -> None:
-    hint = f"create it or choose another: output DIR (now {path})"
-    if not path.exists():
-        raise OutputDirError(f"output directory {path} does not exist", hint)
-    if not path.is_dir():
-        raise OutputDirError(f"output {path} is not a directory", hint)
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise OutputDirError(f"output directory {path} is not writable", f"check its permissions or {hint}")
-
-
 def _ignored(meta: ObjectMeta, size: int) -> StoredFile:
     return StoredFile(None, Action.IGNORED, size, meta.sop_class_uid, meta.sop_instance_uid, meta.transfer_syntax)
 
@@ -405,11 +395,3 @@ def _header(path: str, keywords: frozenset[str]) -> Dataset | None:
         return dcmread(path, stop_before_pixels=True, specific_tags=sorted(keywords), force=True)
     except Exception:
         return None  # unreadable: the layout names what it cannot read 'unknown'
-
-
-def _association_implementation_uid() -> str:
-    """The Implementation Class UID getsh's associations announce (pynetdicom's), imported late:
-    pynetdicom costs ~0.2 s of start-up."""
-    from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID
-
-    return str(PYNETDICOM_IMPLEMENTATION_UID)

@@ -14,6 +14,7 @@ import errno as _errno
 import os
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from getsh.errors import GetshError, UsageError
 
@@ -136,3 +137,14 @@ def _original(exc: OSError) -> OSError:
             return seen
         seen = seen.__cause__ or seen.__context__
     return exc
+
+
+def check_output_dir(path: Path) -> None:
+    """An output directory we can write into, or OutputDirError saying what is wrong with it."""
+    hint = f"create it or choose another: output DIR (now {path})"
+    if not path.exists():
+        raise OutputDirError(f"output directory {path} does not exist", hint)
+    if not path.is_dir():
+        raise OutputDirError(f"output {path} is not a directory", hint)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputDirError(f"output directory {path} is not writable", f"check its permissions or {hint}")
