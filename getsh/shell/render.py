@@ -111,7 +111,7 @@ class Renderer:
     @show.register
     def _(self, obj: GetDone) -> None:
         self.progress.stop()
-        self.console.print(get_summary(obj))
+        self.console.print(get_summary(obj, self.console.width))
 
     @show.register
     def _(self, obj: ReceivedTable) -> None:
@@ -120,7 +120,7 @@ class Renderer:
             self.console.print(f"no objects{what} ({obj.total} received in this session)")
             return
         title = f"{len(obj.rows)} of {obj.total} objects" + (f" matching {obj.filter!r}" if obj.filter else "")
-        self.console.print(received_table(obj.rows, title))
+        self.console.print(received_table(obj.rows, title, self.console.width))
 
     @show.register
     def _(self, obj: ObjectView) -> None:

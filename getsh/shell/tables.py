@@ -24,31 +24,48 @@ def short_uid(uid: str, keep: int = 8) -> str:
     return uid if len(uid) <= keep + 1 else "…" + uid[-keep:]
 
 
-def received_table(rows: Sequence[Received], title: str = "") -> Table:
+WIDE = 190  # below this many columns the table drops study, series and file (see 'show N')
+
+
+def received_table(rows: Sequence[Received], title: str = "", width: int = WIDE) -> Table:
+    """One line per object; the SOP Instance UID always whole. Narrow terminals get fewer columns."""
+    wide = width >= WIDE
     table = Table(title=title or None, title_justify="left")
-    for column in ("#", "patient", "study", "series", "mod", "SOP class", "SOP Instance UID", "transfer syntax",
-                   "size", "file", ""):
-        if column == "file":  # it repeats the UID under getscu's names: the start says enough
-            table.add_column(column, overflow="ellipsis", no_wrap=True, max_width=32)
-        else:
-            table.add_column(column, justify="right" if column in ("#", "size") else "left", overflow="fold")
+    table.add_column("#", justify="right", no_wrap=True, min_width=len(str(rows[-1].index)) if rows else 1)
+    table.add_column("patient", overflow="ellipsis", no_wrap=True, max_width=24 if wide else 12)
+    if wide:
+        table.add_column("study", no_wrap=True)
+        table.add_column("series", no_wrap=True)
+    table.add_column("mod", no_wrap=True, min_width=3)
+    table.add_column("SOP class", overflow="ellipsis", no_wrap=True, max_width=24 if wide else 14)
+    table.add_column("SOP Instance UID", overflow="fold", min_width=20)
+    table.add_column("transfer syntax", overflow="ellipsis", no_wrap=True, max_width=24 if wide else 14)
+    table.add_column("size", justify="right", no_wrap=True, min_width=7)
+    if wide:
+        table.add_column("file", overflow="ellipsis", no_wrap=True, max_width=28)
+    table.add_column("", no_wrap=True, min_width=7)
     for r in rows:
-        patient = " ".join(p for p in (r.patient_id, f"({r.patient_name})" if r.patient_name else "") if p)
+        patient = r.patient_id + (f" ({r.patient_name})" if r.patient_name and wide else "")
         happened = Text(r.action, style="yellow" if r.action not in ("written", "ignored") else "")
-        table.add_row(str(r.index), patient, short_uid(r.study_uid), short_uid(r.series_uid), r.modality,
-                      uid_name(r.sop_class_uid).replace(" Storage", ""), r.sop_instance_uid,
-                      syntax_name(r.transfer_syntax), human_size(r.size), r.path or "-", happened)
+        cells = [str(r.index), patient]
+        if wide:
+            cells += [short_uid(r.study_uid), short_uid(r.series_uid)]
+        cells += [r.modality, uid_name(r.sop_class_uid).replace(" Storage", ""), r.sop_instance_uid,
+                  syntax_name(r.transfer_syntax), human_size(r.size)]
+        if wide:
+            cells.append(r.path or "-")
+        table.add_row(*cells, happened)
     return table
 
 
-def get_summary(done: GetDone) -> RenderableType:
+def get_summary(done: GetDone, width: int = WIDE) -> RenderableType:
     parts: list[RenderableType] = []
     if done.received:
         shown = done.received[-TABLE_ROWS:] if len(done.received) > TABLE_ROWS else done.received
         title = f"received: {done.label}"
         if len(shown) < len(done.received):
             title += f" (last {len(shown)} of {len(done.received)}; 'received' lists all)"
-        parts.append(received_table(shown, title))
+        parts.append(received_table(shown, title, width))
     colour = STATUS_COLOURS.get(done.status.category, "red")
     line = Text("C-GET ")
     line.append(done.status.category, style=f"bold {colour}")
