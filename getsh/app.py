@@ -1,4 +1,4 @@
-"""Wires a parsed command line to the runner: the shell, ``-c``, piped stdin, ``run``, or ``serve``."""
+"""Wires a parsed command line to the runner: the shell, ``-c``, piped stdin, ``get``, ``run``, or ``serve``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def run(ctx: Context, opts: Options) -> int:
         return serve(ctx, opts)
     renderer = Renderer(ctx.env.console, ctx.env.err_console)
     runner = Runner(ctx, renderer)
+    if opts.mode == "get":
+        return one_shot_get(ctx, runner, opts)
     demo = None
     outcome = ExitStatus.SUCCESS
     try:
@@ -63,6 +65,32 @@ def run(ctx: Context, opts: Options) -> int:
         ctx.session.link.close(abort=ctx.settings["abort"])
         if demo is not None:
             demo.stop()
+    return int(outcome)
+
+
+def one_shot_get(ctx: Context, runner: Runner, opts: Options) -> int:
+    """``getsh get …``: what getscu does — connect, one C-GET per query file (else one from the -k keys),
+    each ``repeat`` times — through the shell's own commands; the exit status is the worst outcome."""
+    from pydicom import Dataset
+
+    assert opts.peer is not None  # parse_args insists on peer and port in this mode
+    host, port_text = opts.peer
+    outcome = ExitStatus.SUCCESS
+    try:
+        outcome = runner.run_line(f"connect {shlex.quote(host)} {shlex.quote(port_text)}")
+        if outcome is not ExitStatus.SUCCESS:
+            return int(outcome)  # not associated: nothing to retrieve (the error says why)
+        if opts.query_files:  # each file's data set with the -k keys on top, as getscu
+            outcome = worst(outcome, runner.run_line(shlex.join(["get", *opts.query_files, *opts.keys])))
+        else:  # the identifier is exactly the -k keys, as getscu builds it
+            ctx.session.identifier = Dataset()
+            outcome = worst(outcome, runner.run_line(shlex.join(["key", *opts.keys])))
+            if outcome is ExitStatus.SUCCESS:
+                outcome = worst(outcome, runner.run_line("get"))
+    except KeyboardInterrupt:
+        outcome = worst(outcome, ExitStatus.ERROR)
+    finally:
+        ctx.session.link.close(abort=ctx.settings["abort"])
     return int(outcome)
 
 

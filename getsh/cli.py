@@ -1,13 +1,16 @@
-"""argv → settings and a mode: the shell, ``-c`` commands, piped stdin, ``run`` a script, or ``serve``.
+"""argv → settings and a mode: the shell, ``-c`` commands, piped stdin, ``get`` (getscu's one-shot
+retrieve), ``run`` a script, or ``serve``.
 
 Options are getscu's: every setting's flags come from the settings table, so
 ``getsh -aec ARCHIVE +xr`` presets exactly what ``set aec ARCHIVE; set prefer rle`` would.
-As in DCMTK, when mutually exclusive options are given the rightmost wins.
+As in DCMTK, when mutually exclusive options are given the rightmost wins, and ``@file``
+arguments are replaced by the words of that command file (no nesting).
 """
 
 from __future__ import annotations
 
 import configparser
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +35,9 @@ class Options:
     demo: bool = False
     peer: tuple[str, str] | None = None
     log_config: Path | None = None
-    mode: str = "shell"  # shell | run | serve | help | version
+    mode: str = "shell"  # shell | get | run | serve | help | version
+    show_arguments: bool = False  # --arguments: print the expanded command line (as DCMTK)
+    expanded: list[str] = field(default_factory=list)  # argv after @file expansion
     run_words: list[str] = field(default_factory=list)  # getsh run: the 'source' command's words
     serve_port: int = 0
     serve_aet: str = "GETSH-DEMO"
@@ -56,11 +61,22 @@ SETTING_FLAGS = _setting_flags()
 GENERAL_OPTIONS = (
     ("-h, --help", "print this help text and exit"),
     ("--version", "print version information and exit"),
+    ("--arguments", "print expanded command line arguments (after @file expansion, long forms)"),
     ("-c, --command CMDS", "run these commands (separated by ';') instead of the shell, then exit"),
     ("--demo", "start the embedded demo archive on 127.0.0.1 and connect to it"),
     ("-k, --key KEY", "set a query key, as 'key KEY' in the shell (getscu's forms; repeatable)"),
     ("-lc, --log-config FILE", "configure logging from a Python logging configuration file (fileConfig format)"),
+    ("@FILE", "replaced by the words in FILE (whitespace-separated, quotes respected; no nesting)"),
 )
+
+# the long form of each short option, as DCMTK prints them for --arguments
+_LONG_FORMS = {"-h": "--help", "-c": "--command", "-k": "--key", "-lc": "--log-config"}
+for _setting in SETTINGS:
+    for _flags in (_setting.flags, *(c.flags for c in _setting.choices)):
+        if len(_flags) == 2:
+            _LONG_FORMS[_flags[0]] = _flags[1]
+
+GET_USAGE = "usage: getsh get [options] peer port [dcmfile-in…]"
 
 SERVE_OPTIONS = (
     ("--demo", "serve the embedded demo archive (the default and, for now, only archive)"),
@@ -95,14 +111,89 @@ def _take(argv: list[str], index: int, option: str) -> str:
     return argv[index]
 
 
+def split_command_file(text: str) -> list[str]:
+    """A command file's words, as DCMTK splits them: whitespace separates, quotes group (and go)."""
+    words: list[str] = []
+    current: list[str] = []
+    quote = ""
+    started = False
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+            else:
+                current.append(char)
+        elif char in "\"'":
+            quote, started = char, True
+        elif char.isspace():
+            if started:
+                words.append("".join(current))
+                current, started = [], False
+        else:
+            current.append(char)
+            started = True
+    if quote:
+        raise UsageError(f"command file: unbalanced {quote} quote", "close the quotation")
+    if started:
+        words.append("".join(current))
+    return words
+
+
+def expand_command_files(args: Sequence[str]) -> list[str]:
+    """Replace each ``@file`` argument by the file's words; a command file cannot contain another."""
+    expanded: list[str] = []
+    for word in args:
+        if word.startswith("@") and len(word) > 1:
+            name = word[1:]
+            try:
+                with open(name, encoding="utf-8") as handle:
+                    text = handle.read()
+            except (OSError, UnicodeDecodeError):
+                raise UsageError(f"cannot open command file {name!r}", "@FILE names a readable text file") from None
+            expanded += split_command_file(text)  # an @word inside stays a plain word, as in DCMTK
+        else:
+            expanded.append(word)
+    return expanded
+
+
+def arguments_text(args: Sequence[str]) -> str:
+    """What ``--arguments`` prints, like DCMTK: the expanded arguments, short options in their long form."""
+    quoted = " ".join(f"'{_LONG_FORMS.get(word, word)}'" for word in args)
+    return f"I: calling 'getsh' with {len(args)} arguments: {quoted}\nI: "
+
+
+def _check_port(text: str) -> None:
+    from getsh.commands.connection import port_number
+
+    try:
+        port_number(text)
+    except ValueError as exc:
+        raise UsageError(f"port: {exc}", "the peer's TCP port, e.g. 104 or 11112") from None
+
+
+def _check_query_file(path: str) -> None:
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise UsageError(f"cannot access query file: {path}", "dcmfile-in is a readable DICOM query file")
+
+
+def _check_output_directory(opts: Options) -> None:
+    given = [value for name, value in opts.settings if name == "output"]
+    if given and not os.path.isdir(os.path.expanduser(given[-1])):
+        raise UsageError(f"specified output directory does not exist: {given[-1]}",
+                         "-od names an existing directory (as getscu)")
+
+
 def parse_args(argv: Sequence[str]) -> Options:
     """Parse the command line; UsageError (exit 1, as getscu) when it does not make sense."""
-    args = list(argv)
-    opts = Options()
+    args = expand_command_files(argv)
+    opts = Options(expanded=list(args))
     if args and args[0] == "serve":
         return _parse_serve(args[1:], opts)
     if args and args[0] == "run":
         return _parse_run(args[1:], opts)
+    if args and args[0] == "get":
+        opts.mode = "get"
+        args = args[1:]
     positionals: list[str] = []
     index = 0
     while index < len(args):
@@ -111,7 +202,12 @@ def parse_args(argv: Sequence[str]) -> Options:
         if word in ("-h", "--help"):
             opts.mode = "help"
         elif word == "--version":
-            opts.mode = "version"
+            if opts.mode != "help":
+                opts.mode = "version"
+        elif word == "--arguments":
+            opts.show_arguments = True
+        elif word in ("-c", "--command", "--demo") and opts.mode == "get":
+            raise UsageError(f"get: {word} does not apply to a one-shot get", GET_USAGE)
         elif word in ("-c", "--command"):
             opts.commands.append(_take(args, index, word))
             index += 1
@@ -133,14 +229,26 @@ def parse_args(argv: Sequence[str]) -> Options:
             raise UsageError(f"unknown option {word}", "see: getsh --help")
         else:
             positionals.append(word)
+    if opts.mode in ("help", "version"):
+        return opts
+    if opts.mode == "get" and not positionals:
+        raise UsageError("get: missing parameter peer", GET_USAGE)
     if positionals:
         if len(positionals) < 2:
             raise UsageError(
                 f"expected 'peer port', got {' '.join(positionals)!r}",
-                "usage: getsh [options] [peer port [dcmfile-in…]]",
+                GET_USAGE if opts.mode == "get" else "usage: getsh [options] [peer port [dcmfile-in…]]",
             )
         opts.peer = (positionals[0], positionals[1])
+        _check_port(positionals[1])
         opts.query_files = positionals[2:]
+        for path in opts.query_files:
+            _check_query_file(path)
+    _check_output_directory(opts)
+    if opts.mode == "get":
+        if not opts.query_files and not opts.keys:
+            raise UsageError("get: either query file or override keys (or both) must be specified", GET_USAGE)
+        return opts
     if len(opts.query_files) > 1:
         raise UsageError("the shell holds one identifier: give it one query file",
                          "to send one C-GET per file, use: get FILE FILE… in the shell")
@@ -229,6 +337,8 @@ def help_text() -> str:
         f"getsh {__version__} — an interactive shell for DICOM C-GET retrieval (after DCMTK getscu)",
         "",
         "usage: getsh [options] [peer port [dcmfile-in]]   the shell (connected to peer when given)",
+        "       getsh get [options] peer port [dcmfile-in…]  as getscu: one C-GET per query file (else one",
+        "                                        from the -k keys), --repeat times, then exit",
         "       getsh --demo [options]           the shell, on the embedded demo archive",
         "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
         "       getsh run FILE [run options]     replay a script (docs/scripting.md), then exit",
@@ -255,6 +365,7 @@ def help_text() -> str:
         "",
         "exit status: 0 success, 1 bad command line, 2 a command failed, 3 script error, 4 warning,",
         "             5 sub-operations failed, 6 failure status from the peer, 7 network/association failure",
+        "             getsh get: the worst outcome (unlike getscu, which exits 0 after a failed C-GET)",
         "             getsh run: 0 every command ran and every expectation held, 1 an expectation failed,",
         "             2 a command failed, 3 a bad script line or an unreadable script",
         f"files: history and config in ${HOME_VARIABLE} (default: the user data directory)",
@@ -299,6 +410,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except GetshError as exc:
         env.stderr.write(f"getsh: {exc.message}" + (f" — {exc.hint}" if exc.hint else "") + "\n")
         return ExitStatus.USAGE
+    if opts.show_arguments:
+        env.stderr.write(arguments_text(opts.expanded) + "\n")
     if opts.mode == "help":
         env.stdout.write(help_text() + "\n")
         return ExitStatus.SUCCESS

@@ -30,6 +30,7 @@ class Session:
     received: list[Received] = field(default_factory=list)
     message_id: int = 0  # of the last DIMSE request we sent
     discovered: tuple[str, ...] = ()  # storage classes 'accept auto' learned for the current get
+    class_group: tuple[str, tuple[str, ...]] | None = None  # (label, classes) while a get is split
     quit_requested: bool = False
     script: ScriptState = field(default_factory=ScriptState)  # recording, what expect looks at, replays
 
@@ -55,18 +56,27 @@ class Context:
         if peer is None:
             return None
         s = self.settings
-        classes = self.session.discovered if s["accept"] == "auto" and self.session.discovered else classes_for(
-            s["accept"])
+        because = [(x.name, s.show(x.name)) for x in s if x.renegotiate]
+        classes = self.storage_classes()
+        if self.session.discovered and s["accept"] == "auto":
+            because.append(("storage classes:", f"{len(classes)} found by accept auto"))
+        if self.session.class_group:  # one association of a retrieve split over several
+            classes = self.session.class_group[1]
+            because.append(("storage classes", self.session.class_group[0]))
         return AssociationRequest(
             peer=peer,
             calling_ae=s["aet"],
             called_ae=s["aec"],
             plan=plan_contexts(s["model"], s["propose"], s["prefer"], classes),
             max_pdu=s["max-pdu"],
-            because=tuple((x.name, s.show(x.name)) for x in s if x.renegotiate)
-            + ((("storage classes:", f"{len(classes)} found by accept auto"),) if self.session.discovered
-               and s["accept"] == "auto" else ()),
+            because=tuple(because),
         )
+
+    def storage_classes(self) -> tuple[str, ...]:
+        """The storage classes the settings ask to accept (accept auto: what the peer named)."""
+        if self.settings["accept"] == "auto" and self.session.discovered:
+            return self.session.discovered
+        return classes_for(self.settings["accept"])
 
     def timeouts(self) -> Timeouts:
         s = self.settings

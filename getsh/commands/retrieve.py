@@ -15,8 +15,8 @@ from getsh.completers import paths
 from getsh.context import Context
 from getsh.dicom import identifier as ident
 from getsh.dicom.association import uid_name
-from getsh.dicom.contexts import GET_MODELS
-from getsh.dicom.events import GetDone, Notice
+from getsh.dicom.contexts import GET_MODELS, MAX_CONTEXTS, SERVICE_CONTEXTS, plan_contexts
+from getsh.dicom.events import GetDone, Notice, SplitDone
 from getsh.dicom.naming import DEFAULT_LAYOUT
 from getsh.dicom.query import discover_classes
 from getsh.dicom.retrieve import GetRun, with_header
@@ -73,19 +73,79 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
             name = label if repeat == 1 else f"{label} ({round_}/{repeat})"
             if ctx.settings["accept"] == "auto" and round_ == 1:
                 yield from _discover(ctx, identifier, model)
-            assoc, event = ctx.associate()
-            if event is not None:
-                yield event
-            ctx.session.message_id += 1
-            run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=ctx.session.message_id,
-                         label=name, model=model, first_index=len(ctx.session.received) + 1,
-                         on_received=ctx.session.received.append, advise=lambda done: _with_advice(done, ctx))
-            try:
-                yield from run.run(ctx.settings["dimse-timeout"])  # yield from: a Ctrl-C reaches the retrieve
-            except NetworkError:
-                if not assoc.is_established:  # its end was just reported: the next command starts afresh
-                    ctx.session.link.close(abort=True)
-                raise
+            groups = class_groups(ctx)
+            if len(groups) <= 1:
+                yield from _one_get(ctx, identifier, storage, name)
+            else:
+                yield from _split_get(ctx, identifier, storage, name, groups)
+
+
+def _one_get(
+    ctx: Context, identifier: Dataset, storage: Storage, name: str, part: str = "", dones: list[GetDone] | None = None
+) -> Iterator[object]:
+    """One C-GET on the session's association (renewed if needed); its result is added to ``dones``."""
+    model = ctx.settings["model"]
+    assoc, event = ctx.associate()
+    if event is not None:
+        yield event
+    ctx.session.message_id += 1
+
+    def advise(done: GetDone) -> GetDone:
+        done = replace(_with_advice(done, ctx) if not part else done, part=part)
+        if dones is not None:
+            dones.append(done)
+        return done
+
+    run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=ctx.session.message_id,
+                 label=name, model=model, first_index=len(ctx.session.received) + 1,
+                 on_received=ctx.session.received.append, advise=advise)
+    try:
+        yield from run.run(ctx.settings["dimse-timeout"])  # yield from: a Ctrl-C reaches the retrieve
+    except NetworkError:
+        if not assoc.is_established:  # its end was just reported: the next command starts afresh
+            ctx.session.link.close(abort=True)
+        raise
+
+
+def class_groups(ctx: Context) -> list[tuple[str, ...]]:
+    """The storage classes to accept, cut into as many associations as the 128-context budget needs."""
+    s = ctx.settings
+    remaining: tuple[str, ...] = ctx.storage_classes()
+    if len(remaining) <= MAX_CONTEXTS - SERVICE_CONTEXTS:
+        # One context each fits. Classes the plan leaves out to give a preferred transfer syntax
+        # contexts of its own (retired ones) are not worth a second association.
+        return [remaining]
+    groups: list[tuple[str, ...]] = []
+    while remaining:
+        plan = plan_contexts(s["model"], s["propose"], s["prefer"], remaining)
+        group = tuple(dict.fromkeys(plan.storage_classes))
+        if not group:
+            break
+        groups.append(group)
+        remaining = plan.dropped
+    return groups
+
+
+def _split_get(
+    ctx: Context, identifier: Dataset, storage: Storage, name: str, groups: list[tuple[str, ...]]
+) -> Iterator[object]:
+    """The same C-GET on one association per group of storage classes; merge what they brought."""
+    dones: list[GetDone] = []
+    before = len(ctx.session.received)
+    yield Notice(f"{sum(len(g) for g in groups)} storage classes need {len(groups)} associations "
+                 f"(128 presentation contexts each): the C-GET is sent on each in turn")
+    try:
+        for number, group in enumerate(groups, 1):
+            part = f"{number} of {len(groups)}"
+            ctx.session.class_group = (f"association {part}", group)
+            yield from _one_get(ctx, identifier, storage, f"{name}, association {part}", part, dones)
+    finally:
+        ctx.session.class_group = None
+    received = {r.sop_instance_uid for r in ctx.session.received[before:]}
+    failed = sorted({uid for done in dones for uid in done.failed_uids} - received)
+    matched = max((d.completed + d.failed + d.warning for d in dones), default=0)
+    failures = tuple(d.status for d in dones if d.status.category == "Failure" and d.status.code != 0xA702)
+    yield SplitDone(name, len(groups), matched, len(received), tuple(failed), failures)
 
 
 def _discover(ctx: Context, identifier: Dataset, model: str) -> Iterator[object]:

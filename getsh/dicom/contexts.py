@@ -16,6 +16,7 @@ from pynetdicom import StoragePresentationContexts, sop_class
 from getsh.dicom.syntaxes import PREFER, PROPOSE
 
 MAX_CONTEXTS = 128
+SERVICE_CONTEXTS = 3  # Verification, and the C-GET and C-FIND contexts of the model
 
 VERIFICATION = str(sop_class.Verification)
 
@@ -90,7 +91,7 @@ def plan_contexts(
         PlannedContext(GET_MODELS[model], outgoing),
         PlannedContext(FIND_MODELS[model], outgoing),
     ]
-    room = MAX_CONTEXTS - len(service)
+    room = MAX_CONTEXTS - SERVICE_CONTEXTS
     incoming = PREFER[prefer]
     classes = list(dict.fromkeys(storage_classes))
     if prefer in _PEERS_PICK_IT or len(incoming) == 1:

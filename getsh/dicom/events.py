@@ -151,6 +151,8 @@ class GetDone:
     seconds: float
     cancelled: bool
     advice: str = ""
+    part: str = ""  # "1 of 2" when this is one association of a retrieve split over several
+
 
     @property
     def bytes(self) -> int:
@@ -158,8 +160,33 @@ class GetDone:
 
     @property
     def exit_status(self) -> ExitStatus:
+        if self.part:  # one part of a split retrieve: the merged SplitDone decides
+            return ExitStatus.SUCCESS
         if self.status.category == "Success" and not self.refused:
             return ExitStatus.SUCCESS
         if self.status.category in ("Warning", "Success", "Cancel") and (self.failed or self.refused):
             return ExitStatus.SUBOPS_FAILED
         return self.status.exit_status
+
+
+@dataclass(frozen=True)
+class SplitDone:
+    """A retrieve split over several associations because its storage classes did not fit in one:
+    an object failed only if no association brought it."""
+
+    label: str
+    associations: int
+    matched: int  # objects the peer said the request matched
+    received: int
+    failed_uids: tuple[str, ...]
+    failures: tuple[DimseStatus, ...]  # final statuses that were not about sub-operations
+
+    @property
+    def failed(self) -> int:
+        return max(self.matched - self.received, len(self.failed_uids))
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        if self.failures:
+            return ExitStatus.FAILURE
+        return ExitStatus.SUBOPS_FAILED if self.failed else ExitStatus.SUCCESS

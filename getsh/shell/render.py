@@ -23,6 +23,7 @@ from getsh.dicom.events import (
     Notice,
     Received,
     Released,
+    SplitDone,
     StoreFailed,
 )
 from getsh.dicom.syntaxes import syntax_name
@@ -112,6 +113,19 @@ class Renderer:
     def _(self, obj: GetDone) -> None:
         self.progress.stop()
         self.console.print(get_summary(obj, self.console.width))
+
+    @show.register
+    def _(self, obj: SplitDone) -> None:
+        line = Text(f"C-GET {obj.label} over {obj.associations} associations: ", style="bold")
+        style = "green" if obj.exit_status == 0 else "red"
+        line.append(f"{obj.received} of {obj.matched} objects received", style=style)
+        if obj.failed:
+            line.append(f", {obj.failed} failed on every association", style="red")
+        self.console.print(line)
+        if obj.failed_uids:
+            self.console.print(Text("failed SOP instances: " + ", ".join(obj.failed_uids), style="red"))
+        for status in obj.failures:
+            self.console.print(Text(f"an association ended with {status}", style="red"))
 
     @show.register
     def _(self, obj: ReceivedTable) -> None:

@@ -87,7 +87,10 @@ def get_summary(done: GetDone, width: int = WIDE) -> RenderableType:
                       f"{rate}{where}", style="dim"))
     if done.error_comment:
         parts.append(Text(f"peer's comment: {done.error_comment}", style="yellow"))
-    if done.failed_uids:
+    if done.part and (done.failed or done.failed_uids):
+        parts.append(Text(f"association {done.part} accepts only some of the storage classes: the objects of "
+                          "the others fail here and come on another association", style="dim"))
+    elif done.failed_uids:
         parts.append(Text("failed SOP instances: " + ", ".join(done.failed_uids), style="red"))
     if done.advice:
         parts.append(Text(f"why: {done.advice}", style="yellow"))

@@ -267,3 +267,21 @@ def test_accepting_too_few_classes_fails_those_objects_and_says_why(
     assert "failed: 1" in shown or ", 1 failed" in shown
     assert sr.sop_instance_uid in shown  # the Failed SOP Instance UID List
     assert "why:" in shown
+
+
+@pytest.mark.parametrize("peer", ["demo_server", "dcmqrscp"])
+def test_a_retrieve_whose_classes_do_not_fit_is_split_over_associations(
+    request: pytest.FixtureRequest, shell: Shell, archive: list[ArchiveEntry], tmp_path: Path, peer: str,
+) -> None:
+    """accept all: 184 storage classes need two associations; the SR (Basic Text SR comes late in the
+    list) arrives on the second, the CT images on the first, and nothing is reported failed."""
+    port, aet = peer_address(request, peer)
+    study = next(e for e in archive if e.modality == "SR").study_uid
+    expected = {e.sop_instance_uid for e in archive if e.study_uid == study}
+    status, shown = shell.run(f"connect 127.0.0.1 {port} --aec {aet}; model study; accept all; output {tmp_path}; "
+                              f"get QueryRetrieveLevel=STUDY StudyInstanceUID={study}")
+    assert status is ExitStatus.SUCCESS, shown
+    assert uids_in(tmp_path) == expected
+    assert "storage classes need 2 associations" in shown
+    assert f"C-GET keys over 2 associations: {len(expected)} of {len(expected)} objects received" in shown
+    assert "failed SOP instances" not in shown
