@@ -46,8 +46,8 @@ def make_runner(ctx: Context) -> Runner:
 class Shell:
     """The runner over in-memory streams, as ``getsh -c`` uses it: ``run`` gives (status, what was shown)."""
 
-    def __init__(self, home: Path | None = None) -> None:
-        self.ctx, self.out, self.err = make_context(home)
+    def __init__(self, home: Path | None = None, width: int = 200) -> None:
+        self.ctx, self.out, self.err = make_context(home, width=width)
         self.runner = make_runner(self.ctx)
 
     def run(self, line: str) -> tuple[ExitStatus, str]:

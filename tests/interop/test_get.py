@@ -285,3 +285,33 @@ def test_a_retrieve_whose_classes_do_not_fit_is_split_over_associations(
     assert "storage classes need 2 associations" in shown
     assert f"C-GET keys over 2 associations: {len(expected)} of {len(expected)} objects received" in shown
     assert "failed SOP instances" not in shown
+
+
+def test_received_lists_and_filters_and_show_renders_one_object(
+    demo_server, archive: list[ArchiveEntry], tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    shell = Shell(width=320)  # a wide terminal: every column whole
+    status, shown = shell.run(f"connect 127.0.0.1 {demo_server.port}; output {tmp_path}; storage bit-preserving; "
+                              "get QueryRetrieveLevel=PATIENT PatientID=DEMO001; "
+                              "get QueryRetrieveLevel=PATIENT PatientID=DEMO003")
+    assert status is ExitStatus.SUCCESS, shown
+    everything = [e for e in archive if e.patient_id in ("DEMO001", "DEMO003")]
+    status, shown = shell.run("received")
+    assert f"{len(everything)} of {len(everything)} objects" in shown
+    assert all(e.sop_instance_uid in shown for e in everything)
+    status, shown = shell.run("received sr")
+    sr = [e for e in everything if e.modality == "SR"]
+    assert f"{len(sr)} of {len(everything)} objects matching 'sr'" in shown
+    assert sr[0].sop_instance_uid in shown and "DEMO003" not in shown
+    assert "no objects matching 'nothing-like-this'" in shell.run("received nothing-like-this")[1]
+
+    number = next(r.index for r in shell.ctx.session.received if r.modality == "CT")
+    status, shown = shell.run(f"show {number}")
+    assert status is ExitStatus.SUCCESS
+    item = shell.ctx.session.received[number - 1]
+    assert f"object {number}: {tmp_path}" in shown and item.sop_instance_uid in shown
+    assert "(0010,0020) LO PatientID  DEMO001" in shown
+    assert "(7FE0,0010) OW PixelData  <8192 bytes>" in shown  # summarised, not dumped
+    status, shown = shell.run("show 999")
+    assert status is ExitStatus.ERROR and f"there is no object 999: {len(everything)} received so far" in shown
+    shell.close()

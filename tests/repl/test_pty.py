@@ -74,6 +74,10 @@ def test_demo_shell_as_seen_in_a_terminal(terminal: Terminal, tmp_path: Path) ->
     terminal.keys("ech", "Tab", "Enter")
     terminal.wait_for("C-ECHO Success")
 
+    terminal.keys("get QueryRetrieveLevel=PATIENT PatientID=DEMO003", "Enter")
+    screen = terminal.wait_for("C-GET Success")  # the table and summary as a person sees them
+    assert "MR Image" in screen and "sub-operations: 4 completed, 0 failed, 0 warning" in screen
+
     terminal.keys("key Pati")
     screen = terminal.wait_for("PatientID")  # keywords pop up as you type …
     terminal.keys("Tab")
