@@ -183,7 +183,10 @@ class _ChildPeer(ABC):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def start(self) -> int:
-        """Start the peer and return its DICOM port; on any failure nothing is left running."""
+        """Start the peer and return its DICOM port; on any failure nothing is left running.
+        Starting a running peer does nothing (a second process would fight the first for its files)."""
+        if self.running:
+            return self.port
         try:
             return self._start()
         except BaseException:
