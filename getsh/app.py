@@ -10,6 +10,7 @@ import getsh.commands  # noqa: F401  (registers every command)
 from getsh import __version__
 from getsh.context import Context
 from getsh.dicom.events import Notice
+from getsh.dicom.identifier import default_identifier
 from getsh.exitstatus import ExitStatus, worst
 from getsh.runner import Runner
 from getsh.shell.render import Renderer
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 def run(ctx: Context, opts: Options) -> int:
     if opts.mode == "serve":
         return serve(ctx, opts)
+    # The identifier starts as the default of the model the command line (or config) chose.
+    ctx.session.identifier = default_identifier(ctx.settings["model"])
     renderer = Renderer(ctx.env.console, ctx.env.err_console)
     runner = Runner(ctx, renderer)
     if opts.mode == "get":

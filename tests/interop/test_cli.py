@@ -157,3 +157,10 @@ def test_serve_demo_in_the_foreground_answers_dcmtk(dcmtk, tmp_path: Path) -> No
         finally:
             server.kill()
     assert server.returncode == 0
+
+
+def test_the_identifier_starts_from_the_chosen_models_default() -> None:
+    study = run_getsh(["-S", "-c", "keys"])
+    assert "QueryRetrieveLevel  STUDY" in study.stdout and "has no" not in study.stdout
+    patient = run_getsh(["-c", "keys"])
+    assert "QueryRetrieveLevel  PATIENT" in patient.stdout
