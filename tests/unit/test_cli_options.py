@@ -9,6 +9,7 @@ import pytest
 
 from getsh.cli import arguments_text, expand_command_files, help_text, parse_args, split_command_file
 from getsh.errors import UsageError
+from tests.conftest import peer_missing
 from tests.shell_driver import run_getsh
 
 MANUAL = Path("/work/shared/reference/getscu-manual.txt")
@@ -19,7 +20,7 @@ def manual_text() -> str:
     for path in (MANUAL, _REPO_MANUAL):
         if path.is_file():
             return path.read_text()
-    pytest.skip("getscu-manual.txt not available")
+    peer_missing("getscu-manual.txt not found beside the repository (../shared/reference)")
 
 
 def manual_options() -> dict[str, bool]:
@@ -160,12 +161,14 @@ def test_bad_command_lines_exit_1_with_one_line(args: list[str], message: str) -
 
 
 def test_unreadable_query_file(tmp_path: Path) -> None:
+    """A file without read permission (or, for root, whom permissions do not stop, a link to nowhere)."""
+    import os
+
     query = tmp_path / "q.dcm"
     query.write_bytes(b"")
     query.chmod(0)
-    import os
-
     if os.access(query, os.R_OK):
-        pytest.skip("running as root: every file is readable")
+        query.unlink()
+        query.symlink_to(tmp_path / "gone.dcm")
     result = run_getsh(["get", "host", "104", str(query)])
-    assert result.returncode == 1 and "cannot access query file" in result.stderr
+    assert result.returncode == 1 and "cannot access query file" in result.stderr, result.stderr
