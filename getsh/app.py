@@ -29,6 +29,8 @@ def run(ctx: Context, opts: Options) -> int:
     runner = Runner(ctx, renderer)
     if opts.mode == "get":
         return one_shot_get(ctx, runner, opts)
+    if opts.mode == "echo":
+        return one_shot(ctx, runner, opts, ["echo"])
     demo = None
     outcome = ExitStatus.SUCCESS
     try:
@@ -92,6 +94,21 @@ def one_shot_get(ctx: Context, runner: Runner, opts: Options) -> int:
                 outcome = worst(outcome, runner.run_line("get"))
     except KeyboardInterrupt:
         outcome = worst(outcome, ExitStatus.ERROR)
+    finally:
+        ctx.session.link.close(abort=ctx.settings["abort"])
+    return int(outcome)
+
+
+def one_shot(ctx: Context, runner: Runner, opts: Options, lines: list[str]) -> int:
+    """``getsh echo peer port``: connect, run the lines, release; the exit status is the worst outcome."""
+    assert opts.peer is not None
+    host, port_text = opts.peer
+    try:
+        outcome = runner.run_line(f"connect {shlex.quote(host)} {shlex.quote(port_text)}")
+        for line in lines if outcome is ExitStatus.SUCCESS else ():
+            outcome = worst(outcome, runner.run_line(line))
+    except KeyboardInterrupt:
+        outcome = ExitStatus.ERROR
     finally:
         ctx.session.link.close(abort=ctx.settings["abort"])
     return int(outcome)

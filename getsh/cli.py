@@ -78,6 +78,7 @@ for _setting in SETTINGS:
             _LONG_FORMS[_flags[0]] = _flags[1]
 
 GET_USAGE = "usage: getsh get [options] peer port [dcmfile-in…]"
+ECHO_USAGE = "usage: getsh echo [options] peer port"
 
 SERVE_OPTIONS = (
     ("--demo", "serve the embedded demo archive (the default and, for now, only archive)"),
@@ -147,8 +148,8 @@ def parse_args(argv: Sequence[str]) -> Options:
         return _parse_serve(args[1:], opts)
     if args and args[0] == "run":
         return _parse_run(args[1:], opts)
-    if args and args[0] == "get":
-        opts.mode = "get"
+    if args and args[0] in ("get", "echo"):
+        opts.mode = args[0]
         args = args[1:]
     positionals: list[str] = []
     index = 0
@@ -162,8 +163,9 @@ def parse_args(argv: Sequence[str]) -> Options:
                 opts.mode = "version"
         elif word == "--arguments":
             opts.show_arguments = True
-        elif word in ("-c", "--command", "--demo") and opts.mode == "get":
-            raise UsageError(f"get: {word} does not apply to a one-shot get", GET_USAGE)
+        elif word in ("-c", "--command", "--demo") and opts.mode in ("get", "echo"):
+            raise UsageError(f"{opts.mode}: {word} does not apply to a one-shot {opts.mode}",
+                             GET_USAGE if opts.mode == "get" else ECHO_USAGE)
         elif word in ("-c", "--command"):
             opts.commands.append(_take(args, index, word))
             index += 1
@@ -187,8 +189,10 @@ def parse_args(argv: Sequence[str]) -> Options:
             positionals.append(word)
     if opts.mode in ("help", "version"):
         return opts
-    if opts.mode == "get" and not positionals:
-        raise UsageError("get: missing parameter peer", GET_USAGE)
+    if opts.mode in ("get", "echo") and not positionals:
+        raise UsageError(f"{opts.mode}: missing parameter peer", GET_USAGE if opts.mode == "get" else ECHO_USAGE)
+    if opts.mode == "echo" and len(positionals) > 2:
+        raise UsageError(f"echo: unexpected argument {positionals[2]!r}", ECHO_USAGE)
     if positionals:
         if len(positionals) < 2:
             raise UsageError(
@@ -295,6 +299,7 @@ def help_text() -> str:
         "usage: getsh [options] [peer port [dcmfile-in]]   the shell (connected to peer when given)",
         "       getsh get [options] peer port [dcmfile-in…]  as getscu: one C-GET per query file (else one",
         "                                        from the -k keys), --repeat times, then exit",
+        "       getsh echo [options] peer port   as echoscu: C-ECHO, then exit",
         "       getsh --demo [options]           the shell, on the embedded demo archive",
         "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
         "       getsh run FILE [run options]     replay a script (docs/scripting.md), then exit",

@@ -164,3 +164,13 @@ def test_the_identifier_starts_from_the_chosen_models_default() -> None:
     assert "QueryRetrieveLevel  STUDY" in study.stdout and "has no" not in study.stdout
     patient = run_getsh(["-c", "keys"])
     assert "QueryRetrieveLevel  PATIENT" in patient.stdout
+
+
+def test_one_shot_echo(demo_server) -> None:  # type: ignore[no-untyped-def]
+    ok = run_getsh(["echo", "-aet", "PINGER", "127.0.0.1", str(demo_server.port)])
+    assert ok.returncode == 0, ok.stderr
+    assert "as PINGER" in ok.stdout and "C-ECHO Success" in ok.stdout and "getsh>" not in ok.stdout
+    port = free_port()
+    refused = run_getsh(["echo", "127.0.0.1", str(port)])
+    assert refused.returncode == 7 and f"connection refused by 127.0.0.1:{port}" in refused.stderr
+    assert run_getsh(["echo", "127.0.0.1"]).returncode == 1
