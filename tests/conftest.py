@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -130,58 +131,56 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[demo.DemoS
         server.stop()
 
 
-@pytest.fixture
-def make_dcmqrscp(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Callable[..., Dcmqrscp]]:
-    """Factory for a test's own started dcmqrscp; all are stopped at teardown."""
-    started: list[Dcmqrscp] = []
+@contextmanager
+def _peer_factory(make_one: Callable[..., _P], stop_timeout: float = 10.0) -> Iterator[Callable[..., _P]]:
+    """A factory that starts peers for one test and stops every one of them at teardown."""
+    started: list[_P] = []
 
-    def make(
-        files: Iterable[Path | str],
-        ae_title: str = "TESTQR",
-        extra_args: Sequence[str] = (),
-        **kwargs: Any,
-    ) -> Dcmqrscp:
-        peer = Dcmqrscp(
-            files,
-            ae_title=ae_title,
-            extra_args=extra_args,
-            workdir=tmp_path_factory.mktemp("dcmqrscp"),
-            **kwargs,
-        )
+    def make(*args: Any, **kwargs: Any) -> _P:
+        peer = make_one(*args, **kwargs)
         started.append(peer)
         return _started(peer)
 
     try:
         yield make
+    finally:
+        for peer in started:
+            peer.stop(timeout=stop_timeout)
+
+
+@pytest.fixture
+def make_dcmqrscp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Dcmqrscp]]:
+    """Factory for a test's own started dcmqrscp: make(files, ae_title="TESTQR", extra_args=(), …)."""
+
+    def one(files: Iterable[Path | str], ae_title: str = "TESTQR", extra_args: Sequence[str] = (),
+            **kwargs: Any) -> Dcmqrscp:
+        return Dcmqrscp(files, ae_title=ae_title, extra_args=extra_args,
+                        workdir=tmp_path_factory.mktemp("dcmqrscp"), **kwargs)
+
+    with _peer_factory(one) as make:
+        yield make
+
+
+@pytest.fixture
+def make_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Orthanc]]:
+    """Factory for a test's own started Orthanc (~0.07 s up; killed at teardown)."""
+
+    def one(files: Iterable[Path | str] = (), ae_title: str = "ORTHANC", **kwargs: Any) -> Orthanc:
+        return Orthanc(files, ae_title=ae_title, workdir=tmp_path_factory.mktemp("orthanc"), **kwargs)
+
+    with _peer_factory(one, ORTHANC_FIXTURE_STOP_TIMEOUT) as make:
+        yield make
+
+
+@pytest.fixture
+def fake() -> Iterator[list[Any]]:
+    """Fake peers (tests/faults/fake_peers.FakeQR) a test starts go here; all are stopped at teardown."""
+    started: list[Any] = []
+    try:
+        yield started
     finally:
         for peer in started:
             peer.stop()
-
-
-@pytest.fixture
-def make_orthanc(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Callable[..., Orthanc]]:
-    """Factory for a test's own started Orthanc (~0.07 s up; killed at teardown)."""
-    started: list[Orthanc] = []
-
-    def make(files: Iterable[Path | str] = (), ae_title: str = "ORTHANC", **kwargs: Any) -> Orthanc:
-        peer = Orthanc(
-            files,
-            ae_title=ae_title,
-            workdir=tmp_path_factory.mktemp("orthanc"),
-            **kwargs,
-        )
-        started.append(peer)
-        return _started(peer)
-
-    try:
-        yield make
-    finally:
-        for peer in started:
-            peer.stop(timeout=ORTHANC_FIXTURE_STOP_TIMEOUT)
 
 
 @pytest.fixture

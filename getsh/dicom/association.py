@@ -33,6 +33,14 @@ def _nodelay(event: evt.Event) -> None:
             pass
 
 
+def settle(assoc: Association, limit: float = 1.0) -> None:
+    """Give pynetdicom's reactor a moment to take down an association whose end it is about to
+    notice; that is when it records the A-ABORT or closed connection that ended it."""
+    deadline = time.monotonic() + limit
+    while assoc.is_established and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def resolve(host: str, port: int, timeout: float | None = None) -> str:
     """The IP address to connect to; NetworkError naming the host when it cannot be resolved."""
     try:
@@ -204,18 +212,15 @@ class Link:
         if not closed:
             return
         self._closed_by_peer = True
-        deadline = time.monotonic() + 1.0
-        while assoc.is_established and time.monotonic() < deadline:
-            time.sleep(0.005)
+        settle(assoc)
         if assoc.is_established:
             assoc.abort()
 
     def dimse_failure(self, operation: str, timeouts: Timeouts, elapsed: float) -> NetworkError:
         """Why a DIMSE request got no valid response: a timeout, or the association was lost."""
         assoc = self.assoc
-        deadline = time.monotonic() + 1.0
-        while assoc is not None and assoc.is_established and time.monotonic() < deadline:
-            time.sleep(0.005)
+        if assoc is not None:
+            settle(assoc)
         limit = timeouts.dimse
         if limit is not None and elapsed >= limit:
             return NetworkError(

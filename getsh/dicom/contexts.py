@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pydicom.uid import UID
 from pynetdicom import StoragePresentationContexts, sop_class
@@ -83,8 +84,14 @@ def plan_contexts(
     preferred syntax is not one peers would pick anyway (big endian, RLE, JPEG …), it gets a
     context of its own ahead of the fallback one — for every class if the 128-context budget
     allows, else for the common image classes, with retired classes dropped to make room.
-    Classes that still do not fit are dropped from the end.
+    Classes that still do not fit are dropped from the end. Cached: the toolbar asks every
+    second what the settings would negotiate, and a get asks again.
     """
+    return _plan(model, propose, prefer, tuple(storage_classes))
+
+
+@lru_cache(maxsize=32)
+def _plan(model: str, propose: str, prefer: str, storage_classes: tuple[str, ...]) -> ContextPlan:
     outgoing = PROPOSE[propose]
     service = [
         PlannedContext(VERIFICATION, outgoing),

@@ -29,6 +29,7 @@ from pynetdicom import _config, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
+from getsh.dicom.association import settle
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.failures import describe_abort, pynetdicom_errors
 from getsh.dicom.status import decode
@@ -248,7 +249,7 @@ class GetRun:
                     else:
                         final, final_identifier = payload
                 if final is None or "Status" not in final:
-                    self._settle()
+                    settle(self.assoc)  # the responses ended without a final one
                     self._drop_spool()
         finally:
             if not ended and worker.is_alive():
@@ -270,13 +271,6 @@ class GetRun:
                          f"object{'s' * (got != 1)} in all (final status below)")
         done = self._done(final, final_identifier, seconds)
         yield self.advise(done) if self.advise is not None else done
-
-    def _settle(self, limit: float = 1.0) -> None:
-        """The responses ended without a final one: let pynetdicom's reactor take the association
-        down, which is when it reports the A-ABORT or closed connection that ended it."""
-        deadline = time.monotonic() + limit
-        while self.assoc.is_established and time.monotonic() < deadline:
-            time.sleep(0.005)
 
     def _emit(self, item: object) -> Iterator[object]:
         """Yield ``item``; a Ctrl-C thrown in while the shell draws it is handled like any other."""

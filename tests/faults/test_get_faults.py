@@ -30,17 +30,6 @@ GET = "get QueryRetrieveLevel=PATIENT PatientID=FAKE001"
 LAYOUT = "{PatientID}/{SOPInstanceUID}.dcm"
 
 
-@pytest.fixture
-def fake() -> Iterator[list[FakeQR]]:
-    """Fakes a test starts go here; all are stopped at teardown, whatever happened."""
-    started: list[FakeQR] = []
-    try:
-        yield started
-    finally:
-        for peer in started:
-            peer.stop()
-
-
 def start(fakes: list[FakeQR], peer: FakeQR) -> FakeQR:
     fakes.append(peer)
     peer.start()

@@ -76,16 +76,6 @@ def slow(slow_demo: SlowDemo) -> Iterator[SlowDemo]:
         slow_demo.delay = 0.0
 
 
-@pytest.fixture
-def fake() -> Iterator[list[FakeQR]]:
-    started: list[FakeQR] = []
-    try:
-        yield started
-    finally:
-        for peer in started:
-            peer.stop()
-
-
 def interrupt_on(shell: Shell | ShellDriver, *counts: int) -> None:
     """Ctrl-C while the shell draws the n-th object received, for each n in counts."""
     show = shell.runner.renderer.show
