@@ -60,8 +60,8 @@ class Setting:
         if self.choices:
             wanted = text.strip().lower()
             for choice in self.choices:
-                if wanted == choice.value:
-                    return choice.value
+                if wanted == choice.value:  # a typed setting (abort: on/off) parses its choice
+                    return choice.value if self.parse is str else self.parse(choice.value)
             raise UsageError(
                 f"{self.name}: {text!r} is not one of its values",
                 f"choose one of: {', '.join(self.choice_values())}",
@@ -268,8 +268,6 @@ class Settings:
         """Parse ``text`` and store it; raise UsageError and change nothing if it is invalid."""
         setting = lookup(name)
         value = setting.convert(text)
-        if setting.parse is parse_bool and isinstance(value, str):
-            value = parse_bool(value)
         self._values[setting.name] = value
         self._origins[setting.name] = origin
         if setting.apply is not None:
