@@ -7,6 +7,7 @@ piece small enough to test on its own. Linux first (copy_file_range, /proc), por
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import secrets
 import struct
@@ -17,34 +18,39 @@ _NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, err
 _COPY_CHUNK = 1024 * 1024
 
 
+def _meta_element(elem: int, vr: bytes, value: bytes) -> bytes:
+    if len(value) > 0xFFFE:
+        raise ValueError(f"a {len(value):,}-byte value does not fit in File Meta Information")
+    if vr == b"OB":
+        return struct.pack("<HH2sHI", 2, elem, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", 2, elem, vr, len(value)) + value
+
+
+def _meta_ui(elem: int, text: str) -> bytes:
+    raw = str(text).rstrip("\0 ").encode("ascii", "replace")
+    return _meta_element(elem, b"UI", raw + b"\0" * (len(raw) % 2))
+
+
+@functools.lru_cache(maxsize=256)
+def _meta_class(sop_class_uid: str) -> bytes:
+    return _meta_element(0x0001, b"OB", b"\x00\x01") + _meta_ui(0x0002, sop_class_uid)
+
+
+@functools.lru_cache(maxsize=256)
+def _meta_tail(transfer_syntax: str, uid: str, version: str) -> bytes:
+    sh = version.encode("ascii", "replace")
+    return (_meta_ui(0x0010, transfer_syntax) + _meta_ui(0x0012, uid)
+            + _meta_element(0x0013, b"SH", sh + b" " * (len(sh) % 2)))
+
+
 def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str, uid: str, version: str) -> bytes:
     """Preamble, ``DICM`` and File Meta Information (Explicit VR Little Endian, PS3.10 7.1),
-    encoded by hand: it is on the path of every object, where pydicom would cost ~100 µs.
+    encoded by hand: it is on the path of every object, where pydicom would cost ~100 µs; only
+    the SOP Instance UID changes from one object to the next, the rest is cached.
     Raises ValueError for a value that cannot be encoded (a UID over 65,534 bytes)."""
-
-    def element(elem: int, vr: bytes, value: bytes) -> bytes:
-        if len(value) > 0xFFFE:
-            raise ValueError(f"a {len(value):,}-byte value does not fit in File Meta Information")
-        if vr == b"OB":
-            return struct.pack("<HH2sHI", 2, elem, vr, 0, len(value)) + value
-        return struct.pack("<HH2sH", 2, elem, vr, len(value)) + value
-
-    def ui(text: str) -> bytes:
-        raw = str(text).rstrip("\0 ").encode("ascii", "replace")
-        return raw + b"\0" * (len(raw) % 2)
-
-    sh = version.encode("ascii", "replace")
-    body = b"".join(
-        (
-            element(0x0001, b"OB", b"\x00\x01"),
-            element(0x0002, b"UI", ui(sop_class_uid)),
-            element(0x0003, b"UI", ui(sop_instance_uid)),
-            element(0x0010, b"UI", ui(transfer_syntax)),
-            element(0x0012, b"UI", ui(uid)),
-            element(0x0013, b"SH", sh + b" " * (len(sh) % 2)),
-        )
-    )
-    return b"\0" * 128 + b"DICM" + element(0x0000, b"UL", struct.pack("<I", len(body))) + body
+    body = b"".join((_meta_class(str(sop_class_uid)), _meta_ui(0x0003, sop_instance_uid),
+                     _meta_tail(str(transfer_syntax), str(uid), str(version))))
+    return b"\0" * 128 + b"DICM" + _meta_element(0x0000, b"UL", struct.pack("<I", len(body))) + body
 
 
 def dataset_offset(path: str | os.PathLike[str]) -> int:
@@ -105,6 +111,23 @@ def link_new(source: str, target: str) -> bool:
         return True
     os.unlink(source)
     return True
+
+
+def writev_all(fd: int, chunks: list[memoryview] | list[bytes]) -> int:
+    """Write every chunk, in order, with as few ``writev`` calls as the kernel allows; the byte count.
+    A short write (a signal, a nearly full disk) continues where it stopped; a full disk raises."""
+    total = sum(len(c) for c in chunks)
+    done = os.writev(fd, chunks)
+    if done == total:
+        return total
+    rest = [memoryview(c) for c in chunks]
+    while done < total:
+        skip = done - (total - sum(len(c) for c in rest))
+        while skip >= len(rest[0]):
+            skip -= len(rest.pop(0))
+        rest[0] = rest[0][skip:]
+        done += os.writev(fd, rest)
+    return total
 
 
 def copy_range(src: int, dst: int, offset: int, count: int) -> None:

@@ -15,7 +15,7 @@ aborts, so we wake it (``_wake``); it also forgets the spool file of a half-rece
 from __future__ import annotations
 
 import logging
-import queue
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,11 +30,16 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.association import settle
+from getsh.dicom.direct_get import DirectGet, Outcome
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.failures import describe_abort, pynetdicom_errors
+from getsh.dicom.handover import HandoverError, available, borrow_socket, hand_pdu_to_pynetdicom
+from getsh.dicom.header_scan import read_header
+from getsh.dicom.mailbox import Mailbox
+from getsh.dicom.sinks import make_sink
 from getsh.dicom.status import decode
 from getsh.dicom.storage import Storage
-from getsh.dicom.stored import ObjectMeta, StorageError, StorageMode
+from getsh.dicom.stored import ObjectMeta, StorageError, StorageMode, StoredFile
 from getsh.errors import NetworkError
 
 log = logging.getLogger("getsh.retrieve")
@@ -64,6 +69,18 @@ def _chunked_receive(enabled: bool) -> Iterator[None]:
             _config.STORE_RECV_CHUNKED_DATASET = before
 
 
+def direct_path(assoc: Association) -> str:
+    """'' when a C-GET can take the direct receive path (direct_get.py), else why not.
+
+    pynetdicom's own path stays for debug logging (its PDU and DIMSE dumps are the point of
+    ``-d``) and when ``GETSH_RECEIVE=pynetdicom`` asks for it (the benchmark's before/after)."""
+    if os.environ.get("GETSH_RECEIVE", "").lower() == "pynetdicom":
+        return "GETSH_RECEIVE=pynetdicom"
+    if logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG):
+        return "debug logging shows pynetdicom's own protocol log"
+    return available(assoc)
+
+
 def _header(dataset: Dataset) -> dict[str, str]:
     return {k: str(dataset.get(k, "") or "") for k in HEADER_KEYWORDS}
 
@@ -77,12 +94,12 @@ def with_header(item: Received) -> Received:
     """
     if item.modality or item.study_uid or item.path is None:
         return item
+    path = Path(item.output_dir) / item.path
     try:
-        dataset = dcmread(Path(item.output_dir) / item.path, stop_before_pixels=True,
-                          specific_tags=list(HEADER_KEYWORDS))
+        header = read_header(path, item.transfer_syntax) or _header(
+            dcmread(path, stop_before_pixels=True, specific_tags=list(HEADER_KEYWORDS)))
     except Exception:  # a header we cannot read only costs the table its details
         return item
-    header = _header(dataset)
     return replace(item, patient_id=header["PatientID"], patient_name=header["PatientName"],
                    study_uid=header["StudyInstanceUID"], series_uid=header["SeriesInstanceUID"],
                    modality=header["Modality"])
@@ -119,16 +136,21 @@ class GetRun:
         self.next_index = first_index
         self.tally = _Tally()
         self.interrupts = 0
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.events = Mailbox()
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
         self.silence = 0.0  # how long the peer had been silent when the responses ended
         self.peer_abort: Any = None  # the A-ABORT / A-P-ABORT indication, if the association ended so
         self.connection_closed = False
+        self.invalid = ""  # what was invalid in the peer's message, when the direct path found it
+        self.direct_reason = direct_path(assoc)  # '' when the direct receive path can be used
+        self.direct: DirectGet | None = None  # while the direct path runs
+        self.abort_requested = False
+        self._lock = threading.Lock()
 
     # --- worker thread ----------------------------------------------------------------------
 
     def _on_store(self, event: evt.Event) -> int:
-        """EVT_C_STORE: write the object; answer with success or the reason it failed."""
+        """EVT_C_STORE (pynetdicom's receive path): write the object; answer with the outcome."""
         request = event.request  # type: ignore[attr-defined]
         meta = ObjectMeta(str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID),
                           str(event.context.transfer_syntax))  # type: ignore[attr-defined]
@@ -139,25 +161,33 @@ class GetRun:
                 stored = self.storage.store_dataset(dataset, meta)
             else:
                 stored = self.storage.store_file(event.dataset_path, meta, move=True)  # type: ignore[attr-defined]
-        except StorageError as error:
-            failed = StoreFailed(meta.sop_class_uid, meta.sop_instance_uid, error.dimse_status, error.message)
+        except Exception as error:  # StorageError, or a data set pydicom cannot decode
+            return self._report(meta, error, None)
+        return self._report(meta, stored, dataset)
+
+    def _report(self, meta: ObjectMeta, outcome: StoredFile | Exception,
+                header: dict[str, str] | Dataset | None) -> int:
+        """A stored object, or why it was not, becomes an event; returns the C-STORE status to answer."""
+        if isinstance(outcome, Exception):
+            if isinstance(outcome, StorageError):
+                status, why = outcome.dimse_status, outcome.message
+            else:
+                status, why = 0xC000, f"{type(outcome).__name__}: {outcome}"
+            failed = StoreFailed(meta.sop_class_uid, meta.sop_instance_uid, status, why)
             self.tally.refused.append(failed)
             self.events.put(("event", failed))
-            return error.dimse_status
-        except Exception as error:  # a data set pydicom cannot decode, for instance
-            failed = StoreFailed(meta.sop_class_uid, meta.sop_instance_uid, 0xC000, f"{type(error).__name__}: {error}")
-            self.tally.refused.append(failed)
-            self.events.put(("event", failed))
-            return 0xC000
-        header = _header(dataset) if dataset is not None else {}
+            return status
+        if isinstance(header, Dataset):
+            header = _header(header)
+        header = header or {}
         received = Received(
             index=self.next_index,
             sop_class_uid=meta.sop_class_uid,
             sop_instance_uid=meta.sop_instance_uid,
             transfer_syntax=meta.transfer_syntax,
-            path=stored.path,
-            action=stored.describe(),
-            size=stored.size,
+            path=outcome.path,
+            action=outcome.describe(),
+            size=outcome.size,
             patient_id=header.get("PatientID", ""),
             patient_name=header.get("PatientName", ""),
             study_uid=header.get("StudyInstanceUID", ""),
@@ -188,16 +218,58 @@ class GetRun:
     def _work(self) -> None:
         try:
             self.last_heard = time.monotonic()
-            responses = self.assoc.send_c_get(self.identifier, self.model_uid, msg_id=self.message_id)
-            for status, identifier in responses:
-                if "Status" not in status:  # no valid response: timeout, abort or a bad message
-                    self.silence = time.monotonic() - self.last_heard
-                self.last_heard = time.monotonic()
-                self.events.put(("response", (status, identifier)))
+            if not (self.direct_reason == "" and self._work_direct()):
+                self._work_pynetdicom()
         except Exception as error:
-            self.events.put(("error", error))
+            self.events.put(("error", error), urgent=True)
         finally:
-            self.events.put(("end", None))
+            self.events.put(("end", None), urgent=True)
+
+    def _work_pynetdicom(self) -> None:
+        responses = self.assoc.send_c_get(self.identifier, self.model_uid, msg_id=self.message_id)
+        for status, identifier in responses:
+            if "Status" not in status:  # no valid response: timeout, abort or a bad message
+                self.silence = time.monotonic() - self.last_heard
+            self.last_heard = time.monotonic()
+            self.events.put(("response", (status, identifier)), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
+
+    def _work_direct(self) -> bool:
+        """The C-GET on the borrowed socket (direct_get.py); False if it could not be borrowed."""
+        assoc = self.assoc
+        try:
+            with borrow_socket(assoc) as sock:
+                context = assoc._get_valid_context(self.model_uid, "", "scu")
+                store_syntaxes = {int(cx.context_id): str(cx.transfer_syntax[0])
+                                  for cx in assoc.accepted_contexts if cx.as_scp}
+                direct = DirectGet(
+                    sock, get_context=(int(context.context_id), str(context.transfer_syntax[0])),
+                    store_syntaxes=store_syntaxes, peer_max_pdu=int(assoc.acceptor.maximum_length or 0),
+                    dimse_timeout=assoc.dimse_timeout,
+                    begin=lambda request: make_sink(self.storage, request.meta, self._report),
+                    pending=lambda *counts: self.events.put(("event", GetProgress(*counts))),
+                    foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw),
+                )
+                with self._lock:
+                    self.direct = direct
+                    stopped = self.abort_requested
+                outcome = Outcome("stopped") if stopped else direct.run(self.identifier, self.model_uid,
+                                                                         self.message_id)
+                if outcome.ending == "invalid":
+                    log.error("C-GET: invalid message from the peer: %s", outcome.detail)
+                    self.invalid = outcome.detail
+                    assoc.dul.event_queue.put("Evt19")  # pynetdicom's answer to it: A-ABORT
+        except HandoverError as why:
+            log.debug("C-GET through pynetdicom's receive path: %s", why)
+            return False
+        finally:
+            with self._lock:
+                self.direct = None
+        self.silence = outcome.silence
+        if outcome.ending == "final":
+            self.events.put(("response", (outcome.status, outcome.identifier)), urgent=True)
+        elif outcome.ending in ("timeout", "stopped"):
+            assoc.abort()
+        return True
 
     # --- the caller's thread ----------------------------------------------------------------
 
@@ -224,30 +296,33 @@ class GetRun:
         try:
             with _chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors:
                 worker.start()
-                while True:
+                while not ended:
                     try:
-                        kind, payload = self.events.get(timeout=0.2)
-                    except queue.Empty:
-                        if not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()):
-                            self._wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
-                            woken = True
-                        continue
+                        batch = self.events.take(0.2)
                     except KeyboardInterrupt:
                         yield from self._emit(self._interrupt())
                         continue
-                    if kind == "end":
-                        ended = True
-                        break
-                    if kind == "error":
-                        error = payload
-                    elif kind == "event":
-                        if isinstance(payload, Received) and self.on_received is not None:
-                            self.on_received(payload)
-                        yield from self._emit(payload)
-                    elif "Status" in payload[0] and decode(int(payload[0].Status), "get").category == "Pending":
-                        yield from self._emit(_progress(payload[0]))
-                    else:
-                        final, final_identifier = payload
+                    if not batch and not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()):
+                        self._wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
+                        woken = True
+                    progress: GetProgress | None = None  # only the latest of a batch is worth drawing
+                    for kind, payload in batch:
+                        if kind == "end":
+                            ended = True
+                        elif kind == "error":
+                            error = payload
+                        elif isinstance(payload, GetProgress):
+                            progress = payload
+                        elif kind == "event":
+                            if isinstance(payload, Received) and self.on_received is not None:
+                                self.on_received(payload)
+                            yield from self._emit(payload)
+                        elif "Status" in payload[0] and decode(int(payload[0].Status), "get").category == "Pending":
+                            progress = _progress(payload[0])
+                        else:
+                            final, final_identifier = payload
+                    if progress is not None:
+                        yield from self._emit(progress)
                 if final is None or "Status" not in final:
                     settle(self.assoc)  # the responses ended without a final one
                     self._drop_spool()
@@ -286,7 +361,12 @@ class GetRun:
         self.interrupts += 1
         if self.interrupts == 1:
             try:
-                self.assoc.send_c_cancel(self.message_id, query_model=self.model_uid)
+                with self._lock:
+                    direct = self.direct
+                if direct is not None:
+                    direct.cancel(self.message_id)
+                else:
+                    self.assoc.send_c_cancel(self.message_id, query_model=self.model_uid)
             except Exception as error:  # the association may already be gone
                 log.debug("C-CANCEL failed: %s", error)
             return Notice("C-CANCEL sent: waiting for the peer's final response (Ctrl-C again aborts the association)")
@@ -309,7 +389,14 @@ class GetRun:
             log.debug("cannot remove pynetdicom's spool file %s: %s", path, error)
 
     def _abort(self) -> None:
-        """A-ABORT now, and wake the worker."""
+        """A-ABORT now, and wake the worker. On the direct path the worker gives the socket back
+        to pynetdicom first, then aborts."""
+        with self._lock:
+            self.abort_requested = True
+            direct = self.direct
+        if direct is not None:
+            direct.stop()
+            return
         self.assoc.abort()
         self._wake()
 
@@ -317,6 +404,9 @@ class GetRun:
         """Tell a worker waiting for the next message that none will come. pynetdicom does so (with an
         empty message) when the peer aborts or closes the connection, but not when our side aborts:
         at our request, or on an invalid message from the peer (then it waits for ever)."""
+        with self._lock:
+            if self.direct is not None:
+                return  # pynetdicom is parked: the association cannot have ended under the direct path
         self.assoc.dimse.msg_queue.put((None, None))
 
     def _done(self, status: Dataset, identifier: Dataset | None, seconds: float) -> GetDone:
@@ -366,8 +456,8 @@ def _no_response(run: GetRun, dimse_timeout: float | None, seconds: float, log: 
     if run.interrupts > 1:
         return NetworkError(f"C-GET aborted at your request after {seconds:.1f} s{kept}",
                             "the next command re-associates")
-    invalid = next((m for m in log if m.startswith("Invalid ")), "")
-    if any(m.startswith("Received an invalid DIMSE message") for m in log):
+    invalid = run.invalid or next((m for m in log if m.startswith("Invalid ")), "")
+    if run.invalid or any(m.startswith("Received an invalid DIMSE message") for m in log):
         detail = f": {_shorten(invalid)}" if invalid else ""
         return NetworkError(f"C-GET: the peer sent an invalid DIMSE message{detail}; the association was "
                             f"aborted after {seconds:.1f} s{kept}", "the peer is at fault: check its log")

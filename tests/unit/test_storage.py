@@ -248,7 +248,7 @@ def test_an_exception_mid_stream_leaves_nothing(out: Path) -> None:
 
 def test_a_write_error_after_n_bytes_leaves_nothing_and_says_why(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = Storage(out, "bit-preserving").open_object(meta_of(make_ds()))
-    real_write, budget = writer._file.write, [300]  # type: ignore[union-attr]
+    real_write, budget = writer.file.write, [300]
 
     def failing(data: bytes) -> int:
         budget[0] -= len(data)
@@ -256,7 +256,7 @@ def test_a_write_error_after_n_bytes_leaves_nothing_and_says_why(out: Path, monk
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(data)
 
-    monkeypatch.setattr(writer, "_file", type("F", (), {"write": staticmethod(failing), "close": writer._file.close}))
+    monkeypatch.setattr(writer, "_buffered", type("F", (), {"write": staticmethod(failing), "close": writer.file.close}))
     with pytest.raises(StorageError) as caught:
         for _ in range(10):
             writer.write(b"x" * 100)

@@ -1,0 +1,385 @@
+"""The C-GET exchange on a socket borrowed from pynetdicom (see handover.py): one thread reads the
+peer's PDUs, streams each object's data set to its sink, answers with a C-STORE-RSP, and returns
+the final C-GET-RSP.
+
+Why one thread: a C-GET is a ping-pong. The peer sends the next C-STORE only after our response,
+so every hand-off between threads on that path is latency paid once per object. Here the bytes go
+from one ``recv_into`` a large preallocated buffer, through a PDU/PDV header walk, to one
+``writev`` per buffer-full; the C-STORE-RSP is encoded by ``dimse_wire`` and sent on the same
+thread. Nothing else changes hands: the sink decides what a stored object is, the caller
+what a pending response means.
+
+Endings other than the final response (the peer's A-ABORT or A-RELEASE-RQ, a closed connection,
+an invalid PDU or message, silence past the DIMSE timeout, ``stop()``) return an ``Outcome`` that
+says which; the caller gives the socket back and lets pynetdicom end the association.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Protocol
+
+from pydicom import Dataset
+from pynetdicom.dimse_messages import C_CANCEL_RQ, C_GET_RQ, C_GET_RSP
+from pynetdicom.dimse_primitives import C_CANCEL, C_GET
+from pynetdicom.dsutils import decode, encode
+from pynetdicom.pdu import P_DATA_TF as P_DATA_TF_PDU
+
+from getsh.dicom import dimse_wire as wire
+from getsh.dicom.stored import ObjectMeta
+
+log = logging.getLogger("getsh.retrieve")
+
+BUFFER_BYTES = 4 * 1024 * 1024  # grows for a PDU that does not fit (a peer ignoring our maximum)
+_IOV_MAX = 1024
+_PDU = wire.PDU_HEADER
+_PDV = wire.PDV_HEADER
+
+
+class Sink(Protocol):
+    """One object's data set on its way to storage."""
+
+    def write_many(self, chunks: list[memoryview]) -> None: ...
+
+    def finish(self) -> int:
+        """All data arrived: store it; the C-STORE status to answer with."""
+        ...
+
+    def abort(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoreRequest:
+    context_id: int
+    message_id: int
+    meta: ObjectMeta
+
+
+@dataclass
+class Outcome:
+    """How the exchange ended. ``ending``: final (``status``/``identifier`` set), closed, timeout,
+    invalid (``detail`` names what), peer-pdu (``pdu_type``: the PDU was handed to pynetdicom), stopped."""
+
+    ending: str
+    status: Dataset | None = None
+    identifier: Dataset | None = None
+    detail: str = ""
+    pdu_type: int = 0
+    silence: float = 0.0
+
+
+class _Invalid(Exception):
+    """Protocol violation by the peer; the message is the diagnosis."""
+
+
+class DirectGet:
+    """Runs one C-GET on ``sock``. ``begin`` makes the sink for each C-STORE-RQ (it may refuse with a
+    status: return an int), ``pending`` sees each pending C-GET-RSP's sub-operation counts."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        get_context: tuple[int, str],
+        store_syntaxes: dict[int, str],
+        peer_max_pdu: int,
+        dimse_timeout: float | None,
+        begin: Callable[[StoreRequest], Sink | int],
+        pending: Callable[[int | None, int, int, int], None],
+        foreign_pdu: Callable[[bytes], None],
+    ) -> None:
+        self.sock = sock
+        self.get_context_id, self.get_syntax = get_context
+        self.store_syntaxes = store_syntaxes
+        self.peer_max_pdu = peer_max_pdu
+        self.dimse_timeout = dimse_timeout
+        self.begin = begin
+        self.pending = pending
+        self.foreign_pdu = foreign_pdu
+        self.last_heard = time.monotonic()
+        self._send_lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        self._stopping = False
+
+    # --- other threads ----------------------------------------------------------------------
+
+    def cancel(self, message_id: int) -> None:
+        """Send C-CANCEL-RQ for ``message_id`` (from the shell's thread; responses keep coming)."""
+        req = C_CANCEL()
+        req.MessageIDBeingRespondedTo = message_id
+        msg = C_CANCEL_RQ()
+        msg.primitive_to_message(req)
+        self._send(_encode_message(msg, self.get_context_id, self.peer_max_pdu))
+
+    def stop(self) -> None:
+        """Make ``run`` return ``Outcome('stopped')`` soon (from any thread)."""
+        self._stopping = True
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    # --- the exchange -----------------------------------------------------------------------
+
+    def run(self, identifier: Dataset, model_uid: str, message_id: int) -> Outcome:
+        try:
+            self._send(_get_request(identifier, model_uid, message_id, self.get_context_id, self.get_syntax,
+                                    self.peer_max_pdu))
+            return self._loop()
+        except OSError as exc:  # sending failed: the connection is gone
+            log.debug("C-GET: writing to the peer failed: %s", exc)
+            return Outcome("closed", silence=time.monotonic() - self.last_heard)
+        finally:
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+
+    def _send(self, data: bytes) -> None:
+        with self._send_lock:
+            self.sock.sendall(data)
+
+    def _loop(self) -> Outcome:
+        buf = bytearray(BUFFER_BYTES)
+        view = memoryview(buf)
+        start = end = 0
+        command = bytearray()
+        sink: Sink | int | None = None  # the object being received (an int: the status already decided)
+        store: StoreRequest | None = None
+        response: dict[int, bytes] | None = None  # a C-GET-RSP whose identifier is still arriving
+        extra = bytearray()
+        chunks: list[memoryview] = []
+        sock, recv_into, dontwait = self.sock, self.sock.recv_into, socket.MSG_DONTWAIT
+        try:
+            while True:
+                # 1. every complete PDU in the buffer
+                while end - start >= 6:
+                    pdu_type, length = _PDU.unpack_from(buf, start)
+                    stop = start + 6 + length
+                    if stop > end:
+                        break
+                    if pdu_type != wire.P_DATA_TF:
+                        self._flush(sink, chunks)
+                        return self._foreign(bytes(view[start:stop]), pdu_type)
+                    pos = start + 6
+                    while pos < stop:
+                        if stop - pos < 6:
+                            raise _Invalid("a P-DATA-TF PDU ends inside a PDV item header")
+                        item, context_id, control = _PDV.unpack_from(buf, pos)
+                        data_end = pos + 4 + item
+                        if item < 2 or data_end > stop:
+                            raise _Invalid(f"a PDV item's length ({item}) does not fit its P-DATA-TF PDU")
+                        if control & 0x01:  # command fragment
+                            if store is not None or response is not None:
+                                raise _Invalid("a command fragment arrived before the data set it announced")
+                            command += view[pos + 6 : data_end]
+                            if control & 0x02:
+                                fields = wire.parse_command(command)
+                                command.clear()
+                                self.last_heard = time.monotonic()
+                                outcome, sink, store, response = self._command(fields, context_id)
+                                if outcome is not None:
+                                    return outcome
+                        elif store is not None:  # data fragment of the object
+                            if context_id != store.context_id:
+                                raise _Invalid("data set fragments arrived on two presentation contexts")
+                            chunks.append(view[pos + 6 : data_end])
+                            if control & 0x02:
+                                self._flush(sink, chunks)
+                                done, sink = sink, None
+                                status = done if isinstance(done, int) else done.finish()  # type: ignore[union-attr]
+                                self._answer(store, status)
+                                self.last_heard = time.monotonic()
+                                store = None
+                        elif response is not None:  # a C-GET-RSP's identifier
+                            extra += view[pos + 6 : data_end]
+                            if control & 0x02:
+                                outcome = self._response(response, bytes(extra))
+                                extra.clear()
+                                response = None
+                                self.last_heard = time.monotonic()
+                                if outcome is not None:
+                                    return outcome
+                        else:
+                            raise _Invalid("a data set fragment arrived with no command announcing it")
+                        pos = data_end
+                    start = stop
+                # 2. the object's data so far goes to disk before the buffer is reused
+                self._flush(sink, chunks)
+                # 3. make room: keep the incomplete PDU, at the front
+                if start == end:
+                    start = end = 0
+                elif start:
+                    view[: end - start] = view[start:end]
+                    start, end = 0, end - start
+                if end >= 6:
+                    need = 6 + _PDU.unpack_from(buf, 0)[1]
+                    if need > len(buf):  # a PDU larger than the buffer: grow it (nothing points into it now)
+                        view.release()
+                        buf.extend(bytes(need - len(buf)))
+                        view = memoryview(buf)
+                # 4. read what the peer sent, or wait for it
+                try:
+                    got = recv_into(view[end:], 0, dontwait)
+                except (BlockingIOError, InterruptedError):
+                    outcome = self._wait(sock)
+                    if outcome is not None:
+                        return outcome
+                    continue
+                except OSError as exc:  # reset by the peer
+                    log.debug("C-GET: reading from the peer failed: %s", exc)
+                    return Outcome("closed", silence=time.monotonic() - self.last_heard)
+                if not got:
+                    return Outcome("closed", silence=time.monotonic() - self.last_heard)
+                end += got
+                self.last_heard = time.monotonic()  # the DIMSE timeout counts silence, not slow big objects
+        except _Invalid as exc:
+            return Outcome("invalid", detail=str(exc))
+        except wire.WireError as exc:
+            return Outcome("invalid", detail=str(exc))
+        finally:
+            chunks.clear()
+            if sink is not None and not isinstance(sink, int):
+                sink.abort()  # ended half-way through an object: nothing partial is left
+            view.release()
+
+    def _wait(self, sock: socket.socket) -> Outcome | None:
+        """Block until the peer sends, ``stop()`` is called, or the DIMSE timeout passes."""
+        timeout = None
+        if self.dimse_timeout is not None:
+            timeout = self.last_heard + self.dimse_timeout - time.monotonic()
+            if timeout <= 0:
+                return Outcome("timeout", silence=time.monotonic() - self.last_heard)
+        readable, _, _ = select.select([sock, self._wake_r], [], [], timeout)
+        if self._stopping:
+            return Outcome("stopped")
+        if not readable:
+            return Outcome("timeout", silence=time.monotonic() - self.last_heard)
+        return None
+
+    @staticmethod
+    def _flush(sink: Sink | int | None, chunks: list[memoryview]) -> None:
+        if not chunks:
+            return
+        if sink is not None and not isinstance(sink, int):
+            for i in range(0, len(chunks), _IOV_MAX):
+                sink.write_many(chunks[i : i + _IOV_MAX])
+        chunks.clear()
+
+    def _command(
+        self, fields: dict[int, bytes], context_id: int
+    ) -> tuple[Outcome | None, Sink | int | None, StoreRequest | None, dict[int, bytes] | None]:
+        """A complete command set: a C-STORE-RQ to receive, or a C-GET-RSP."""
+        field = wire.us(fields, wire.COMMAND_FIELD)
+        has_data = wire.us(fields, wire.COMMAND_DATA_SET_TYPE) != wire.NO_DATA_SET
+        if field == wire.C_STORE_RQ:
+            message_id = wire.us(fields, wire.MESSAGE_ID) or 0
+            sop_class = wire.uid(fields, wire.AFFECTED_SOP_CLASS_UID)
+            sop_instance = wire.uid(fields, wire.AFFECTED_SOP_INSTANCE_UID)
+            syntax = self.store_syntaxes.get(context_id)
+            store = StoreRequest(context_id, message_id, ObjectMeta(sop_class, sop_instance, syntax or ""))
+            if syntax is None:  # what pynetdicom answers for a context we are not an SCP on
+                sink: Sink | int = 0x0122
+                log.warning("C-STORE-RQ for %s on presentation context %d, which is not accepted for storage",
+                            sop_instance, context_id)
+            else:
+                sink = self.begin(store)
+            if not has_data:  # nothing to store: answer now
+                if not isinstance(sink, int):
+                    sink.abort()
+                    sink = 0xC000
+                log.warning("C-STORE-RQ for %s came without a data set", sop_instance)
+                self._answer(store, sink)
+                return None, None, None, None
+            return None, sink, store, None
+        if field == wire.C_GET_RSP:
+            if has_data:
+                return None, None, None, fields
+            return self._response(fields, b""), None, None, None
+        name = {0x0020: "C-FIND-RQ", 0x0021: "C-MOVE-RQ", 0x0030: "C-ECHO-RQ", 0x0010: "C-GET-RQ"}.get(field or 0)
+        raise _Invalid(f"the peer sent an unexpected {name or f'message (command field 0x{field or 0:04X})'} "
+                       "in the middle of a C-GET")
+
+    def _response(self, fields: dict[int, bytes], identifier: bytes) -> Outcome | None:
+        status = wire.us(fields, wire.STATUS)
+        if status is None:
+            raise _Invalid("a C-GET-RSP without a Status")
+        if 0xFF00 <= status <= 0xFF01:  # pending: the common case, kept cheap
+            self.pending(wire.us(fields, wire.REMAINING), wire.us(fields, wire.COMPLETED) or 0,
+                         wire.us(fields, wire.FAILED) or 0, wire.us(fields, wire.WARNING) or 0)
+            return None
+        final, ident = _final_response(fields, identifier, self.get_syntax)
+        return Outcome("final", status=final, identifier=ident)
+
+    def _answer(self, store: StoreRequest, status: int) -> None:
+        command = wire.c_store_rsp(store.message_id, store.meta.sop_class_uid, store.meta.sop_instance_uid, status)
+        self._send(wire.p_data_pdus(store.context_id, command, command=True, max_pdu=self.peer_max_pdu))
+
+    def _foreign(self, raw: bytes, pdu_type: int) -> Outcome:
+        """A PDU that is not P-DATA: pynetdicom's to handle (an A-ABORT, an A-RELEASE-RQ, or a
+        protocol error its state machine answers with an A-ABORT)."""
+        self.foreign_pdu(raw)
+        return Outcome("peer-pdu", pdu_type=pdu_type, silence=time.monotonic() - self.last_heard)
+
+
+# --- pynetdicom's codec for the messages off the hot path ------------------------------------------------
+
+
+def _encode_message(msg: C_GET_RQ | C_CANCEL_RQ, context_id: int, max_pdu: int) -> bytes:
+    out = []
+    for primitive in msg.encode_msg(context_id, max_pdu):
+        pdu = P_DATA_TF_PDU()
+        pdu.from_primitive(primitive)
+        out.append(pdu.encode())
+    return b"".join(out)
+
+
+def _get_request(identifier: Dataset, model_uid: str, message_id: int, context_id: int, syntax: str,
+                 max_pdu: int) -> bytes:
+    """The C-GET-RQ as pynetdicom's ``send_c_get`` encodes it (Priority low, as it does)."""
+    from pydicom.uid import UID
+
+    ts = UID(syntax)
+    encoded = encode(identifier, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+    if encoded is None:
+        raise ValueError("Failed to encode the supplied Identifier dataset")
+    req = C_GET()
+    req.MessageID = message_id
+    req.AffectedSOPClassUID = model_uid
+    req.Priority = 2
+    req.Identifier = BytesIO(encoded)
+    msg = C_GET_RQ()
+    msg.primitive_to_message(req)
+    return _encode_message(msg, context_id, max_pdu)
+
+
+def _final_response(fields: dict[int, bytes], identifier: bytes, syntax: str) -> tuple[Dataset, Dataset | None]:
+    """The final C-GET-RSP as pynetdicom's ``send_c_get`` yields it: (status, identifier)."""
+    from pydicom.uid import UID
+
+    command = decode(BytesIO(wire.encode_command(fields.items())), True, True)
+    msg = C_GET_RSP()
+    msg.command_set = command
+    msg.data_set = BytesIO(identifier)
+    rsp = msg.message_to_primitive()
+    if not rsp.is_valid_response:
+        raise _Invalid("the peer sent an invalid C-GET-RSP")
+    status = Dataset()
+    status.Status = rsp.Status
+    for keyword in rsp.STATUS_OPTIONAL_KEYWORDS:
+        if getattr(rsp, keyword) is not None:
+            setattr(status, keyword, getattr(rsp, keyword))
+    ident = None
+    if identifier:
+        ts = UID(syntax)
+        try:
+            ident = decode(BytesIO(identifier), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+        except Exception as exc:  # as pynetdicom: the status stands without it
+            log.error("Failed to decode the received Identifier dataset: %s", exc)
+    return status, ident
