@@ -23,7 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from pydicom.datadict import DicomDictionary, get_entry
+from pydicom.datadict import DicomDictionary, get_entry, keyword_dict
 
 from getsh.dicom import qr_keys, vr
 from getsh.dicom.vr import VRS, Value
@@ -145,6 +145,9 @@ def _mask(text: str) -> int:
 def lookup(word: str) -> Entry:
     """The entry a keyword or tag names; raise UsageError saying what is wrong and how to write it."""
     text = word.strip()
+    exact = keyword_dict.get(text)  # the usual spelling: no need to build the case-blind index
+    if exact is not None and exact in DicomDictionary:
+        return _entry(exact, DicomDictionary[exact])
     entry = _index().by_keyword.get(text.lower()) if _KEYWORD.fullmatch(text) else None
     if entry is not None:
         return entry

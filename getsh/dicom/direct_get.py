@@ -42,6 +42,8 @@ BUFFER_BYTES = 4 * 1024 * 1024  # grows for a PDU that does not fit (a peer igno
 _IOV_MAX = 1024
 _PDU = wire.PDU_HEADER
 _PDV = wire.PDV_HEADER
+_PDU_NAMES = {0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE-RJ", 0x05: "A-RELEASE-RQ",
+              0x06: "A-RELEASE-RP", 0x07: "A-ABORT"}
 
 
 class Sink(Protocol):
@@ -170,14 +172,14 @@ class DirectGet:
                     pos = start + 6
                     while pos < stop:
                         if stop - pos < 6:
-                            raise _Invalid("a P-DATA-TF PDU ends inside a PDV item header")
+                            raise _Invalid("an invalid P-DATA-TF PDU: it ends inside a PDV item header")
                         item, context_id, control = _PDV.unpack_from(buf, pos)
                         data_end = pos + 4 + item
                         if item < 2 or data_end > stop:
-                            raise _Invalid(f"a PDV item's length ({item}) does not fit its P-DATA-TF PDU")
+                            raise _Invalid(f"an invalid P-DATA-TF PDU: a PDV item's length ({item}) does not fit in it")
                         if control & 0x01:  # command fragment
                             if store is not None or response is not None:
-                                raise _Invalid("a command fragment arrived before the data set it announced")
+                                raise _Invalid("a command fragment before the data set it had announced")
                             command += view[pos + 6 : data_end]
                             if control & 0x02:
                                 fields = wire.parse_command(command)
@@ -188,7 +190,7 @@ class DirectGet:
                                     return outcome
                         elif store is not None:  # data fragment of the object
                             if context_id != store.context_id:
-                                raise _Invalid("data set fragments arrived on two presentation contexts")
+                                raise _Invalid("one data set's fragments on two presentation contexts")
                             chunks.append(view[pos + 6 : data_end])
                             if control & 0x02:
                                 self._flush(sink, chunks)
@@ -207,7 +209,7 @@ class DirectGet:
                                 if outcome is not None:
                                     return outcome
                         else:
-                            raise _Invalid("a data set fragment arrived with no command announcing it")
+                            raise _Invalid("a data set fragment that no command had announced")
                         pos = data_end
                     start = stop
                 # 2. the object's data so far goes to disk before the buffer is reused
@@ -242,7 +244,7 @@ class DirectGet:
         except _Invalid as exc:
             return Outcome("invalid", detail=str(exc))
         except wire.WireError as exc:
-            return Outcome("invalid", detail=str(exc))
+            return Outcome("invalid", detail=f"an invalid DIMSE message: {exc}")
         finally:
             chunks.clear()
             if sink is not None and not isinstance(sink, int):
@@ -303,13 +305,13 @@ class DirectGet:
                 return None, None, None, fields
             return self._response(fields, b""), None, None, None
         name = {0x0020: "C-FIND-RQ", 0x0021: "C-MOVE-RQ", 0x0030: "C-ECHO-RQ", 0x0010: "C-GET-RQ"}.get(field or 0)
-        raise _Invalid(f"the peer sent an unexpected {name or f'message (command field 0x{field or 0:04X})'} "
-                       "in the middle of a C-GET")
+        what = name or f"message (command field 0x{field or 0:04X})"
+        raise _Invalid(f"an unexpected {what} in the middle of a C-GET")
 
     def _response(self, fields: dict[int, bytes], identifier: bytes) -> Outcome | None:
         status = wire.us(fields, wire.STATUS)
         if status is None:
-            raise _Invalid("a C-GET-RSP without a Status")
+            raise _Invalid("an invalid DIMSE message: a C-GET-RSP without a Status")
         if 0xFF00 <= status <= 0xFF01:  # pending: the common case, kept cheap
             self.pending(wire.us(fields, wire.REMAINING), wire.us(fields, wire.COMPLETED) or 0,
                          wire.us(fields, wire.FAILED) or 0, wire.us(fields, wire.WARNING) or 0)
@@ -322,10 +324,14 @@ class DirectGet:
         self._send(wire.p_data_pdus(store.context_id, command, command=True, max_pdu=self.peer_max_pdu))
 
     def _foreign(self, raw: bytes, pdu_type: int) -> Outcome:
-        """A PDU that is not P-DATA: pynetdicom's to handle (an A-ABORT, an A-RELEASE-RQ, or a
-        protocol error its state machine answers with an A-ABORT)."""
+        """A PDU that is not P-DATA: pynetdicom's to handle. An A-ABORT or A-RELEASE-RQ ends the
+        association as the peer meant; any other PDU is a protocol error that pynetdicom's state
+        machine answers with an A-ABORT, and ``detail`` says what the peer sent."""
         self.foreign_pdu(raw)
-        return Outcome("peer-pdu", pdu_type=pdu_type, silence=time.monotonic() - self.last_heard)
+        name = _PDU_NAMES.get(pdu_type)
+        detail = "" if pdu_type in (0x05, 0x07) else (
+            f"an {name} PDU in the middle of a C-GET" if name else f"a PDU of unknown type 0x{pdu_type:02X}")
+        return Outcome("peer-pdu", pdu_type=pdu_type, detail=detail, silence=time.monotonic() - self.last_heard)
 
 
 # --- pynetdicom's codec for the messages off the hot path ------------------------------------------------
@@ -369,7 +375,7 @@ def _final_response(fields: dict[int, bytes], identifier: bytes, syntax: str) ->
     msg.data_set = BytesIO(identifier)
     rsp = msg.message_to_primitive()
     if not rsp.is_valid_response:
-        raise _Invalid("the peer sent an invalid C-GET-RSP")
+        raise _Invalid("an invalid DIMSE message: a C-GET-RSP that pynetdicom cannot read")
     status = Dataset()
     status.Status = rsp.Status
     for keyword in rsp.STATUS_OPTIONAL_KEYWORDS:

@@ -255,9 +255,10 @@ class GetRun:
                 outcome = Outcome("stopped") if stopped else direct.run(self.identifier, self.model_uid,
                                                                          self.message_id)
                 if outcome.ending == "invalid":
-                    log.error("C-GET: invalid message from the peer: %s", outcome.detail)
-                    self.invalid = outcome.detail
                     assoc.dul.event_queue.put("Evt19")  # pynetdicom's answer to it: A-ABORT
+                if outcome.detail:
+                    log.error("C-GET: the peer sent %s", outcome.detail)
+                    self.invalid = outcome.detail
         except HandoverError as why:
             log.debug("C-GET through pynetdicom's receive path: %s", why)
             return False
@@ -456,8 +457,11 @@ def _no_response(run: GetRun, dimse_timeout: float | None, seconds: float, log: 
     if run.interrupts > 1:
         return NetworkError(f"C-GET aborted at your request after {seconds:.1f} s{kept}",
                             "the next command re-associates")
-    invalid = run.invalid or next((m for m in log if m.startswith("Invalid ")), "")
-    if run.invalid or any(m.startswith("Received an invalid DIMSE message") for m in log):
+    if run.invalid:  # what the direct path found wrong, in its own words
+        return NetworkError(f"C-GET: the peer sent {_shorten(run.invalid, 160)}; the association was aborted "
+                            f"after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
+    invalid = next((m for m in log if m.startswith("Invalid ")), "")
+    if any(m.startswith("Received an invalid DIMSE message") for m in log):
         detail = f": {_shorten(invalid)}" if invalid else ""
         return NetworkError(f"C-GET: the peer sent an invalid DIMSE message{detail}; the association was "
                             f"aborted after {seconds:.1f} s{kept}", "the peer is at fault: check its log")

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from io import BytesIO
 
 from pydicom import Dataset
-from pydicom.uid import UID
 from pynetdicom.dsutils import decode
 
 from getsh.dicom.header_scan import PREFIX, scan
 from getsh.dicom.storage import ObjectWriter, Storage
 from getsh.dicom.stored import STATUS_PROCESSING_FAILURE, ObjectMeta, StorageError, StorageMode, StoredFile
+from getsh.dicom.syntaxes import syntax_uid
 
 # What a sink reports when it is done: the stored file and its header values (or the decoded data
 # set to take them from), or the error that refused it. Returns the C-STORE status to answer with.
@@ -84,7 +84,7 @@ class DecodeSink:
             self.data += chunk
 
     def finish(self) -> int:
-        ts = UID(self.meta.transfer_syntax)
+        ts = syntax_uid(str(self.meta.transfer_syntax))
         try:
             raw = bytes(self.data)
             dataset = decode(BytesIO(raw), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)

@@ -28,7 +28,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomFileLike
 from pydicom.filereader import read_file_meta_info
 from pydicom.filewriter import write_dataset
-from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from getsh import __version__
 from getsh.dicom import diskio
@@ -47,6 +47,7 @@ from getsh.dicom.stored import (
     check_output_dir,
     storage_error,
 )
+from getsh.dicom.syntaxes import syntax_uid
 
 IMPLEMENTATION_VERSION_NAME = f"GETSH_{__version__}"[:16]  # SH: at most 16 characters
 _BUFFER = 256 * 1024
@@ -94,7 +95,7 @@ class Storage:
             return _ignored(meta, 0)
         if self.mode is StorageMode.BIT_PRESERVING:
             raise ValueError("bit-preserving storage needs the received bytes: use open_object or store_file")
-        syntax = UID(meta.transfer_syntax)
+        syntax = syntax_uid(str(meta.transfer_syntax))
         deflated = syntax == DeflatedExplicitVRLittleEndian or not syntax.is_transfer_syntax
         writer = ObjectWriter(self, meta, header=not deflated)
         try:

@@ -8,6 +8,7 @@ preference, exactly as getscu builds it.
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 
 from pydicom.uid import UID
 
@@ -20,6 +21,13 @@ RLE = "1.2.840.10008.1.2.5"
 _LOCAL = EXPLICIT_LE if sys.byteorder == "little" else EXPLICIT_BE
 _OPPOSITE = EXPLICIT_BE if _LOCAL == EXPLICIT_LE else EXPLICIT_LE
 _UNCOMPRESSED = (_LOCAL, _OPPOSITE, IMPLICIT)
+
+
+@lru_cache(maxsize=64)
+def syntax_uid(uid: str) -> UID:
+    """pydicom's UID for a transfer syntax, made once: UID() validates with a regex (~20 µs),
+    and the receive path asks for the same few syntaxes for every object."""
+    return UID(uid)
 
 
 def _then_uncompressed(uid: str) -> tuple[str, ...]:

@@ -43,7 +43,7 @@ from getsh.results import (
     SettingsTable,
 )
 from getsh.shell.progress import RetrieveProgress
-from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table
+from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table, table_rows
 
 CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
 
@@ -112,7 +112,8 @@ class Renderer:
     @show.register
     def _(self, obj: GetDone) -> None:
         self.progress.stop()
-        self.console.print(get_summary(obj, self.console.width))
+        rows = table_rows(self.console.is_terminal, self.console.height)
+        self.console.print(get_summary(obj, self.console.width, rows))
 
     @show.register
     def _(self, obj: SplitDone) -> None:

@@ -58,10 +58,17 @@ def received_table(rows: Sequence[Received], title: str = "", width: int = WIDE)
     return table
 
 
-def get_summary(done: GetDone, width: int = WIDE) -> RenderableType:
+def table_rows(is_terminal: bool, height: int) -> int:
+    """How many rows the table after a get shows: on a terminal, what fits on the screen with the
+    header and summary lines (a table that scrolls out of sight helps nobody, and rich draws ~1 ms
+    a row); elsewhere (scripts, logs) TABLE_ROWS. 'received' lists them all."""
+    return min(TABLE_ROWS, max(10, height - 14)) if is_terminal else TABLE_ROWS
+
+
+def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> RenderableType:
     parts: list[RenderableType] = []
     if done.received:
-        shown = done.received[-TABLE_ROWS:] if len(done.received) > TABLE_ROWS else done.received
+        shown = done.received[-rows:] if len(done.received) > rows else done.received
         title = f"received: {done.label}"
         if len(shown) < len(done.received):
             title += f" (last {len(shown)} of {len(done.received)}; 'received' lists all)"

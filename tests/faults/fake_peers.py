@@ -259,6 +259,23 @@ def sends_partial_data(objects: Sequence[Dataset], partial: Dataset, *, then: st
     return script
 
 
+def sends_raw_after(objects: Sequence[Dataset], raw: bytes) -> Script:
+    """Send ``objects``, then ``raw`` bytes straight onto the socket (a PDU no DICOM peer sends),
+    then nothing more."""
+
+    def script(event: Any, fake: FakeQR) -> Iterator[Any]:
+        yield len(objects) + 1
+        for ds in objects:
+            yield 0xFF00, ds
+        wait_for(lambda: not event.assoc.dul.to_provider_queue.queue, 5.0, "pynetdicom's send queue to drain")
+        time.sleep(0.05)
+        event.assoc.dul.socket.socket.sendall(raw)
+        fake.stall()
+        yield 0xA700, None
+
+    return script
+
+
 def send_partial_c_store(assoc: Any, ds: Dataset, *, message_id: int) -> None:
     """Write a C-STORE-RQ straight onto the socket: the whole command, the first half of the data
     set in a fragment that says more follows. pynetdicom would never send that on its own."""

@@ -23,7 +23,7 @@ import pytest
 from pydicom import Dataset, dcmread
 
 from getsh.exitstatus import ExitStatus
-from tests.faults.fake_peers import FakeQR, make_objects, sends, sends_partial_data, stalls
+from tests.faults.fake_peers import FakeQR, make_objects, sends, sends_partial_data, sends_raw_after, stalls
 from tests.shell_driver import Shell
 
 GET = "get QueryRetrieveLevel=PATIENT PatientID=FAKE001"
@@ -59,6 +59,17 @@ def assert_complete(out: Path, sent: list[Dataset]) -> None:
         assert got.PixelData == held.PixelData and got.PatientID == held.PatientID
         assert got.file_meta.MediaStorageSOPInstanceUID == held.SOPInstanceUID
     assert not by_uid
+
+
+@pytest.fixture(autouse=True, params=["direct", "pynetdicom"])
+def receive_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every fault, on both receive paths: getsh's direct one (the default) and pynetdicom's own
+    (debug logging, GETSH_RECEIVE=pynetdicom)."""
+    if request.param == "pynetdicom":
+        monkeypatch.setenv("GETSH_RECEIVE", "pynetdicom")
+    else:
+        monkeypatch.delenv("GETSH_RECEIVE", raising=False)
+    return str(request.param)
 
 
 def error_lines(shown: str) -> list[str]:
@@ -199,6 +210,32 @@ def test_a_300_character_uid_is_refused_by_the_protocol_layer(shell: Shell, fake
     assert line.endswith("; 1 object received before that was kept — the peer is at fault: check its log"), line
     assert everything(tmp_path) == ["out", f"out/CT.{objects[0].SOPInstanceUID}"]
     assert_complete(out, objects[:1])
+    status, shown = shell.run("echo")
+    assert status is ExitStatus.SUCCESS and "associated with FAKE-QR" in shown, shown
+
+
+@pytest.mark.parametrize(("raw", "why"), [
+    (b"\x09\x00\x00\x00\x00\x02ab", "a PDU of unknown type 0x09"),
+    (b"\x02\x00\x00\x00\x00\x02ab", "an A-ASSOCIATE-AC PDU in the middle of a C-GET"),
+    (b"\x04\x00\x00\x00\x00\x06\x00\x00\x00\x09\x01\x03",
+     "an invalid P-DATA-TF PDU: a PDV item's length (9) does not fit"),
+])
+def test_a_pdu_no_peer_should_send_ends_the_get_with_a_diagnosis(
+        shell: Shell, fake: list[FakeQR], tmp_path: Path, receive_path: str, raw: bytes, why: str) -> None:
+    objects = make_objects(3)
+    peer = start(fake, FakeQR(sends_raw_after(objects[:2], raw)))
+    out = tmp_path / "out"
+    out.mkdir()
+    connect(shell, peer, out, "set dimse-timeout 5")
+    began = time.monotonic()
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.NETWORK, shown
+    assert time.monotonic() - began < 4.5  # the diagnosis, not the DIMSE timeout
+    (line,) = error_lines(shown)
+    assert "2 objects received before that were kept" in line, line
+    if receive_path == "direct":  # pynetdicom's own path says only that it aborted
+        assert line.startswith(f"error: C-GET: the peer sent {why}"), line
+    assert_complete(out, objects[:2])
     status, shown = shell.run("echo")
     assert status is ExitStatus.SUCCESS and "associated with FAKE-QR" in shown, shown
 

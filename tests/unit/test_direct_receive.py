@@ -23,8 +23,8 @@ from pynetdicom.dimse_primitives import C_GET, C_STORE
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu import P_DATA_TF
 
-from getsh.dicom import diskio
 from getsh.dicom import dimse_wire as wire
+from getsh.dicom import diskio
 from getsh.dicom.header_scan import read_header, scan
 from getsh.dicom.mailbox import Mailbox
 

@@ -256,7 +256,8 @@ def test_a_write_error_after_n_bytes_leaves_nothing_and_says_why(out: Path, monk
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(data)
 
-    monkeypatch.setattr(writer, "_buffered", type("F", (), {"write": staticmethod(failing), "close": writer.file.close}))
+    broken = type("F", (), {"write": staticmethod(failing), "close": writer.file.close})
+    monkeypatch.setattr(writer, "_buffered", broken)
     with pytest.raises(StorageError) as caught:
         for _ in range(10):
             writer.write(b"x" * 100)
