@@ -17,10 +17,11 @@ is a failure and the script exits 1. Speed never changes the exit status.
     python scripts/bench_get.py --workloads W1 --tools dcmtk,shell --modes bit --rounds 9
 
 Tools: dcmtk (/usr/bin/getscu), pynetdicom (python -m pynetdicom getscu; normal mode only: the
-app has no bit-preserving mode), getsh (one-shot: getsh has no 'get' subcommand yet, so
-``getsh -S -aec AE HOST PORT -c "output DIR; storage MODE; get …"``), shell (getsh's Runner in a
-child process with stdout on a pseudo-terminal, as in the interactive shell: it connects first,
-then only the ``get`` line is timed), cp (``cp -r`` of the same files: the ceiling).
+app has no bit-preserving mode), getsh (one-shot, getscu's words: ``getsh get -S -aec AE -od DIR
+-B|+B -k … HOST PORT``), shell (getsh's Runner in a child process with stdout on a pseudo-terminal,
+as in the interactive shell: it connects first, then only the ``get`` line is timed), shell-stock
+(the same, on pynetdicom's own receive path: GETSH_RECEIVE=pynetdicom; not run unless asked for),
+cp (``cp -r`` of the same files: the ceiling).
 """
 
 from __future__ import annotations
@@ -286,7 +287,7 @@ class Variant:
 
     @property
     def label(self) -> str:
-        names = {"dcmtk": "DCMTK getscu", "pynetdicom": "pynetdicom getscu", "getsh": "getsh -c (one-shot)",
+        names = {"dcmtk": "DCMTK getscu", "pynetdicom": "pynetdicom getscu", "getsh": "getsh get (one-shot)",
                  "shell": "getsh shell (open assoc)", "shell-stock": "getsh shell, pynetdicom's receive path",
                  "cp": "cp -r (ceiling)"}
         return names[self.tool]
@@ -332,12 +333,13 @@ def command_for(variant: Variant, workload: Workload, port: int, out: Path, max_
         for key in keys:
             argv += ["-k", key]
         return argv
-    if variant.tool == "getsh":
-        storage = "bit-preserving" if variant.mode == "bit" else "normal"
-        script = f"output {out}; storage {storage}; get {' '.join(keys)}"
-        argv = [PY, "-m", "getsh", "-S", "-aec", AE]
+    if variant.tool == "getsh":  # getscu's own words: the one-shot form a getscu user types
+        argv = [PY, "-m", "getsh", "get", "-S", "-aec", AE, "-od", os.fspath(out),
+                "+B" if variant.mode == "bit" else "-B"]
         argv += ["-pdu", str(max_pdu)] if max_pdu else []
-        return [*argv, HOST, str(port), "-c", script]
+        for key in keys:
+            argv += ["-k", key]
+        return [*argv, HOST, str(port)]
     if variant.tool == "cp":
         return ["cp", "-r", os.fspath(workload.directory), os.fspath(out / "copy")]
     raise ValueError(variant.tool)
@@ -729,8 +731,8 @@ def targets(rows: list[Row], start: dict[str, list[float]] | None, comp: list[st
         ("W1 normal, in the shell", "W1", "shell", "normal", 2.0),
         ("W2 bit-preserving, in the shell", "W2", "shell", "bit", 1.5),
         ("W2 normal, in the shell", "W2", "shell", "normal", 1.5),
-        ("W1 one-shot getsh -c (start-up included), bit-preserving", "W1", "getsh", "bit", 1.6),
-        ("W1 one-shot getsh -c (start-up included), normal", "W1", "getsh", "normal", 1.6),
+        ("W1 one-shot getsh get (start-up included), bit-preserving", "W1", "getsh", "bit", 1.6),
+        ("W1 one-shot getsh get (start-up included), normal", "W1", "getsh", "normal", 1.6),
     ):
         ours, ref = _find(rows, workload, tool, mode), _find(rows, workload, "dcmtk", mode)
         if ours is not None and ref is not None:

@@ -293,6 +293,7 @@ class GetRun:
         final_identifier: Dataset | None = None
         error: BaseException | None = None
         ended = woken = False
+        last_progress = GetProgress(None, 0, 0, 0)
         worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
         try:
             with _chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors:
@@ -307,6 +308,8 @@ class GetRun:
                         self._wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
                         woken = True
                     progress: GetProgress | None = None  # only the latest of a batch is worth drawing
+                    if any(isinstance(item[1], Received) for item in batch):
+                        progress = last_progress  # a batch ends with the counts drawn, even if the peer sent none
                     for kind, payload in batch:
                         if kind == "end":
                             ended = True
@@ -323,6 +326,7 @@ class GetRun:
                         else:
                             final, final_identifier = payload
                     if progress is not None:
+                        last_progress = progress
                         yield from self._emit(progress)
                 if final is None or "Status" not in final:
                     settle(self.assoc)  # the responses ended without a final one

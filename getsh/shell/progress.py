@@ -5,6 +5,8 @@ Scripts, pipes and ``-c`` stay quiet: the table and summary at the end say it al
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -19,6 +21,9 @@ def human_size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
+UPDATE_EVERY = 0.05  # seconds
+
+
 class RetrieveProgress:
     """One bar per running C-GET: completed / failed / warning / remaining, objects/s and MB/s."""
 
@@ -29,10 +34,11 @@ class RetrieveProgress:
         self.received = 0
         self.bytes = 0
         self.counts = GetProgress(None, 0, 0, 0)
+        self._updated = 0.0
 
     def start(self, started: GetStarted) -> None:
         self.stop()
-        self.received, self.bytes = 0, 0
+        self.received, self.bytes, self._updated = 0, 0, 0.0
         self.counts = GetProgress(None, 0, 0, 0)
         if not self.console.is_terminal:
             return
@@ -54,12 +60,19 @@ class RetrieveProgress:
         self._update()
 
     def update(self, counts: GetProgress) -> None:
+        """The peer's counts (at the end of each batch of events: always drawn)."""
         self.counts = counts
-        self._update()
+        self._update(force=True)
 
-    def _update(self) -> None:
+    def _update(self, force: bool = False) -> None:
+        """The bar's fields, at most every UPDATE_EVERY seconds unless forced: it is redrawn 10
+        times a second anyway, and objects can arrive thousands a second."""
         if self.progress is None or self.task is None:
             return
+        now = time.monotonic()
+        if not force and now - self._updated < UPDATE_EVERY:
+            return
+        self._updated = now
         c = self.counts
         done = max(c.completed + c.failed + c.warning, self.received)
         total = done + c.remaining if c.remaining is not None else None
