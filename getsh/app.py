@@ -7,7 +7,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 import getsh.commands  # noqa: F401  (registers every command)
-from getsh import __version__
+from getsh import WELCOME
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.dicom.identifier import default_identifier
@@ -18,15 +18,30 @@ from getsh.shell.render import Renderer
 if TYPE_CHECKING:
     from getsh.cli import Options
     from getsh.dicom.demo import DemoServer
+    from getsh.dicom.events import Released
+
+
+def make_runner(ctx: Context) -> Runner:
+    """The runner every mode uses; the identifier starts as the default of the model the command
+    line (or config) chose."""
+    ctx.session.identifier = default_identifier(ctx.settings["model"])
+    return Runner(ctx, Renderer(ctx.env.console, ctx.env.err_console))
+
+
+def close_session(ctx: Context) -> Released | None:
+    """What every mode does at its end: stop a recording (what was recorded is on disk already) and
+    release (or, with the abort setting, abort) the association."""
+    if ctx.session.script.recording is not None:
+        with contextlib.suppress(OSError):
+            ctx.session.script.recording.stop()
+    return ctx.session.link.close(abort=ctx.settings["abort"])
 
 
 def run(ctx: Context, opts: Options) -> int:
     if opts.mode == "serve":
         return serve(ctx, opts)
-    # The identifier starts as the default of the model the command line (or config) chose.
-    ctx.session.identifier = default_identifier(ctx.settings["model"])
-    renderer = Renderer(ctx.env.console, ctx.env.err_console)
-    runner = Runner(ctx, renderer)
+    runner = make_runner(ctx)
+    renderer = runner.renderer
     if opts.mode == "get":
         return one_shot_get(ctx, runner, opts)
     if opts.mode == "echo":
@@ -58,16 +73,13 @@ def run(ctx: Context, opts: Options) -> int:
         else:
             from getsh.shell.repl import run_shell
 
-            renderer.show(Notice(f"getsh {__version__}: type help for the commands; Tab completes; Ctrl-D quits"))
+            renderer.show(Notice(WELCOME))
             run_shell(ctx, runner)
             outcome = ExitStatus.SUCCESS  # an interactive session that ends normally succeeded
     except KeyboardInterrupt:
         outcome = worst(outcome, ExitStatus.ERROR)
     finally:
-        if ctx.session.script.recording is not None:
-            with contextlib.suppress(OSError):  # what was recorded is on disk already
-                ctx.session.script.recording.stop()
-        ctx.session.link.close(abort=ctx.settings["abort"])
+        close_session(ctx)
         if demo is not None:
             demo.stop()
     return int(outcome)

@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from getsh import __version__
+from getsh import WELCOME, __version__
 from getsh.argfiles import expand_command_files
-from getsh.context import Context
 from getsh.env import HOME_VARIABLE, Environment
 from getsh.errors import GetshError, UsageError
 from getsh.exitstatus import ExitStatus
@@ -341,9 +340,9 @@ def version_text() -> str:
     return f"getsh {__version__}\npynetdicom {pynetdicom.__version__}\npydicom {pydicom.__version__}"
 
 
-def load_config(ctx: Context) -> list[str]:
+def load_config(env: Environment, settings: Settings) -> list[str]:
     """Apply ``$GETSH_HOME/config`` ([settings] name = value); return warnings for bad lines."""
-    path = ctx.env.config_path
+    path = env.config_path
     if not path.is_file():
         return []
     parser = configparser.ConfigParser()
@@ -354,7 +353,7 @@ def load_config(ctx: Context) -> list[str]:
     warnings = []
     for name, value in parser.items("settings") if parser.has_section("settings") else []:
         try:
-            ctx.settings.set(name, value, Origin.CONFIG)
+            settings.set(name, value, Origin.CONFIG)
         except GetshError as exc:
             warnings.append(f"{path}: {exc.message} (ignored)")
     return warnings
@@ -364,10 +363,10 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     env = env or Environment()
     try:
         opts = parse_args(sys.argv[1:] if argv is None else argv)
-        ctx = Context(env, Settings())
-        warnings = load_config(ctx)
+        settings = Settings()
+        warnings = load_config(env, settings)
         for name, value in opts.settings:
-            ctx.settings.set(name, value, Origin.COMMAND_LINE)
+            settings.set(name, value, Origin.COMMAND_LINE)
     except GetshError as exc:
         env.stderr.write(f"getsh: {exc.message}" + (f" — {exc.hint}" if exc.hint else "") + "\n")
         return ExitStatus.USAGE
@@ -381,9 +380,20 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return ExitStatus.SUCCESS
     from getsh import logs
 
-    logs.configure(ctx.settings["log-level"], opts.log_config)
+    logs.configure(settings["log-level"], opts.log_config)
     for warning in warnings:
         env.stderr.write(f"getsh: warning: {warning}\n")
-    from getsh.app import run
+    if _plain_shell(opts, env):  # the prompt first, pydicom and pynetdicom behind it
+        from getsh.shell.deferred import run_deferred_shell
 
-    return run(ctx, opts)
+        return run_deferred_shell(env, settings, WELCOME)
+    from getsh.app import run
+    from getsh.context import Context
+
+    return run(Context(env, settings), opts)
+
+
+def _plain_shell(opts: Options, env: Environment) -> bool:
+    """An interactive shell with nothing to do before its first prompt."""
+    return (opts.mode == "shell" and env.stdin_isatty and not opts.demo and opts.peer is None
+            and not (opts.commands or opts.query_files or opts.keys))

@@ -8,6 +8,7 @@ declared exactly once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -30,11 +31,22 @@ class Origin(Enum):
 
 @dataclass(frozen=True)
 class Choice:
-    """One allowed value of an enumerated setting and the getscu options that select it."""
+    """One allowed value of an enumerated setting and the getscu options that select it. Its help
+    may be given as a function, called when first shown: transfer-syntax names come from pydicom,
+    which the command line and the first prompt do not wait for."""
 
     value: str
     flags: tuple[str, ...]
-    help: str
+    help_source: str | Callable[[], str]
+
+    @property
+    def help(self) -> str:
+        return self.help_source if isinstance(self.help_source, str) else _help_of(self.help_source)
+
+
+@functools.cache
+def _help_of(source: Callable[[], str]) -> str:
+    return source()
 
 
 @dataclass(frozen=True)
@@ -139,7 +151,7 @@ def _parse_layout(text: str) -> str:
 
 
 def _prefer_choices(table: dict[str, tuple[str, ...]], flags: dict[str, tuple[str, ...]]) -> tuple[Choice, ...]:
-    return tuple(Choice(name, flags[name], describe(table, name)) for name in table)
+    return tuple(Choice(name, flags[name], functools.partial(describe, table, name)) for name in table)
 
 
 _PREFER_FLAGS = {

@@ -565,8 +565,10 @@ def _timed(argv: Sequence[str], env: dict[str, str]) -> float:
 _CSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 
 
-def prompt_seconds(env: dict[str, str], timeout: float = 10.0) -> float:
-    """Wall time from starting ``python -m getsh`` in a pseudo-terminal until ``getsh>`` is drawn."""
+def prompt_seconds(env: dict[str, str], timeout: float = 10.0) -> tuple[float, float]:
+    """Wall time from starting ``python -m getsh`` in a pseudo-terminal until ``getsh>`` is drawn,
+    and until the session is loaded behind it (the toolbar shows the peer state instead of
+    "loading": a line typed before that waits for it)."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {**env, "TERM": "xterm-256color"}
@@ -574,7 +576,7 @@ def prompt_seconds(env: dict[str, str], timeout: float = 10.0) -> float:
     proc = subprocess.Popen([PY, "-m", "getsh"], stdin=slave, stdout=slave, stderr=slave, env=env,
                             start_new_session=True)
     os.close(slave)
-    seen, elapsed = b"", float("nan")
+    seen, elapsed, loaded = b"", float("nan"), float("nan")
     try:
         while time.perf_counter() - started < timeout:
             ready, _, _ = select.select([master], [], [], 0.05)
@@ -587,8 +589,11 @@ def prompt_seconds(env: dict[str, str], timeout: float = 10.0) -> float:
             if b"\x1b[6n" in chunk:  # prompt_toolkit asks where the cursor is: answer as a terminal does
                 os.write(master, b"\x1b[1;1R")
             seen += chunk
-            if b"getsh>" in _CSI.sub(b"", seen):
+            plain = _CSI.sub(b"", seen)
+            if elapsed != elapsed and b"getsh>" in plain:  # nan: not yet seen
                 elapsed = time.perf_counter() - started
+            if b"[none]" in plain:  # the toolbar's association state (drawn differentially: match a short word)
+                loaded = time.perf_counter() - started
                 break
         os.write(master, b"\x04")
         try:
@@ -599,7 +604,7 @@ def prompt_seconds(env: dict[str, str], timeout: float = 10.0) -> float:
     finally:
         with contextlib.suppress(OSError):
             os.close(master)
-    return elapsed
+    return elapsed, loaded
 
 
 def startup(home: Path, repeats: int) -> dict[str, list[float]]:
@@ -607,7 +612,7 @@ def startup(home: Path, repeats: int) -> dict[str, list[float]]:
     importer = ("import sys, time; t = time.perf_counter(); import getsh.app; "
                 "print(time.perf_counter() - t, 'pynetdicom' in sys.modules)")
     results: dict[str, list[float]] = {"python -c pass": [], "getsh -c ''": [], "import getsh.app": [],
-                                       "first prompt (pty)": []}
+                                       "first prompt (pty)": [], "session loaded behind it (pty)": []}
     pynetdicom_loaded = False
     for _ in range(repeats):
         results["python -c pass"].append(_timed([PY, "-c", "pass"], env))
@@ -615,7 +620,9 @@ def startup(home: Path, repeats: int) -> dict[str, list[float]]:
         out = subprocess.run([PY, "-c", importer], capture_output=True, text=True, env=env, check=True).stdout.split()
         results["import getsh.app"].append(float(out[0]))
         pynetdicom_loaded = out[1] == "True"
-        results["first prompt (pty)"].append(prompt_seconds(env))
+        drawn, loaded = prompt_seconds(env)
+        results["first prompt (pty)"].append(drawn)
+        results["session loaded behind it (pty)"].append(loaded)
     results["pynetdicom imported by getsh.app"] = [float(pynetdicom_loaded)]
     return results
 
@@ -746,8 +753,9 @@ def targets(rows: list[Row], start: dict[str, list[float]] | None, comp: list[st
                 out.append(f"- {workload} peak RSS, {row.variant.label}, bit-preserving: {rss:.0f} MB "
                            f"(target < 150 MB): {verdict(rss < 150)}")
     if start:
-        prompt = _median(start["first prompt (pty)"])
-        out.append(f"- ready prompt: {prompt:.3f} s (target < 0.4 s): {verdict(prompt < 0.4)}")
+        prompt, loaded = _median(start["first prompt (pty)"]), _median(start["session loaded behind it (pty)"])
+        out.append(f"- ready prompt: {prompt:.3f} s (target < 0.4 s): {verdict(prompt < 0.4)}; the libraries are "
+                   f"loaded behind it by {loaded:.3f} s (a line typed earlier waits for them)")
     for line in comp:
         match = re.search(r"p99=\s*([\d.]+) ms", line)
         if line.startswith("ALL") and match:

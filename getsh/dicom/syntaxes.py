@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sys
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from pydicom.uid import UID
+if TYPE_CHECKING:  # pydicom is imported when a name or UID is first asked for: settings.py (and
+    from pydicom.uid import UID  # with it the command line) must not wait for it
 
 IMPLICIT = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -27,6 +29,8 @@ _UNCOMPRESSED = (_LOCAL, _OPPOSITE, IMPLICIT)
 def syntax_uid(uid: str) -> UID:
     """pydicom's UID for a transfer syntax, made once: UID() validates with a regex (~20 µs),
     and the receive path asks for the same few syntaxes for every object."""
+    from pydicom.uid import UID
+
     return UID(uid)
 
 
@@ -72,7 +76,7 @@ PROPOSE: dict[str, tuple[str, ...]] = {
 
 def syntax_name(uid: str) -> str:
     """The transfer syntax's name from pydicom's dictionary, or the UID itself."""
-    name = UID(uid).name
+    name = syntax_uid(uid).name
     return name if name and name != uid else uid
 
 

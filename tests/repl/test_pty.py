@@ -47,17 +47,30 @@ class Terminal:
         subprocess.run([*self.base, "kill-server"], capture_output=True)
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
+def start_terminal(tmp_path: Path, args: str) -> Terminal:
     if shutil.which("tmux") is None:
         peer_missing("tmux is not installed (scripts/test installs it)")
     status = tmp_path / "exit-status"
     command = (
         f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && GETSH_HOME={shlex.quote(str(tmp_path / 'home'))} "
-        f"{shlex.quote(sys.executable)} -m getsh --demo; echo $? > {shlex.quote(str(status))}; sleep 60"
+        f"{shlex.quote(sys.executable)} -m getsh {args}; echo $? > {shlex.quote(str(status))}; sleep 60"
     )
     term = Terminal(command, f"getsh-test-{tmp_path.name}")
     term.status_file = status  # type: ignore[attr-defined]
+    return term
+
+
+def exit_status(term: Terminal, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    status_file: Path = term.status_file  # type: ignore[attr-defined]
+    while not status_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return status_file.read_text().strip()
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    term = start_terminal(tmp_path, "--demo")
     try:
         yield term
     finally:
@@ -100,11 +113,25 @@ def test_demo_shell_as_seen_in_a_terminal(terminal: Terminal, tmp_path: Path) ->
     terminal.wait_for("settings changed (prefer rle): re-associating")
 
     terminal.keys("C-d")
-    deadline = time.monotonic() + 15
-    status_file: Path = terminal.status_file  # type: ignore[attr-defined]
-    while not status_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert status_file.read_text().strip() == "0"
+    assert exit_status(terminal) == "0"
     assert "released the association" in terminal.screen()
     history = (tmp_path / "home" / "history").read_text()
     assert "echo" in history and "set prefer rle" in history
+
+
+def test_a_plain_shell_prompts_first_and_loads_behind_the_prompt(tmp_path: Path) -> None:
+    """No peer on the command line: the prompt comes before pydicom and pynetdicom; what is typed
+    at once waits for them and then runs, in order; completion works as soon as they are in."""
+    term = start_terminal(tmp_path, "")
+    try:
+        term.wait_for("getsh>", timeout=10)
+        term.keys("set model study", "Enter", "keys", "Enter", pause=0.02)  # typed before the load is done
+        screen = term.wait_for("identifier (study model)")
+        assert screen.index("model = study") < screen.index("identifier (study model)")
+        term.wait_for("no peer (connect HOST PORT)")  # the toolbar, once the session is loaded
+        term.keys("set prefer r")
+        term.wait_for("rle")
+        term.keys("C-u", "C-d")
+        assert exit_status(term) == "0"
+    finally:
+        term.close()

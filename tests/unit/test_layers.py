@@ -20,3 +20,19 @@ def test_dicom_layer_imports_no_ui_library() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "", f"getsh.dicom imported UI modules: {result.stdout}"
+
+
+def test_the_command_line_and_first_prompt_do_not_wait_for_the_dicom_libraries() -> None:
+    """pydicom (with numpy) and pynetdicom are most of start-up: the command line parser and the
+    deferred shell must not import them (shell/deferred.py loads them behind the prompt)."""
+    code = (
+        "import sys\n"
+        "import getsh.cli, getsh.shell.deferred\n"
+        "from getsh.cli import parse_args\n"
+        "from getsh.settings import SETTINGS, Settings\n"
+        "parse_args(['-aet', 'ME', '+xr', '-od', '.'])\n"
+        "Settings()\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('pydicom', 'pynetdicom', 'numpy'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"imported at start-up: {result.stdout[:300]}"
