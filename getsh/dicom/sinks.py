@@ -18,7 +18,7 @@ from pynetdicom.dsutils import decode
 from getsh.dicom.header_scan import PREFIX, scan
 from getsh.dicom.storage import ObjectWriter, Storage
 from getsh.dicom.stored import STATUS_PROCESSING_FAILURE, ObjectMeta, StorageError, StorageMode, StoredFile
-from getsh.dicom.syntaxes import syntax_uid
+from getsh.dicom.syntaxes import syntax_encoding
 
 # What a sink reports when it is done: the stored file and its header values (or the decoded data
 # set to take them from), or the error that refused it. Returns the C-STORE status to answer with.
@@ -84,18 +84,17 @@ class DecodeSink:
             self.data += chunk
 
     def finish(self) -> int:
-        ts = syntax_uid(str(self.meta.transfer_syntax))
+        implicit, little, deflated = syntax_encoding(str(self.meta.transfer_syntax))
+        raw, self.data = bytes(self.data), bytearray()  # one copy alive at a time (BytesIO shares bytes)
         try:
-            raw = bytes(self.data)
-            dataset = decode(BytesIO(raw), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
-            dataset.set_original_encoding(ts.is_implicit_VR, ts.is_little_endian)
+            dataset = decode(BytesIO(raw), implicit, little, deflated)
+            dataset.set_original_encoding(implicit, little)
             stored = self.storage.store_dataset(dataset, self.meta)
         except Exception as error:  # StorageError, or a data set pydicom cannot decode
             return self.report(self.meta, error, None)
-        finally:
-            self.data = bytearray()
         # The table's few values from the bytes: pydicom would convert each element it is asked for.
-        return self.report(self.meta, stored, scan(raw[:PREFIX], ts, complete=len(raw) <= PREFIX) or dataset)
+        header = scan(raw[:PREFIX], str(self.meta.transfer_syntax), complete=len(raw) <= PREFIX)
+        return self.report(self.meta, stored, header or dataset)
 
     def abort(self) -> None:
         self.data = bytearray()

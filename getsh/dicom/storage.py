@@ -19,6 +19,7 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -95,8 +96,7 @@ class Storage:
             return _ignored(meta, 0)
         if self.mode is StorageMode.BIT_PRESERVING:
             raise ValueError("bit-preserving storage needs the received bytes: use open_object or store_file")
-        syntax = syntax_uid(str(meta.transfer_syntax))
-        deflated = syntax == DeflatedExplicitVRLittleEndian or not syntax.is_transfer_syntax
+        deflated, implicit, little, compressed = _write_plan(str(meta.transfer_syntax))
         writer = ObjectWriter(self, meta, header=not deflated)
         try:
             if deflated:  # pydicom's dcmwrite knows how to deflate (and what to do with a private syntax)
@@ -106,10 +106,10 @@ class Storage:
                 # The File Meta comes out byte-identical to file_meta_bytes() (a test checks it).
                 dcmwrite(writer.file, out, enforce_file_format=False)
             else:  # what dcmwrite does after the File Meta, without its copies and checks (~0.5 ms an object)
-                if "PixelData" in dataset and not syntax.is_private:
-                    dataset["PixelData"].is_undefined_length = syntax.is_compressed
+                if compressed is not None and "PixelData" in dataset:
+                    dataset["PixelData"].is_undefined_length = compressed
                 fp = DicomFileLike(writer.file)
-                fp.is_implicit_VR, fp.is_little_endian = syntax.is_implicit_VR, syntax.is_little_endian
+                fp.is_implicit_VR, fp.is_little_endian = implicit, little
                 write_dataset(fp, dataset)
             writer.size = writer.file.tell()
         except OSError as exc:
@@ -427,6 +427,17 @@ class _Discard(ObjectWriter):
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _write_plan(transfer_syntax: str) -> tuple[bool, bool, bool, bool | None]:
+    """How store_dataset writes a syntax: (through dcmwrite: deflated or not a known syntax,
+    implicit VR, little endian, pixel data of undefined length or None to leave it as it is).
+    pydicom's UID properties look these up on every access; an object needs them once."""
+    syntax = syntax_uid(transfer_syntax)
+    through_dcmwrite = syntax == DeflatedExplicitVRLittleEndian or not syntax.is_transfer_syntax
+    compressed = None if syntax.is_private else bool(syntax.is_compressed)
+    return through_dcmwrite, bool(syntax.is_implicit_VR), bool(syntax.is_little_endian), compressed
 
 
 def _ignored(meta: ObjectMeta, size: int) -> StoredFile:

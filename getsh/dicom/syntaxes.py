@@ -34,6 +34,14 @@ def syntax_uid(uid: str) -> UID:
     return UID(uid)
 
 
+@lru_cache(maxsize=64)
+def syntax_encoding(uid: str) -> tuple[bool, bool, bool]:
+    """(implicit VR, little endian, deflated) for a transfer syntax; pydicom's UID properties look
+    them up on every access."""
+    ts = syntax_uid(uid)
+    return bool(ts.is_implicit_VR), bool(ts.is_little_endian), bool(ts.is_deflated)
+
+
 def _then_uncompressed(uid: str) -> tuple[str, ...]:
     """A compressed preference still accepts the uncompressed syntaxes, after it."""
     return (uid, EXPLICIT_LE, EXPLICIT_BE, IMPLICIT)
