@@ -17,9 +17,10 @@ from getsh.dicom import identifier as ident
 from getsh.dicom.association import uid_name
 from getsh.dicom.contexts import GET_MODELS, MAX_CONTEXTS, SERVICE_CONTEXTS, plan_contexts
 from getsh.dicom.events import GetDone, Notice, SplitDone
+from getsh.dicom.header_scan import with_header
 from getsh.dicom.naming import DEFAULT_LAYOUT
 from getsh.dicom.query import discover_classes
-from getsh.dicom.retrieve import GetRun, with_header
+from getsh.dicom.retrieve import GetRun
 from getsh.dicom.storage import Storage
 from getsh.errors import NetworkError, UsageError
 from getsh.registry import Arg, Suggestion, command

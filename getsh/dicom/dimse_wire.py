@@ -9,11 +9,20 @@ still goes through pynetdicom's codec; tests check that both agree byte for byte
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Iterable
+from io import BytesIO
 
+from pydicom import Dataset
 from pynetdicom import _config
+from pynetdicom import dimse_messages as messages
 from pynetdicom._validators import validate_ui
+from pynetdicom.dimse_primitives import C_GET
+from pynetdicom.dsutils import decode, encode
+from pynetdicom.pdu import P_DATA_TF as P_DATA_TF_PDU
+
+log = logging.getLogger("getsh.retrieve")
 
 # Command Field values (PS3.7 E.1) and the elements the direct path reads or writes.
 C_STORE_RQ, C_STORE_RSP, C_GET_RSP, C_CANCEL_RQ = 0x0001, 0x8001, 0x8010, 0x0FFF
@@ -128,3 +137,60 @@ def p_data_pdus(context_id: int, payload: bytes, *, command: bool, max_pdu: int)
         out.append(PDU_HEADER.pack(P_DATA_TF, len(chunk) + 6) + PDV_HEADER.pack(len(chunk) + 2, context_id, control))
         out.append(chunk)
     return b"".join(out)
+
+
+# --- pynetdicom's codec for the messages off the hot path ------------------------------------------------
+
+
+def encode_message(msg: messages.C_GET_RQ | messages.C_CANCEL_RQ, context_id: int, max_pdu: int) -> bytes:
+    out = []
+    for primitive in msg.encode_msg(context_id, max_pdu):
+        pdu = P_DATA_TF_PDU()
+        pdu.from_primitive(primitive)
+        out.append(pdu.encode())
+    return b"".join(out)
+
+
+def get_request(identifier: Dataset, model_uid: str, message_id: int, context_id: int, syntax: str,
+                 max_pdu: int) -> bytes:
+    """The C-GET-RQ as pynetdicom's ``send_c_get`` encodes it (Priority low, as it does)."""
+    from pydicom.uid import UID
+
+    ts = UID(syntax)
+    encoded = encode(identifier, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+    if encoded is None:
+        raise ValueError("Failed to encode the supplied Identifier dataset")
+    req = C_GET()
+    req.MessageID = message_id
+    req.AffectedSOPClassUID = model_uid
+    req.Priority = 2
+    req.Identifier = BytesIO(encoded)
+    msg = messages.C_GET_RQ()
+    msg.primitive_to_message(req)
+    return encode_message(msg, context_id, max_pdu)
+
+
+def final_response(fields: dict[int, bytes], identifier: bytes, syntax: str) -> tuple[Dataset, Dataset | None]:
+    """The final C-GET-RSP as pynetdicom's ``send_c_get`` yields it: (status, identifier)."""
+    from pydicom.uid import UID
+
+    command = decode(BytesIO(encode_command(fields.items())), True, True)
+    msg = messages.C_GET_RSP()
+    msg.command_set = command
+    msg.data_set = BytesIO(identifier)
+    rsp = msg.message_to_primitive()
+    if not rsp.is_valid_response:
+        raise WireError("a C-GET-RSP that pynetdicom finds invalid (a required element is missing)")
+    status = Dataset()
+    status.Status = rsp.Status
+    for keyword in rsp.STATUS_OPTIONAL_KEYWORDS:
+        if getattr(rsp, keyword) is not None:
+            setattr(status, keyword, getattr(rsp, keyword))
+    ident = None
+    if identifier:
+        ts = UID(syntax)
+        try:
+            ident = decode(BytesIO(identifier), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+        except Exception as exc:  # as pynetdicom: the status stands without it
+            log.error("Failed to decode the received Identifier dataset: %s", exc)
+    return status, ident

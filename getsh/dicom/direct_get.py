@@ -24,14 +24,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from io import BytesIO
 from typing import Protocol
 
 from pydicom import Dataset
-from pynetdicom.dimse_messages import C_CANCEL_RQ, C_GET_RQ, C_GET_RSP
-from pynetdicom.dimse_primitives import C_CANCEL, C_GET
-from pynetdicom.dsutils import decode, encode
-from pynetdicom.pdu import P_DATA_TF as P_DATA_TF_PDU
+from pynetdicom.dimse_messages import C_CANCEL_RQ
+from pynetdicom.dimse_primitives import C_CANCEL
 
 from getsh.dicom import dimse_wire as wire
 from getsh.dicom.stored import ObjectMeta
@@ -110,6 +107,8 @@ class DirectGet:
         self._send_lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
+        self._info = False
+        self._responses = 0
 
     # --- other threads ----------------------------------------------------------------------
 
@@ -119,7 +118,7 @@ class DirectGet:
         req.MessageIDBeingRespondedTo = message_id
         msg = C_CANCEL_RQ()
         msg.primitive_to_message(req)
-        self._send(_encode_message(msg, self.get_context_id, self.peer_max_pdu))
+        self._send(wire.encode_message(msg, self.get_context_id, self.peer_max_pdu))
 
     def stop(self) -> None:
         """Make ``run`` return ``Outcome('stopped')`` soon (from any thread)."""
@@ -132,8 +131,12 @@ class DirectGet:
     # --- the exchange -----------------------------------------------------------------------
 
     def run(self, identifier: Dataset, model_uid: str, message_id: int) -> Outcome:
+        self._info = log.isEnabledFor(logging.INFO)  # -v: the lines pynetdicom's own path logs at info
+        self._responses = 0
+        if self._info:
+            log.info("Sending Get Request: MsgID %d (getsh's direct receive path)", message_id)
         try:
-            self._send(_get_request(identifier, model_uid, message_id, self.get_context_id, self.get_syntax,
+            self._send(wire.get_request(identifier, model_uid, message_id, self.get_context_id, self.get_syntax,
                                     self.peer_max_pdu))
             return self._loop()
         except OSError as exc:  # sending failed: the connection is gone
@@ -292,6 +295,8 @@ class DirectGet:
                             sop_instance, context_id)
             else:
                 sink = self.begin(store)
+            if self._info:
+                log.info("Received Store Request: MsgID %d, %s", message_id, sop_instance)
             if not has_data:  # nothing to store: answer now
                 if not isinstance(sink, int):
                     sink.abort()
@@ -312,14 +317,23 @@ class DirectGet:
         status = wire.us(fields, wire.STATUS)
         if status is None:
             raise _Invalid("an invalid DIMSE message: a C-GET-RSP without a Status")
+        counts = (wire.us(fields, wire.REMAINING), wire.us(fields, wire.COMPLETED) or 0,
+                  wire.us(fields, wire.FAILED) or 0, wire.us(fields, wire.WARNING) or 0)
+        self._responses += 1
+        if self._info:
+            pending = 0xFF00 <= status <= 0xFF01
+            what = f"Response: {self._responses} - 0x{status:04X} (Pending)" if pending else f"Result: 0x{status:04X}"
+            log.info("Get SCP %s; Sub-Operations Remaining: %s, Completed: %d, Failed: %d, Warning: %d",
+                     what, counts[0] if counts[0] is not None else "-", *counts[1:])
         if 0xFF00 <= status <= 0xFF01:  # pending: the common case, kept cheap
-            self.pending(wire.us(fields, wire.REMAINING), wire.us(fields, wire.COMPLETED) or 0,
-                         wire.us(fields, wire.FAILED) or 0, wire.us(fields, wire.WARNING) or 0)
+            self.pending(*counts)
             return None
-        final, ident = _final_response(fields, identifier, self.get_syntax)
+        final, ident = wire.final_response(fields, identifier, self.get_syntax)
         return Outcome("final", status=final, identifier=ident)
 
     def _answer(self, store: StoreRequest, status: int) -> None:
+        if self._info:
+            log.info("Sending Store Response: MsgID %d, status 0x%04X", store.message_id, status)
         command = wire.c_store_rsp(store.message_id, store.meta.sop_class_uid, store.meta.sop_instance_uid, status)
         self._send(wire.p_data_pdus(store.context_id, command, command=True, max_pdu=self.peer_max_pdu))
 
@@ -332,60 +346,3 @@ class DirectGet:
         detail = "" if pdu_type in (0x05, 0x07) else (
             f"an {name} PDU in the middle of a C-GET" if name else f"a PDU of unknown type 0x{pdu_type:02X}")
         return Outcome("peer-pdu", pdu_type=pdu_type, detail=detail, silence=time.monotonic() - self.last_heard)
-
-
-# --- pynetdicom's codec for the messages off the hot path ------------------------------------------------
-
-
-def _encode_message(msg: C_GET_RQ | C_CANCEL_RQ, context_id: int, max_pdu: int) -> bytes:
-    out = []
-    for primitive in msg.encode_msg(context_id, max_pdu):
-        pdu = P_DATA_TF_PDU()
-        pdu.from_primitive(primitive)
-        out.append(pdu.encode())
-    return b"".join(out)
-
-
-def _get_request(identifier: Dataset, model_uid: str, message_id: int, context_id: int, syntax: str,
-                 max_pdu: int) -> bytes:
-    """The C-GET-RQ as pynetdicom's ``send_c_get`` encodes it (Priority low, as it does)."""
-    from pydicom.uid import UID
-
-    ts = UID(syntax)
-    encoded = encode(identifier, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
-    if encoded is None:
-        raise ValueError("Failed to encode the supplied Identifier dataset")
-    req = C_GET()
-    req.MessageID = message_id
-    req.AffectedSOPClassUID = model_uid
-    req.Priority = 2
-    req.Identifier = BytesIO(encoded)
-    msg = C_GET_RQ()
-    msg.primitive_to_message(req)
-    return _encode_message(msg, context_id, max_pdu)
-
-
-def _final_response(fields: dict[int, bytes], identifier: bytes, syntax: str) -> tuple[Dataset, Dataset | None]:
-    """The final C-GET-RSP as pynetdicom's ``send_c_get`` yields it: (status, identifier)."""
-    from pydicom.uid import UID
-
-    command = decode(BytesIO(wire.encode_command(fields.items())), True, True)
-    msg = C_GET_RSP()
-    msg.command_set = command
-    msg.data_set = BytesIO(identifier)
-    rsp = msg.message_to_primitive()
-    if not rsp.is_valid_response:
-        raise _Invalid("an invalid DIMSE message: a C-GET-RSP that pynetdicom cannot read")
-    status = Dataset()
-    status.Status = rsp.Status
-    for keyword in rsp.STATUS_OPTIONAL_KEYWORDS:
-        if getattr(rsp, keyword) is not None:
-            setattr(status, keyword, getattr(rsp, keyword))
-    ident = None
-    if identifier:
-        ts = UID(syntax)
-        try:
-            ident = decode(BytesIO(identifier), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
-        except Exception as exc:  # as pynetdicom: the status stands without it
-            log.error("Failed to decode the received Identifier dataset: %s", exc)
-    return status, ident

@@ -1,30 +1,29 @@
 """C-GET and its C-STORE sub-operations, as a stream of events; C-CANCEL on Ctrl-C.
 
-pynetdicom's ``send_c_get`` must be driven to its end (it pauses the association's reactor
-while it runs), and Ctrl-C can only be caught on the main thread. So the request runs on a
-worker thread that puts events on a queue; the generator here yields them to the shell as
-they happen. A KeyboardInterrupt thrown into the generator (the runner does that) sends
-C-CANCEL-RQ and keeps receiving until the final response; a second one aborts.
+The request runs on a worker thread (Ctrl-C can only be caught on the main thread) that posts
+events to a mailbox; the generator here yields them to the shell as they come. A KeyboardInterrupt
+thrown into the generator (the runner does that) sends C-CANCEL-RQ and keeps receiving until the
+final response; a second one aborts.
 
-When no final response comes, the error says why in one line: the peer's A-ABORT or closed
-connection, the DIMSE timeout (measured from the peer's last message), an invalid message our
-side aborted on, or our own abort. pynetdicom leaves a waiting request hanging when our side
-aborts, so we wake it (``_wake``); it also forgets the spool file of a half-received data set.
+Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from
+pynetdicom, handover.py) by default, and pynetdicom's own ``send_c_get`` for debug logging and
+``GETSH_RECEIVE=pynetdicom`` (see ``handover.direct_path``). When no final response comes, the
+error says why in one line (get_result.py); pynetdicom's path needs two mends for that: a waiting
+request is woken when our side aborts (``_wake``), and a half-received spool file is removed.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydicom import Dataset, dcmread
+from pydicom import Dataset
 from pynetdicom import _config, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
@@ -32,9 +31,10 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 from getsh.dicom.association import settle
 from getsh.dicom.direct_get import DirectGet, Outcome
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
-from getsh.dicom.failures import describe_abort, pynetdicom_errors
-from getsh.dicom.handover import HandoverError, available, borrow_socket, hand_pdu_to_pynetdicom
-from getsh.dicom.header_scan import read_header
+from getsh.dicom.failures import pynetdicom_errors
+from getsh.dicom.get_result import failed_uids, no_response, progress_of
+from getsh.dicom.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
+from getsh.dicom.header_scan import header_of
 from getsh.dicom.mailbox import Mailbox
 from getsh.dicom.sinks import make_sink
 from getsh.dicom.status import decode
@@ -45,7 +45,6 @@ from getsh.errors import NetworkError
 log = logging.getLogger("getsh.retrieve")
 
 BRISK_LOOP_DELAY = 0.0001  # seconds; see GetRun.run
-HEADER_KEYWORDS = ("PatientID", "PatientName", "StudyInstanceUID", "SeriesInstanceUID", "Modality")
 _chunked_lock = threading.Lock()
 
 
@@ -67,42 +66,6 @@ def _chunked_receive(enabled: bool) -> Iterator[None]:
             yield
         finally:
             _config.STORE_RECV_CHUNKED_DATASET = before
-
-
-def direct_path(assoc: Association) -> str:
-    """'' when a C-GET can take the direct receive path (direct_get.py), else why not.
-
-    pynetdicom's own path stays for debug logging (its PDU and DIMSE dumps are the point of
-    ``-d``) and when ``GETSH_RECEIVE=pynetdicom`` asks for it (the benchmark's before/after)."""
-    if os.environ.get("GETSH_RECEIVE", "").lower() == "pynetdicom":
-        return "GETSH_RECEIVE=pynetdicom"
-    if logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG):
-        return "debug logging shows pynetdicom's own protocol log"
-    return available(assoc)
-
-
-def _header(dataset: Dataset) -> dict[str, str]:
-    return {k: str(dataset.get(k, "") or "") for k in HEADER_KEYWORDS}
-
-
-def with_header(item: Received) -> Received:
-    """``item`` with its patient/study/series words read from its file, if they are missing.
-
-    In bit-preserving mode nothing is decoded while objects arrive (reading each header back
-    cost ~10% of a retrieve); the table reads the few it shows afterwards, and ``received``
-    the ones it lists.
-    """
-    if item.modality or item.study_uid or item.path is None:
-        return item
-    path = Path(item.output_dir) / item.path
-    try:
-        header = read_header(path, item.transfer_syntax) or _header(
-            dcmread(path, stop_before_pixels=True, specific_tags=list(HEADER_KEYWORDS)))
-    except Exception:  # a header we cannot read only costs the table its details
-        return item
-    return replace(item, patient_id=header["PatientID"], patient_name=header["PatientName"],
-                   study_uid=header["StudyInstanceUID"], series_uid=header["SeriesInstanceUID"],
-                   modality=header["Modality"])
 
 
 class GetRun:
@@ -178,7 +141,7 @@ class GetRun:
             self.events.put(("event", failed))
             return status
         if isinstance(header, Dataset):
-            header = _header(header)
+            header = header_of(header)
         header = header or {}
         received = Received(
             index=self.next_index,
@@ -322,7 +285,7 @@ class GetRun:
                                 self.on_received(payload)
                             yield from self._emit(payload)
                         elif "Status" in payload[0] and decode(int(payload[0].Status), "get").category == "Pending":
-                            progress = _progress(payload[0])
+                            progress = progress_of(payload[0])
                         else:
                             final, final_identifier = payload
                     if progress is not None:
@@ -344,7 +307,7 @@ class GetRun:
         if error is not None:
             raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}", "run with -d for the protocol log")
         if final is None or "Status" not in final:
-            raise _no_response(self, dimse_timeout, seconds, errors)
+            raise no_response(self, dimse_timeout, seconds, errors)
         if self.interrupts and decode(int(final.Status), "get").category != "Cancel":
             got = len(self.tally.received)
             yield Notice(f"C-CANCEL was sent, but the peer did not cancel: it carried on and sent {got} "
@@ -416,7 +379,7 @@ class GetRun:
 
     def _done(self, status: Dataset, identifier: Dataset | None, seconds: float) -> GetDone:
         code = int(status.Status)
-        failed_uids = _failed_uids(status, identifier)
+        uids = failed_uids(status, identifier)
         done = GetDone(
             label=self.label,
             status=decode(code, "get"),
@@ -426,7 +389,7 @@ class GetRun:
             remaining=int(status.get("NumberOfRemainingSuboperations", 0) or 0),
             received=tuple(self.tally.received),
             refused=tuple(self.tally.refused),
-            failed_uids=failed_uids,
+            failed_uids=uids,
             error_comment=str(status.get("ErrorComment", "") or ""),
             seconds=seconds,
             cancelled=self.interrupts > 0 and decode(code, "get").category == "Cancel",
@@ -434,53 +397,3 @@ class GetRun:
         return done
 
 
-def _progress(status: Dataset) -> GetProgress:
-    remaining = status.get("NumberOfRemainingSuboperations")
-    return GetProgress(
-        remaining=int(remaining) if remaining is not None else None,
-        completed=int(status.get("NumberOfCompletedSuboperations", 0) or 0),
-        failed=int(status.get("NumberOfFailedSuboperations", 0) or 0),
-        warning=int(status.get("NumberOfWarningSuboperations", 0) or 0),
-    )
-
-
-def _failed_uids(status: Dataset, identifier: Dataset | None) -> tuple[str, ...]:
-    """The Failed SOP Instance UID List, wherever the peer put it (identifier or status)."""
-    for source in (identifier, status):
-        if source is not None and source.get("FailedSOPInstanceUIDList"):
-            value = source.FailedSOPInstanceUIDList
-            return tuple(str(v) for v in ([value] if isinstance(value, str) else value) if str(v))
-    return ()
-
-
-def _no_response(run: GetRun, dimse_timeout: float | None, seconds: float, log: list[str]) -> NetworkError:
-    """Why the C-GET ended without a final response, in one line: our abort, the peer's, a timeout."""
-    got = len(run.tally.received)
-    were = "objects received before that were" if got != 1 else "object received before that was"
-    kept = f"; {got} {were} kept" if got else ""
-    if run.interrupts > 1:
-        return NetworkError(f"C-GET aborted at your request after {seconds:.1f} s{kept}",
-                            "the next command re-associates")
-    if run.invalid:  # what the direct path found wrong, in its own words
-        return NetworkError(f"C-GET: the peer sent {_shorten(run.invalid, 160)}; the association was aborted "
-                            f"after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
-    invalid = next((m for m in log if m.startswith("Invalid ")), "")
-    if any(m.startswith("Received an invalid DIMSE message") for m in log):
-        detail = f": {_shorten(invalid)}" if invalid else ""
-        return NetworkError(f"C-GET: the peer sent an invalid DIMSE message{detail}; the association was "
-                            f"aborted after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
-    if run.peer_abort is not None or (run.connection_closed and run.silence < (dimse_timeout or float("inf"))):
-        how = describe_abort(run.peer_abort, run.connection_closed)
-        return NetworkError(f"C-GET: {how} after {seconds:.1f} s, before the final response{kept}",
-                            "the next command re-associates")
-    if dimse_timeout is not None and run.silence >= dimse_timeout - 0.05:
-        return NetworkError(
-            f"C-GET: no response within {dimse_timeout} s (dimse-timeout); the association was aborted{kept}",
-            "check the peer, or raise the limit: set dimse-timeout SECONDS",
-        )
-    return NetworkError(f"C-GET: the association was lost before the final response{kept}",
-                        "the next command re-associates")
-
-
-def _shorten(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

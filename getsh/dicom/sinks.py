@@ -16,9 +16,10 @@ from pydicom import Dataset
 from pynetdicom.dsutils import decode
 
 from getsh.dicom.header_scan import PREFIX, scan
-from getsh.dicom.storage import ObjectWriter, Storage
+from getsh.dicom.storage import Storage
 from getsh.dicom.stored import STATUS_PROCESSING_FAILURE, ObjectMeta, StorageError, StorageMode, StoredFile
 from getsh.dicom.syntaxes import syntax_encoding
+from getsh.dicom.writer import ObjectWriter
 
 # What a sink reports when it is done: the stored file and its header values (or the decoded data
 # set to take them from), or the error that refused it. Returns the C-STORE status to answer with.

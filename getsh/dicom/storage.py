@@ -22,7 +22,6 @@ import copy
 import functools
 import os
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from pydicom import Dataset, dcmread, dcmwrite
 from pydicom.dataset import FileMetaDataset
@@ -49,9 +48,9 @@ from getsh.dicom.stored import (
     storage_error,
 )
 from getsh.dicom.syntaxes import syntax_uid
+from getsh.dicom.writer import Discard, ObjectWriter, ignored
 
 IMPLEMENTATION_VERSION_NAME = f"GETSH_{__version__}"[:16]  # SH: at most 16 characters
-_BUFFER = 256 * 1024
 _MAX_RENAMES = 9999
 
 
@@ -87,13 +86,13 @@ class Storage:
     def open_object(self, meta: ObjectMeta) -> ObjectWriter:
         """A writer to feed the received data set to, chunk by chunk; then commit() or abort()."""
         if self.mode is StorageMode.IGNORE:
-            return _Discard(self, meta)
+            return Discard(self, meta)
         return ObjectWriter(self, meta)
 
     def store_dataset(self, dataset: Dataset, meta: ObjectMeta) -> StoredFile:
         """Write a decoded data set like getscu -B: File Meta plus the data set in meta's transfer syntax."""
         if self.mode is StorageMode.IGNORE:
-            return _ignored(meta, 0)
+            return ignored(meta, 0)
         if self.mode is StorageMode.BIT_PRESERVING:
             raise ValueError("bit-preserving storage needs the received bytes: use open_object or store_file")
         deflated, implicit, little, compressed = _write_plan(str(meta.transfer_syntax))
@@ -136,7 +135,7 @@ class Storage:
                 f"cannot read the received file {path}: {exc}", dimse_status=STATUS_PROCESSING_FAILURE
             ) from exc
         if self.mode is StorageMode.IGNORE:
-            return _ignored(meta, os.path.getsize(path) - offset)
+            return ignored(meta, os.path.getsize(path) - offset)
         if self.mode is StorageMode.NORMAL and offset:
             try:
                 dataset = dcmread(path, force=True)
@@ -282,150 +281,6 @@ class Storage:
         return storage_error(exc, meta.sop_instance_uid, self.output_dir, written, os.path.isdir(self.root))
 
 
-class ObjectWriter:
-    """One object on its way to disk: a partial file that only commit() gives a name. Use as a
-    context manager, or call abort(): leaving without commit removes the partial file.
-    ``write_many`` goes straight to the file descriptor (one ``writev``); ``write`` and ``file``
-    go through a buffered file made on first use."""
-
-    def __init__(self, storage: Storage, meta: ObjectMeta, *, header: bool = True) -> None:
-        self.storage, self.meta, self.size = storage, meta, 0
-        self._done = False
-        self._failure: StorageError | None = None
-        self._buffered: BinaryIO | None = None
-        head = storage.file_meta_bytes(meta) if header else b""  # may refuse the object: before any file exists
-        try:
-            self._fd, self._path = diskio.new_partial(storage.root)
-        except OSError as exc:
-            raise storage._error(exc, meta, 0) from exc
-        if head:
-            self.write(head)
-
-    @property
-    def file(self) -> BinaryIO:
-        if self._buffered is None:
-            self._buffered = os.fdopen(self._fd, "wb", buffering=_BUFFER)
-        return self._buffered
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Append received bytes. A failure raises StorageError (again on later calls) and cleans up."""
-        if self._failure:
-            raise self._failure
-        try:
-            self.file.write(data)
-        except OSError as exc:
-            self._fail(exc)
-        self.size += len(data)
-
-    def write_many(self, chunks: list[memoryview] | list[bytes]) -> None:
-        """Append several received fragments with one ``writev`` (the direct receive path's way)."""
-        if self._failure:
-            raise self._failure
-        try:
-            if self._buffered is not None:
-                self._buffered.flush()
-            self.size += diskio.writev_all(self._fd, chunks)
-        except OSError as exc:
-            self._fail(exc)
-
-    def copy_from(self, path: str | os.PathLike[str], offset: int = 0) -> None:
-        """Append a file's bytes from ``offset`` in-kernel (copy_file_range), memory flat."""
-        try:
-            self.file.flush()
-            with open(path, "rb") as src:
-                count = os.fstat(src.fileno()).st_size - offset
-                diskio.copy_range(src.fileno(), self._fd, offset, count)
-                self.file.seek(0, os.SEEK_END)
-        except OSError as exc:
-            self._fail(exc)
-        self.size += count
-
-    def commit(self, dataset: Dataset | None = None) -> StoredFile:
-        """Close, name and place the object; ``dataset`` (if decoded anyway) saves re-reading names."""
-        if self._failure:
-            raise self._failure
-        if self._done:
-            raise ValueError("object already committed or aborted")
-        try:
-            if self._buffered is not None:
-                self._buffered.flush()
-            if self.storage.fsync:
-                os.fsync(self._fd)
-            self._close()
-        except OSError as exc:
-            self._fail(exc)
-        self._done = True
-        if self.storage.mode is StorageMode.NORMAL and dataset is None:
-            return self._decode_and_store()
-        return self.storage._finish(self._path, self.meta, self.size, dataset)
-
-    def _close(self) -> None:
-        buffered, fd = self._buffered, self._fd
-        self._buffered, self._fd = None, -1
-        if buffered is not None:
-            buffered.close()
-        elif fd >= 0:
-            os.close(fd)
-
-    def _decode_and_store(self) -> StoredFile:
-        """Raw bytes fed in normal mode: decode and write like getscu -B."""
-        try:
-            dataset = dcmread(self._path, force=True)
-        except Exception as exc:
-            raise StorageError(
-                f"cannot decode the data set of {self.meta.sop_instance_uid}: {exc}",
-                dimse_status=STATUS_CANNOT_UNDERSTAND,
-            ) from exc
-        finally:
-            diskio.remove(self._path)
-        return self.storage.store_dataset(dataset, self.meta)
-
-    def abort(self) -> None:
-        """Drop the object: close and remove the partial file. Idempotent."""
-        self._done = True
-        try:
-            self._close()
-        except OSError:
-            pass  # the buffered tail could not be written either: it is going away
-        diskio.remove(self._path)
-
-    def _fail(self, exc: OSError) -> None:
-        self.abort()
-        self._failure = self.storage._error(exc, self.meta, self.size)
-        raise self._failure from exc
-
-    def __enter__(self) -> ObjectWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self._done:
-            self.abort()
-
-
-class _Discard(ObjectWriter):
-    """storage ignore: count the bytes, keep nothing (getscu --ignore)."""
-
-    def __init__(self, storage: Storage, meta: ObjectMeta) -> None:
-        self.storage, self.meta, self.size, self._done, self._failure = storage, meta, 0, False, None
-        self._buffered, self._fd, self._path = None, -1, ""
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.size += len(data)
-
-    def write_many(self, chunks: list[memoryview] | list[bytes]) -> None:
-        self.size += sum(len(c) for c in chunks)
-
-    def copy_from(self, path: str | os.PathLike[str], offset: int = 0) -> None:
-        self.size += os.path.getsize(path) - offset
-
-    def commit(self, dataset: Dataset | None = None) -> StoredFile:
-        self._done = True
-        return _ignored(self.meta, self.size)
-
-    def abort(self) -> None:
-        self._done = True
-
-
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -438,10 +293,6 @@ def _write_plan(transfer_syntax: str) -> tuple[bool, bool, bool, bool | None]:
     through_dcmwrite = syntax == DeflatedExplicitVRLittleEndian or not syntax.is_transfer_syntax
     compressed = None if syntax.is_private else bool(syntax.is_compressed)
     return through_dcmwrite, bool(syntax.is_implicit_VR), bool(syntax.is_little_endian), compressed
-
-
-def _ignored(meta: ObjectMeta, size: int) -> StoredFile:
-    return StoredFile(None, Action.IGNORED, size, meta.sop_class_uid, meta.sop_instance_uid, meta.transfer_syntax)
 
 
 def _header(path: str, keywords: frozenset[str]) -> Dataset | None:

@@ -1,0 +1,170 @@
+"""One received object on its way to disk: a hidden partial file that only ``commit`` names.
+
+Kept apart from storage.py (which decides names, places and statuses) because it is the part the
+receive paths drive chunk by chunk: ``write`` through a buffer, ``write_many`` straight to the
+descriptor with one ``writev`` (the direct receive path), ``copy_from`` in-kernel. Leaving without
+``commit`` removes the partial file; a failure raises StorageError carrying the C-STORE status.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, BinaryIO
+
+from pydicom import Dataset, dcmread
+
+from getsh.dicom import diskio
+from getsh.dicom.stored import STATUS_CANNOT_UNDERSTAND, Action, ObjectMeta, StorageError, StorageMode, StoredFile
+
+if TYPE_CHECKING:
+    from getsh.dicom.storage import Storage
+
+_BUFFER = 256 * 1024
+
+
+class ObjectWriter:
+    """One object on its way to disk: a partial file that only commit() gives a name. Use as a
+    context manager, or call abort(): leaving without commit removes the partial file.
+    ``write_many`` goes straight to the file descriptor (one ``writev``); ``write`` and ``file``
+    go through a buffered file made on first use."""
+
+    def __init__(self, storage: Storage, meta: ObjectMeta, *, header: bool = True) -> None:
+        self.storage, self.meta, self.size = storage, meta, 0
+        self._done = False
+        self._failure: StorageError | None = None
+        self._buffered: BinaryIO | None = None
+        head = storage.file_meta_bytes(meta) if header else b""  # may refuse the object: before any file exists
+        try:
+            self._fd, self._path = diskio.new_partial(storage.root)
+        except OSError as exc:
+            raise storage._error(exc, meta, 0) from exc
+        if head:
+            self.write(head)
+
+    @property
+    def file(self) -> BinaryIO:
+        if self._buffered is None:
+            self._buffered = os.fdopen(self._fd, "wb", buffering=_BUFFER)
+        return self._buffered
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append received bytes. A failure raises StorageError (again on later calls) and cleans up."""
+        if self._failure:
+            raise self._failure
+        try:
+            self.file.write(data)
+        except OSError as exc:
+            self._fail(exc)
+        self.size += len(data)
+
+    def write_many(self, chunks: list[memoryview] | list[bytes]) -> None:
+        """Append several received fragments with one ``writev`` (the direct receive path's way)."""
+        if self._failure:
+            raise self._failure
+        try:
+            if self._buffered is not None:
+                self._buffered.flush()
+            self.size += diskio.writev_all(self._fd, chunks)
+        except OSError as exc:
+            self._fail(exc)
+
+    def copy_from(self, path: str | os.PathLike[str], offset: int = 0) -> None:
+        """Append a file's bytes from ``offset`` in-kernel (copy_file_range), memory flat."""
+        try:
+            self.file.flush()
+            with open(path, "rb") as src:
+                count = os.fstat(src.fileno()).st_size - offset
+                diskio.copy_range(src.fileno(), self._fd, offset, count)
+                self.file.seek(0, os.SEEK_END)
+        except OSError as exc:
+            self._fail(exc)
+        self.size += count
+
+    def commit(self, dataset: Dataset | None = None) -> StoredFile:
+        """Close, name and place the object; ``dataset`` (if decoded anyway) saves re-reading names."""
+        if self._failure:
+            raise self._failure
+        if self._done:
+            raise ValueError("object already committed or aborted")
+        try:
+            if self._buffered is not None:
+                self._buffered.flush()
+            if self.storage.fsync:
+                os.fsync(self._fd)
+            self._close()
+        except OSError as exc:
+            self._fail(exc)
+        self._done = True
+        if self.storage.mode is StorageMode.NORMAL and dataset is None:
+            return self._decode_and_store()
+        return self.storage._finish(self._path, self.meta, self.size, dataset)
+
+    def _close(self) -> None:
+        buffered, fd = self._buffered, self._fd
+        self._buffered, self._fd = None, -1
+        if buffered is not None:
+            buffered.close()
+        elif fd >= 0:
+            os.close(fd)
+
+    def _decode_and_store(self) -> StoredFile:
+        """Raw bytes fed in normal mode: decode and write like getscu -B."""
+        try:
+            dataset = dcmread(self._path, force=True)
+        except Exception as exc:
+            raise StorageError(
+                f"cannot decode the data set of {self.meta.sop_instance_uid}: {exc}",
+                dimse_status=STATUS_CANNOT_UNDERSTAND,
+            ) from exc
+        finally:
+            diskio.remove(self._path)
+        return self.storage.store_dataset(dataset, self.meta)
+
+    def abort(self) -> None:
+        """Drop the object: close and remove the partial file. Idempotent."""
+        self._done = True
+        try:
+            self._close()
+        except OSError:
+            pass  # the buffered tail could not be written either: it is going away
+        diskio.remove(self._path)
+
+    def _fail(self, exc: OSError) -> None:
+        self.abort()
+        self._failure = self.storage._error(exc, self.meta, self.size)
+        raise self._failure from exc
+
+    def __enter__(self) -> ObjectWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._done:
+            self.abort()
+
+
+class Discard(ObjectWriter):
+    """storage ignore: count the bytes, keep nothing (getscu --ignore)."""
+
+    def __init__(self, storage: Storage, meta: ObjectMeta) -> None:
+        self.storage, self.meta, self.size, self._done, self._failure = storage, meta, 0, False, None
+        self._buffered, self._fd, self._path = None, -1, ""
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.size += len(data)
+
+    def write_many(self, chunks: list[memoryview] | list[bytes]) -> None:
+        self.size += sum(len(c) for c in chunks)
+
+    def copy_from(self, path: str | os.PathLike[str], offset: int = 0) -> None:
+        self.size += os.path.getsize(path) - offset
+
+    def commit(self, dataset: Dataset | None = None) -> StoredFile:
+        self._done = True
+        return ignored(self.meta, self.size)
+
+    def abort(self) -> None:
+        self._done = True
+
+
+def ignored(meta: ObjectMeta, size: int) -> StoredFile:
+    return StoredFile(None, Action.IGNORED, size, meta.sop_class_uid, meta.sop_instance_uid, meta.transfer_syntax)
