@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,9 @@ class GetRun:
             else:
                 stored = self.storage.store_file(event.dataset_path, meta, move=True)  # type: ignore[attr-defined]
         except Exception as error:  # StorageError, or a data set pydicom cannot decode
+            if self.storage.mode is not StorageMode.NORMAL:  # pynetdicom's spool file: handled, so ours to remove
+                with suppress(Exception):
+                    Path(event.dataset_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
             return self._report(meta, error, None)
         return self._report(meta, stored, dataset)
 

@@ -26,7 +26,6 @@ from pathlib import Path, PurePosixPath
 from pydicom import Dataset, dcmread, dcmwrite
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomFileLike
-from pydicom.filereader import read_file_meta_info
 from pydicom.filewriter import write_dataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
@@ -125,9 +124,9 @@ class Storage:
     def store_file(self, path: str | os.PathLike[str], meta: ObjectMeta, *, move: bool = False) -> StoredFile:
         """Store a received file: pynetdicom's ``event.dataset_path`` (preamble, its File Meta, the
         data set as received) or a bare data set. Bit-preserving: with ``move`` and on the same file
-        system it is renamed into place as is (pynetdicom deletes it after the handler anyway);
-        otherwise the data set bytes are copied in-kernel behind our own File Meta. With ``move`` the
-        file is consumed even when storing fails; without, it is left as it was."""
+        system and when it starts with our own File Meta it is renamed into place; otherwise the data
+        set bytes are copied in-kernel behind our File Meta (pynetdicom's spool file names its own
+        implementation). With ``move`` a stored file is consumed; a failed store leaves it as it was."""
         try:
             offset = dataset_offset(path)
         except (OSError, ValueError) as exc:
@@ -150,7 +149,10 @@ class Storage:
             return self._finish(os.fspath(path), meta, os.path.getsize(path), None)
         with self.open_object(meta) as writer:  # normal mode decodes it in commit()
             writer.copy_from(path, offset)
-            return writer.commit()
+            stored = writer.commit()
+        if move:  # copied into place: the source is consumed, as a rename would have
+            diskio.remove(os.fspath(path))
+        return stored
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -181,19 +183,17 @@ class Storage:
         return fm
 
     def _movable(self, path: str | os.PathLike[str], meta: ObjectMeta) -> bool:
-        """Same file system, and its File Meta names the same object and transfer syntax."""
+        """Same file system, and the file starts with exactly the File Meta we would write: a
+        bit-preserving file is the same whichever receive path brought it (pynetdicom's spool
+        file carries its own implementation version, so it is copied behind ours instead)."""
         try:
             if os.stat(path).st_dev != os.stat(self.root).st_dev:
                 return False
-            fm = read_file_meta_info(path)
-        except Exception:
+            ours = self.file_meta_bytes(meta)
+            with open(path, "rb") as fp:
+                return fp.read(len(ours) + 1)[: len(ours)] == ours and dataset_offset(path) == len(ours)
+        except (OSError, ValueError, StorageError):
             return False
-        wanted = (meta.sop_class_uid, meta.sop_instance_uid, meta.transfer_syntax)
-        return (
-            fm.get("MediaStorageSOPClassUID"),
-            fm.get("MediaStorageSOPInstanceUID"),
-            fm.get("TransferSyntaxUID"),
-        ) == wanted
 
     def _finish(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None) -> StoredFile:
         """Name the finished partial file and put it in place; on failure nothing is left."""

@@ -117,6 +117,51 @@ def test_storage_modes(request: pytest.FixtureRequest, shell: Shell, archive: li
     assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name or p.name.startswith(".")]
 
 
+@pytest.mark.parametrize("peer", ["demo_server", "dcmqrscp", "orthanc"])
+@pytest.mark.parametrize("mode", ["normal", "bit-preserving"])
+def test_both_receive_paths_store_the_same_bytes_and_show_the_same_table(
+    request: pytest.FixtureRequest, archive: list[ArchiveEntry], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    peer: str, mode: str,
+) -> None:
+    """getsh's direct receive path (direct_get.py) and pynetdicom's own must be indistinguishable:
+    every file byte for byte, every row of the table, the summary's counts."""
+    from getsh.dicom import direct_get
+    from tests.shell_driver import Shell
+
+    port, aet = peer_address(request, peer)
+    runs = []
+    real_run = direct_get.DirectGet.run
+    used: list[str] = []
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        used.append(path)
+        return real_run(self, *args, **kwargs)
+
+    for path in ("direct", "pynetdicom"):
+        monkeypatch.setattr(direct_get.DirectGet, "run", counting)
+        if path == "pynetdicom":
+            monkeypatch.setenv("GETSH_RECEIVE", "pynetdicom")
+        out = tmp_path / path
+        out.mkdir()
+        shell = Shell()
+        try:
+            status, shown = shell.run(f"connect 127.0.0.1 {port} --aec {aet}; storage {mode}; output {out}; "
+                                      f"get QueryRetrieveLevel=PATIENT PatientID={PLAIN}")
+        finally:
+            shell.close()
+        assert status is ExitStatus.SUCCESS, shown
+        assert (path in used) is (path == "direct"), "the wrong receive path was taken"
+        table = [line for line in shown.splitlines() if "│" in line or line.startswith("sub-operations")]
+        runs.append((out, table))
+    (direct, direct_table), (stock, stock_table) = runs
+    names = sorted(p.relative_to(direct).as_posix() for p in files_in(direct))
+    assert names == sorted(p.relative_to(stock).as_posix() for p in files_in(stock))
+    assert len(names) == len([e for e in archive if e.patient_id == PLAIN])
+    for name in names:
+        assert (direct / name).read_bytes() == (stock / name).read_bytes(), name
+    assert direct_table == stock_table
+
+
 @pytest.mark.parametrize(("peer", "prefer", "wanted"), [
     # Where the peer can provide it. An acceptor picks a context's syntax by its own preference and a
     # sender may use any context it accepted for the class: getsh proposes the preferred syntax in a
