@@ -486,9 +486,9 @@ def _pyspy() -> str:
 
 def _thread_of(stack: str) -> str:
     if "GetRun._work" in stack:
-        return "C-GET thread (send_c_get, C-STORE handler)"
+        return "C-GET thread (the direct receive path, or send_c_get and its C-STORE handler)"
     if "run_reactor" in stack:
-        return "pynetdicom DUL reactor thread"
+        return "pynetdicom DUL reactor thread (association set-up; the whole get on pynetdicom's path)"
     if stack.startswith("Thread.") or ";Thread.run" in stack[:200]:
         return "other threads"
     return "main thread (runner, rendering)"
