@@ -162,6 +162,32 @@ def test_both_receive_paths_store_the_same_bytes_and_show_the_same_table(
     assert direct_table == stock_table
 
 
+def test_pdus_larger_than_the_receive_buffer_grow_it(
+    shell: Shell, demo_server, archive: list[ArchiveEntry], tmp_path: Path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A peer may send PDUs larger than the buffer (one that ignores our maximum, or max-pdu 0):
+    the direct path grows its buffer and loses nothing. Forced here with a 1,000-byte buffer."""
+    from getsh.dicom import direct_get
+
+    monkeypatch.setattr(direct_get, "BUFFER_BYTES", 1000)
+    status, shown = shell.run(f"connect 127.0.0.1 {demo_server.port} --aec {demo_server.ae_title}; "
+                              f"storage bit-preserving; output {tmp_path}; "
+                              f"get QueryRetrieveLevel=PATIENT PatientID={PLAIN}")
+    assert status is ExitStatus.SUCCESS, shown
+    expected = {e.sop_instance_uid for e in archive if e.patient_id == PLAIN}
+    assert uids_in(tmp_path) == expected
+    by_uid = {e.sop_instance_uid: e.path for e in archive}
+    for path in files_in(tmp_path):
+        got = path.read_bytes()
+        source = Path(by_uid[str(dcmread(path, stop_before_pixels=True).SOPInstanceUID)]).read_bytes()
+        assert got[_offset(got):] == source[_offset(source):], path.name
+
+
+def _offset(raw: bytes) -> int:
+    return 144 + int.from_bytes(raw[140:144], "little")
+
+
 @pytest.mark.parametrize(("peer", "prefer", "wanted"), [
     # Where the peer can provide it. An acceptor picks a context's syntax by its own preference and a
     # sender may use any context it accepted for the class: getsh proposes the preferred syntax in a
