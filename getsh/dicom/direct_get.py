@@ -136,6 +136,8 @@ class DirectGet:
         if self._info:
             log.info("Sending Get Request: MsgID %d (getsh's direct receive path)", message_id)
         try:
+            if self._stopping:  # stopped before it began: nothing was sent
+                return Outcome("stopped")
             self._send(wire.get_request(identifier, model_uid, message_id, self.get_context_id, self.get_syntax,
                                     self.peer_max_pdu))
             return self._loop()

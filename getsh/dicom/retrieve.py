@@ -29,7 +29,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.association import settle
-from getsh.dicom.direct_get import DirectGet, Outcome
+from getsh.dicom.direct_get import DirectGet
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.failures import pynetdicom_errors
 from getsh.dicom.get_result import failed_uids, no_response, progress_of
@@ -217,9 +217,9 @@ class GetRun:
                 )
                 with self._lock:
                     self.direct = direct
-                    stopped = self.abort_requested
-                outcome = Outcome("stopped") if stopped else direct.run(self.identifier, self.model_uid,
-                                                                         self.message_id)
+                    if self.abort_requested:  # a second Ctrl-C before the request went out
+                        direct.stop()
+                outcome = direct.run(self.identifier, self.model_uid, self.message_id)
                 if outcome.ending == "invalid":
                     assoc.dul.event_queue.put("Evt19")  # pynetdicom's answer to it: A-ABORT
                 if outcome.detail:
