@@ -61,7 +61,7 @@ class StreamSink:
             return self.report(self.meta, failure, None)
         try:
             stored = self.writer.commit()
-        except StorageError as error:
+        except Exception as error:  # StorageError, or anything else: answered, as on pynetdicom's path
             return self.report(self.meta, error, None)
         finally:
             self.writer = None
