@@ -317,29 +317,25 @@ def _keys(workload: Workload) -> list[str]:
     return ["QueryRetrieveLevel=STUDY", f"StudyInstanceUID={workload.study_uid}"]
 
 
+def _getscu_options(out: Path, max_pdu: int | None, keys: list[str], mode: str | None) -> list[str]:
+    """The options every getscu-like tool here takes, in getscu's words (``mode``: its -B/+B, if it has one)."""
+    argv = ["-S", "-aec", AE, "-od", os.fspath(out)]
+    argv += ["+B" if mode == "bit" else "-B"] if mode else []
+    argv += ["-pdu", str(max_pdu)] if max_pdu else []
+    for key in keys:
+        argv += ["-k", key]
+    return argv
+
+
 def command_for(variant: Variant, workload: Workload, port: int, out: Path, max_pdu: int | None) -> list[str]:
     """The exact command line of a subprocess tool (the shell variant has its lines instead)."""
     keys = _keys(workload)
     if variant.tool == "dcmtk":
-        argv = [os.fspath(dcmtk_tool("getscu")), "-S", "-aec", AE, "-od", os.fspath(out),
-                "+B" if variant.mode == "bit" else "-B"]
-        argv += ["-pdu", str(max_pdu)] if max_pdu else []
-        for key in keys:
-            argv += ["-k", key]
-        return [*argv, HOST, str(port)]
-    if variant.tool == "pynetdicom":
-        argv = [PY, "-m", "pynetdicom", "getscu", HOST, str(port), "-S", "-aec", AE, "-od", os.fspath(out)]
-        argv += ["-pdu", str(max_pdu)] if max_pdu else []
-        for key in keys:
-            argv += ["-k", key]
-        return argv
+        return [os.fspath(dcmtk_tool("getscu")), *_getscu_options(out, max_pdu, keys, variant.mode), HOST, str(port)]
+    if variant.tool == "pynetdicom":  # its app has no -B/+B
+        return [PY, "-m", "pynetdicom", "getscu", HOST, str(port), *_getscu_options(out, max_pdu, keys, None)]
     if variant.tool == "getsh":  # getscu's own words: the one-shot form a getscu user types
-        argv = [PY, "-m", "getsh", "get", "-S", "-aec", AE, "-od", os.fspath(out),
-                "+B" if variant.mode == "bit" else "-B"]
-        argv += ["-pdu", str(max_pdu)] if max_pdu else []
-        for key in keys:
-            argv += ["-k", key]
-        return [*argv, HOST, str(port)]
+        return [PY, "-m", "getsh", "get", *_getscu_options(out, max_pdu, keys, variant.mode), HOST, str(port)]
     if variant.tool == "cp":
         return ["cp", "-r", os.fspath(workload.directory), os.fspath(out / "copy")]
     raise ValueError(variant.tool)

@@ -65,13 +65,13 @@ class StoreRequest:
 @dataclass
 class Outcome:
     """How the exchange ended. ``ending``: final (``status``/``identifier`` set), closed, timeout,
-    invalid (``detail`` names what), peer-pdu (``pdu_type``: the PDU was handed to pynetdicom), stopped."""
+    invalid (``detail`` names what), peer-pdu (the PDU was handed to pynetdicom; ``detail`` says what was
+    wrong with it, if anything), stopped."""
 
     ending: str
     status: Dataset | None = None
     identifier: Dataset | None = None
     detail: str = ""
-    pdu_type: int = 0
     silence: float = 0.0
 
 
@@ -347,4 +347,4 @@ class DirectGet:
         name = _PDU_NAMES.get(pdu_type)
         detail = "" if pdu_type in (0x05, 0x07) else (
             f"an {name} PDU in the middle of a C-GET" if name else f"a PDU of unknown type 0x{pdu_type:02X}")
-        return Outcome("peer-pdu", pdu_type=pdu_type, detail=detail, silence=time.monotonic() - self.last_heard)
+        return Outcome("peer-pdu", detail=detail, silence=time.monotonic() - self.last_heard)

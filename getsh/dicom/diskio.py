@@ -57,12 +57,16 @@ def dataset_offset(path: str | os.PathLike[str]) -> int:
     """Where the data set starts in a received file: after preamble and File Meta when present
     (pynetdicom's dataset_path has them), else 0 (a bare data set)."""
     with open(path, "rb") as fp:
-        head = fp.read(144)
+        return offset_in(fp.read(144))
+
+
+def offset_in(head: bytes) -> int:
+    """``dataset_offset`` for a file's first (at least 144) bytes already read."""
     if len(head) < 144 or head[128:132] != b"DICM":
         return 0
     if head[132:140] != b"\x02\x00\x00\x00UL\x04\x00":
         raise ValueError("its File Meta Information has no group length")
-    return 144 + int(struct.unpack("<I", head[140:144])[0])
+    return 144 + int(struct.unpack_from("<I", head, 140)[0])
 
 
 def new_partial(directory: str) -> tuple[int, str]:

@@ -7,12 +7,32 @@ from typing import TYPE_CHECKING
 
 from pydicom import Dataset
 
-from getsh.dicom.events import GetProgress
+from getsh.dicom.events import GetDone, GetProgress
 from getsh.dicom.failures import describe_abort
+from getsh.dicom.status import decode
 from getsh.errors import NetworkError
 
 if TYPE_CHECKING:
     from getsh.dicom.retrieve import GetRun
+
+
+def done_of(run: GetRun, status: Dataset, identifier: Dataset | None, seconds: float) -> GetDone:
+    """The final C-GET-RSP (and its identifier) as the shell shows it, with what ``run`` received."""
+    code = int(status.Status)
+    return GetDone(
+        label=run.label,
+        status=decode(code, "get"),
+        completed=int(status.get("NumberOfCompletedSuboperations", 0) or 0),
+        failed=int(status.get("NumberOfFailedSuboperations", 0) or 0),
+        warning=int(status.get("NumberOfWarningSuboperations", 0) or 0),
+        remaining=int(status.get("NumberOfRemainingSuboperations", 0) or 0),
+        received=tuple(run.tally.received),
+        refused=tuple(run.tally.refused),
+        failed_uids=failed_uids(status, identifier),
+        error_comment=str(status.get("ErrorComment", "") or ""),
+        seconds=seconds,
+        cancelled=run.interrupts > 0 and decode(code, "get").category == "Cancel",
+    )
 
 
 def progress_of(status: Dataset) -> GetProgress:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from getsh.dicom.diskio import offset_in
 from getsh.dicom.events import Received
 
 if TYPE_CHECKING:
@@ -143,10 +144,11 @@ def read_header(path: str | Path, transfer_syntax: str) -> dict[str, str] | None
     """``scan`` over a stored Part 10 file's data set (after its File Meta)."""
     with open(path, "rb") as fp:
         head = fp.read(PREFIX)
-    if len(head) < 144 or head[128:132] != b"DICM" or head[132:140] != b"\x02\x00\x00\x00UL\x04\x00":
+    try:
+        start = offset_in(head)
+    except ValueError:
         return None
-    start = 144 + _U32.unpack_from(head, 140)[0]
-    return scan(head[start:], transfer_syntax, complete=len(head) < PREFIX)
+    return scan(head[start:], transfer_syntax, complete=len(head) < PREFIX) if start else None
 
 
 def header_of(dataset: Dataset) -> dict[str, str]:

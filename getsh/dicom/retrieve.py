@@ -32,7 +32,7 @@ from getsh.dicom.association import settle
 from getsh.dicom.direct_get import DirectGet
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.failures import pynetdicom_errors
-from getsh.dicom.get_result import failed_uids, no_response, progress_of
+from getsh.dicom.get_result import done_of, no_response, progress_of
 from getsh.dicom.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
 from getsh.dicom.header_scan import header_of
 from getsh.dicom.mailbox import Mailbox
@@ -315,7 +315,7 @@ class GetRun:
             got = len(self.tally.received)
             yield Notice(f"C-CANCEL was sent, but the peer did not cancel: it carried on and sent {got} "
                          f"object{'s' * (got != 1)} in all (final status below)")
-        done = self._done(final, final_identifier, seconds)
+        done = done_of(self, final, final_identifier, seconds)
         yield self.advise(done) if self.advise is not None else done
 
     def _emit(self, item: object) -> Iterator[object]:
@@ -379,24 +379,3 @@ class GetRun:
             if self.direct is not None:
                 return  # pynetdicom is parked: the association cannot have ended under the direct path
         self.assoc.dimse.msg_queue.put((None, None))
-
-    def _done(self, status: Dataset, identifier: Dataset | None, seconds: float) -> GetDone:
-        code = int(status.Status)
-        uids = failed_uids(status, identifier)
-        done = GetDone(
-            label=self.label,
-            status=decode(code, "get"),
-            completed=int(status.get("NumberOfCompletedSuboperations", 0) or 0),
-            failed=int(status.get("NumberOfFailedSuboperations", 0) or 0),
-            warning=int(status.get("NumberOfWarningSuboperations", 0) or 0),
-            remaining=int(status.get("NumberOfRemainingSuboperations", 0) or 0),
-            received=tuple(self.tally.received),
-            refused=tuple(self.tally.refused),
-            failed_uids=uids,
-            error_comment=str(status.get("ErrorComment", "") or ""),
-            seconds=seconds,
-            cancelled=self.interrupts > 0 and decode(code, "get").category == "Cancel",
-        )
-        return done
-
-

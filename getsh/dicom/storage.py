@@ -144,7 +144,7 @@ class Storage:
                     dimse_status=STATUS_CANNOT_UNDERSTAND,
                 ) from exc
             return self.store_dataset(dataset, meta)
-        if move and offset and self._movable(path, meta):
+        if move and offset and self._movable(path, meta, offset):
             os.chmod(path, 0o666 & ~self._umask)  # it was a mkstemp file (0600)
             return self._finish(os.fspath(path), meta, os.path.getsize(path), None)
         with self.open_object(meta) as writer:  # normal mode decodes it in commit()
@@ -182,17 +182,17 @@ class Storage:
         fm.ImplementationVersionName = self.implementation_version
         return fm
 
-    def _movable(self, path: str | os.PathLike[str], meta: ObjectMeta) -> bool:
+    def _movable(self, path: str | os.PathLike[str], meta: ObjectMeta, offset: int) -> bool:
         """Same file system, and the file starts with exactly the File Meta we would write: a
         bit-preserving file is the same whichever receive path brought it (pynetdicom's spool
         file carries its own implementation version, so it is copied behind ours instead)."""
         try:
-            if os.stat(path).st_dev != os.stat(self.root).st_dev:
-                return False
             ours = self.file_meta_bytes(meta)
+            if offset != len(ours) or os.stat(path).st_dev != os.stat(self.root).st_dev:
+                return False
             with open(path, "rb") as fp:
-                return fp.read(len(ours) + 1)[: len(ours)] == ours and dataset_offset(path) == len(ours)
-        except (OSError, ValueError, StorageError):
+                return fp.read(len(ours)) == ours
+        except (OSError, StorageError):
             return False
 
     def _finish(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None) -> StoredFile:

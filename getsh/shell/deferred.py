@@ -27,7 +27,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 from rich.markup import escape
 
 from getsh.exitstatus import ExitStatus
-from getsh.shell.history import STYLE, open_history
+from getsh.shell.prompting import STYLE, open_history, prompt_lines
 
 if TYPE_CHECKING:
     from getsh.context import Context
@@ -139,23 +139,13 @@ def run_deferred_shell(env: Environment, settings: Settings, welcome: str) -> in
     env.console.print(escape(welcome))  # as the shell's Notice
     outcome = ExitStatus.SUCCESS  # an interactive session that ends normally succeeded (as app.run)
     try:
-        while True:
-            try:
-                line = session.prompt([("class:prompt", "getsh> ")])
-                ctx, runner = loader.wait()
-            except KeyboardInterrupt:
-                continue
-            except EOFError:
-                break
-            except Exception as exc:  # the libraries could not be loaded: nothing can run
-                env.stderr.write(f"getsh: cannot load pydicom and pynetdicom: {type(exc).__name__}: {exc} — "
-                                 "reinstall getsh (pip install --force-reinstall getsh)\n")
-                return int(ExitStatus.ERROR)
-            runner.run_line(line)
-            if ctx.session.quit_requested:
-                break
+        prompt_lines(session, lambda: loader.wait()[1])
     except KeyboardInterrupt:
         outcome = ExitStatus.ERROR
+    except Exception as exc:  # the libraries could not be loaded: nothing can run
+        env.stderr.write(f"getsh: cannot load pydicom and pynetdicom: {type(exc).__name__}: {exc} — "
+                         "reinstall getsh (pip install --force-reinstall getsh)\n")
+        return int(ExitStatus.ERROR)
     finally:
         if loader.ready and loader.result is not None:
             from getsh.app import close_session

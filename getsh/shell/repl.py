@@ -9,11 +9,11 @@ from prompt_toolkit.output import Output
 from prompt_toolkit.shortcuts import CompleteStyle
 
 from getsh.context import Context
-from getsh.exitstatus import ExitStatus, worst
+from getsh.exitstatus import ExitStatus
 from getsh.registry import REGISTRY
 from getsh.runner import Runner
 from getsh.shell.completion import RegistryCompleter
-from getsh.shell.history import STYLE, open_history
+from getsh.shell.prompting import STYLE, open_history, prompt_lines
 from getsh.shell.toolbar import toolbar
 
 
@@ -41,15 +41,7 @@ def run_shell(
 ) -> ExitStatus:
     """Prompt until quit, Ctrl-D or end of input. Ctrl-C clears the line."""
     session = session or make_session(ctx, input, output)
-    outcome = ExitStatus.SUCCESS
-    while not ctx.session.quit_requested:
-        try:
-            line = session.prompt([("class:prompt", "getsh> ")])
-        except KeyboardInterrupt:
-            continue
-        except EOFError:
-            break
-        outcome = worst(outcome, runner.run_line(line))
+    outcome = ExitStatus.SUCCESS if ctx.session.quit_requested else prompt_lines(session, lambda: runner)
     released = ctx.session.link.close(abort=ctx.settings["abort"])
     if released is not None:
         runner.renderer.show(released)

@@ -11,6 +11,7 @@ import pytest
 from pydicom import dcmread
 
 from getsh.dicom.demo_data import ArchiveEntry
+from getsh.dicom.diskio import offset_in
 from getsh.exitstatus import ExitStatus
 from tests.shell_driver import Shell
 
@@ -181,11 +182,7 @@ def test_pdus_larger_than_the_receive_buffer_grow_it(
     for path in files_in(tmp_path):
         got = path.read_bytes()
         source = Path(by_uid[str(dcmread(path, stop_before_pixels=True).SOPInstanceUID)]).read_bytes()
-        assert got[_offset(got):] == source[_offset(source):], path.name
-
-
-def _offset(raw: bytes) -> int:
-    return 144 + int.from_bytes(raw[140:144], "little")
+        assert got[offset_in(got):] == source[offset_in(source):], path.name
 
 
 @pytest.mark.parametrize(("peer", "prefer", "wanted"), [
