@@ -10,14 +10,14 @@ import getsh.commands  # noqa: F401  (registers every command)
 from getsh import WELCOME
 from getsh.context import Context
 from getsh.dicom.events import Notice
-from getsh.dicom.identifier import default_identifier
+from getsh.dicom.keys.identifier import default_identifier
 from getsh.exitstatus import ExitStatus, worst
 from getsh.runner import Runner
 from getsh.shell.render import Renderer
 
 if TYPE_CHECKING:
     from getsh.cli import Options
-    from getsh.dicom.demo import DemoServer
+    from getsh.dicom.demo.server import DemoServer
     from getsh.dicom.events import Released
 
 
@@ -50,7 +50,7 @@ def run(ctx: Context, opts: Options) -> int:
     outcome = ExitStatus.SUCCESS
     try:
         if opts.demo:
-            from getsh.dicom.demo import DemoServer
+            from getsh.dicom.demo.server import DemoServer
 
             demo = DemoServer(ae_title=opts.serve_aet)
             port = demo.start()
@@ -136,7 +136,7 @@ def describe_demo(server: DemoServer, port: int) -> str:
 
 
 def serve(ctx: Context, opts: Options) -> int:
-    from getsh.dicom.demo import DemoServer
+    from getsh.dicom.demo.server import DemoServer
 
     server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet)
     port = server.start()

@@ -171,7 +171,7 @@ def parse_args(argv: Sequence[str]) -> Options:
         elif word == "--demo":
             opts.demo = True
         elif word in ("-k", "--key"):
-            from getsh.dicom.identifier import parse_key
+            from getsh.dicom.keys.identifier import parse_key
 
             key = _take(args, index, word)
             parse_key(key)  # a bad key is a bad command line: refuse it before anything is sent
@@ -233,7 +233,7 @@ def _parse_serve(args: list[str], opts: Options) -> Options:
                 raise UsageError(f"--port: {text!r} is not a port number (0..65535)", "e.g. --port 11112")
             opts.serve_port = int(text)
         elif word == "--aet":
-            from getsh.dicom.aetitle import validate_ae_title
+            from getsh.dicom.keys.aetitle import validate_ae_title
 
             try:
                 opts.serve_aet = validate_ae_title(_take(args, index, word))

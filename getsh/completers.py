@@ -35,7 +35,7 @@ def setting_value(name: str):  # type: ignore[no-untyped-def]
         if name == "output":
             return paths(ctx, text, prior, directories_only=True)
         if name == "accept":
-            from getsh.dicom.sopclasses import suggestions
+            from getsh.dicom.net.sopclasses import suggestions
 
             return (Suggestion(word, meta) for word, meta in suggestions(text))
         return iter(())

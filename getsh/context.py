@@ -7,12 +7,12 @@ from dataclasses import dataclass, field, replace
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.association import Link
-from getsh.dicom.contexts import plan_contexts
 from getsh.dicom.events import Associated, Received
-from getsh.dicom.identifier import default_identifier
-from getsh.dicom.request import AssociationRequest, Peer, Timeouts
-from getsh.dicom.sopclasses import classes_for
+from getsh.dicom.keys.identifier import default_identifier
+from getsh.dicom.net.association import Link
+from getsh.dicom.net.presentation import plan_contexts
+from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
+from getsh.dicom.net.sopclasses import classes_for
 from getsh.env import Environment
 from getsh.errors import UsageError
 from getsh.script import ScriptState

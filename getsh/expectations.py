@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from pydicom import dcmread
 from pydicom.multival import MultiValue
 
-from getsh.dicom.dictionary import Entry, lookup
 from getsh.dicom.events import GetDone, Received
-from getsh.dicom.syntaxes import PREFER, syntax_name
+from getsh.dicom.keys.dictionary import Entry, lookup
+from getsh.dicom.net.syntaxes import PREFER, syntax_name
 from getsh.errors import UsageError
 from getsh.results import Check, Outcome
 

@@ -15,8 +15,8 @@ from enum import Enum
 from typing import Any
 
 from getsh import logs
-from getsh.dicom.aetitle import validate_ae_title
-from getsh.dicom.syntaxes import PREFER, PROPOSE, describe
+from getsh.dicom.keys.aetitle import validate_ae_title
+from getsh.dicom.net.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
 
 
@@ -132,14 +132,14 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 
 
 def _accept(text: str) -> str:
-    from getsh.dicom.sopclasses import parse_accept
+    from getsh.dicom.net.sopclasses import parse_accept
 
     return parse_accept(text)
 
 
 def _parse_layout(text: str) -> str:
     """``getscu`` (modality prefix + SOP Instance UID, as getscu names files) or a checked template."""
-    from getsh.dicom.naming import Layout
+    from getsh.dicom.storage.naming import Layout
 
     template = text.strip()
     if template.lower() in ("getscu", "default"):

@@ -24,7 +24,8 @@ if str(ROOT) not in sys.path:
 from tests.peers import Dcmqrscp, Orthanc, PeerUnavailable, dcmtk_tool  # noqa: E402
 
 if TYPE_CHECKING:
-    from getsh.dicom import demo, demo_data
+    from getsh.dicom.demo import data as demo_data
+    from getsh.dicom.demo import server as demo
 
 REQUIRE_PEERS_ENV = "GETSH_REQUIRE_PEERS"
 
@@ -87,7 +88,7 @@ def dcmtk() -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> list[demo_data.ArchiveEntry]:
     """getsh's deterministic sample archive, written once per session."""
-    from getsh.dicom.demo_data import build_archive
+    from getsh.dicom.demo.data import build_archive
 
     return build_archive(tmp_path_factory.mktemp("archive"))
 
@@ -121,7 +122,7 @@ def orthanc(archive: list[demo_data.ArchiveEntry], tmp_path_factory: pytest.Temp
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[demo.DemoServer]:
     """getsh's embedded demo SCP (AE GETSH-DEMO) on a free loopback port."""
-    from getsh.dicom.demo import DemoServer
+    from getsh.dicom.demo.server import DemoServer
 
     server = DemoServer(host="127.0.0.1", port=0, data_dir=tmp_path_factory.mktemp("demo"))
     server.start()

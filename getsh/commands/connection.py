@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 from getsh.context import Context
-from getsh.dicom.aetitle import validate_ae_title
 from getsh.dicom.events import AssociationInfo, EchoResult, Notice
-from getsh.dicom.request import Peer
+from getsh.dicom.keys.aetitle import validate_ae_title
+from getsh.dicom.net.request import Peer
 from getsh.dicom.status import decode
 from getsh.errors import NetworkError
 from getsh.registry import Arg, command

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 from getsh.completers import paths
 from getsh.context import Context
-from getsh.dicom import identifier as ident
-from getsh.dicom.dictionary import enumerated, explain, levels, lookup
 from getsh.dicom.events import Notice
-from getsh.dicom.key_completion import complete_key, complete_path
+from getsh.dicom.keys import identifier as ident
+from getsh.dicom.keys.dictionary import enumerated, explain, levels, lookup
+from getsh.key_completion import complete_key, complete_path
 from getsh.registry import Arg, Suggestion, command
 from getsh.results import KeysView
 

@@ -13,15 +13,15 @@ from pydicom import Dataset
 
 from getsh.completers import paths
 from getsh.context import Context
-from getsh.dicom import identifier as ident
-from getsh.dicom.association import uid_name
-from getsh.dicom.contexts import GET_MODELS, MAX_CONTEXTS, SERVICE_CONTEXTS, plan_contexts
 from getsh.dicom.events import GetDone, Notice, SplitDone
-from getsh.dicom.header_scan import with_header
-from getsh.dicom.naming import DEFAULT_LAYOUT
-from getsh.dicom.query import discover_classes
-from getsh.dicom.retrieve import GetRun
-from getsh.dicom.storage import Storage
+from getsh.dicom.keys import identifier as ident
+from getsh.dicom.net.presentation import GET_MODELS, MAX_CONTEXTS, SERVICE_CONTEXTS, plan_contexts
+from getsh.dicom.net.syntaxes import uid_name
+from getsh.dicom.query.find import discover_classes
+from getsh.dicom.retrieve.run import GetRun
+from getsh.dicom.storage.header_scan import with_header
+from getsh.dicom.storage.naming import DEFAULT_LAYOUT
+from getsh.dicom.storage.store import Storage
 from getsh.errors import NetworkError, UsageError
 from getsh.registry import Arg, Suggestion, command
 from getsh.results import TABLE_ROWS, ObjectView, ReceivedTable

@@ -10,8 +10,8 @@ from getsh import expectations
 from getsh.completers import paths
 from getsh.context import Context
 from getsh.dicom.events import Notice
-from getsh.dicom.key_completion import complete_path
 from getsh.errors import UsageError
+from getsh.key_completion import complete_path
 from getsh.registry import Arg, Invocation, Suggestion, command
 from getsh.replay import LINE_CHECKS, NESTED, Replay, ReplayOptions
 from getsh.results import Check, HistoryView

@@ -10,8 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from getsh.dicom.association import uid_name
-from getsh.dicom.dictionary import Explanation
 from getsh.dicom.events import (
     Associated,
     AssociationInfo,
@@ -26,7 +24,8 @@ from getsh.dicom.events import (
     SplitDone,
     StoreFailed,
 )
-from getsh.dicom.syntaxes import syntax_name
+from getsh.dicom.keys.dictionary import Explanation
+from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.errors import GetshError
 from getsh.results import (
     Check,

@@ -9,10 +9,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from getsh.dicom.association import uid_name
-from getsh.dicom.dictionary import Explanation
 from getsh.dicom.events import GetDone, Received
-from getsh.dicom.syntaxes import syntax_name
+from getsh.dicom.keys.dictionary import Explanation
+from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.results import TABLE_ROWS, KeysView, ObjectView
 from getsh.shell.progress import human_size
 

@@ -22,8 +22,8 @@ from pydicom import Dataset, dcmread
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from getsh.dicom.storage import Storage
-from getsh.dicom.stored import Action, ObjectMeta, OutputDirError, StorageError
+from getsh.dicom.storage.outcomes import Action, ObjectMeta, OutputDirError, StorageError
+from getsh.dicom.storage.store import Storage
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 NOBODY = 65534

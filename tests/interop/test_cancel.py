@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 from pydicom import dcmread
 
-from getsh.dicom.demo import DemoServer
-from getsh.dicom.demo_data import ArchiveEntry
+from getsh.dicom.demo.data import ArchiveEntry
+from getsh.dicom.demo.server import DemoServer
 from getsh.dicom.events import Received
-from getsh.dicom.storage import Storage
+from getsh.dicom.storage.store import Storage
 from getsh.exitstatus import ExitStatus
 from tests.conftest import peer_missing
 from tests.faults.fake_peers import FakeQR, make_objects, sends, wait_for

@@ -20,8 +20,8 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelGet,
 )
 
-from getsh.dicom.demo import DemoServer
-from getsh.dicom.demo_data import ArchiveEntry
+from getsh.dicom.demo.data import ArchiveEntry
+from getsh.dicom.demo.server import DemoServer
 
 pytestmark = pytest.mark.interop
 

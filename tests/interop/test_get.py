@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 
-from getsh.dicom.demo_data import ArchiveEntry
-from getsh.dicom.diskio import offset_in
+from getsh.dicom.demo.data import ArchiveEntry
+from getsh.dicom.storage.diskio import offset_in
 from getsh.exitstatus import ExitStatus
 from tests.shell_driver import Shell
 
@@ -126,7 +126,7 @@ def test_both_receive_paths_store_the_same_bytes_and_show_the_same_table(
 ) -> None:
     """getsh's direct receive path (direct_get.py) and pynetdicom's own must be indistinguishable:
     every file byte for byte, every row of the table, the summary's counts."""
-    from getsh.dicom import direct_get
+    from getsh.dicom.retrieve.receive import direct_get
     from tests.shell_driver import Shell
 
     port, aet = peer_address(request, peer)
@@ -169,7 +169,7 @@ def test_pdus_larger_than_the_receive_buffer_grow_it(
 ) -> None:
     """A peer may send PDUs larger than the buffer (one that ignores our maximum, or max-pdu 0):
     the direct path grows its buffer and loses nothing. Forced here with a 1,000-byte buffer."""
-    from getsh.dicom import direct_get
+    from getsh.dicom.retrieve.receive import direct_get
 
     monkeypatch.setattr(direct_get, "BUFFER_BYTES", 1000)
     status, shown = shell.run(f"connect 127.0.0.1 {demo_server.port} --aec {demo_server.ae_title}; "

@@ -14,12 +14,12 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
-from getsh.dicom.identifier import Node, apply, default_identifier, describe, load_query, parse_key, save_query
+from getsh.dicom.keys.identifier import Node, apply, default_identifier, describe, load_query, parse_key, save_query
 from getsh.errors import UsageError
 from tests.peers import Dcmqrscp, dcmtk_env
 
 if TYPE_CHECKING:
-    from getsh.dicom.demo_data import ArchiveEntry
+    from getsh.dicom.demo.data import ArchiveEntry
 
 pytestmark = pytest.mark.interop
 

@@ -20,7 +20,7 @@ from pydicom import Dataset, dcmread, dcmwrite
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ImplicitVRLittleEndian, generate_uid
 
-from getsh.dicom.demo_data import ArchiveEntry
+from getsh.dicom.demo.data import ArchiveEntry
 
 pytestmark = pytest.mark.interop
 

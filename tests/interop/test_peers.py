@@ -30,7 +30,7 @@ from tests.peers import (
 )
 
 if TYPE_CHECKING:
-    from getsh.dicom.demo_data import ArchiveEntry
+    from getsh.dicom.demo.data import ArchiveEntry
 
 pytestmark = pytest.mark.interop
 

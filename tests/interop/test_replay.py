@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 
-from getsh.dicom.demo import DemoServer
-from getsh.dicom.demo_data import ArchiveEntry
+from getsh.dicom.demo.data import ArchiveEntry
+from getsh.dicom.demo.server import DemoServer
 from tests.peers import free_port
 from tests.shell_driver import ShellDriver, run_getsh
 

@@ -1,5 +1,5 @@
-from getsh.dicom.contexts import GET_MODELS, MAX_CONTEXTS, VERIFICATION, plan_contexts
-from getsh.dicom.syntaxes import IMPLICIT, PREFER, PROPOSE
+from getsh.dicom.net.presentation import GET_MODELS, MAX_CONTEXTS, VERIFICATION, plan_contexts
+from getsh.dicom.net.syntaxes import IMPLICIT, PREFER, PROPOSE
 
 
 def test_plan_fits_the_budget_and_asks_scp_role_for_storage() -> None:

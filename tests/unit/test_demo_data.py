@@ -11,7 +11,7 @@ import pytest
 from pydicom import dcmread
 from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
 
-from getsh.dicom.demo_data import ArchiveEntry, build_archive
+from getsh.dicom.demo.data import ArchiveEntry, build_archive
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from getsh.dicom import dictionary
-from getsh.dicom.dictionary import enumerated, explain, lookup, role, search, unique_key, validate
+from getsh.dicom.keys import dictionary
+from getsh.dicom.keys.dictionary import enumerated, explain, lookup, role, search, unique_key, validate
 from getsh.errors import UsageError
 
 PATIENT_ID = 0x00100020

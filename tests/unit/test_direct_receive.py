@@ -23,10 +23,10 @@ from pynetdicom.dimse_primitives import C_GET, C_STORE
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu import P_DATA_TF
 
-from getsh.dicom import dimse_wire as wire
-from getsh.dicom import diskio
-from getsh.dicom.header_scan import read_header, scan
-from getsh.dicom.mailbox import Mailbox
+from getsh.dicom.retrieve.mailbox import Mailbox
+from getsh.dicom.retrieve.receive import wire
+from getsh.dicom.storage import diskio
+from getsh.dicom.storage.header_scan import read_header, scan
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 

@@ -9,7 +9,7 @@ import pytest
 from pydicom import dcmread, dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
 
-from getsh.dicom.identifier import (
+from getsh.dicom.keys.identifier import (
     apply,
     canonical,
     check,
@@ -20,8 +20,8 @@ from getsh.dicom.identifier import (
     remove,
     save_query,
 )
-from getsh.dicom.key_completion import complete_key, complete_path, complete_value
 from getsh.errors import UsageError
+from getsh.key_completion import complete_key, complete_path, complete_value
 
 UID = "1.2.840.113619.2.55.3"
 

@@ -10,8 +10,8 @@ import getsh.dicom
 
 
 def test_dicom_layer_imports_no_ui_library() -> None:
-    modules = [f"getsh.dicom.{m.name}" for m in pkgutil.iter_modules(getsh.dicom.__path__)]
-    assert "getsh.dicom.association" in modules and "getsh.dicom.demo" in modules
+    modules = [m.name for m in pkgutil.walk_packages(getsh.dicom.__path__, "getsh.dicom.")]
+    assert "getsh.dicom.net.association" in modules and "getsh.dicom.demo.server" in modules
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from getsh.dicom.syntaxes import IMPLICIT, PREFER, PROPOSE, RLE
+from getsh.dicom.net.syntaxes import IMPLICIT, PREFER, PROPOSE, RLE
 from getsh.errors import UsageError
 from getsh.settings import BY_NAME, SETTINGS, Origin, Settings
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from getsh.dicom.contexts import DEFAULT_STORAGE_CLASSES, MAX_CONTEXTS, plan_contexts
-from getsh.dicom.sopclasses import ALL_STORAGE_CLASSES, classes_for, parse_accept, resolve_word
+from getsh.dicom.net.presentation import DEFAULT_STORAGE_CLASSES, MAX_CONTEXTS, plan_contexts
+from getsh.dicom.net.sopclasses import ALL_STORAGE_CLASSES, classes_for, parse_accept, resolve_word
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"

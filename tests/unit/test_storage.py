@@ -26,11 +26,11 @@ from pydicom.uid import (
 )
 from pynetdicom.dsutils import create_file_meta
 
-from getsh.dicom import diskio
-from getsh.dicom.diskio import dataset_offset
-from getsh.dicom.naming import MODALITY_PREFIXES, Layout, LayoutError, modality_prefix
-from getsh.dicom.storage import Storage
-from getsh.dicom.stored import Action, ObjectMeta, OutputDirError, StorageError, storage_error
+from getsh.dicom.storage import diskio
+from getsh.dicom.storage.diskio import dataset_offset
+from getsh.dicom.storage.naming import MODALITY_PREFIXES, Layout, LayoutError, modality_prefix
+from getsh.dicom.storage.outcomes import Action, ObjectMeta, OutputDirError, StorageError, storage_error
+from getsh.dicom.storage.store import Storage
 from getsh.errors import UsageError
 
 CT, MR, SR, SC = (f"1.2.840.10008.5.1.4.1.1.{n}" for n in ("2", "4", "88.11", "7"))

@@ -5,7 +5,7 @@ the final C-GET-RSP.
 Why one thread: a C-GET is a ping-pong. The peer sends the next C-STORE only after our response,
 so every hand-off between threads on that path is latency paid once per object. Here the bytes go
 from one ``recv_into`` a large preallocated buffer, through a PDU/PDV header walk, to one
-``writev`` per buffer-full; the C-STORE-RSP is encoded by ``dimse_wire`` and sent on the same
+``writev`` per buffer-full; the C-STORE-RSP is encoded by ``wire`` and sent on the same
 thread. Nothing else changes hands: the sink decides what a stored object is, the caller
 what a pending response means.
 
@@ -30,8 +30,8 @@ from pydicom import Dataset
 from pynetdicom.dimse_messages import C_CANCEL_RQ
 from pynetdicom.dimse_primitives import C_CANCEL
 
-from getsh.dicom import dimse_wire as wire
-from getsh.dicom.stored import ObjectMeta
+from getsh.dicom.retrieve.receive import wire
+from getsh.dicom.storage.outcomes import ObjectMeta
 
 log = logging.getLogger("getsh.retrieve")
 

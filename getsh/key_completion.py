@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 from pydicom.dataset import Dataset
 
-from getsh.dicom import qr_keys
-from getsh.dicom.dictionary import Entry, enumerated, lookup, search, validate
-from getsh.dicom.identifier import Step, parse_path
+from getsh.dicom.keys import qr_keys
+from getsh.dicom.keys.dictionary import Entry, enumerated, lookup, search, validate
+from getsh.dicom.keys.identifier import Step, parse_path
 from getsh.errors import UsageError
 from getsh.registry import Suggestion
 

@@ -11,15 +11,14 @@ import socket
 import time
 from typing import Any
 
-from pydicom.uid import UID
 from pynetdicom import AE, build_context, build_role, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
-from getsh.dicom.contexts import MAX_CONTEXTS
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
-from getsh.dicom.failures import association_failure, describe_abort, pynetdicom_errors
-from getsh.dicom.request import AssociationRequest, Timeouts
+from getsh.dicom.net.failures import association_failure, describe_abort, pynetdicom_errors
+from getsh.dicom.net.presentation import MAX_CONTEXTS
+from getsh.dicom.net.request import AssociationRequest, Timeouts
 from getsh.errors import NetworkError
 
 
@@ -298,10 +297,3 @@ class Link:
     def _on_close(self, event: evt.Event) -> None:
         # After our own A-ABORT (a DIMSE timeout, a second Ctrl-C) the close is ours, not the peer's.
         self._closed_by_peer = not event.assoc.is_aborted
-
-    # --- failure decoding -----------------------------------------------------------------
-
-def uid_name(uid: str) -> str:
-    """A UID's name from pydicom's dictionary, or the UID when it has none."""
-    name = UID(uid).name
-    return name if name and name != uid else uid

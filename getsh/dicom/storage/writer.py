@@ -13,11 +13,18 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from pydicom import Dataset, dcmread
 
-from getsh.dicom import diskio
-from getsh.dicom.stored import STATUS_CANNOT_UNDERSTAND, Action, ObjectMeta, StorageError, StorageMode, StoredFile
+from getsh.dicom.storage import diskio
+from getsh.dicom.storage.outcomes import (
+    STATUS_CANNOT_UNDERSTAND,
+    Action,
+    ObjectMeta,
+    StorageError,
+    StorageMode,
+    StoredFile,
+)
 
 if TYPE_CHECKING:
-    from getsh.dicom.storage import Storage
+    from getsh.dicom.storage.store import Storage
 
 _BUFFER = 256 * 1024
 

@@ -26,7 +26,7 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelGet,
 )
 
-from getsh.dicom.demo_data import ArchiveEntry
+from getsh.dicom.demo.data import ArchiveEntry
 
 LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
 UNIQUE_KEYS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")

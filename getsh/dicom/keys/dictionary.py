@@ -9,8 +9,8 @@ parsed from hex (``-k "(0009,1001)=abc"`` goes out as ``bc\\00``). So a private 
 its VR spelled out as a third field: ``(0009,1001,LO)`` or ``0009,1001,LO``; the same form
 gives a VR to any other tag the dictionary lacks. Private creators ``(gggg,00xx)`` are LO.
 
-Value checks (VR and VM, Q/R matching rules) live in :mod:`getsh.dicom.vr`; Q/R roles in
-:mod:`getsh.dicom.qr_keys`. The search index is built once, on first use, so that a keystroke
+Value checks (VR and VM, Q/R matching rules) live in :mod:`getsh.dicom.keys.vr`; Q/R roles in
+:mod:`getsh.dicom.keys.qr_keys`. The search index is built once, on first use, so that a keystroke
 costs a bisect plus a scan of ~5,000 short strings (see scripts/bench_completion.py).
 """
 
@@ -25,8 +25,8 @@ from functools import lru_cache
 
 from pydicom.datadict import DicomDictionary, get_entry, keyword_dict
 
-from getsh.dicom import qr_keys, vr
-from getsh.dicom.vr import VRS, Value
+from getsh.dicom.keys import qr_keys, vr
+from getsh.dicom.keys.vr import VRS, Value
 from getsh.errors import UsageError
 
 __all__ = [
@@ -313,7 +313,7 @@ def _search_tags(text: str, limit: int) -> list[Entry]:
 
 
 def validate(entry: Entry, value: str | None, warnings: list[str] | None = None) -> Value:
-    """The value checked against VR and VM (:func:`getsh.dicom.vr.validate`) and, where the
+    """The value checked against VR and VM (:func:`getsh.dicom.keys.vr.validate`) and, where the
     standard lists Enumerated Values (QueryRetrieveLevel, PatientSex…), against that list."""
     checked = vr.validate(entry, value, warnings)
     if checked is not None and entry.keyword in qr_keys.CLOSED:

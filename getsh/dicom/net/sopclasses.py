@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pydicom.uid import UID
 from pynetdicom import AllStoragePresentationContexts
 
-from getsh.dicom.contexts import DEFAULT_STORAGE_CLASSES
-from getsh.dicom.naming import modality_prefix
+from getsh.dicom.net.presentation import DEFAULT_STORAGE_CLASSES
+from getsh.dicom.storage.naming import modality_prefix
 
 MODES = ("default", "all", "auto")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.contexts import FIND_MODELS
+from getsh.dicom.net.presentation import FIND_MODELS
 from getsh.dicom.status import decode
 from getsh.errors import NetworkError, PeerFailure
 

@@ -14,7 +14,7 @@ from typing import Any
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
-from getsh.dicom.request import AssociationRequest, Timeouts
+from getsh.dicom.net.request import AssociationRequest, Timeouts
 from getsh.errors import NetworkError
 
 _PYNETDICOM = logging.getLogger("pynetdicom")

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pydicom.uid import UID
 from pynetdicom import StoragePresentationContexts, sop_class
 
-from getsh.dicom.syntaxes import PREFER, PROPOSE
+from getsh.dicom.net.syntaxes import PREFER, PROPOSE
 
 MAX_CONTEXTS = 128
 SERVICE_CONTEXTS = 3  # Verification, and the C-GET and C-FIND contexts of the model

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from pydicom import Dataset
 
 from getsh.dicom.events import GetDone, GetProgress
-from getsh.dicom.failures import describe_abort
+from getsh.dicom.net.failures import describe_abort
 from getsh.dicom.status import decode
 from getsh.errors import NetworkError
 
 if TYPE_CHECKING:
-    from getsh.dicom.retrieve import GetRun
+    from getsh.dicom.retrieve.run import GetRun
 
 
 def done_of(run: GetRun, status: Dataset, identifier: Dataset | None, seconds: float) -> GetDone:

@@ -88,6 +88,14 @@ def syntax_name(uid: str) -> str:
     return name if name and name != uid else uid
 
 
+def uid_name(uid: str) -> str:
+    """Any UID's name from pydicom's dictionary (SOP classes, transfer syntaxes, models), or the UID itself."""
+    from pydicom.uid import UID
+
+    name = UID(uid).name
+    return name if name and name != uid else uid
+
+
 def describe(choice: dict[str, tuple[str, ...]], name: str) -> str:
     """``First Syntax (uid), then …`` for help texts."""
     uids = choice[name]

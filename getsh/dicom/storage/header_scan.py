@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from getsh.dicom.diskio import offset_in
 from getsh.dicom.events import Received
+from getsh.dicom.storage.diskio import offset_in
 
 if TYPE_CHECKING:
     from pydicom import Dataset

@@ -8,7 +8,7 @@ final response; a second one aborts.
 Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from
 pynetdicom, handover.py) by default, and pynetdicom's own ``send_c_get`` for debug logging and
 ``GETSH_RECEIVE=pynetdicom`` (see ``handover.direct_path``). When no final response comes, the
-error says why in one line (get_result.py); pynetdicom's path needs two mends for that: a waiting
+error says why in one line (result.py); pynetdicom's path needs two mends for that: a waiting
 request is woken when our side aborts (``_wake``), and a half-received spool file is removed.
 """
 
@@ -28,18 +28,18 @@ from pynetdicom import _config, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
-from getsh.dicom.association import settle
-from getsh.dicom.direct_get import DirectGet
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
-from getsh.dicom.failures import pynetdicom_errors
-from getsh.dicom.get_result import done_of, no_response, progress_of
-from getsh.dicom.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
-from getsh.dicom.header_scan import header_of
-from getsh.dicom.mailbox import Mailbox
-from getsh.dicom.sinks import make_sink
+from getsh.dicom.net.association import settle
+from getsh.dicom.net.failures import pynetdicom_errors
+from getsh.dicom.retrieve.mailbox import Mailbox
+from getsh.dicom.retrieve.receive.direct_get import DirectGet
+from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
+from getsh.dicom.retrieve.receive.sinks import make_sink
+from getsh.dicom.retrieve.result import done_of, no_response, progress_of
 from getsh.dicom.status import decode
-from getsh.dicom.storage import Storage
-from getsh.dicom.stored import ObjectMeta, StorageError, StorageMode, StoredFile
+from getsh.dicom.storage.header_scan import header_of
+from getsh.dicom.storage.outcomes import ObjectMeta, StorageError, StorageMode, StoredFile
+from getsh.dicom.storage.store import Storage
 from getsh.errors import NetworkError
 
 log = logging.getLogger("getsh.retrieve")

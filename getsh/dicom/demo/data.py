@@ -25,7 +25,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from getsh.dicom.demo_pixels import SIZE, brain, cine, phantom
+from getsh.dicom.demo.pixels import SIZE, brain, cine, phantom
 
 __all__ = ["IMPLEMENTATION_CLASS_UID", "IMPLEMENTATION_VERSION_NAME", "ArchiveEntry", "build_archive"]
 

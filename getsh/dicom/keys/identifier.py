@@ -2,7 +2,7 @@
 
 A key is ``PATH[=VALUE]``. PATH is dcmodify's tag path, ``{node[n].}*node[[n]]``, where a node
 is a keyword, ``(gggg,eeee)``, ``gggg,eeee`` or ``ggggeeee`` (private: ``(gggg,eeee,VR)``, see
-:mod:`getsh.dicom.dictionary`) and ``[n]`` an item number counting from 0. Behaviour mirrors
+:mod:`getsh.dicom.keys.dictionary`) and ``[n]`` an item number counting from 0. Behaviour mirrors
 DCMTK 3.6.7 (dcmodify ``-i``, getscu ``-k``), checked against the real tools:
 
 - missing sequences and items are created; ``Seq[2].X=v`` with no items first adds empty items
@@ -14,8 +14,8 @@ DCMTK 3.6.7 (dcmodify ``-i``, getscu ``-k``), checked against the real tools:
 
 Unlike getscu, which reports a bad key and then sends the rest (a half-built identifier can
 retrieve a whole archive), a bad key here is a UsageError and nothing changes; values are
-checked against VR and VM first (:mod:`getsh.dicom.vr`). Completion of keys as they are typed
-is in :mod:`getsh.dicom.key_completion`.
+checked against VR and VM first (:mod:`getsh.dicom.keys.vr`). Completion of keys as they are typed
+is in :mod:`getsh.key_completion`.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from getsh.dicom import qr_keys
-from getsh.dicom.dictionary import Entry, lookup, validate
-from getsh.dicom.vr import Value
+from getsh.dicom.keys import qr_keys
+from getsh.dicom.keys.dictionary import Entry, lookup, validate
+from getsh.dicom.keys.vr import Value
 from getsh.errors import UsageError
 
 __all__ = [
@@ -290,7 +290,7 @@ def save_query(dataset: Dataset, path: str | os.PathLike[str], model: str | None
     """Write the identifier as DCMTK writes query files: file meta and Explicit VR Little Endian
     (so private and ambiguous VRs survive). The SOP class in the meta is the model's C-GET
     class when ``model`` is given, else DCMTK's generic-file class. Written atomically."""
-    from getsh.dicom.contexts import GET_MODELS  # pynetdicom: imported only when saving
+    from getsh.dicom.net.presentation import GET_MODELS  # pynetdicom: imported only when saving
 
     target = Path(path)
     if target.is_dir():

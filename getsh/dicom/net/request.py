@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from getsh.dicom.contexts import ContextPlan
+from getsh.dicom.net.presentation import ContextPlan
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from getsh.errors import UsageError
 
 if TYPE_CHECKING:
-    from getsh.dicom.dictionary import Entry
+    from getsh.dicom.keys.dictionary import Entry
 
 Scalar = str | int | float
 Value = Scalar | list[Scalar] | None
@@ -179,7 +179,7 @@ def _check(vr: str, part: str, notes: list[str], name: str) -> Scalar:
             raise ValueError(f"{part!r} is out of range for {vr}")
         return real
     if vr == "AT":
-        from getsh.dicom.dictionary import lookup  # the tag forms live there
+        from getsh.dicom.keys.dictionary import lookup  # the tag forms live there
 
         return lookup(part).tag
     if vr == "PN":

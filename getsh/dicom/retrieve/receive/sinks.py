@@ -15,11 +15,11 @@ from io import BytesIO
 from pydicom import Dataset
 from pynetdicom.dsutils import decode
 
-from getsh.dicom.header_scan import PREFIX, scan
-from getsh.dicom.storage import Storage
-from getsh.dicom.stored import STATUS_PROCESSING_FAILURE, ObjectMeta, StorageError, StorageMode, StoredFile
-from getsh.dicom.syntaxes import syntax_encoding
-from getsh.dicom.writer import ObjectWriter
+from getsh.dicom.net.syntaxes import syntax_encoding
+from getsh.dicom.storage.header_scan import PREFIX, scan
+from getsh.dicom.storage.outcomes import STATUS_PROCESSING_FAILURE, ObjectMeta, StorageError, StorageMode, StoredFile
+from getsh.dicom.storage.store import Storage
+from getsh.dicom.storage.writer import ObjectWriter
 
 # What a sink reports when it is done: the stored file and its header values (or the decoded data
 # set to take them from), or the error that refused it. Returns the C-STORE status to answer with.

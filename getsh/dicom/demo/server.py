@@ -1,7 +1,7 @@
 """The embedded demo archive: a Query/Retrieve SCP (C-ECHO, C-FIND, C-GET) on pynetdicom.
 
 It lets `getsh serve --demo`, the tutorial and the tests talk real DICOM over TCP without an
-external PACS. It serves the generated sample archive (demo_data) from files, keeps only an
+external PACS. It serves the generated sample archive (data.py) from files, keeps only an
 index in memory, and follows PS3.4 C.6 closely enough to be a fair stand-in for a real archive.
 """
 
@@ -39,8 +39,8 @@ from pynetdicom.sop_class import (
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
-from getsh.dicom.demo_data import ArchiveEntry, build_archive
-from getsh.dicom.demo_index import LEVELS, MODEL_LEVELS, UNIQUE_KEYS, ArchiveIndex, QueryError, query_level, strings
+from getsh.dicom.demo.data import ArchiveEntry, build_archive
+from getsh.dicom.demo.index import LEVELS, MODEL_LEVELS, UNIQUE_KEYS, ArchiveIndex, QueryError, query_level, strings
 
 __all__ = ["DemoServer"]
 

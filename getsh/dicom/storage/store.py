@@ -13,7 +13,7 @@ Why it is shaped this way:
   syncs each file and its directory before reporting it, at a cost of milliseconds per object.
 - Existing names: ``rename`` by default, the only policy that discards neither the new object nor
   the old file (``keep`` drops the new one, ``overwrite`` the old one; getscu overwrites silently).
-- Failures raise StorageError carrying the C-STORE status to answer (see stored.py).
+- Failures raise StorageError carrying the C-STORE status to answer (see outcomes.py).
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from pydicom.filewriter import write_dataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from getsh import __version__
-from getsh.dicom import diskio
-from getsh.dicom.diskio import dataset_offset
-from getsh.dicom.naming import DEFAULT_LAYOUT, Layout, numbered
-from getsh.dicom.stored import (
+from getsh.dicom.net.syntaxes import syntax_uid
+from getsh.dicom.storage import diskio
+from getsh.dicom.storage.diskio import dataset_offset
+from getsh.dicom.storage.naming import DEFAULT_LAYOUT, Layout, numbered
+from getsh.dicom.storage.outcomes import (
     DEFAULT_POLICY,
     STATUS_CANNOT_UNDERSTAND,
     STATUS_PROCESSING_FAILURE,
@@ -46,8 +47,7 @@ from getsh.dicom.stored import (
     check_output_dir,
     storage_error,
 )
-from getsh.dicom.syntaxes import syntax_uid
-from getsh.dicom.writer import Discard, ObjectWriter, ignored
+from getsh.dicom.storage.writer import Discard, ObjectWriter, ignored
 
 IMPLEMENTATION_VERSION_NAME = f"GETSH_{__version__}"[:16]  # SH: at most 16 characters
 _MAX_RENAMES = 9999
