@@ -1,6 +1,6 @@
-"""Low-level file operations for storage.py: File Meta bytes, partial files, no-replace links, copies.
+"""Low-level file operations for store.py: File Meta bytes, partial files, no-replace links, copies.
 
-Kept apart so storage.py reads as policy (names, outcomes, statuses) and this as mechanism, each
+Kept apart so store.py reads as policy (names, outcomes, statuses) and this as mechanism, each
 piece small enough to test on its own. Linux first (copy_file_range, /proc), portable fallbacks.
 """
 

@@ -3,7 +3,7 @@
 Every value a peer sends is untrusted. A SOP Instance UID of ``../../etc/passwd`` or a Patient ID
 of ``..`` must still become one harmless name component inside the output directory, so each value
 is cleaned before it is put into a name, and each assembled component is cleaned again.
-storage.py adds the last guard: the resolved directory must lie inside the output directory.
+store.py adds the last guard: the resolved directory must lie inside the output directory.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What storing a received object can come to: modes, policies, outcomes, and failures with the
-C-STORE status to answer. Separate from storage.py so events, tables and settings can use the
+C-STORE status to answer. Separate from store.py so events, tables and settings can use the
 vocabulary without the writer.
 
 Statuses (PS3.4 B.2.3, PS3.7 C.4): 0xA700 Refused: Out of Resources for a full disk or quota, which

@@ -1,6 +1,6 @@
 """One received object on its way to disk: a hidden partial file that only ``commit`` names.
 
-Kept apart from storage.py (which decides names, places and statuses) because it is the part the
+Kept apart from store.py (which decides names, places and statuses) because it is the part the
 receive paths drive chunk by chunk: ``write`` through a buffer, ``write_many`` straight to the
 descriptor with one ``writev`` (the direct receive path), ``copy_from`` in-kernel. Leaving without
 ``commit`` removes the partial file; a failure raises StorageError carrying the C-STORE status.
