@@ -315,13 +315,17 @@ def _search_tags(text: str, limit: int) -> list[Entry]:
 def validate(entry: Entry, value: str | None, warnings: list[str] | None = None) -> Value:
     """The value checked against VR and VM (:func:`getsh.dicom.keys.vr.validate`) and, where the
     standard lists Enumerated Values (QueryRetrieveLevel, PatientSex…), against that list."""
-    checked = vr.validate(entry, value, warnings)
+    checked = vr.validate(entry, value, _tag_of, warnings)
     if checked is not None and entry.keyword in qr_keys.CLOSED:
         allowed = [v for v, _ in qr_keys.enumerated_values(entry.keyword)]
         for one in checked if isinstance(checked, list) else [checked]:
             if one and one not in allowed and not any(c in str(one) for c in "*?"):
                 raise UsageError(f"{entry.keyword}: {one!r} is not one of {', '.join(allowed)}", "press Tab after =")
     return checked
+
+
+def _tag_of(text: str) -> int:
+    return lookup(text).tag
 
 
 # ---- Q/R meaning --------------------------------------------------------------------------------

@@ -15,12 +15,26 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from getsh.errors import UsageError
 
-if TYPE_CHECKING:
-    from getsh.dicom.keys.dictionary import Entry
+
+class Element(Protocol):
+    """What a value is checked against: a dictionary entry (keys/dictionary.py) as far as VRs go."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def write_vr(self) -> str: ...
+
+    @property
+    def vm(self) -> str: ...
+
+
+TagOf = Callable[[str], int]  # a tag from its forms ((gggg,eeee), gggg,eeee, keyword): the dictionary's lookup
 
 Scalar = str | int | float
 Value = Scalar | list[Scalar] | None
@@ -50,9 +64,10 @@ _DS = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _CONTROL = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f]")  # ESC (1b) is allowed: ISO 2022 escapes
 
 
-def validate(entry: Entry, value: str | None, warnings: list[str] | None = None) -> Value:
+def validate(entry: Element, value: str | None, tag_of: TagOf, warnings: list[str] | None = None) -> Value:
     """The value as pydicom should hold it (str, int, float, a list of them, or None for a
-    return key); raise UsageError when it cannot be right. Warnings go to ``warnings``."""
+    return key); raise UsageError when it cannot be right. Warnings go to ``warnings``.
+    ``tag_of`` reads an AT value (the dictionary knows the tag forms)."""
     if value is None or value == "":
         return None
     name = entry.label
@@ -93,7 +108,7 @@ def validate(entry: Entry, value: str | None, warnings: list[str] | None = None)
         if ("*" in part or "?" in part) and vr not in _WILDCARD_VRS:
             raise fail(f"wildcards * and ? are not allowed in {vr} values ({part!r})")
         try:
-            checked.append(_check(vr, part, notes, name))
+            checked.append(_check(vr, part, notes, name, tag_of))
         except ValueError as exc:
             raise fail(str(exc)) from None
     return checked[0] if len(checked) == 1 else checked
@@ -130,7 +145,7 @@ def _vm_bounds(vm: str) -> tuple[int, float]:
     return low_n, math.inf if high.endswith("n") else int(high)
 
 
-def _check(vr: str, part: str, notes: list[str], name: str) -> Scalar:
+def _check(vr: str, part: str, notes: list[str], name: str, tag_of: TagOf) -> Scalar:
     """One value of a VR, or ValueError saying what is wrong."""
     if vr in _MAX_CHARS and len(part) > _MAX_CHARS[vr]:
         raise ValueError(f"{part!r} is {len(part)} characters long; the maximum is {_MAX_CHARS[vr]}")
@@ -179,9 +194,7 @@ def _check(vr: str, part: str, notes: list[str], name: str) -> Scalar:
             raise ValueError(f"{part!r} is out of range for {vr}")
         return real
     if vr == "AT":
-        from getsh.dicom.keys.dictionary import lookup  # the tag forms live there
-
-        return lookup(part).tag
+        return tag_of(part)
     if vr == "PN":
         return _person_name(part, notes, name)
     if _CONTROL.search(part) and vr not in ("LT", "ST", "UT"):

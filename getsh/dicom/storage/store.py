@@ -112,7 +112,7 @@ class Storage:
             writer.size = writer.file.tell()
         except OSError as exc:
             writer.abort()
-            raise self._error(exc, meta, writer.size) from exc
+            raise self.write_error(exc, meta, writer.size) from exc
         except Exception as exc:
             writer.abort()
             raise StorageError(
@@ -146,7 +146,7 @@ class Storage:
             return self.store_dataset(dataset, meta)
         if move and offset and self._movable(path, meta, offset):
             os.chmod(path, 0o666 & ~self._umask)  # it was a mkstemp file (0600)
-            return self._finish(os.fspath(path), meta, os.path.getsize(path), None)
+            return self.place(os.fspath(path), meta, os.path.getsize(path), None)
         with self.open_object(meta) as writer:  # normal mode decodes it in commit()
             writer.copy_from(path, offset)
             stored = writer.commit()
@@ -195,7 +195,7 @@ class Storage:
         except (OSError, StorageError):
             return False
 
-    def _finish(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None) -> StoredFile:
+    def place(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None) -> StoredFile:
         """Name the finished partial file and put it in place; on failure nothing is left."""
         try:
             lookup = None
@@ -203,11 +203,11 @@ class Storage:
                 source = dataset if dataset is not None else _header(partial, self.layout.dataset_keywords)
                 lookup = source.get if source is not None else None
             wanted = self.layout.render(meta.as_fields(), lookup)
-            final, action = self._place(partial, wanted)
+            final, action = self._link(partial, wanted)
         except BaseException as exc:
             diskio.remove(partial)
             if isinstance(exc, OSError):
-                raise self._error(exc, meta, size) from exc
+                raise self.write_error(exc, meta, size) from exc
             raise
         return StoredFile(
             final.as_posix(),
@@ -219,7 +219,7 @@ class Storage:
             wanted.as_posix() if action is Action.RENAMED else None,
         )
 
-    def _place(self, partial: str, wanted: PurePosixPath) -> tuple[PurePosixPath, Action]:
+    def _link(self, partial: str, wanted: PurePosixPath) -> tuple[PurePosixPath, Action]:
         parent = self._directory(wanted.parent)
         if parent != self.root and os.stat(parent).st_dev != os.stat(partial).st_dev:
             partial = diskio.copy_to_partial(partial, parent)  # a mount point below the output dir
@@ -277,7 +277,7 @@ class Storage:
             current = real
         return current
 
-    def _error(self, exc: OSError, meta: ObjectMeta, written: int) -> StorageError:
+    def write_error(self, exc: OSError, meta: ObjectMeta, written: int) -> StorageError:
         return storage_error(exc, meta.sop_instance_uid, self.output_dir, written, os.path.isdir(self.root))
 
 

@@ -9,7 +9,7 @@ descriptor with one ``writev`` (the direct receive path), ``copy_from`` in-kerne
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
 
 from pydicom import Dataset, dcmread
 
@@ -23,8 +23,27 @@ from getsh.dicom.storage.outcomes import (
     StoredFile,
 )
 
-if TYPE_CHECKING:
-    from getsh.dicom.storage.store import Storage
+
+class Destination(Protocol):
+    """Where a writer's object goes and how it is named: ``store.Storage``. A protocol, so this module
+    does not import the one that uses it."""
+
+    @property
+    def mode(self) -> StorageMode: ...
+
+    @property
+    def root(self) -> str: ...
+
+    @property
+    def fsync(self) -> bool: ...
+
+    def file_meta_bytes(self, meta: ObjectMeta) -> bytes: ...
+
+    def write_error(self, exc: OSError, meta: ObjectMeta, written: int) -> StorageError: ...
+
+    def place(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None) -> StoredFile: ...
+
+    def store_dataset(self, dataset: Dataset, meta: ObjectMeta) -> StoredFile: ...
 
 _BUFFER = 256 * 1024
 
@@ -35,7 +54,7 @@ class ObjectWriter:
     ``write_many`` goes straight to the file descriptor (one ``writev``); ``write`` and ``file``
     go through a buffered file made on first use."""
 
-    def __init__(self, storage: Storage, meta: ObjectMeta, *, header: bool = True) -> None:
+    def __init__(self, storage: Destination, meta: ObjectMeta, *, header: bool = True) -> None:
         self.storage, self.meta, self.size = storage, meta, 0
         self._done = False
         self._failure: StorageError | None = None
@@ -44,7 +63,7 @@ class ObjectWriter:
         try:
             self._fd, self._path = diskio.new_partial(storage.root)
         except OSError as exc:
-            raise storage._error(exc, meta, 0) from exc
+            raise storage.write_error(exc, meta, 0) from exc
         if head:
             self.write(head)
 
@@ -104,7 +123,7 @@ class ObjectWriter:
         self._done = True
         if self.storage.mode is StorageMode.NORMAL and dataset is None:
             return self._decode_and_store()
-        return self.storage._finish(self._path, self.meta, self.size, dataset)
+        return self.storage.place(self._path, self.meta, self.size, dataset)
 
     def _close(self) -> None:
         buffered, fd = self._buffered, self._fd
@@ -138,7 +157,7 @@ class ObjectWriter:
 
     def _fail(self, exc: OSError) -> None:
         self.abort()
-        self._failure = self.storage._error(exc, self.meta, self.size)
+        self._failure = self.storage.write_error(exc, self.meta, self.size)
         raise self._failure from exc
 
     def __enter__(self) -> ObjectWriter:
@@ -152,7 +171,7 @@ class ObjectWriter:
 class Discard(ObjectWriter):
     """storage ignore: count the bytes, keep nothing (getscu --ignore)."""
 
-    def __init__(self, storage: Storage, meta: ObjectMeta) -> None:
+    def __init__(self, storage: Destination, meta: ObjectMeta) -> None:
         self.storage, self.meta, self.size, self._done, self._failure = storage, meta, 0, False, None
         self._buffered, self._fd, self._path = None, -1, ""
 
