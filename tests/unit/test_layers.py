@@ -1,4 +1,5 @@
-"""The protocol layer stays UI-free: importing all of getsh.dicom pulls in neither rich nor prompt_toolkit."""
+"""The layers hold: the protocol layer is UI-free and imports nothing of the shell, no module takes part
+in an import cycle, and dicom/ stays in its sub-packages."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import subprocess
 import sys
 
 import getsh.dicom
+from tests.import_graph import PACKAGE_ROOT, cycles, imports, modules
+
+# What the protocol layer may use of the rest of getsh: errors and exit statuses (values it raises and
+# reports), the lazy-export helper, and the package itself (its version).
+DICOM_MAY_IMPORT = ("getsh", "getsh.errors", "getsh.exitstatus", "getsh.lazy")
+MAX_LOOSE_DICOM_MODULES = 4
 
 
 def test_dicom_layer_imports_no_ui_library() -> None:
@@ -36,3 +43,32 @@ def test_the_command_line_and_first_prompt_do_not_wait_for_the_dicom_libraries()
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "", f"imported at start-up: {result.stdout[:300]}"
+
+
+def test_no_import_cycles_even_under_type_checking_or_inside_functions() -> None:
+    edges: dict[str, set[str]] = {}
+    for found in imports():
+        edges.setdefault(found.module, set()).add(found.target)
+    assert cycles(edges) == [], "import cycles (one module in each must hold something else)"
+
+
+def test_the_protocol_layer_imports_nothing_of_the_shell_commands_or_session() -> None:
+    bad = [f"{i.module}:{i.line} imports {i.target}" for i in imports()
+           if i.module.startswith("getsh.dicom") and not i.target.startswith("getsh.dicom")
+           and i.target not in DICOM_MAY_IMPORT]
+    assert bad == [], "getsh.dicom may import only " + ", ".join(DICOM_MAY_IMPORT)
+
+
+def test_the_import_graph_sees_what_python_sees() -> None:
+    """The graph test above can only fail if the reader finds the imports: check it on known ones."""
+    found = {(i.module, i.target) for i in imports()}
+    assert ("getsh.runner", "getsh.registry") in found
+    assert ("getsh.dicom.retrieve.run", "getsh.dicom.storage.store") in found or \
+        ("getsh.dicom.retrieve.run", "getsh.dicom.storage") in found
+    assert "getsh.dicom.net.association" in modules()
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_dicom_keeps_its_modules_in_sub_packages() -> None:
+    loose = sorted(p.stem for p in (PACKAGE_ROOT / "dicom").glob("*.py") if p.name != "__init__.py")
+    assert len(loose) <= MAX_LOOSE_DICOM_MODULES, f"loose modules in getsh/dicom/: {loose}"
