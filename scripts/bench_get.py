@@ -15,6 +15,7 @@ is a failure and the script exits 1. Speed never changes the exit status.
     python scripts/bench_get.py                    # W1 W2 W3, 5 rounds (several minutes)
     python scripts/bench_get.py --quick            # 20 CT + 100 small objects, 1 round (CI)
     python scripts/bench_get.py --workloads W1 --tools dcmtk,shell --modes bit --rounds 9
+    python scripts/bench_get.py --tools dcmtk,shell --compare main~3   # this tree against another commit
 
 Tools: dcmtk (/usr/bin/getscu), pynetdicom (python -m pynetdicom getscu; normal mode only: the
 app has no bit-preserving mode), getsh (one-shot, getscu's words: ``getsh get -S -aec AE -od DIR
@@ -22,6 +23,11 @@ app has no bit-preserving mode), getsh (one-shot, getscu's words: ``getsh get -S
 as in the interactive shell: it connects first, then only the ``get`` line is timed), shell-stock
 (the same, on pynetdicom's own receive path: GETSH_RECEIVE=pynetdicom; not run unless asked for),
 cp (``cp -r`` of the same files: the ceiling).
+
+``--compare REV`` adds, next to each getsh and shell row, the same tool from commit REV (its tree
+exported with ``git archive`` into the work directory and put first on PYTHONPATH), interleaved in
+the same rounds, and prints how this tree's medians compare with REV's: a before/after from one run
+on one machine, with the page cache, the peer and the load shared.
 """
 
 from __future__ import annotations
@@ -284,13 +290,22 @@ def check(out: Path, workload: Workload, compare_bytes: bool) -> tuple[int, list
 class Variant:
     tool: str
     mode: str  # normal | bit | copy
+    rev: str = ""  # getsh from this commit (--compare), not from this tree
 
     @property
     def label(self) -> str:
         names = {"dcmtk": "DCMTK getscu", "pynetdicom": "pynetdicom getscu", "getsh": "getsh get (one-shot)",
                  "shell": "getsh shell (open assoc)", "shell-stock": "getsh shell, pynetdicom's receive path",
                  "cp": "cp -r (ceiling)"}
-        return names[self.tool]
+        return names[self.tool] + (f" @ {self.rev}" if self.rev else "")
+
+    @property
+    def root(self) -> Path:
+        """The getsh source tree this variant runs."""
+        return TREES[self.rev] if self.rev else ROOT
+
+
+TREES: dict[str, Path] = {}  # --compare: commit -> its exported tree
 
 
 @dataclass
@@ -386,10 +401,10 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _env(home: Path) -> dict[str, str]:
+def _env(home: Path, root: Path = ROOT) -> dict[str, str]:
     env = dcmtk_env()  # TCP_NODELAY=1 (DCMTK needs it; harmless for the others)
     env["GETSH_HOME"] = os.fspath(home)
-    env["PYTHONPATH"] = os.pathsep.join([os.fspath(ROOT), *filter(None, [env.get("PYTHONPATH")])])  # this tree's getsh
+    env["PYTHONPATH"] = os.pathsep.join([os.fspath(root), *filter(None, [env.get("PYTHONPATH")])])  # that tree's getsh
     env.pop("COLUMNS", None)
     return env
 
@@ -426,9 +441,10 @@ class _PtyDrain:
 def run_once(variant: Variant, workload: Workload, port: int, out: Path, work: Path,
              max_pdu: int | None, profile: Path | None = None) -> RunResult:
     out.mkdir(parents=True)
-    log = work / "logs" / f"{workload.spec.name}-{variant.tool}-{variant.mode}.log"
+    tool = f"{variant.tool}@{variant.rev}" if variant.rev else variant.tool
+    log = work / "logs" / f"{workload.spec.name}-{tool}-{variant.mode}.log"
     log.parent.mkdir(exist_ok=True)
-    env = _env(work / "home")
+    env = _env(work / "home", variant.root)
     rss_file = work / "rss.txt"
     if variant.tool in ("shell", "shell-stock"):
         if variant.tool == "shell-stock":  # the same get through pynetdicom's own receive path (retrieve.py)
@@ -440,7 +456,7 @@ def run_once(variant: Variant, workload: Workload, port: int, out: Path, work: P
         pty = _PtyDrain()
         env["TERM"] = "xterm-256color"
         with log.open("wb") as err:
-            argv = [PY, os.fspath(Path(__file__).resolve()), "--shell-worker", os.fspath(spec_path)]
+            argv = [PY, os.fspath(variant.root / "scripts" / "bench_get.py"), "--shell-worker", os.fspath(spec_path)]
             if profile is not None:  # every thread, only while it holds the GIL (CPU, not waiting)
                 argv = [_pyspy(), "record", "--gil", "--nonblocking", "--rate", "1000", "--format", "raw",
                         "--output", os.fspath(profile), "--", *argv]
@@ -460,7 +476,9 @@ def run_once(variant: Variant, workload: Workload, port: int, out: Path, work: P
         argv = _measured(command_for(variant, workload, port, out, max_pdu), rss_file)
         with log.open("wb") as output:
             started = time.perf_counter()
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env)
+            # cwd: ``python -m getsh`` looks in the current directory before PYTHONPATH
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env,
+                                    cwd=variant.root)
             code, rss = _wait(proc, RUN_TIMEOUT, rss_file)
             seconds = time.perf_counter() - started
     received, problems = check(out, workload, compare_bytes=variant.mode in ("bit", "copy"))
@@ -697,8 +715,40 @@ def _s(value: float) -> str:
     return f"{value:.3f}" if value == value else "-"
 
 
-def _find(rows: list[Row], workload: str, tool: str, mode: str) -> Row | None:
-    return next((r for r in rows if r.workload == workload and (r.variant.tool, r.variant.mode) == (tool, mode)), None)
+def _find(rows: list[Row], workload: str, tool: str, mode: str, rev: str = "") -> Row | None:
+    return next((r for r in rows if r.workload == workload and (r.variant.tool, r.variant.mode, r.variant.rev)
+                 == (tool, mode, rev)), None)
+
+
+def compared(rows: list[Row]) -> list[str]:
+    """--compare: this tree's median against REV's for each getsh row, and whether it is within 5 %."""
+    rev = next((r.variant.rev for r in rows if r.variant.rev), "REV")
+    lines = [f"| workload | tool | mode | this tree s | {rev} s | this / {rev} | within 5 % |",
+             "|---|---|---|---:|---:|---:|---|"]
+    for then in (r for r in rows if r.variant.rev):
+        now = _find(rows, then.workload, then.variant.tool, then.variant.mode)
+        if now is None:
+            continue
+        a, b = row_median(now), row_median(then)
+        ratio = a / b if b == b and b > 0 else float("nan")
+        lines.append(f"| {then.workload} | {now.variant.label} | {then.variant.mode} | {_s(a)} | {_s(b)} | "
+                     f"{ratio:.3f} | {'yes' if abs(ratio - 1) <= 0.05 else 'NO'} |")
+    return lines
+
+
+def export_tree(rev: str, work: Path) -> str:
+    """Commit ``rev`` of this repository, exported into ``work``: its short name (TREES knows the path)."""
+    short = subprocess.run(["git", "-C", os.fspath(ROOT), "rev-parse", "--short", rev], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    tree = work / f"rev-{short}"
+    tree.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.Popen(["git", "-C", os.fspath(ROOT), "archive", "--format=tar", short],
+                               stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", os.fspath(tree)], stdin=archive.stdout, check=True)
+    if archive.wait() != 0:
+        raise RuntimeError(f"git archive {short} failed")
+    TREES[short] = tree
+    return short
 
 
 def table(rows: list[Row], workloads: dict[str, Workload]) -> list[str]:
@@ -771,7 +821,8 @@ def _csv(text: str, allowed: Sequence[str]) -> list[str]:
     return items
 
 
-def variants(tools: list[str], modes: list[str]) -> list[Variant]:
+def variants(tools: list[str], modes: list[str], rev: str = "") -> list[Variant]:
+    """Every tool in every mode it has; with ``rev``, getsh and shell from that commit right after their own."""
     out: list[Variant] = []
     for tool in tools:
         if tool == "cp":
@@ -779,7 +830,10 @@ def variants(tools: list[str], modes: list[str]) -> list[Variant]:
         elif tool == "pynetdicom":
             out.append(Variant("pynetdicom", "normal"))  # the app has no bit-preserving mode
         else:
-            out += [Variant(tool, mode) for mode in modes]
+            for mode in modes:
+                out.append(Variant(tool, mode))
+                if rev and tool in ("getsh", "shell"):
+                    out.append(Variant(tool, mode, rev))
     return out
 
 
@@ -792,6 +846,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"{','.join(DEFAULT_TOOLS)} (default), and shell-stock: in the shell on pynetdicom's own "
                         "receive path, for a before/after comparison")
     parser.add_argument("--modes", type=lambda t: _csv(t, MODES), default=list(MODES), help="normal,bit")
+    parser.add_argument("--compare", metavar="REV", help="also run getsh and shell from commit REV, interleaved, "
+                        "and compare this tree's medians with REV's")
     parser.add_argument("--max-pdu", type=int, help="receive PDU size for every tool (default: each tool's own)")
     parser.add_argument("--cache", type=Path, help="generated data (default: $XDG_CACHE_HOME/getsh-bench)")
     parser.add_argument("--work", type=Path, help="peer, outputs and logs (default: a new temporary directory)")
@@ -829,11 +885,13 @@ def print_commands(plan: list[Variant], loads: dict[str, Workload], port: int, m
             if v.tool in ("shell", "shell-stock"):
                 lines = shell_lines(v, wl, port, Path("OUT"), max_pdu)
                 stock = "GETSH_RECEIVE=pynetdicom, " if v.tool == "shell-stock" else ""
+                stock += f"PYTHONPATH={v.root}, " if v.rev else ""
                 print(f"    [{v.tool} {v.mode}] {stock}getsh's Runner in a child process, stdout a pty: "
                       f"{'; '.join(lines[:-1])}; then timed: {lines[-1]}")
             else:
                 cmd = ["python" if c == PY else c for c in command_for(v, wl, port, Path("OUT"), max_pdu)]
-                print(f"    [{v.tool} {v.mode}] {subprocess.list2cmdline(cmd)}")
+                where = f"(in {v.root}, PYTHONPATH={v.root}) " if v.rev else ""
+                print(f"    [{v.tool} {v.mode}] {where}{subprocess.list2cmdline(cmd)}")
     sys.stdout.flush()
 
 
@@ -857,10 +915,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("argv: " + subprocess.list2cmdline(["scripts/bench_get.py", *(sys.argv[1:] if argv is None else argv)]))
     args.cache.mkdir(parents=True, exist_ok=True)
     loads = {name: generate(specs[name], args.cache) for name in args.workloads}
-    plan = variants(args.tools, args.modes)
     rows: list[Row] = []
     profiles: list[str] = []
     with _workdir(args) as work:
+        rev = export_tree(args.compare, work) if args.compare else ""
+        plan = variants(args.tools, args.modes, rev)
         (work / "home").mkdir(exist_ok=True)
         peer = Dcmqrscp([p for wl in loads.values() for p in wl.paths], ae_title=AE, workdir=work / "dcmqrscp")
         try:
@@ -889,7 +948,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     done = ", ".join(f"{r.variant.tool}/{r.variant.mode} {r.runs[-1].seconds:.2f}s" for r in here)
                     print(f"{name} round {round_}/{args.rounds}: {done}", flush=True)
             for name, wl in loads.items() if args.profile else ():
-                for v in [v for v in plan if v.tool == "shell"]:
+                for v in [v for v in plan if v.tool == "shell" and not v.rev]:
                     out, raw = work / "runs" / f"{name}-profile-{v.mode}", work / f"profile-{name}-{v.mode}.txt"
                     result = run_once(v, wl, port, out, work, args.max_pdu, profile=raw)
                     shutil.rmtree(out, ignore_errors=True)
@@ -906,6 +965,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(table(rows, loads)))
     print("peak RSS: the child process's own (GNU time %M); MB/s over the Part 10 file sizes; x DCMTK: against")
     print("DCMTK in the same storage mode (cp: against bit-preserving); pynetdicom's app has only normal mode.")
+    if any(r.variant.rev for r in rows):
+        print()
+        print(f"## This tree against {args.compare} (medians from the same interleaved rounds)")
+        print("\n".join(compared(rows)))
     if start:
         print()
         print(f"## Start-up (median of {len(start['python -c pass'])}; min-max)")
@@ -929,14 +992,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("## Objects received (fewest in any run / expected)")
     for row in rows:
         least = min((r.received for r in row.runs), default=0)
-        print(f"{row.workload} {row.variant.tool}/{row.variant.mode}: {least}/{loads[row.workload].count} "
+        print(f"{row.workload} {row.variant.label}/{row.variant.mode}: {least}/{loads[row.workload].count} "
               f"{'ok' if all(r.ok for r in row.runs) else 'FAILED'}")
     if args.json:
         args.json.write_text(json.dumps({
             "info": info, "quick": args.quick, "rounds": args.rounds,
             "workloads": {n: {"count": w.count, "bytes": w.total_bytes, "study": w.study_uid}
                           for n, w in loads.items()},
-            "rows": [{"workload": r.workload, "tool": r.variant.tool, "mode": r.variant.mode,
+            "rows": [{"workload": r.workload, "tool": r.variant.tool, "mode": r.variant.mode, "rev": r.variant.rev,
                       "median": row_median(r), "rss_mb": row_rss_mb(r), "runs": [asdict(x) for x in r.runs]}
                      for r in rows],
             "startup": start, "completion": comp, "failures": failures,
