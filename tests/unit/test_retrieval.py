@@ -4,6 +4,7 @@ is sent, and how the parts of a split retrieve are merged."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from pydicom import Dataset
@@ -42,20 +43,18 @@ def test_advice_beside_the_statuses() -> None:
     assert failure_hint("find") == "the peer may not support C-FIND on this model"
 
 
-def options(output: Path, **changes: object) -> RetrieveOptions:
-    values: dict[str, object] = dict(
+def options(output: Path, layout: str = "getscu") -> RetrieveOptions:
+    return RetrieveOptions(
         model="study", propose="uncompr", prefer="uncompr", accept=DEFAULT_STORAGE_CLASSES, discover=False,
-        repeat=1, dimse_timeout=None, output=str(output), storage="normal", layout="getscu", existing="rename",
+        repeat=1, dimse_timeout=None, output=str(output), storage="normal", layout=layout, existing="rename",
         table_rows=60)
-    return RetrieveOptions(**{**values, **changes})  # type: ignore[arg-type]
 
 
 def no_session() -> SessionHooks:
-    def refuse(*args: object) -> object:
+    def refuse(*args: object) -> NoReturn:
         raise AssertionError("nothing may be sent")
 
-    return SessionHooks(associate=refuse, forget=refuse, learned=refuse, next_message_id=refuse,  # type: ignore[arg-type]
-                        on_received=refuse)
+    return SessionHooks(associate=refuse, forget=refuse, learned=refuse, next_message_id=refuse, on_received=refuse)
 
 
 def study(uid: str = "1.2.3") -> Dataset:
