@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from pydicom import Dataset
 from pynetdicom.association import Association
@@ -13,10 +14,13 @@ from getsh.dicom.net.association import Link
 from getsh.dicom.net.presentation import plan_contexts
 from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
 from getsh.dicom.net.sopclasses import classes_for
+from getsh.dicom.retrieve.plan import ClassGroup
 from getsh.env import Environment
 from getsh.errors import UsageError
 from getsh.script import ScriptState
 from getsh.settings import Settings
+
+_Event = TypeVar("_Event", Associated, Associated | None)
 
 
 @dataclass
@@ -30,9 +34,12 @@ class Session:
     received: list[Received] = field(default_factory=list)
     message_id: int = 0  # of the last DIMSE request we sent
     discovered: tuple[str, ...] = ()  # storage classes 'accept auto' learned for the current get
-    class_group: tuple[str, tuple[str, ...]] | None = None  # (label, classes) while a get is split
     quit_requested: bool = False
     script: ScriptState = field(default_factory=ScriptState)  # recording, what expect looks at, replays
+
+    def next_message_id(self) -> int:
+        self.message_id += 1
+        return self.message_id
 
     def seen_values(self) -> list[str]:
         """IDs and UIDs of what arrived in this session, newest first, for value completion."""
@@ -50,8 +57,9 @@ class Context:
     settings: Settings = field(default_factory=Settings)
     session: Session = field(default_factory=Session)
 
-    def wanted_association(self) -> AssociationRequest | None:
-        """The association the current settings ask for (None before any peer is known)."""
+    def wanted_association(self, group: ClassGroup | None = None) -> AssociationRequest | None:
+        """The association the current settings ask for (None before any peer is known); with ``group``,
+        one association of a retrieve split over several, proposing that group's storage classes."""
         peer = self.session.peer
         if peer is None:
             return None
@@ -60,9 +68,9 @@ class Context:
         classes = self.storage_classes()
         if self.session.discovered and s["accept"] == "auto":
             because.append(("storage classes:", f"{len(classes)} found by accept auto"))
-        if self.session.class_group:  # one association of a retrieve split over several
-            classes = self.session.class_group[1]
-            because.append(("storage classes", self.session.class_group[0]))
+        if group is not None:
+            classes = group.classes
+            because.append(("storage classes", group.label))
         return AssociationRequest(
             peer=peer,
             calling_ae=s["aet"],
@@ -82,9 +90,10 @@ class Context:
         s = self.settings
         return Timeouts(connect=s["connect-timeout"], acse=s["acse-timeout"], dimse=s["dimse-timeout"])
 
-    def associate(self) -> tuple[Association, Associated | None]:
-        """The open association, renewed if it went stale or was lost; the event says if it was."""
-        wanted = self.wanted_association()
+    def associate(self, group: ClassGroup | None = None) -> tuple[Association, Associated | None]:
+        """The open association, renewed if it went stale or was lost (or ``group`` asks for other
+        storage classes); the event says if it was."""
+        wanted = self.wanted_association(group)
         if wanted is None:
             raise UsageError("not connected to a peer", "connect HOST PORT first (or start with: getsh --demo)")
         assoc, event = self.session.link.ensure(wanted, self.timeouts())
@@ -98,7 +107,7 @@ class Context:
         event = self.session.link.open(wanted, self.timeouts())
         return self._announced(event)
 
-    def _announced(self, event: Associated | None) -> Associated | None:
+    def _announced(self, event: _Event) -> _Event:
         if event is not None and self.settings["verbose-pc"]:
             event = replace(event, show_contexts=True)
         return event

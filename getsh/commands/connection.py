@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 from getsh.context import Context
-from getsh.dicom.events import AssociationInfo, EchoResult, Notice
+from getsh.dicom.events import AssociationInfo, Notice
 from getsh.dicom.keys.aetitle import validate_ae_title
+from getsh.dicom.net.echo import verify
 from getsh.dicom.net.request import Peer
-from getsh.dicom.status import decode
 from getsh.errors import NetworkError
 from getsh.registry import Arg, command
 from getsh.settings import Origin
@@ -85,15 +84,10 @@ Example:
     category="connection",
 )
 def echo(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
-    assoc, event = ctx.associate()
+    _assoc, event = ctx.associate()
     if event is not None:
         yield event
-    started = time.perf_counter()
-    status = assoc.send_c_echo()
-    seconds = time.perf_counter() - started
-    if "Status" not in status:
-        raise ctx.session.link.dimse_failure("C-ECHO", ctx.timeouts(), seconds)
-    yield EchoResult(str(ctx.session.peer), decode(int(status.Status), "echo"), seconds)
+    yield verify(ctx.session.link, ctx.timeouts())
 
 
 @command(

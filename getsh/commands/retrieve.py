@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import copy
-import os
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
-from pydicom import Dataset
-
 from getsh.completers import paths
 from getsh.context import Context
-from getsh.dicom.events import GetDone, Notice, SplitDone
 from getsh.dicom.keys import identifier as ident
-from getsh.dicom.net.presentation import GET_MODELS, MAX_CONTEXTS, SERVICE_CONTEXTS, plan_contexts
-from getsh.dicom.net.syntaxes import uid_name
-from getsh.dicom.query.find import discover_classes
-from getsh.dicom.retrieve.run import GetRun
+from getsh.dicom.net.sopclasses import classes_for
+from getsh.dicom.retrieve.retrieval import Retrieval, RetrieveOptions, SessionHooks, requests_for
 from getsh.dicom.storage.header_scan import with_header
-from getsh.dicom.storage.naming import DEFAULT_LAYOUT
-from getsh.dicom.storage.store import Storage
-from getsh.errors import NetworkError, UsageError
+from getsh.errors import UsageError
 from getsh.registry import Arg, Suggestion, command
 from getsh.results import TABLE_ROWS, ObjectView, ReceivedTable
 
@@ -53,115 +43,26 @@ Examples:
 )
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     keys, files = _split_items(args.items)
-    base = [(f"{path}", ident.load_query(path)) for path in files] or [("keys", ctx.session.identifier)]
-    requests: list[tuple[str, Dataset]] = []
-    for label, dataset in base:
-        identifier = copy.deepcopy(dataset)
-        for key in keys:
-            ident.apply(identifier, key)
-        requests.append((label, identifier))
-    model = ctx.settings["model"]
-    for label, identifier in requests:
-        if len(identifier) == 0:
-            raise UsageError("the identifier is empty: nothing says what to retrieve",
-                             "set keys first, e.g.: level STUDY; key StudyInstanceUID=1.2.3")
-        for warning in ident.check(identifier, model):
-            yield Notice(f"warning: {label}: {warning}")
-    storage = make_storage(ctx)
-    repeat = ctx.settings["repeat"]
-    for label, identifier in requests:
-        for round_ in range(1, repeat + 1):
-            name = label if repeat == 1 else f"{label} ({round_}/{repeat})"
-            if ctx.settings["accept"] == "auto" and round_ == 1:
-                yield from _discover(ctx, identifier, model)
-            groups = class_groups(ctx)
-            if len(groups) <= 1:
-                yield from _one_get(ctx, identifier, storage, name)
-            else:
-                yield from _split_get(ctx, identifier, storage, name, groups)
-
-
-def _one_get(
-    ctx: Context, identifier: Dataset, storage: Storage, name: str, part: str = "", dones: list[GetDone] | None = None
-) -> Iterator[object]:
-    """One C-GET on the session's association (renewed if needed); its result is added to ``dones``."""
-    model = ctx.settings["model"]
-    assoc, event = ctx.associate()
-    if event is not None:
-        yield event
-    ctx.session.message_id += 1
-
-    def advise(done: GetDone) -> GetDone:
-        done = replace(_with_advice(done, ctx) if not part else done, part=part)
-        if dones is not None:
-            dones.append(done)
-        return done
-
-    run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=ctx.session.message_id,
-                 label=name, model=model, first_index=len(ctx.session.received) + 1,
-                 on_received=ctx.session.received.append, advise=advise)
-    try:
-        yield from run.run(ctx.settings["dimse-timeout"])  # yield from: a Ctrl-C reaches the retrieve
-    except NetworkError:
-        if not assoc.is_established:  # its end was just reported: the next command starts afresh
-            ctx.session.link.close(abort=True)
-        raise
-
-
-def class_groups(ctx: Context) -> list[tuple[str, ...]]:
-    """The storage classes to accept, cut into as many associations as the 128-context budget needs."""
+    requests = requests_for(ctx.session.identifier, files, keys)
     s = ctx.settings
-    remaining: tuple[str, ...] = ctx.storage_classes()
-    if len(remaining) <= MAX_CONTEXTS - SERVICE_CONTEXTS:
-        # One context each fits. Classes the plan leaves out to give a preferred transfer syntax
-        # contexts of its own (retired ones) are not worth a second association.
-        return [remaining]
-    groups: list[tuple[str, ...]] = []
-    while remaining:
-        plan = plan_contexts(s["model"], s["propose"], s["prefer"], remaining)
-        group = tuple(dict.fromkeys(plan.storage_classes))
-        if not group:
-            break
-        groups.append(group)
-        remaining = plan.dropped
-    return groups
+    options = RetrieveOptions(
+        model=s["model"], propose=s["propose"], prefer=s["prefer"], accept=classes_for(s["accept"]),
+        discover=s["accept"] == "auto", repeat=s["repeat"], dimse_timeout=s["dimse-timeout"], output=s["output"],
+        storage=s["storage"], layout=s["layout"], existing=s["existing"], table_rows=TABLE_ROWS,
+    )
+    retrieval = Retrieval(requests, options, _session_hooks(ctx), first_index=len(ctx.session.received) + 1)
+    yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve
 
 
-def _split_get(
-    ctx: Context, identifier: Dataset, storage: Storage, name: str, groups: list[tuple[str, ...]]
-) -> Iterator[object]:
-    """The same C-GET on one association per group of storage classes; merge what they brought."""
-    dones: list[GetDone] = []
-    before = len(ctx.session.received)
-    yield Notice(f"{sum(len(g) for g in groups)} storage classes need {len(groups)} associations "
-                 f"(128 presentation contexts each): the C-GET is sent on each in turn")
-    try:
-        for number, group in enumerate(groups, 1):
-            part = f"{number} of {len(groups)}"
-            ctx.session.class_group = (f"association {part}", group)
-            yield from _one_get(ctx, identifier, storage, f"{name}, association {part}", part, dones)
-    finally:
-        ctx.session.class_group = None
-    received = {r.sop_instance_uid for r in ctx.session.received[before:]}
-    failed = sorted({uid for done in dones for uid in done.failed_uids} - received)
-    matched = max((d.completed + d.failed + d.warning for d in dones), default=0)
-    failures = tuple(d.status for d in dones if d.status.category == "Failure" and d.status.code != 0xA702)
-    yield SplitDone(name, len(groups), matched, len(received), tuple(failed), failures)
+def _session_hooks(ctx: Context) -> SessionHooks:
+    """How a retrieval reaches the session: its association, its books, what accept auto learned."""
+    session = ctx.session
 
+    def learned(classes: tuple[str, ...]) -> None:
+        session.discovered = classes
 
-def _discover(ctx: Context, identifier: Dataset, model: str) -> Iterator[object]:
-    """accept auto: ask the peer which storage classes the objects have, then propose exactly those."""
-    assoc, event = ctx.associate()
-    if event is not None:
-        yield event
-    found = discover_classes(assoc, identifier, model)
-    ctx.session.discovered = found.classes
-    if found.classes:
-        names = ", ".join(uid_name(uid).replace(" Storage", "") for uid in found.classes[:6])
-        more = f" and {len(found.classes) - 6} more" if len(found.classes) > 6 else ""
-        yield Notice(f"accept auto: {len(found.classes)} storage classes from {found.how}: {names}{more}")
-    else:
-        yield Notice(f"accept auto: {found.how}; proposing the default list")
+    return SessionHooks(associate=ctx.associate, forget=lambda: session.link.close(abort=True), learned=learned,
+                        next_message_id=session.next_message_id, on_received=session.received.append)
 
 
 def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]]:
@@ -173,34 +74,6 @@ def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]
         else:
             keys.append(ident.parse_key(item))
     return keys, files
-
-
-def make_storage(ctx: Context) -> Storage:
-    """The storage the settings describe, checked before anything is sent."""
-    s = ctx.settings
-    layout = DEFAULT_LAYOUT if s["layout"] == "getscu" else s["layout"]
-    return Storage(os.path.expanduser(s["output"]), s["storage"], layout, s["existing"])
-
-
-def _with_advice(done: GetDone, ctx: Context) -> GetDone:
-    """Fill in the rows the table will show, and say why sub-operations failed when we can tell."""
-    if done.received:
-        shown = [with_header(item) for item in done.received[-TABLE_ROWS:]]
-        done = replace(done, received=done.received[:-TABLE_ROWS] + tuple(shown))
-    if done.refused:
-        first = done.refused[0]
-        return replace(done, advice=f"we refused {len(done.refused)}: {first.reason}")
-    if done.status.code not in (0xB000, 0xA702):  # not about sub-operations: the status says it
-        return done
-    if done.failed and not done.received:
-        return replace(done, advice=(
-            "the peer could not send them on this association: it may hold them in a transfer syntax we did not "
-            "accept (try: prefer rle, prefer lossless, …) or a SOP class we did not propose (see: status)"))
-    if done.failed:
-        return replace(done, advice=(
-            "some could not be sent: a SOP class or transfer syntax we did not accept is the usual cause "
-            "(see: status; try another prefer setting)"))
-    return done
 
 
 @command(

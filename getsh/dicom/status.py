@@ -1,7 +1,9 @@
-"""DIMSE status codes → category, words and advice. Decoded here once, for every command."""
+"""DIMSE status codes → category, words and advice. Decoded here once, for every command; every piece
+of advice a DIMSE status earns is written here too, beside the decoding."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,3 +56,37 @@ def decode(code: int, service: str = "echo") -> DimseStatus:
     if code in table:
         category, words = table[code]
     return DimseStatus(code, category, words.strip().rstrip("."))
+
+
+# --- advice: what a status means for the next step, when we can tell more than its words -----------
+
+# Final C-GET statuses that are about the sub-operations (PS3.4 C.4.3.1.4): the counts and the
+# Failed SOP Instance UID List say what went wrong, not the words.
+SUB_OPERATION_STATUSES = frozenset({0xB000, 0xA702})
+
+FAILURE_HINTS = {
+    "find": "the peer may not support C-FIND on this model",
+}
+
+
+def failure_hint(service: str) -> str:
+    """The fix to suggest when ``service``'s request ends with a failure status ('' if none)."""
+    return FAILURE_HINTS.get(service, "")
+
+
+def retrieve_advice(status: DimseStatus, failed: int, received: int, refused: Sequence[str] = ()) -> str:
+    """Why a retrieve's sub-operations failed, when we can tell ('' when the status says it all).
+
+    ``refused`` holds why we refused objects ourselves (we could not store them): that comes first.
+    """
+    if refused:
+        return f"we refused {len(refused)}: {refused[0]}"
+    if status.code not in SUB_OPERATION_STATUSES:  # not about sub-operations: the status says it
+        return ""
+    if failed and not received:
+        return ("the peer could not send them on this association: it may hold them in a transfer syntax we did not "
+                "accept (try: prefer rle, prefer lossless, …) or a SOP class we did not propose (see: status)")
+    if failed:
+        return ("some could not be sent: a SOP class or transfer syntax we did not accept is the usual cause "
+                "(see: status; try another prefer setting)")
+    return ""

@@ -1,5 +1,8 @@
 from getsh.dicom.net.presentation import GET_MODELS, MAX_CONTEXTS, VERIFICATION, plan_contexts
+from getsh.dicom.net.request import Peer
 from getsh.dicom.net.syntaxes import IMPLICIT, PREFER, PROPOSE
+from getsh.dicom.retrieve.plan import ClassGroup
+from tests.shell_driver import make_context
 
 
 def test_plan_fits_the_budget_and_asks_scp_role_for_storage() -> None:
@@ -29,3 +32,15 @@ def test_plan_truncates_storage_beyond_128_contexts() -> None:
     assert len(plan) == MAX_CONTEXTS
     assert plan.contexts[3].abstract_syntax == "1.2.3.0"
     assert plan.contexts[1].transfer_syntaxes == PROPOSE["uncompr"]
+
+
+def test_one_association_of_a_split_retrieve_proposes_its_group_and_says_which() -> None:
+    ctx, _out, _err = make_context()
+    ctx.session.peer = Peer("127.0.0.1", 104)
+    whole = ctx.wanted_association()
+    group = ClassGroup("association 2 of 2", ("1.2.840.10008.5.1.4.1.1.88.11",))
+    part = ctx.wanted_association(group)
+    assert whole is not None and part is not None
+    assert part.plan.storage_classes == list(group.classes)
+    assert part.because == (*whole.because, ("storage classes", "association 2 of 2"))
+    assert ctx.wanted_association() == whole  # the group is asked for, not remembered

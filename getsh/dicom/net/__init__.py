@@ -11,6 +11,7 @@ from getsh.lazy import exports
 
 if TYPE_CHECKING:
     from getsh.dicom.net.association import Link, settle
+    from getsh.dicom.net.echo import verify
     from getsh.dicom.net.presentation import (
         FIND_MODELS,
         GET_MODELS,
@@ -25,10 +26,11 @@ if TYPE_CHECKING:
 
 __all__ = ["FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "PREFER", "PROPOSE", "SERVICE_CONTEXTS", "AssociationRequest",
            "ContextPlan", "Link", "Peer", "Timeouts", "classes_for", "parse_accept", "plan_contexts", "settle",
-           "syntax_name", "uid_name"]
+           "syntax_name", "uid_name", "verify"]
 
 __getattr__, __dir__ = exports(__name__, {
     "association": ("Link", "settle"),
+    "echo": ("verify",),
     "presentation": ("FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "SERVICE_CONTEXTS", "ContextPlan", "plan_contexts"),
     "request": ("AssociationRequest", "Peer", "Timeouts"),
     "sopclasses": ("classes_for", "parse_accept"),

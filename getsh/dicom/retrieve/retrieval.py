@@ -1,0 +1,205 @@
+"""A retrieve, planned and run as one object that yields events.
+
+``Retrieval.run`` sends each request (the keys, or each query file) ``repeat`` times. Before a
+request's first round, ``accept auto`` asks the peer which storage classes its objects have
+(query/discovery.py). When the classes need more than one association's 128 presentation contexts,
+the C-GET is sent on one association per group of classes (plan.py) and the parts are merged into
+a SplitDone. Each C-GET is a GetRun (run.py) whose events pass through as they come; its final
+GetDone gets the header words of the rows the table shows and, when the status allows, advice
+(status.py).
+
+The shell's session is reached only through ``SessionHooks`` (plain callables) and the settings
+arrive as plain values (``RetrieveOptions``): nothing here knows the shell, the settings table or
+the screen. A C-MOVE or a parallel retrieve is meant to plan the same way and yield the same events.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from pydicom import Dataset
+from pynetdicom.association import Association
+
+from getsh.dicom.events import Associated, GetDone, Notice, Received, SplitDone
+from getsh.dicom.keys import identifier as ident
+from getsh.dicom.net.presentation import GET_MODELS
+from getsh.dicom.net.syntaxes import uid_name
+from getsh.dicom.query.discovery import discover_classes
+from getsh.dicom.retrieve.plan import ClassGroup, class_groups
+from getsh.dicom.retrieve.run import GetRun
+from getsh.dicom.status import SUB_OPERATION_STATUSES, retrieve_advice
+from getsh.dicom.storage.header_scan import with_header
+from getsh.dicom.storage.naming import DEFAULT_LAYOUT
+from getsh.dicom.storage.store import Storage
+from getsh.errors import NetworkError, UsageError
+
+
+@dataclass(frozen=True)
+class Request:
+    """One identifier to retrieve, and what to call it: "keys", or the query file's name."""
+
+    label: str
+    identifier: Dataset
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrieveOptions:
+    """What the settings say about a retrieve, as plain values (their defaults live in the settings)."""
+
+    model: str  # patient / study / psonly
+    propose: str  # transfer syntaxes proposed for the request itself
+    prefer: str  # transfer syntaxes accepted for the objects
+    accept: tuple[str, ...]  # storage classes to accept; with discover, those proposed when the peer does not say
+    discover: bool  # accept auto: ask the peer with C-FIND which classes the objects have
+    repeat: int  # rounds per request
+    dimse_timeout: float | None
+    output: str  # directory
+    storage: str  # normal / bit-preserving / ignore
+    layout: str  # a template of {Keyword} fields, or "getscu" for getscu's names
+    existing: str  # what to do when a file name is taken
+    table_rows: int  # the table shows the last this many objects: they get their header words
+
+    def make_storage(self) -> Storage:
+        """The storage these options describe, checked (output directory, layout) as it is made."""
+        layout = DEFAULT_LAYOUT if self.layout == "getscu" else self.layout
+        return Storage(os.path.expanduser(self.output), self.storage, layout, self.existing)
+
+
+@dataclass(frozen=True)
+class SessionHooks:
+    """How a retrieval reaches whoever owns the association and keeps the books (the shell's session)."""
+
+    # An open association proposing the group's storage classes (None: the session's own), and the
+    # event to show if one had to be opened for it.
+    associate: Callable[[ClassGroup | None], tuple[Association, Associated | None]]
+    forget: Callable[[], object]  # the association ended under a request, and its end was reported
+    learned: Callable[[tuple[str, ...]], None]  # accept auto: the classes the peer named (empty: it did not say)
+    next_message_id: Callable[[], int]
+    on_received: Callable[[Received], None]  # each stored object, on the caller's thread
+
+
+def requests_for(identifier: Dataset, files: Sequence[str], keys: Sequence[ident.KeyAssignment]) -> list[Request]:
+    """One request per query file (getscu's dcmfile-in), else one for ``identifier``; ``keys`` on top."""
+    base = [(f"{path}", ident.load_query(path)) for path in files] or [("keys", identifier)]
+    requests = []
+    for label, dataset in base:
+        request = copy.deepcopy(dataset)
+        for key in keys:
+            ident.apply(request, key)
+        requests.append(Request(label, request))
+    return requests
+
+
+class Retrieval:
+    """Every request of one retrieve, each ``repeat`` times, planned over associations and run."""
+
+    def __init__(self, requests: Sequence[Request], options: RetrieveOptions, session: SessionHooks,
+                 *, first_index: int = 1) -> None:
+        self.requests = tuple(requests)
+        self.options = options
+        self.session = session
+        self.first_index = first_index  # the number of the first object received
+        self.received: list[Received] = []  # what this retrieve brought so far, in order
+
+    def run(self) -> Iterator[object]:
+        """Check every request and make the storage first: nothing is sent if either fails."""
+        yield from self._check()
+        storage = self.options.make_storage()
+        options = self.options
+        for request in self.requests:
+            classes = options.accept
+            for round_ in range(1, options.repeat + 1):
+                name = request.label if options.repeat == 1 else f"{request.label} ({round_}/{options.repeat})"
+                if options.discover and round_ == 1:
+                    classes = yield from self._discover(request.identifier)
+                groups = class_groups(classes, options.model, options.propose, options.prefer)
+                if len(groups) <= 1:
+                    yield from self._get(request.identifier, storage, name)
+                else:
+                    yield from self._split_get(request.identifier, storage, name, groups)
+
+    def _check(self) -> Iterator[Notice]:
+        for request in self.requests:
+            if len(request.identifier) == 0:
+                raise UsageError("the identifier is empty: nothing says what to retrieve",
+                                 "set keys first, e.g.: level STUDY; key StudyInstanceUID=1.2.3")
+            for warning in ident.check(request.identifier, self.options.model):
+                yield Notice(f"warning: {request.label}: {warning}")
+
+    def _discover(self, identifier: Dataset) -> Generator[object, None, tuple[str, ...]]:
+        """accept auto: ask the peer which storage classes the objects have, then propose exactly those."""
+        assoc, event = self.session.associate(None)
+        if event is not None:
+            yield event
+        found = discover_classes(assoc, identifier, self.options.model)
+        self.session.learned(found.classes)
+        if found.classes:
+            names = ", ".join(uid_name(uid).replace(" Storage", "") for uid in found.classes[:6])
+            more = f" and {len(found.classes) - 6} more" if len(found.classes) > 6 else ""
+            yield Notice(f"accept auto: {len(found.classes)} storage classes from {found.how}: {names}{more}")
+        else:
+            yield Notice(f"accept auto: {found.how}; proposing the default list")
+        return found.classes or self.options.accept
+
+    def _get(self, identifier: Dataset, storage: Storage, name: str, group: ClassGroup | None = None,
+             part: str = "") -> Generator[object, None, GetDone]:
+        """One C-GET on an association proposing ``group``'s classes (None: the session's); returns its result."""
+        assoc, event = self.session.associate(group)
+        if event is not None:
+            yield event
+        finished: list[GetDone] = []
+
+        def advise(done: GetDone) -> GetDone:
+            finished.append(replace(done, part=part) if part else self._for_table(done))
+            return finished[-1]
+
+        model = self.options.model
+        run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=self.session.next_message_id(),
+                     label=name, model=model, first_index=self.first_index + len(self.received),
+                     on_received=self._on_received, advise=advise)
+        try:
+            yield from run.run(self.options.dimse_timeout)  # yield from: a Ctrl-C reaches the retrieve
+        except NetworkError:
+            if not assoc.is_established:  # its end was just reported: the next command starts afresh
+                self.session.forget()
+            raise
+        return finished[-1]
+
+    def _on_received(self, item: Received) -> None:
+        self.received.append(item)
+        self.session.on_received(item)
+
+    def _for_table(self, done: GetDone) -> GetDone:
+        """The rows the table will show get their header words; advice says why sub-operations failed."""
+        rows = self.options.table_rows
+        if done.received:
+            shown = [with_header(item) for item in done.received[-rows:]]
+            done = replace(done, received=done.received[:-rows] + tuple(shown))
+        advice = retrieve_advice(done.status, done.failed, len(done.received), [r.reason for r in done.refused])
+        return replace(done, advice=advice) if advice else done
+
+    def _split_get(self, identifier: Dataset, storage: Storage, name: str,
+                   groups: list[tuple[str, ...]]) -> Iterator[object]:
+        """The same C-GET on one association per group of storage classes; merge what they brought."""
+        before = len(self.received)
+        yield Notice(f"{sum(len(g) for g in groups)} storage classes need {len(groups)} associations "
+                     f"(128 presentation contexts each): the C-GET is sent on each in turn")
+        dones: list[GetDone] = []
+        for number, classes in enumerate(groups, 1):
+            part = f"{number} of {len(groups)}"
+            group = ClassGroup(f"association {part}", classes)
+            dones.append((yield from self._get(identifier, storage, f"{name}, association {part}", group, part)))
+        yield merged(name, dones, self.received[before:])
+
+
+def merged(name: str, dones: Sequence[GetDone], received: Sequence[Received]) -> SplitDone:
+    """The parts of a split retrieve as one result: an object failed only if no association brought it."""
+    uids = {r.sop_instance_uid for r in received}
+    failed = sorted({uid for done in dones for uid in done.failed_uids} - uids)
+    matched = max((d.completed + d.failed + d.warning for d in dones), default=0)
+    failures = tuple(d.status for d in dones
+                     if d.status.category == "Failure" and d.status.code not in SUB_OPERATION_STATUSES)
+    return SplitDone(name, len(dones), matched, len(uids), tuple(failed), failures)
