@@ -10,38 +10,23 @@ arguments are replaced by the words of that command file (no nesting).
 from __future__ import annotations
 
 import configparser
+import functools
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from getsh import WELCOME, __version__
 from getsh.argfiles import expand_command_files
 from getsh.env import HOME_VARIABLE, Environment
 from getsh.errors import GetshError, UsageError
 from getsh.exitstatus import ExitStatus
+from getsh.options import Options
 from getsh.settings import SETTINGS, Origin, Settings
 
-
-@dataclass
-class Options:
-    """What the command line asked for, after the settings it named were applied."""
-
-    settings: list[tuple[str, str]] = field(default_factory=list)  # (setting, value) in order
-    commands: list[str] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)  # -k, applied after the query file, in order
-    query_files: list[str] = field(default_factory=list)
-    demo: bool = False
-    peer: tuple[str, str] | None = None
-    log_config: Path | None = None
-    mode: str = "shell"  # shell | get | run | serve | help | version
-    show_arguments: bool = False  # --arguments: print the expanded command line (as DCMTK)
-    expanded: list[str] = field(default_factory=list)  # argv after @file expansion
-    run_words: list[str] = field(default_factory=list)  # getsh run: the 'source' command's words
-    serve_port: int = 0
-    serve_aet: str = "GETSH-DEMO"
-    serve_require_aet: bool = False
+if TYPE_CHECKING:
+    from getsh.runner import Runner
 
 
 # spelling -> (setting name, fixed value or None when the option takes an argument)
@@ -368,7 +353,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         for name, value in opts.settings:
             settings.set(name, value, Origin.COMMAND_LINE)
     except GetshError as exc:
-        env.stderr.write(f"getsh: {exc.message}" + (f" — {exc.hint}" if exc.hint else "") + "\n")
+        env.stderr.write(exc.plain(lead="getsh") + "\n")
         return ExitStatus.USAGE
     if opts.show_arguments:
         env.stderr.write(arguments_text(opts.expanded) + "\n")
@@ -386,11 +371,17 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     if _plain_shell(opts, env):  # the prompt first, pydicom and pynetdicom behind it
         from getsh.shell.deferred import run_deferred_shell
 
-        return run_deferred_shell(env, settings, WELCOME)
-    from getsh.app import run
-    from getsh.context import Context
+        return run_deferred_shell(env, WELCOME, functools.partial(_load_session, env, settings))
+    from getsh.app import run  # pydicom, pynetdicom and every command
 
-    return run(Context(env, settings), opts)
+    return run(env, settings, opts)
+
+
+def _load_session(env: Environment, settings: Settings) -> Runner:
+    """The deferred shell's session, built on its loader thread (importing app is the slow part)."""
+    from getsh.app import start
+
+    return start(env, settings)
 
 
 def _plain_shell(opts: Options, env: Environment) -> bool:
