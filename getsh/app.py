@@ -1,8 +1,9 @@
-"""Wires a parsed command line to the runner: the shell, ``-c``, piped stdin, ``get``, ``run``, or ``serve``."""
+"""The composition root: a parsed command line becomes a session and runs in its mode — the shell,
+``-c``, piped stdin, ``get``, ``echo``, ``run``, or ``serve``. Every mode but serve ends through
+``SessionLifetime`` (getsh/lifetime.py), which also answers Ctrl-C."""
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 from typing import TYPE_CHECKING
 
@@ -11,14 +12,16 @@ from getsh import WELCOME
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.dicom.keys.identifier import default_identifier
-from getsh.exitstatus import ExitStatus, worst
+from getsh.exitstatus import ExitStatus
+from getsh.lifetime import SessionLifetime
 from getsh.runner import Runner
 from getsh.shell.render import Renderer
 
 if TYPE_CHECKING:
-    from getsh.cli import Options
     from getsh.dicom.demo.server import DemoServer
-    from getsh.dicom.events import Released
+    from getsh.env import Environment
+    from getsh.options import Options
+    from getsh.settings import Settings
 
 
 def make_runner(ctx: Context) -> Runner:
@@ -28,102 +31,92 @@ def make_runner(ctx: Context) -> Runner:
     return Runner(ctx, Renderer(ctx.env.console, ctx.env.err_console))
 
 
-def close_session(ctx: Context) -> Released | None:
-    """What every mode does at its end: stop a recording (what was recorded is on disk already) and
-    release (or, with the abort setting, abort) the association."""
-    if ctx.session.script.recording is not None:
-        with contextlib.suppress(OSError):
-            ctx.session.script.recording.stop()
-    return ctx.session.link.close(abort=ctx.settings["abort"])
+def start(env: Environment, settings: Settings) -> Runner:
+    """A session ready for its first line (the deferred shell builds it this way, on its loader thread)."""
+    return make_runner(Context(env, settings))
 
 
-def run(ctx: Context, opts: Options) -> int:
+def run(env: Environment, settings: Settings, opts: Options) -> int:
     if opts.mode == "serve":
-        return serve(ctx, opts)
-    runner = make_runner(ctx)
-    renderer = runner.renderer
+        return serve(env, opts)
+    runner = start(env, settings)
     if opts.mode == "get":
-        return one_shot_get(ctx, runner, opts)
+        return one_shot_get(runner, opts)
     if opts.mode == "echo":
-        return one_shot(ctx, runner, opts, ["echo"])
-    demo = None
-    outcome = ExitStatus.SUCCESS
-    try:
-        if opts.demo:
-            from getsh.dicom.demo.server import DemoServer
+        return one_shot(runner, opts, ["echo"])
+    return session(runner, opts)
 
-            demo = DemoServer(ae_title=opts.serve_aet)
-            port = demo.start()
-            renderer.show(Notice(describe_demo(demo, port)))
-            outcome = runner.run_line(f"connect 127.0.0.1 {port} --aec {shlex.quote(demo.ae_title)}")
+
+def _connect_line(peer: tuple[str, str]) -> str:
+    host, port_text = peer
+    return f"connect {shlex.quote(host)} {shlex.quote(port_text)}"
+
+
+def session(runner: Runner, opts: Options) -> int:
+    """The shell, ``-c``, piped stdin or ``getsh run``: connect if asked, then the lines."""
+    env = runner.ctx.env
+    with SessionLifetime(runner) as life:
+        if opts.demo:
+            _start_demo(runner, opts, life)
         elif opts.peer:
-            host, port_text = opts.peer
-            outcome = runner.run_line(f"connect {shlex.quote(host)} {shlex.quote(port_text)}")
+            life.update(runner.run_line(_connect_line(opts.peer)))
         if opts.mode == "run":  # the same replay as 'source FILE …' in the shell
             return int(runner.run_one(shlex.join(opts.run_words)))
         for path in opts.query_files:  # getscu's order: the query file first, then each -k
-            outcome = worst(outcome, runner.run_line(f"load {shlex.quote(path)}"))
+            life.update(runner.run_line(f"load {shlex.quote(path)}"))
         for key in opts.keys:
-            outcome = worst(outcome, runner.run_line(f"key {shlex.quote(key)}"))
+            life.update(runner.run_line(f"key {shlex.quote(key)}"))
         if opts.commands:
             for text in opts.commands:
-                outcome = worst(outcome, runner.run_line(text))
-        elif not ctx.env.stdin_isatty:
-            outcome = worst(outcome, runner.run_lines(ctx.env.stdin))
+                life.update(runner.run_line(text))
+        elif not env.stdin_isatty:
+            life.update(runner.run_lines(env.stdin))
         else:
             from getsh.shell.repl import run_shell
 
-            renderer.show(Notice(WELCOME))
-            run_shell(ctx, runner)
-            outcome = ExitStatus.SUCCESS  # an interactive session that ends normally succeeded
-    except KeyboardInterrupt:
-        outcome = worst(outcome, ExitStatus.ERROR)
-    finally:
-        close_session(ctx)
-        if demo is not None:
-            demo.stop()
-    return int(outcome)
+            runner.renderer.show(Notice(WELCOME))
+            run_shell(runner.ctx, runner)  # the shell's own lifetime shows the release
+            life.outcome = ExitStatus.SUCCESS  # an interactive session that ends normally succeeded
+    return int(life.outcome)
 
 
-def one_shot_get(ctx: Context, runner: Runner, opts: Options) -> int:
+def _start_demo(runner: Runner, opts: Options, life: SessionLifetime) -> None:
+    """``--demo``: the embedded archive, connected to; it stops once the session is closed."""
+    from getsh.dicom.demo.server import DemoServer
+
+    demo = DemoServer(ae_title=opts.serve_aet)
+    life.after_close(demo.stop)
+    port = demo.start()
+    runner.renderer.show(Notice(describe_demo(demo, port)))
+    life.update(runner.run_line(f"connect 127.0.0.1 {port} --aec {shlex.quote(demo.ae_title)}"))
+
+
+def one_shot_get(runner: Runner, opts: Options) -> int:
     """``getsh get …``: what getscu does — connect, one C-GET per query file (else one from the -k keys),
     each ``repeat`` times — through the shell's own commands; the exit status is the worst outcome."""
     from pydicom import Dataset
 
     assert opts.peer is not None  # parse_args insists on peer and port in this mode
-    host, port_text = opts.peer
-    outcome = ExitStatus.SUCCESS
-    try:
-        outcome = runner.run_line(f"connect {shlex.quote(host)} {shlex.quote(port_text)}")
-        if outcome is not ExitStatus.SUCCESS:
-            return int(outcome)  # not associated: nothing to retrieve (the error says why)
+    with SessionLifetime(runner) as life:
+        if life.update(runner.run_line(_connect_line(opts.peer))) is not ExitStatus.SUCCESS:
+            return int(life.outcome)  # not associated: nothing to retrieve (the error says why)
         if opts.query_files:  # each file's data set with the -k keys on top, as getscu
-            outcome = worst(outcome, runner.run_line(shlex.join(["get", *opts.query_files, *opts.keys])))
+            life.update(runner.run_line(shlex.join(["get", *opts.query_files, *opts.keys])))
         else:  # the identifier is exactly the -k keys, as getscu builds it
-            ctx.session.identifier = Dataset()
-            outcome = worst(outcome, runner.run_line(shlex.join(["key", *opts.keys])))
-            if outcome is ExitStatus.SUCCESS:
-                outcome = worst(outcome, runner.run_line("get"))
-    except KeyboardInterrupt:
-        outcome = worst(outcome, ExitStatus.ERROR)
-    finally:
-        ctx.session.link.close(abort=ctx.settings["abort"])
-    return int(outcome)
+            runner.ctx.session.identifier = Dataset()
+            if life.update(runner.run_line(shlex.join(["key", *opts.keys]))) is ExitStatus.SUCCESS:
+                life.update(runner.run_line("get"))
+    return int(life.outcome)
 
 
-def one_shot(ctx: Context, runner: Runner, opts: Options, lines: list[str]) -> int:
+def one_shot(runner: Runner, opts: Options, lines: list[str]) -> int:
     """``getsh echo peer port``: connect, run the lines, release; the exit status is the worst outcome."""
     assert opts.peer is not None
-    host, port_text = opts.peer
-    try:
-        outcome = runner.run_line(f"connect {shlex.quote(host)} {shlex.quote(port_text)}")
-        for line in lines if outcome is ExitStatus.SUCCESS else ():
-            outcome = worst(outcome, runner.run_line(line))
-    except KeyboardInterrupt:
-        outcome = ExitStatus.ERROR
-    finally:
-        ctx.session.link.close(abort=ctx.settings["abort"])
-    return int(outcome)
+    with SessionLifetime(runner) as life:
+        if life.update(runner.run_line(_connect_line(opts.peer))) is ExitStatus.SUCCESS:
+            for line in lines:
+                life.update(runner.run_line(line))
+    return int(life.outcome)
 
 
 def describe_demo(server: DemoServer, port: int) -> str:
@@ -135,13 +128,14 @@ def describe_demo(server: DemoServer, port: int) -> str:
     )
 
 
-def serve(ctx: Context, opts: Options) -> int:
+def serve(env: Environment, opts: Options) -> int:
+    """``getsh serve``: no session to close, and Ctrl-C is how it ends (with success)."""
     from getsh.dicom.demo.server import DemoServer
 
     server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet)
     port = server.start()
-    ctx.env.stdout.write(f"{describe_demo(server, port)}; Ctrl-C stops it\n")
-    ctx.env.stdout.flush()
+    env.stdout.write(f"{describe_demo(server, port)}; Ctrl-C stops it\n")
+    env.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -1,15 +1,14 @@
-"""The environment a session runs in: streams, terminal, directories, clock.
+"""The environment a session runs in: streams, terminal, directories.
 
 Everything that reaches outside the process goes through this object, so tests replace
-it instead of patching globals.
+it instead of patching globals. Time is not part of it: the protocol layer measures with
+``time.monotonic`` on purpose (timeouts, idle times and rates must follow the real clock).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -35,7 +34,6 @@ class Environment:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     home: Path = field(default_factory=default_home)
-    clock: Callable[[], float] = time.monotonic
     width: int | None = None  # None: the terminal's width, else $COLUMNS, else 120
 
     def __post_init__(self) -> None:

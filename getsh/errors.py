@@ -10,9 +10,10 @@ from getsh.exitstatus import ExitStatus
 
 
 class GetshError(Exception):
-    """A failure the user can act on. ``hint`` names the fix."""
+    """A failure the user can act on. ``hint`` names the fix; ``where`` (file:line) says where, if anywhere."""
 
     status = ExitStatus.ERROR
+    where = ""
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -21,6 +22,22 @@ class GetshError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def parts(self, lead: str = "error") -> list[tuple[str, str]]:
+        """The one wording of an error, as (role, text) pieces: ``where: lead: message — hint``.
+
+        The shell styles each role (shell/render.py); the command line prints them plain
+        (``lead`` is then the program's name, as DCMTK's tools begin their errors).
+        """
+        pieces = [("where", f"{self.where}: ")] if self.where else []
+        pieces += [("lead", f"{lead}: "), ("message", self.message)]
+        if self.hint:
+            pieces.append(("hint", f" — {self.hint}"))
+        return pieces
+
+    def plain(self, lead: str = "error") -> str:
+        """The error as one line of plain text, worded by ``parts``."""
+        return "".join(text for _role, text in self.parts(lead))
 
 
 class UsageError(GetshError):

@@ -146,14 +146,6 @@ def read_script(path: str, variables: Mapping[str, str]) -> tuple[list[Statement
     return parse_text(text, path, variables)
 
 
-def variable(text: str) -> tuple[str, str]:
-    """``NAME=VALUE`` for ``--var``, checked."""
-    name, sep, value = text.partition("=")
-    if not sep or not _NAME.fullmatch(name):
-        raise ValueError(f"{text!r} is not NAME=VALUE (a name is letters, digits and _)")
-    return name, value
-
-
 # --- what a session remembers for scripts -----------------------------------------------------
 
 

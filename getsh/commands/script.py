@@ -15,8 +15,9 @@ from getsh.key_completion import complete_path
 from getsh.registry import Arg, Invocation, Suggestion, command
 from getsh.replay import LINE_CHECKS, NESTED, Replay, ReplayOptions
 from getsh.results import Check, HistoryView
-from getsh.script import EXPECT, Recording, variable
+from getsh.script import EXPECT, Recording
 from getsh.settings import BY_NAME, lookup
+from getsh.source_args import SOURCE, SOURCE_ARGS
 
 SCRIPT_HELP = "Format, expect forms and exit statuses: docs/scripting.md."
 
@@ -108,7 +109,7 @@ def _variables(ctx: Context, pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 
 @command(
-    "source",
+    SOURCE,
     "replay a script: each line runs as if typed, echoed with file:line",
     help=f"""
 Every line is read and parsed first (commands, arguments, variables, expect forms); a bad
@@ -124,15 +125,7 @@ Examples:
 
 {SCRIPT_HELP}
 """,
-    args=[
-        Arg("file", "the script", complete=paths, metavar="FILE"),
-        Arg("variables", "values for ${NAME} in the script", type=variable, many=True, required=False,
-            metavar="NAME=VALUE"),
-        Arg("keep_going", "go on after a failure (the exit status still says it)", option="--keep-going", flag=True),
-        Arg("dry_run", "read and parse every line; run nothing, send nothing", option="--dry-run", flag=True),
-        Arg("step", "ask before each command: y(es), n(o: skip), q(uit)", option="--step", flag=True),
-        Arg("junit", "also write a JUnit XML report here", option="--junit", complete=paths, metavar="FILE"),
-    ],
+    args=SOURCE_ARGS,  # getsh run takes them too (getsh/source_args.py)
     aliases=("replay",),
     category="script",
     record=False,  # the lines it runs are recorded, each as it runs

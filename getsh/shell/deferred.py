@@ -9,44 +9,44 @@ run one at a time on this thread, exactly as in ``repl.run_shell``.
 
 Only the plain interactive start takes this path; anything that must talk to a peer or run
 commands before the prompt (a peer on the command line, ``--demo``, ``-c``, piped input, ``-k``)
-needs the libraries first anyway and goes through ``app.run``.
+needs the libraries first anyway and goes through ``app.run``. The command line hands this
+module the callable that builds the session (it imports the composition root; this does not).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from prompt_toolkit import PromptSession
-from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.completion import CompleteEvent, Completer, Completion
-from prompt_toolkit.document import Document
+from prompt_toolkit.completion import Completer, DynamicCompleter, ThreadedCompleter
 from prompt_toolkit.formatted_text import StyleAndTextTuples
-from prompt_toolkit.shortcuts import CompleteStyle
 from rich.markup import escape
 
+from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
-from getsh.shell.prompting import STYLE, open_history, prompt_lines
+from getsh.lifetime import SessionLifetime
+from getsh.shell.prompting import make_prompt_session, prompt_lines
 
 if TYPE_CHECKING:
-    from getsh.context import Context
+    from prompt_toolkit import PromptSession
+
     from getsh.env import Environment
     from getsh.runner import Runner
-    from getsh.settings import Settings
+
+LOADING: StyleAndTextTuples = [("", " loading pydicom and pynetdicom… (type away: the first line waits for them) ")]
 
 
 class Loader:
-    """Builds the context and runner (importing everything they need) on a thread, once."""
+    """Builds the session (importing everything it needs) on a thread, once."""
 
-    def __init__(self, build: Callable[[], tuple[Context, Runner]],
-                 on_ready: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, build: Callable[[], Runner], on_ready: Callable[[], None] = lambda: None) -> None:
         self._build = build
         self._on_ready = on_ready
         self._done = threading.Event()
         self._started = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.result: tuple[Context, Runner] | None = None
+        self.result: Runner | None = None
         self.error: BaseException | None = None
 
     @property
@@ -68,7 +68,7 @@ class Loader:
             self._done.set()
             self._on_ready()
 
-    def wait(self) -> tuple[Context, Runner]:
+    def wait(self) -> Runner:
         self.start()
         self._done.wait()
         if self.error is not None:
@@ -77,81 +77,70 @@ class Loader:
         return self.result
 
 
-class DeferredCompleter(Completer):
-    """The registry's completer, once the loader has made it (the first Tab may wait for it)."""
+def _completer(loader: Loader) -> Completer:
+    """The registry's completer once the loader has made it. The first Tab waits for it, on a
+    completion thread, so the prompt stays live meanwhile; if loading failed, nothing completes
+    (the first line says why)."""
+    made: list[Completer] = []
+    lock = threading.Lock()
 
-    def __init__(self, loader: Loader) -> None:
-        self.loader = loader
-        self._real: Completer | None = None
+    def current() -> Completer | None:
+        with lock:
+            if not made:
+                try:
+                    runner = loader.wait()
+                except Exception:
+                    return None
+                from getsh.registry import REGISTRY
+                from getsh.shell.completion import RegistryCompleter
 
-    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
-        if self._real is None:
-            ctx, _ = self.loader.wait()
-            from getsh.registry import REGISTRY
-            from getsh.shell.completion import RegistryCompleter
+                made.append(RegistryCompleter(runner.ctx, REGISTRY))
+        return made[0]
 
-            self._real = RegistryCompleter(ctx, REGISTRY)
-        return self._real.get_completions(document, complete_event)
+    return ThreadedCompleter(DynamicCompleter(current))
 
 
 def _toolbar(loader: Loader) -> Callable[[], StyleAndTextTuples]:
+    """What the loader is doing, then the session's own toolbar."""
     real: list[Callable[[], StyleAndTextTuples]] = []
 
     def draw() -> StyleAndTextTuples:
         if not loader.ready or loader.error is not None:
-            return [("", " loading pydicom and pynetdicom… (type away: the first line waits for them) ")]
+            return LOADING
         if not real:
             from getsh.shell.toolbar import toolbar
 
-            real.append(toolbar(loader.wait()[0]))
+            real.append(toolbar(loader.wait().ctx))
         return real[0]()
 
     return draw
 
 
-def run_deferred_shell(env: Environment, settings: Settings, welcome: str) -> int:
-    """The plain interactive shell: prompt first, libraries behind it. The exit status, as app.run's."""
+def run_deferred_shell(env: Environment, welcome: str, build: Callable[[], Runner]) -> int:
+    """The plain interactive shell: prompt first, the session ``build`` makes behind it. The exit
+    status, as app.run's for an interactive shell."""
     session: PromptSession[str] | None = None
-
-    def build() -> tuple[Context, Runner]:
-        from getsh.app import make_runner
-        from getsh.context import Context
-
-        ctx = Context(env, settings)
-        return ctx, make_runner(ctx)
 
     def ready() -> None:
         if session is not None:
             session.app.invalidate()  # thread-safe: redraws the toolbar now, not at the next second
 
     loader = Loader(build, ready)
-    session = PromptSession(
-        history=open_history(env),
-        auto_suggest=AutoSuggestFromHistory(),
-        completer=DeferredCompleter(loader),
-        complete_while_typing=True,
-        complete_style=CompleteStyle.MULTI_COLUMN,
-        bottom_toolbar=_toolbar(loader),
-        refresh_interval=1.0,
-        style=STYLE,
-    )
+    session = make_prompt_session(env, _completer(loader), _toolbar(loader))
     session.app.after_render += loader.start  # the prompt is on the screen: now load the rest
     env.console.print(escape(welcome))  # as the shell's Notice
-    outcome = ExitStatus.SUCCESS  # an interactive session that ends normally succeeded (as app.run)
-    try:
-        prompt_lines(session, lambda: loader.wait()[1])
-    except KeyboardInterrupt:
-        outcome = ExitStatus.ERROR
-    except Exception as exc:  # the libraries could not be loaded: nothing can run
-        env.stderr.write(f"getsh: cannot load pydicom and pynetdicom: {type(exc).__name__}: {exc} — "
-                         "reinstall getsh (pip install --force-reinstall getsh)\n")
-        return int(ExitStatus.ERROR)
-    finally:
-        if loader.ready and loader.result is not None:
-            from getsh.app import close_session
+    life = SessionLifetime(show_released=True)
 
-            ctx, runner = loader.result
-            released = close_session(ctx)
-            if released is not None:
-                runner.renderer.show(released)
-    return int(outcome)
+    def runner_for() -> Runner:
+        life.runner = loader.wait()  # the lifetime closes what the lines opened
+        return life.runner
+
+    try:
+        with life:
+            prompt_lines(session, runner_for)  # an interactive session that ends normally succeeded
+    except Exception as exc:  # the libraries could not be loaded: nothing can run
+        error = GetshError(f"cannot load pydicom and pynetdicom: {type(exc).__name__}: {exc}",
+                           "reinstall getsh (pip install --force-reinstall getsh)")
+        env.stderr.write(error.plain(lead="getsh") + "\n")
+        return int(ExitStatus.ERROR)
+    return int(life.outcome)

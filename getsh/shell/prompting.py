@@ -1,5 +1,5 @@
-"""What the shell and its deferred start share, with no DICOM imports: the style, the history
-file, and the prompt loop."""
+"""What the shell and its deferred start share, with no DICOM imports: the one PromptSession
+factory (style, history file, completion and toolbar as given), and the prompt loop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import Completer
+from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory, ThreadedHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 
 from getsh.exitstatus import ExitStatus, worst
@@ -33,6 +39,29 @@ def open_history(env: Environment) -> History:
         return ThreadedHistory(FileHistory(str(path)))
     except OSError:
         return InMemoryHistory()
+
+
+def make_prompt_session(
+    env: Environment,
+    completer: Completer,
+    toolbar: Callable[[], StyleAndTextTuples],
+    input: Input | None = None,
+    output: Output | None = None,
+) -> PromptSession[str]:
+    """The shell's one PromptSession. The plain start gives it the registry's completer and the
+    session's toolbar; the deferred start gives stand-ins that become them once loaded."""
+    return PromptSession(
+        history=open_history(env),
+        auto_suggest=AutoSuggestFromHistory(),
+        completer=completer,
+        complete_while_typing=True,
+        complete_style=CompleteStyle.MULTI_COLUMN,
+        bottom_toolbar=toolbar,
+        refresh_interval=1.0,
+        style=STYLE,
+        input=input,
+        output=output,
+    )
 
 
 def prompt_lines(session: PromptSession[str], runner_for: Callable[[], Runner]) -> ExitStatus:

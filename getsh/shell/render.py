@@ -68,14 +68,13 @@ class Renderer:
         self.progress = RetrieveProgress(console)
 
     def error(self, error: GetshError) -> None:
-        """``error: message — hint``; from a script line, ``file:line: error: message — hint``."""
+        """``error: message — hint``; from a script line, ``file:line: error: message — hint``
+        (worded by ``GetshError.parts``, as the command line's errors are)."""
         self.progress.stop()
-        where = getattr(error, "where", "")
-        line = Text(f"{where}: " if where else "", style="bold")
-        line.append("error: ", style="bold red")
-        line.append(error.message)
-        if error.hint:
-            line.append(f" — {error.hint}", style="dim")
+        styles = {"lead": "bold red", "hint": "dim"}  # on a bold line
+        line = Text(style="bold")
+        for role, text in error.parts():
+            line.append(text, style=styles.get(role, ""))
         self.err_console.print(line, soft_wrap=True)
 
     @singledispatchmethod

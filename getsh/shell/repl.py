@@ -1,35 +1,23 @@
-"""The interactive prompt: composes a PromptSession and feeds each line to the runner."""
+"""The interactive prompt: the session's PromptSession, and its lines fed to the runner."""
 
 from __future__ import annotations
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
-from prompt_toolkit.shortcuts import CompleteStyle
 
 from getsh.context import Context
 from getsh.exitstatus import ExitStatus
+from getsh.lifetime import SessionLifetime
 from getsh.registry import REGISTRY
 from getsh.runner import Runner
 from getsh.shell.completion import RegistryCompleter
-from getsh.shell.prompting import STYLE, open_history, prompt_lines
+from getsh.shell.prompting import make_prompt_session, prompt_lines
 from getsh.shell.toolbar import toolbar
 
 
 def make_session(ctx: Context, input: Input | None = None, output: Output | None = None) -> PromptSession[str]:
-    return PromptSession(
-        history=open_history(ctx.env),
-        auto_suggest=AutoSuggestFromHistory(),
-        completer=RegistryCompleter(ctx, REGISTRY),
-        complete_while_typing=True,
-        complete_style=CompleteStyle.MULTI_COLUMN,
-        bottom_toolbar=toolbar(ctx),
-        refresh_interval=1.0,
-        style=STYLE,
-        input=input,
-        output=output,
-    )
+    return make_prompt_session(ctx.env, RegistryCompleter(ctx, REGISTRY), toolbar(ctx), input, output)
 
 
 def run_shell(
@@ -39,10 +27,10 @@ def run_shell(
     output: Output | None = None,
     session: PromptSession[str] | None = None,
 ) -> ExitStatus:
-    """Prompt until quit, Ctrl-D or end of input. Ctrl-C clears the line."""
+    """Prompt until quit, Ctrl-D or end of input (Ctrl-C clears the line); then close the session,
+    showing the release. The worst outcome of the lines."""
     session = session or make_session(ctx, input, output)
-    outcome = ExitStatus.SUCCESS if ctx.session.quit_requested else prompt_lines(session, lambda: runner)
-    released = ctx.session.link.close(abort=ctx.settings["abort"])
-    if released is not None:
-        runner.renderer.show(released)
-    return outcome
+    with SessionLifetime(runner, show_released=True) as life:
+        if not ctx.session.quit_requested:
+            life.outcome = prompt_lines(session, lambda: runner)
+    return life.outcome

@@ -20,8 +20,9 @@ from getsh.errors import UsageError
 from getsh.exitstatus import ExitStatus
 from getsh.expectations import parse
 from getsh.results import Outcome
-from getsh.script import ScriptError, parse_text, read_script, variable
+from getsh.script import ScriptError, parse_text, read_script
 from getsh.settings import Setting
+from getsh.source_args import variable
 from tests.peers import free_port
 from tests.shell_driver import Shell
 

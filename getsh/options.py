@@ -1,0 +1,30 @@
+"""What a command line asked for, as the composition root reads it.
+
+Its own module so that ``cli`` (which fills it) and ``app`` (which runs it) both import it and
+neither imports the other's module for it. Light: no DICOM library is imported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Options:
+    """What the command line asked for: the settings it named (applied by ``cli.main``) and the mode."""
+
+    settings: list[tuple[str, str]] = field(default_factory=list)  # (setting, value) in order
+    commands: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # -k, applied after the query file, in order
+    query_files: list[str] = field(default_factory=list)
+    demo: bool = False
+    peer: tuple[str, str] | None = None
+    log_config: Path | None = None
+    mode: str = "shell"  # shell | get | echo | run | serve | help | version
+    show_arguments: bool = False  # --arguments: print the expanded command line (as DCMTK)
+    expanded: list[str] = field(default_factory=list)  # argv after @file expansion
+    run_words: list[str] = field(default_factory=list)  # getsh run: the 'source' command's words
+    serve_port: int = 0
+    serve_aet: str = "GETSH-DEMO"
+    serve_require_aet: bool = False
