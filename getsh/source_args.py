@@ -28,12 +28,13 @@ def variable(text: str) -> tuple[str, str]:
 
 SOURCE_ARGS = (
     Arg("file", "the script", complete=paths, metavar="FILE"),
-    Arg("variables", "values for ${NAME} in the script", type=variable, many=True, required=False,
-        metavar="NAME=VALUE"),
+    Arg("variables", "values for ${NAME} in the script (the environment gives the rest)", type=variable, many=True,
+        required=False, metavar="NAME=VALUE"),
     Arg("keep_going", "go on after a failure (the exit status still says it)", option="--keep-going", flag=True),
     Arg("dry_run", "read and parse every line; run nothing, send nothing", option="--dry-run", flag=True),
     Arg("step", "ask before each command: y(es), n(o: skip), q(uit)", option="--step", flag=True),
-    Arg("junit", "also write a JUnit XML report here", option="--junit", complete=paths, metavar="FILE"),
+    Arg("junit", "also write a JUnit XML report here (a testcase per command and per expect)", option="--junit",
+        complete=paths, metavar="FILE"),
 )
 
 # on the command line, a positional argument of 'source' is an option: getsh run FILE --var NAME=VALUE
