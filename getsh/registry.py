@@ -1,16 +1,18 @@
-"""Commands are declared once; parsing, help, completion and the canonical form come from that.
+"""Commands are declared once; parsing, help, completion, the canonical form and a dry run's checks come from that.
 
 A handler never sees its command line as text: the registry splits it (shell quoting
 rules), binds positional arguments and ``--options``, converts each value with the
 argument's type and hands the handler a namespace. Completion and ``help`` read the same
-declaration, and the canonical form rebuilt from it is what gets recorded.
+declaration, and the canonical form rebuilt from it is what gets recorded. What a script
+replay checks before running a line (``check``), and which script a line runs (``nested``),
+are declared there too.
 """
 
 from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -66,6 +68,12 @@ class Arg:
 
 
 Handler = Callable[["Context", SimpleNamespace], Any]
+# What a dry run checks in a parsed line beyond its arguments' types (an expect form, a setting's value):
+# raises a GetshError saying what is wrong.
+LineCheck = Callable[["Invocation"], None]
+# For a command that runs a script (source): which script a line of it runs, and with which variables,
+# given the variables of the script it stands in. Replay validates that script too, before anything runs.
+Nesting = Callable[["Invocation", Mapping[str, str]], tuple[str, Mapping[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,8 @@ class Command:
     aliases: tuple[str, ...] = ()
     category: str = "general"
     record: bool = True  # False for commands that only look (help, history): not worth replaying
+    check: LineCheck | None = None
+    nested: Nesting | None = None
 
     @property
     def positionals(self) -> list[Arg]:
@@ -183,11 +193,14 @@ class Registry:
         aliases: Sequence[str] = (),
         category: str = "general",
         record: bool = True,
+        check: LineCheck | None = None,
+        nested: Nesting | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator: declare a command and register its handler."""
 
         def register(handler: Handler) -> Handler:
-            self.add(Command(name, handler, summary, help.strip(), tuple(args), tuple(aliases), category, record))
+            self.add(Command(name, handler, summary, help.strip(), tuple(args), tuple(aliases), category, record,
+                             check, nested))
             return handler
 
         return register

@@ -15,14 +15,14 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
-from getsh.registry import Invocation
+from getsh.registry import Invocation, Registry
 from getsh.results import Check, Outcome, ReplayDone, ScriptProblems, ScriptStep
 from getsh.script import (
     EXPECT,
@@ -45,10 +45,6 @@ MAX_DEPTH = 8  # scripts sourcing scripts
 STATUSES = {"script": ExitStatus.SCRIPT, "command": ExitStatus.ERROR, "expectation": ExitStatus.USAGE}
 STOP_REASONS = {"script": "a script it sources has errors", "command": "a command failed",
                 "expectation": "an expectation did not hold"}
-# command name -> a check of its arguments beyond what the registry parses (expect forms, setting values)
-LINE_CHECKS: dict[str, Callable[[Invocation], None]] = {}
-# command name -> the script a line of it runs and with which variables, given the script's own (for validation)
-NESTED: dict[str, Callable[[Invocation, Mapping[str, str]], tuple[str, Mapping[str, str]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -90,7 +86,7 @@ class LocatedRenderer:
         self.inner.error(error if getattr(error, "where", "") else LocatedError(self.where, error))
 
 
-def validate(ctx: Context, registry: Any, path: str, variables: Mapping[str, str],
+def validate(ctx: Context, registry: Registry, path: str, variables: Mapping[str, str],
              depth: int = 0) -> tuple[list[Line], list[ScriptError]]:
     """Every line parsed and checked, or the problems (all of them) with their file:line."""
     statements, problems = read_script(path, variables)
@@ -98,12 +94,11 @@ def validate(ctx: Context, registry: Any, path: str, variables: Mapping[str, str
     for statement in statements:
         try:
             invocation = registry.parse(statement.text)
-            check = LINE_CHECKS.get(invocation.command.name)
-            if check is not None:
-                check(invocation)
-            nested = NESTED.get(invocation.command.name)
-            if nested is not None:
-                problems += _nested(ctx, registry, statement, *nested(invocation, variables), depth)
+            declared = invocation.command
+            if declared.check is not None:
+                declared.check(invocation)
+            if declared.nested is not None:
+                problems += _nested(ctx, registry, statement, *declared.nested(invocation, variables), depth)
         except ScriptError as error:
             problems.append(error)
             continue
@@ -114,7 +109,7 @@ def validate(ctx: Context, registry: Any, path: str, variables: Mapping[str, str
     return lines, problems
 
 
-def _nested(ctx: Context, registry: Any, statement: Statement, path: str, variables: Mapping[str, str],
+def _nested(ctx: Context, registry: Registry, statement: Statement, path: str, variables: Mapping[str, str],
             depth: int) -> list[ScriptError]:
     if depth + 1 >= MAX_DEPTH:
         return [ScriptError(statement.where, f"scripts nest more than {MAX_DEPTH} deep", "does it source itself?")]

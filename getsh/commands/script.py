@@ -13,10 +13,9 @@ from getsh.dicom.events import Notice
 from getsh.errors import UsageError
 from getsh.key_completion import complete_path
 from getsh.registry import Arg, Invocation, Suggestion, command
-from getsh.replay import LINE_CHECKS, NESTED, Replay, ReplayOptions
+from getsh.replay import Replay, ReplayOptions
 from getsh.results import Check, HistoryView
 from getsh.script import EXPECT, Recording, variable
-from getsh.settings import BY_NAME, lookup
 
 SCRIPT_HELP = "Format, expect forms and exit statuses: docs/scripting.md."
 
@@ -107,6 +106,11 @@ def _variables(ctx: Context, pairs: list[tuple[str, str]]) -> dict[str, str]:
     return {**os.environ, **(outer[-1].options.variables if outer else {}), **dict(pairs)}
 
 
+def _nested(invocation: Invocation, variables: Mapping[str, str]) -> tuple[str, Mapping[str, str]]:
+    """The script a ``source`` line runs, and its variables: those of the script it is in, then NAME=VALUE."""
+    return os.path.expanduser(invocation.args.file), {**variables, **dict(invocation.args.variables)}
+
+
 @command(
     "source",
     "replay a script: each line runs as if typed, echoed with file:line",
@@ -136,17 +140,11 @@ Examples:
     aliases=("replay",),
     category="script",
     record=False,  # the lines it runs are recorded, each as it runs
+    nested=_nested,
 )
 def source(ctx: Context, args: SimpleNamespace) -> Replay:
     options = ReplayOptions(_variables(ctx, args.variables), args.keep_going, args.dry_run, args.step, args.junit)
     return Replay(ctx, os.path.expanduser(args.file), options)
-
-
-def _nested(invocation: Invocation, variables: Mapping[str, str]) -> tuple[str, Mapping[str, str]]:
-    return os.path.expanduser(invocation.args.file), {**variables, **dict(invocation.args.variables)}
-
-
-NESTED["source"] = _nested
 
 
 def _complete_operand(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
@@ -161,6 +159,12 @@ def _complete_operand(ctx: Context, text: str, prior: dict[str, list[str]]) -> l
     if what == "value" and not typed:
         return complete_path(text, ctx.settings["model"], None)
     return []
+
+
+def _check_expect(invocation: Invocation) -> None:
+    """A dry run rejects an expect line whose form is wrong, as running it would."""
+    args = invocation.args
+    expectations.parse(args.what, args.operands, args.any)
 
 
 def _complete_kind(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
@@ -199,39 +203,7 @@ Examples:
         Arg("any", "for value: one object with it is enough (default: every object)", option="--any", flag=True),
     ],
     category="script",
+    check=_check_expect,
 )
 def expect(ctx: Context, args: SimpleNamespace) -> Check:
     return expectations.evaluate(ctx, expectations.parse(args.what, args.operands, args.any))
-
-
-# --- checks a dry run makes beyond parsing ----------------------------------------------------------
-
-
-def _check_expect(invocation: Invocation) -> None:
-    args = invocation.args
-    expectations.parse(args.what, args.operands, args.any)
-
-
-def _joined(value: object) -> str | None:
-    """A setting's value as set and its shortcuts join it (several words: accept CT MR)."""
-    if isinstance(value, list):
-        return " ".join(value) if value else None
-    return None if value is None else str(value)
-
-
-def _check_set(invocation: Invocation) -> None:
-    value = _joined(invocation.args.value)
-    if value is not None:
-        lookup(invocation.args.name).convert(value)
-
-
-def _check_shortcut(invocation: Invocation) -> None:
-    value = _joined(getattr(invocation.args, "value", None))
-    if value is not None:
-        BY_NAME[invocation.command.name].convert(value)
-
-
-LINE_CHECKS[EXPECT] = _check_expect
-LINE_CHECKS["set"] = _check_set
-for _name in BY_NAME:
-    LINE_CHECKS.setdefault(_name, _check_shortcut)  # commands named after a setting set it (aet, model, …)
