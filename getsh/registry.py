@@ -15,12 +15,9 @@ import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from getsh.errors import UsageError
-
-if TYPE_CHECKING:
-    from getsh.context import Context
 
 
 @dataclass(frozen=True)
@@ -31,8 +28,13 @@ class Suggestion:
     meta: str = ""
 
 
+# Handlers and completers get the session's context (getsh.context.Context) first. The registry only hands it
+# on from the runner, so it leaves the type unnamed: the context holds the whole session (scripts included) and
+# sits above the declarations, not below them.
+SessionContext = Any
+
 # (context, the word being completed, the raw values already typed for earlier arguments)
-CompleteFn = Callable[["Context", str, dict[str, list[str]]], Iterable[Suggestion]]
+CompleteFn = Callable[[SessionContext, str, dict[str, list[str]]], Iterable[Suggestion]]
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Arg:
         return text if self.required else f"[{text}]"
 
 
-Handler = Callable[["Context", SimpleNamespace], Any]
+Handler = Callable[[SessionContext, SimpleNamespace], Any]
 # What a dry run checks in a parsed line beyond its arguments' types (an expect form, a setting's value):
 # raises a GetshError saying what is wrong.
 LineCheck = Callable[["Invocation"], None]

@@ -28,6 +28,7 @@ from getsh.script import (
     EXPECT,
     OUTCOME_CHECKS,
     Case,
+    Frame,
     LocatedError,
     ScriptError,
     Statement,
@@ -154,17 +155,15 @@ class Replay:
                 self.cases.append(Case(line.statement.where, line.statement.text, _kind(line), "passed"))
             yield self._done(started, ExitStatus.SUCCESS, lines, dry_run=True)
             return
-        replaying.append(self)
+        replaying.append(Frame(self.path, self.options.variables))
         try:
             yield from self._run(runner, lines, started)
         finally:
             replaying.pop()
 
     def _run(self, runner: Runner, lines: list[Line], started: float) -> Iterator[object]:
-        from getsh.runner import Runner
-
         located = LocatedRenderer(runner.renderer)
-        child = Runner(self.ctx, located, runner.registry)
+        child = runner.rendering_to(located)
         counts = {"script": 0, "command": 0, "expectation": 0}
         stopped_at = reason = ""
         index = 0

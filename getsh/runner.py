@@ -38,6 +38,10 @@ class Runner:
         self.renderer = renderer
         self.registry = registry
 
+    def rendering_to(self, renderer: Renderer) -> Runner:
+        """A runner for the same session and commands that shows through ``renderer`` (a replay's lines)."""
+        return Runner(self.ctx, renderer, self.registry)
+
     def run_line(self, line: str) -> ExitStatus:
         """Run every ``;``-separated command on the line; the worst outcome wins."""
         outcome = ExitStatus.SUCCESS

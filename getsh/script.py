@@ -27,9 +27,9 @@ from getsh.settings import BY_NAME, MASK, SETTINGS
 if TYPE_CHECKING:
     from pydicom import Dataset
 
-    from getsh.context import Context
+    from getsh.dicom.net.request import Peer
     from getsh.registry import Invocation
-    from getsh.replay import Replay
+    from getsh.settings import Settings
 
 EXPECT = "expect"  # the command that checks the last one instead of doing something
 OUTCOME_CHECKS = ("error", "status")  # expect forms that judge whether the command before them failed
@@ -171,6 +171,15 @@ def public_line(invocation: Invocation) -> tuple[str, bool]:
     return " ".join([*words[: index + 1], *([MASK] if index + 1 < len(words) else [])]), True
 
 
+@dataclass(frozen=True)
+class Frame:
+    """A script being replayed, as the session sees it: which file (a script may not source itself),
+    and the variables its lines were given (a ``source`` line inside it passes them on)."""
+
+    path: str
+    variables: Mapping[str, str]
+
+
 @dataclass
 class ScriptState:
     """The active recording, what ``expect`` looks at, and the scripts being replayed."""
@@ -178,7 +187,7 @@ class ScriptState:
     recording: Recording | None = None
     last: Outcome | None = None  # the last recorded command other than expect: what 'expect error' judges
     last_get: Outcome | None = None  # the last command that sent a C-GET
-    replaying: list[Replay] = field(default_factory=list)  # the scripts being replayed, innermost last
+    replaying: list[Frame] = field(default_factory=list)  # the scripts being replayed, innermost last
 
     def after(self, invocation: Invocation, outcome: Outcome) -> str | None:
         """Note what a command did (the runner calls this for every one); a warning to show, if any."""
@@ -215,8 +224,8 @@ class Recording:
         self._held_back: Outcome | None = None
 
     @classmethod
-    def start(cls, ctx: Context, path: str, mode: str = "x") -> Recording:
-        """Open ``path`` ('x' new, 'w' overwrite, 'a' append) and write the header."""
+    def start(cls, path: str, header_lines: Sequence[str], mode: str = "x") -> Recording:
+        """Open ``path`` ('x' new, 'w' overwrite, 'a' append) and write the header (see ``header``)."""
         try:
             stream = open(path, mode, encoding="utf-8", newline="\n", buffering=1)  # held open until stop
         except FileExistsError:
@@ -226,7 +235,7 @@ class Recording:
         recording = cls(path, stream)
         if mode == "a" and stream.tell():
             recording._write("")
-        recording._write(*header(ctx))
+        recording._write(*header_lines)
         return recording
 
     def add(self, invocation: Invocation, outcome: Outcome) -> None:
@@ -285,7 +294,7 @@ def _now() -> str:
     return datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
-def header(ctx: Context) -> list[str]:
+def header(settings: Settings, peer: Peer | None, identifier: Dataset) -> list[str]:
     """Comment lines, then the settings, the peer and the identifier in force, as commands."""
     own = ", ".join(s.name for s in SETTINGS if not s.recorded)
     lines = [f"# getsh {__version__} recording, started {_now()}",
@@ -294,11 +303,10 @@ def header(ctx: Context) -> list[str]:
              f"# (not {own}: the replayer's own; secrets are never recorded)"]
     for setting in SETTINGS:
         if setting.recorded and not setting.secret:
-            lines.append(f"set {setting.name} {shlex.quote(ctx.settings.show(setting.name))}")
-    peer = ctx.session.peer
+            lines.append(f"set {setting.name} {shlex.quote(settings.show(setting.name))}")
     if peer is not None:
         lines += ["# the peer", f"connect {shlex.quote(peer.host)} {peer.port}"]
-    lines += ["# the identifier (query keys) in force", "clear", *identifier_lines(ctx.session.identifier)]
+    lines += ["# the identifier (query keys) in force", "clear", *identifier_lines(identifier)]
     lines.append("# the session")
     return lines
 

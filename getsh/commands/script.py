@@ -15,7 +15,7 @@ from getsh.key_completion import complete_path
 from getsh.registry import Arg, Invocation, Suggestion, command
 from getsh.replay import Replay, ReplayOptions
 from getsh.results import Check, HistoryView
-from getsh.script import EXPECT, Recording, variable
+from getsh.script import EXPECT, Recording, header, variable
 
 SCRIPT_HELP = "Format, expect forms and exit statuses: docs/scripting.md."
 
@@ -69,7 +69,8 @@ def record(ctx: Context, args: SimpleNamespace) -> Notice:
         raise UsageError(f"already recording to {state.recording.path}", "record stop ends it")
     if args.force and args.append:
         raise UsageError("record: --force and --append exclude each other", "give one of them")
-    state.recording = Recording.start(ctx, args.file, "a" if args.append else "w" if args.force else "x")
+    lines = header(ctx.settings, ctx.session.peer, ctx.session.identifier)
+    state.recording = Recording.start(args.file, lines, "a" if args.append else "w" if args.force else "x")
     return Notice(f"recording to {args.file} (record stop ends it)")
 
 
@@ -103,7 +104,7 @@ def history(ctx: Context, args: SimpleNamespace) -> HistoryView:
 def _variables(ctx: Context, pairs: list[tuple[str, str]]) -> dict[str, str]:
     """The environment, then the variables of the script that runs this line, then NAME=VALUE here."""
     outer = ctx.session.script.replaying
-    return {**os.environ, **(outer[-1].options.variables if outer else {}), **dict(pairs)}
+    return {**os.environ, **(outer[-1].variables if outer else {}), **dict(pairs)}
 
 
 def _nested(invocation: Invocation, variables: Mapping[str, str]) -> tuple[str, Mapping[str, str]]:
