@@ -146,8 +146,8 @@ def evaluate(ctx: Context, exp: Expectation) -> Check:
     if exp.kind == "error":
         return _error(exp, state.last)
     if exp.kind == "files":
-        found = count_files(Path(os.path.expanduser(ctx.settings["output"])))
-        return _compare(exp, found, f"{found} in {ctx.settings['output']}")
+        files = count_files(Path(os.path.expanduser(ctx.settings["output"])))
+        return _compare(exp, files, f"{files} in {ctx.settings['output']}")
     last = state.last_get
     if last is None:
         return Check(exp.describe(), False, "no get has run in this session")
