@@ -40,6 +40,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "value": ("[--any] KEYWORD VALUE", "a value in every object the last get received (--any: in one)"),
     "error": ("[TEXT]", "the command before: it failed, with TEXT in its error message"),
 }
+OUTCOME_CHECKS = ("error", "status")  # the kinds that judge whether the command before them failed
 NUMERIC = ("completed", "failed", "warning", "received", "files")
 STATUSES = ("success", "warning", "failure", "cancel")
 OPERATORS: dict[str, Callable[[int, int], bool]] = {

@@ -76,6 +76,9 @@ LineCheck = Callable[["Invocation"], None]
 # For a command that runs a script (source): which script a line of it runs, and with which variables,
 # given the variables of the script it stands in. Replay validates that script too, before anything runs.
 Nesting = Callable[["Invocation", Mapping[str, str]], tuple[str, Mapping[str, str]]]
+# For a command that checks the one before it instead of doing something (expect): given its line, whether it
+# judges that command's failure itself. A replay then goes on past the failure; a recording keeps the failed line.
+Judge = Callable[["Invocation"], bool]
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Command:
     record: bool = True  # False for commands that only look (help, history): not worth replaying
     check: LineCheck | None = None
     nested: Nesting | None = None
+    judge: Judge | None = None
 
     @property
     def positionals(self) -> list[Arg]:
@@ -113,6 +117,16 @@ class Invocation:
     command: Command
     args: SimpleNamespace
     raw: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def checks_previous(self) -> bool:
+        """A line that checks the command before it (expect) rather than doing something."""
+        return self.command.judge is not None
+
+    @property
+    def judges_outcome(self) -> bool:
+        """A check that judges whether the command before it failed (expect error, expect status)."""
+        return self.command.judge is not None and self.command.judge(self)
 
     def canonical(self) -> str:
         """The line as the registry would write it: full name, positionals, then options.
@@ -197,12 +211,13 @@ class Registry:
         record: bool = True,
         check: LineCheck | None = None,
         nested: Nesting | None = None,
+        judge: Judge | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator: declare a command and register its handler."""
 
         def register(handler: Handler) -> Handler:
             self.add(Command(name, handler, summary, help.strip(), tuple(args), tuple(aliases), category, record,
-                             check, nested))
+                             check, nested, judge))
             return handler
 
         return register

@@ -25,8 +25,6 @@ from getsh.exitstatus import ExitStatus
 from getsh.registry import Invocation, Registry
 from getsh.results import Check, Outcome, ReplayDone, ScriptProblems, ScriptStep
 from getsh.script import (
-    EXPECT,
-    OUTCOME_CHECKS,
     Case,
     Frame,
     LocatedError,
@@ -64,11 +62,11 @@ class Line:
 
     @property
     def is_expect(self) -> bool:
-        return self.invocation.command.name == EXPECT
+        return self.invocation.checks_previous
 
     @property
     def judges_outcome(self) -> bool:
-        return self.is_expect and getattr(self.invocation.args, "what", "") in OUTCOME_CHECKS
+        return self.invocation.judges_outcome
 
 
 class LocatedRenderer:

@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     from getsh.registry import Invocation
     from getsh.settings import Settings
 
-EXPECT = "expect"  # the command that checks the last one instead of doing something
-OUTCOME_CHECKS = ("error", "status")  # expect forms that judge whether the command before them failed
 SUFFIX = ".getsh"
 
 
@@ -195,7 +193,7 @@ class ScriptState:
             self.last_get = outcome
         if not invocation.command.record:
             return None  # a command that only looks is neither replayed nor judged
-        if invocation.command.name != EXPECT:
+        if not invocation.checks_previous:
             self.last = outcome
         if self.recording is None:
             return None
@@ -241,7 +239,7 @@ class Recording:
     def add(self, invocation: Invocation, outcome: Outcome) -> None:
         line, secret = public_line(invocation)
         held, self._held_back = self._held_back, None
-        judging = invocation.command.name == EXPECT and getattr(invocation.args, "what", "") in OUTCOME_CHECKS
+        judging = invocation.judges_outcome
         if held is not None:
             if judging and not outcome.failed:
                 self._write(f"# the next command fails; the expect lines after it check how ({held.error})",
@@ -251,9 +249,9 @@ class Recording:
                 self._commented(held, f"failed when recorded: {held.error}")
         if secret:
             self._write(f"# {line}", "# (this sets a secret: it is never recorded; set it before replaying)")
-        elif outcome.failed and outcome.error and invocation.command.name != EXPECT:
+        elif outcome.failed and outcome.error and not invocation.checks_previous:
             self._held_back = outcome
-        elif outcome.failed and invocation.command.name == EXPECT:
+        elif outcome.failed and invocation.checks_previous:
             check = next((i for i in outcome.items if isinstance(i, Check)), None)
             self._commented(outcome, f"did not hold when recorded: found {check.found if check else outcome.error}")
         else:

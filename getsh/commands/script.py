@@ -15,7 +15,7 @@ from getsh.key_completion import complete_path
 from getsh.registry import Arg, Invocation, Suggestion, command
 from getsh.replay import Replay, ReplayOptions
 from getsh.results import Check, HistoryView
-from getsh.script import EXPECT, Recording, header, variable
+from getsh.script import Recording, header, variable
 
 SCRIPT_HELP = "Format, expect forms and exit statuses: docs/scripting.md."
 
@@ -168,6 +168,11 @@ def _check_expect(invocation: Invocation) -> None:
     expectations.parse(args.what, args.operands, args.any)
 
 
+def _judges_outcome(invocation: Invocation) -> bool:
+    """expect error and expect status judge the command before them: its failure does not stop a replay."""
+    return invocation.args.what in expectations.OUTCOME_CHECKS
+
+
 def _complete_kind(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
     return [Suggestion(k, f"{form} — {meaning}") for k, (form, meaning) in expectations.KINDS.items()
             if k.startswith(text.lower())]
@@ -177,7 +182,7 @@ _FORMS = "\n".join(f"  {'expect ' + k + ' ' + form:<46} {meaning}" for k, (form,
 
 
 @command(
-    EXPECT,
+    "expect",
     "check the last get (or the command before): in a script, one that does not hold fails it (exit 1)",
     help=f"""
 Forms (OP is one of = != < <= > >=, and = when left out):
@@ -205,6 +210,7 @@ Examples:
     ],
     category="script",
     check=_check_expect,
+    judge=_judges_outcome,
 )
 def expect(ctx: Context, args: SimpleNamespace) -> Check:
     return expectations.evaluate(ctx, expectations.parse(args.what, args.operands, args.any))
