@@ -251,7 +251,7 @@ def _parse_serve(args: list[str], opts: Options) -> Options:
 
 def _parse_run(args: list[str], opts: Options) -> Options:
     """``getsh run FILE …``: the words of the equivalent ``source`` line, plus getscu setting options."""
-    from getsh.script import variable
+    from getsh.script.reading import variable
 
     opts.mode = "run"
     files: list[str] = []

@@ -15,7 +15,7 @@ from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
 from getsh.dicom.net.sopclasses import classes_for
 from getsh.env import Environment
 from getsh.errors import UsageError
-from getsh.script import ScriptState
+from getsh.script.state import ScriptState
 from getsh.settings import Settings
 
 

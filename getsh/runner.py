@@ -22,7 +22,7 @@ from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus, worst
 from getsh.registry import REGISTRY, Invocation, Registry, split_statements
 from getsh.results import Outcome
-from getsh.script import public_line
+from getsh.script.recording import public_line
 
 log = logging.getLogger("getsh")
 

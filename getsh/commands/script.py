@@ -6,16 +6,17 @@ import os
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
 
-from getsh import expectations
 from getsh.completers import paths
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.errors import UsageError
 from getsh.key_completion import complete_path
 from getsh.registry import Arg, Invocation, Suggestion, command
-from getsh.replay import Replay, ReplayOptions
 from getsh.results import Check, HistoryView
-from getsh.script import Recording, header, variable
+from getsh.script import expectations
+from getsh.script.reading import variable
+from getsh.script.recording import Recording, header
+from getsh.script.replay import Replay, ReplayOptions
 
 SCRIPT_HELP = "Format, expect forms and exit statuses: docs/scripting.md."
 

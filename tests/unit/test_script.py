@@ -18,9 +18,9 @@ from getsh.dicom.events import GetDone, GetStarted, Received
 from getsh.dicom.status import decode
 from getsh.errors import UsageError
 from getsh.exitstatus import ExitStatus
-from getsh.expectations import parse
 from getsh.results import Outcome
-from getsh.script import ScriptError, parse_text, read_script, variable
+from getsh.script.expectations import parse
+from getsh.script.reading import ScriptError, parse_text, read_script, variable
 from getsh.settings import Setting
 from tests.peers import free_port
 from tests.shell_driver import Shell
@@ -303,8 +303,8 @@ def test_secrets_are_masked_and_never_recorded(monkeypatch: pytest.MonkeyPatch, 
     secret = Setting("tls-password", "a TLS key passphrase", "", secret=True)
     monkeypatch.setattr(settings_module, "SETTINGS", (*settings_module.SETTINGS, secret))
     monkeypatch.setattr(settings_module, "BY_NAME", {**settings_module.BY_NAME, secret.name: secret})
-    monkeypatch.setattr("getsh.script.SETTINGS", settings_module.SETTINGS)
-    monkeypatch.setattr("getsh.script.BY_NAME", settings_module.BY_NAME)
+    monkeypatch.setattr("getsh.script.recording.SETTINGS", settings_module.SETTINGS)
+    monkeypatch.setattr("getsh.script.recording.BY_NAME", settings_module.BY_NAME)
     shell = Shell()
     try:
         script = tmp_path / "rec.getsh"
@@ -404,7 +404,7 @@ def test_replay_asks_each_command_its_declared_check_and_nesting(shell: Shell, t
     """Replay knows no command by name: what a dry run checks, and which script a line runs, come from
     the command's declaration."""
     from getsh.registry import Arg, Command, Invocation, Registry
-    from getsh.replay import validate
+    from getsh.script.replay import validate
 
     def refuse(invocation: Invocation) -> None:
         if invocation.args.word == "bad":

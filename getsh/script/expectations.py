@@ -2,7 +2,7 @@
 
 Parsing is separate from evaluating so that a dry run can reject a bad ``expect`` line
 without anything having run. Evaluating reads only what the session remembers (see
-script.ScriptState) and, for ``value`` and ``files``, the output directory; a failed
+state.ScriptState) and, for ``value`` and ``files``, the output directory; a failed
 check says what was expected and what was found.
 """
 

@@ -1,9 +1,10 @@
 """Replaying a script through the runner: validate every line first, then run them in order.
 
 Why it is shaped this way:
-- Every line is read and parsed (command, arguments, variables, expect forms, setting
-  values) before the first one runs, so a typo on line 40 costs nothing on the wire and
-  ``--dry-run`` is the same check without the running.
+- Every line is read and parsed (command, arguments, variables, and what its command
+  declares a dry run checks: expect forms, setting values, the scripts it sources) before
+  the first one runs, so a typo on line 40 costs nothing on the wire and ``--dry-run`` is
+  the same check without the running.
 - Lines run through a Runner like any typed line (the same registry, handlers, renderer);
   the child runner's renderer only tags errors and checks with ``file:line``.
 - A command that fails stops the replay unless the ``expect`` lines right after it judge
@@ -24,16 +25,10 @@ from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
 from getsh.registry import Invocation, Registry
 from getsh.results import Check, Outcome, ReplayDone, ScriptProblems, ScriptStep
-from getsh.script import (
-    Case,
-    Frame,
-    LocatedError,
-    ScriptError,
-    Statement,
-    ending,
-    junit_xml,
-    read_script,
-)
+from getsh.script.junit import Case, junit_xml
+from getsh.script.reading import LocatedError, ScriptError, Statement, read_script
+from getsh.script.recording import ending
+from getsh.script.state import Frame
 
 if TYPE_CHECKING:
     from getsh.context import Context
