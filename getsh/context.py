@@ -17,7 +17,7 @@ from getsh.dicom.net.sopclasses import classes_for
 from getsh.dicom.retrieve.plan import ClassGroup
 from getsh.env import Environment
 from getsh.errors import UsageError
-from getsh.script import ScriptState
+from getsh.script.state import ScriptState
 from getsh.settings import Settings
 
 _Event = TypeVar("_Event", Associated, Associated | None)

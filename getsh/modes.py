@@ -17,7 +17,7 @@ from getsh.argv import Mode, Option, Store, append, assign, extend, parse_words
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.errors import UsageError
 from getsh.options import Options
-from getsh.settings import SETTINGS, Setting
+from getsh.settings import BY_NAME, SETTINGS, Setting
 
 if TYPE_CHECKING:
     from getsh.registry import Arg
@@ -133,12 +133,13 @@ def _check_query_file(path: str) -> None:
         raise UsageError(f"cannot access query file: {path}", "dcmfile-in is a readable DICOM query file")
 
 
-def _check_output_directory(opts: Options) -> None:
-    """As getscu, -od must name a directory that exists, before anything is associated."""
-    given = [value for name, value in opts.settings if name == "output"]
-    if given and not os.path.isdir(os.path.expanduser(given[-1])):
-        raise UsageError(f"specified output directory does not exist: {given[-1]}",
-                         "-od names an existing directory (as getscu)")
+def _check_settings_given(opts: Options) -> None:
+    """Each setting's own check of the value the command line gave it (the rightmost), before anything is
+    associated: getscu refuses an -od that does not exist."""
+    for name, value in dict(opts.settings).items():
+        check = BY_NAME[name].check_given
+        if check is not None:
+            check(value)
 
 
 def _peer(opts: Options, operands: list[str]) -> None:
@@ -163,7 +164,7 @@ def _finish_general(opts: Options, operands: list[str]) -> None:
     if opts.mode in ("help", "version"):
         return
     _peer(opts, operands)
-    _check_output_directory(opts)
+    _check_settings_given(opts)
     if opts.mode == "get":
         if not opts.query_files and not opts.keys:
             raise UsageError("get: either query file or override keys (or both) must be specified", GET_USAGE)

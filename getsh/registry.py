@@ -1,24 +1,23 @@
-"""Commands are declared once; parsing, help, completion and the canonical form come from that.
+"""Commands are declared once; parsing, help, completion, the canonical form and a dry run's checks come from that.
 
 A handler never sees its command line as text: the registry splits it (shell quoting
 rules), binds positional arguments and ``--options``, converts each value with the
 argument's type and hands the handler a namespace. Completion and ``help`` read the same
-declaration, and the canonical form rebuilt from it is what gets recorded.
+declaration, and the canonical form rebuilt from it is what gets recorded. What a script
+replay checks before running a line (``check``), and which script a line runs (``nested``),
+are declared there too.
 """
 
 from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from getsh.errors import UsageError
-
-if TYPE_CHECKING:
-    from getsh.context import Context
 
 
 @dataclass(frozen=True)
@@ -29,8 +28,13 @@ class Suggestion:
     meta: str = ""
 
 
+# Handlers and completers get the session's context (getsh.context.Context) first. The registry only hands it
+# on from the runner, so it leaves the type unnamed: the context holds the whole session (scripts included) and
+# sits above the declarations, not below them.
+SessionContext = Any
+
 # (context, the word being completed, the raw values already typed for earlier arguments)
-CompleteFn = Callable[["Context", str, dict[str, list[str]]], Iterable[Suggestion]]
+CompleteFn = Callable[[SessionContext, str, dict[str, list[str]]], Iterable[Suggestion]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,16 @@ class Arg:
         return text if self.required else f"[{text}]"
 
 
-Handler = Callable[["Context", SimpleNamespace], Any]
+Handler = Callable[[SessionContext, SimpleNamespace], Any]
+# What a dry run checks in a parsed line beyond its arguments' types (an expect form, a setting's value):
+# raises a GetshError saying what is wrong.
+LineCheck = Callable[["Invocation"], None]
+# For a command that runs a script (source): which script a line of it runs, and with which variables,
+# given the variables of the script it stands in. Replay validates that script too, before anything runs.
+Nesting = Callable[["Invocation", Mapping[str, str]], tuple[str, Mapping[str, str]]]
+# For a command that checks the one before it instead of doing something (expect): given its line, whether it
+# judges that command's failure itself. A replay then goes on past the failure; a recording keeps the failed line.
+Judge = Callable[["Invocation"], bool]
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,9 @@ class Command:
     aliases: tuple[str, ...] = ()
     category: str = "general"
     record: bool = True  # False for commands that only look (help, history): not worth replaying
+    check: LineCheck | None = None
+    nested: Nesting | None = None
+    judge: Judge | None = None
 
     @property
     def positionals(self) -> list[Arg]:
@@ -101,6 +117,16 @@ class Invocation:
     command: Command
     args: SimpleNamespace
     raw: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def checks_previous(self) -> bool:
+        """A line that checks the command before it (expect) rather than doing something."""
+        return self.command.judge is not None
+
+    @property
+    def judges_outcome(self) -> bool:
+        """A check that judges whether the command before it failed (expect error, expect status)."""
+        return self.command.judge is not None and self.command.judge(self)
 
     def canonical(self) -> str:
         """The line as the registry would write it: full name, positionals, then options.
@@ -183,11 +209,15 @@ class Registry:
         aliases: Sequence[str] = (),
         category: str = "general",
         record: bool = True,
+        check: LineCheck | None = None,
+        nested: Nesting | None = None,
+        judge: Judge | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator: declare a command and register its handler."""
 
         def register(handler: Handler) -> Handler:
-            self.add(Command(name, handler, summary, help.strip(), tuple(args), tuple(aliases), category, record))
+            self.add(Command(name, handler, summary, help.strip(), tuple(args), tuple(aliases), category, record,
+                             check, nested, judge))
             return handler
 
         return register

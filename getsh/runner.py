@@ -22,7 +22,7 @@ from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus, worst
 from getsh.registry import REGISTRY, Invocation, Registry, split_statements
 from getsh.results import Outcome
-from getsh.script import public_line
+from getsh.script.recording import public_line
 
 log = logging.getLogger("getsh")
 
@@ -37,6 +37,10 @@ class Runner:
         self.ctx = ctx
         self.renderer = renderer
         self.registry = registry
+
+    def rendering_to(self, renderer: Renderer) -> Runner:
+        """A runner for the same session and commands that shows through ``renderer`` (a replay's lines)."""
+        return Runner(self.ctx, renderer, self.registry)
 
     def run_line(self, line: str) -> ExitStatus:
         """Run every ``;``-separated command on the line; the worst outcome wins."""

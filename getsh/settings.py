@@ -9,7 +9,8 @@ declared exactly once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -18,6 +19,7 @@ from getsh import logs
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.dicom.net.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
+from getsh.path_words import directory_words
 
 
 class Origin(Enum):
@@ -63,9 +65,20 @@ class Setting:
     apply: Callable[[Any], None] | None = None  # takes effect at once, e.g. the log level
     secret: bool = False  # a password or passphrase: shown masked, never written to a recording or history
     recorded: bool = True  # False: only how getsh reports (log level), so a replay keeps the replayer's own
+    # (value, what it means) for a value being typed, when the choices do not say (directories, SOP classes)
+    complete: Callable[[str], Iterable[tuple[str, str]]] | None = None
+    # a value given on the command line is checked before anything is sent (getscu's -od must exist)
+    check_given: Callable[[str], None] | None = None
 
     def choice_values(self) -> list[str]:
         return [c.value for c in self.choices]
+
+    def completions(self, text: str) -> Iterable[tuple[str, str]]:
+        """(value, what it means) for a value being typed: the row's completer, or the choices that match."""
+        if self.complete is not None:
+            return self.complete(text)
+        prefix = text.lower()
+        return ((c.value, c.help) for c in self.choices if c.value.lower().startswith(prefix))
 
     def convert(self, text: str) -> Any:
         """Parse a typed value; raise UsageError naming the setting and what it accepts."""
@@ -131,10 +144,29 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _existing_directory(text: str) -> None:
+    """As getscu: ``-od`` names a directory that exists, or the command line is wrong (exit 1)."""
+    if not os.path.isdir(os.path.expanduser(text)):
+        raise UsageError(f"specified output directory does not exist: {text}",
+                         "-od names an existing directory (as getscu)")
+
+
 def _accept(text: str) -> str:
-    from getsh.dicom.net.sopclasses import parse_accept
+    from getsh.dicom.net.sopclasses import parse_accept  # loaded when first used: see _accept_words
 
     return parse_accept(text)
+
+
+def _accept_words(text: str) -> Iterator[tuple[str, str]]:
+    """The modes, modality words and SOP class keywords ``accept`` takes.
+
+    sopclasses is imported here, when first completed, not at the top: it loads pydicom and
+    pynetdicom, which the command line and the first prompt do not wait for (a lazy load for
+    start-up speed; sopclasses does not import this module).
+    """
+    from getsh.dicom.net.sopclasses import suggestions
+
+    return suggestions(text)
 
 
 def _parse_layout(text: str) -> str:
@@ -150,7 +182,7 @@ def _parse_layout(text: str) -> str:
         raise ValueError(error.message) from None
 
 
-def _prefer_choices(table: dict[str, tuple[str, ...]], flags: dict[str, tuple[str, ...]]) -> tuple[Choice, ...]:
+def _prefer_choices(table: dict[str, tuple[str, ...]], flags: Mapping[str, tuple[str, ...]]) -> tuple[Choice, ...]:
     return tuple(Choice(name, flags[name], functools.partial(describe, table, name)) for name in table)
 
 
@@ -206,7 +238,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("propose", "transfer syntaxes proposed for the query/retrieve request itself",
             "uncompr", choices=_prefer_choices(PROPOSE, _PROPOSE_FLAGS), renegotiate=True),
     Setting("accept", "storage SOP classes accepted for the objects a get brings: default, all, auto, or classes",
-            "default", _accept, metavar="CLASSES", renegotiate=True),
+            "default", _accept, metavar="CLASSES", renegotiate=True, complete=_accept_words),
     Setting("connect-timeout", "timeout for connection requests, seconds", None, parse_seconds,
             show_seconds, flags=("-to", "--timeout"), metavar="SECONDS"),
     Setting("acse-timeout", "timeout for ACSE messages (association set-up and release), seconds", 30,
@@ -221,7 +253,8 @@ SETTINGS: tuple[Setting, ...] = (
             choices=(Choice("off", (), "release the association normally"),
                      Choice("on", ("--abort",), "abort the association instead of releasing it"))),
     Setting("output", "directory that received objects are written to", ".",
-            flags=("-od", "--output-directory"), metavar="DIRECTORY"),
+            flags=("-od", "--output-directory"), metavar="DIRECTORY", complete=directory_words,
+            check_given=_existing_directory),
     Setting("storage", "what to do with received objects", "normal", choices=(
         Choice("normal", ("-B", "--normal"), "receive in memory, then write to disk"),
         Choice("bit-preserving", ("+B", "--bit-preserving"), "receive directly to disk, bytes as sent"),

@@ -8,22 +8,11 @@ neither pydicom nor pynetdicom — because the command line is parsed before the
 
 from __future__ import annotations
 
-import re
-
 from getsh.completers import paths
 from getsh.registry import Arg
+from getsh.script.reading import variable
 
 SOURCE = "source"
-
-VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def variable(text: str) -> tuple[str, str]:
-    """``NAME=VALUE`` for ``--var``, checked."""
-    name, sep, value = text.partition("=")
-    if not sep or not VARIABLE_NAME.fullmatch(name):
-        raise ValueError(f"{text!r} is not NAME=VALUE (a name is letters, digits and _)")
-    return name, value
 
 
 SOURCE_ARGS = (

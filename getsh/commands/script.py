@@ -6,17 +6,16 @@ import os
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
 
-from getsh import expectations
 from getsh.completers import paths
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.errors import UsageError
 from getsh.key_completion import complete_path
 from getsh.registry import Arg, Invocation, Suggestion, command
-from getsh.replay import LINE_CHECKS, NESTED, Replay, ReplayOptions
 from getsh.results import Check, HistoryView
-from getsh.script import EXPECT, Recording
-from getsh.settings import BY_NAME, lookup
+from getsh.script import expectations
+from getsh.script.recording import Recording, header
+from getsh.script.replay import Replay, ReplayOptions
 from getsh.source_args import SOURCE, SOURCE_ARGS
 
 SCRIPT_HELP = "Format, expect forms and exit statuses: docs/scripting.md."
@@ -71,7 +70,8 @@ def record(ctx: Context, args: SimpleNamespace) -> Notice:
         raise UsageError(f"already recording to {state.recording.path}", "record stop ends it")
     if args.force and args.append:
         raise UsageError("record: --force and --append exclude each other", "give one of them")
-    state.recording = Recording.start(ctx, args.file, "a" if args.append else "w" if args.force else "x")
+    lines = header(ctx.settings, ctx.session.peer, ctx.session.identifier)
+    state.recording = Recording.start(args.file, lines, "a" if args.append else "w" if args.force else "x")
     return Notice(f"recording to {args.file} (record stop ends it)")
 
 
@@ -105,7 +105,12 @@ def history(ctx: Context, args: SimpleNamespace) -> HistoryView:
 def _variables(ctx: Context, pairs: list[tuple[str, str]]) -> dict[str, str]:
     """The environment, then the variables of the script that runs this line, then NAME=VALUE here."""
     outer = ctx.session.script.replaying
-    return {**os.environ, **(outer[-1].options.variables if outer else {}), **dict(pairs)}
+    return {**os.environ, **(outer[-1].variables if outer else {}), **dict(pairs)}
+
+
+def _nested(invocation: Invocation, variables: Mapping[str, str]) -> tuple[str, Mapping[str, str]]:
+    """The script a ``source`` line runs, and its variables: those of the script it is in, then NAME=VALUE."""
+    return os.path.expanduser(invocation.args.file), {**variables, **dict(invocation.args.variables)}
 
 
 @command(
@@ -129,17 +134,11 @@ Examples:
     aliases=("replay",),
     category="script",
     record=False,  # the lines it runs are recorded, each as it runs
+    nested=_nested,
 )
 def source(ctx: Context, args: SimpleNamespace) -> Replay:
     options = ReplayOptions(_variables(ctx, args.variables), args.keep_going, args.dry_run, args.step, args.junit)
     return Replay(ctx, os.path.expanduser(args.file), options)
-
-
-def _nested(invocation: Invocation, variables: Mapping[str, str]) -> tuple[str, Mapping[str, str]]:
-    return os.path.expanduser(invocation.args.file), {**variables, **dict(invocation.args.variables)}
-
-
-NESTED["source"] = _nested
 
 
 def _complete_operand(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
@@ -156,6 +155,17 @@ def _complete_operand(ctx: Context, text: str, prior: dict[str, list[str]]) -> l
     return []
 
 
+def _check_expect(invocation: Invocation) -> None:
+    """A dry run rejects an expect line whose form is wrong, as running it would."""
+    args = invocation.args
+    expectations.parse(args.what, args.operands, args.any)
+
+
+def _judges_outcome(invocation: Invocation) -> bool:
+    """expect error and expect status judge the command before them: its failure does not stop a replay."""
+    return invocation.args.what in expectations.OUTCOME_CHECKS
+
+
 def _complete_kind(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
     return [Suggestion(k, f"{form} — {meaning}") for k, (form, meaning) in expectations.KINDS.items()
             if k.startswith(text.lower())]
@@ -165,7 +175,7 @@ _FORMS = "\n".join(f"  {'expect ' + k + ' ' + form:<46} {meaning}" for k, (form,
 
 
 @command(
-    EXPECT,
+    "expect",
     "check the last get (or the command before): in a script, one that does not hold fails it (exit 1)",
     help=f"""
 Forms (OP is one of = != < <= > >=, and = when left out):
@@ -192,39 +202,8 @@ Examples:
         Arg("any", "for value: one object with it is enough (default: every object)", option="--any", flag=True),
     ],
     category="script",
+    check=_check_expect,
+    judge=_judges_outcome,
 )
 def expect(ctx: Context, args: SimpleNamespace) -> Check:
     return expectations.evaluate(ctx, expectations.parse(args.what, args.operands, args.any))
-
-
-# --- checks a dry run makes beyond parsing ----------------------------------------------------------
-
-
-def _check_expect(invocation: Invocation) -> None:
-    args = invocation.args
-    expectations.parse(args.what, args.operands, args.any)
-
-
-def _joined(value: object) -> str | None:
-    """A setting's value as set and its shortcuts join it (several words: accept CT MR)."""
-    if isinstance(value, list):
-        return " ".join(value) if value else None
-    return None if value is None else str(value)
-
-
-def _check_set(invocation: Invocation) -> None:
-    value = _joined(invocation.args.value)
-    if value is not None:
-        lookup(invocation.args.name).convert(value)
-
-
-def _check_shortcut(invocation: Invocation) -> None:
-    value = _joined(getattr(invocation.args, "value", None))
-    if value is not None:
-        BY_NAME[invocation.command.name].convert(value)
-
-
-LINE_CHECKS[EXPECT] = _check_expect
-LINE_CHECKS["set"] = _check_set
-for _name in BY_NAME:
-    LINE_CHECKS.setdefault(_name, _check_shortcut)  # commands named after a setting set it (aet, model, …)

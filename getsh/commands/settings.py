@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from getsh.completers import setting_names, setting_value, value_of_named_setting
 from getsh.context import Context
 from getsh.dicom.events import Notice
-from getsh.registry import REGISTRY, Arg, Command, command
+from getsh.registry import REGISTRY, Arg, Command, Invocation, command
 from getsh.results import SettingChanged, SettingRow, SettingsTable
 from getsh.settings import BY_NAME, SETTINGS, Origin, lookup
 
@@ -23,6 +23,18 @@ def change(ctx: Context, name: str, text: str) -> SettingChanged:
     after = ctx.wanted_association()
     stale = ctx.session.link.is_open and before != after
     return SettingChanged(setting.name, ctx.settings.show(setting.name), stale)
+
+
+def _joined(value: list[str]) -> str | None:
+    """A setting's value as set and its shortcuts join it (several words: accept CT MR)."""
+    return " ".join(value) if value else None
+
+
+def _check_set(invocation: Invocation) -> None:
+    """A dry run rejects a value the setting would refuse."""
+    value = _joined(invocation.args.value)
+    if value is not None:
+        lookup(invocation.args.name).convert(value)
 
 
 @command(
@@ -44,6 +56,7 @@ Examples:
             complete=value_of_named_setting, metavar="VALUE"),
     ],
     category="settings",
+    check=_check_set,
 )
 def set_command(ctx: Context, args: SimpleNamespace) -> SettingChanged:
     return change(ctx, args.name, " ".join(args.value))
@@ -77,6 +90,11 @@ def _shortcut(name: str) -> Command:
             return Notice(f"{name} = {ctx.settings.show(name)} ({ctx.settings.origin(name).value})")
         return change(ctx, name, " ".join(args.value))
 
+    def check(invocation: Invocation) -> None:
+        value = _joined(invocation.args.value)
+        if value is not None:
+            setting.convert(value)
+
     lines = [f"Same as 'set {name} VALUE'; without a value, shows the current one.", setting.help + "."]
     if setting.flags:
         lines.append(f"getscu: {', '.join(setting.flags)} {setting.metavar}")
@@ -92,6 +110,7 @@ def _shortcut(name: str) -> Command:
         args=(Arg("value", f"new value of {name}", required=False, many=True, complete=setting_value(name),
                   metavar=setting.metavar),),
         category="connection" if name in ("aet", "aec") else "settings",
+        check=check,
     )
 
 

@@ -79,9 +79,9 @@ class RegistryCompleter(Completer):
         if command is None:
             return
         if current.startswith("--"):
-            for arg in command.options:
-                if arg.option and arg.option.startswith(current):
-                    yield Completion(arg.option, -len(current), display_meta=arg.help)
+            for option in command.options:
+                if option.option and option.option.startswith(current):
+                    yield Completion(option.option, -len(current), display_meta=option.help)
             return
         arg, prior = locate(command, words[1:])
         if arg is None or arg.complete is None:

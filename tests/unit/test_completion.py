@@ -34,6 +34,12 @@ def test_setting_names_then_values() -> None:
     assert complete("set nosuch ") == {}
 
 
+def test_setting_rows_name_their_own_completers() -> None:
+    assert {"CT", "CTE"} <= set(complete("accept CT")) and "CT Image Storage" in complete("set accept CT")["CT"]
+    assert "auto" in complete("accept a")
+    assert complete("set layout ") == {}
+
+
 def test_options_of_the_command() -> None:
     assert set(complete("connect host 104 --a")) == {"--aec", "--aet"}
     assert complete("connect host 104 --aec ") == {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,11 +18,10 @@ from getsh.dicom.events import GetDone, GetStarted, Received
 from getsh.dicom.status import decode
 from getsh.errors import UsageError
 from getsh.exitstatus import ExitStatus
-from getsh.expectations import parse
 from getsh.results import Outcome
-from getsh.script import ScriptError, parse_text, read_script
+from getsh.script.expectations import parse
+from getsh.script.reading import ScriptError, parse_text, read_script, variable
 from getsh.settings import Setting
-from getsh.source_args import variable
 from tests.peers import free_port
 from tests.shell_driver import Shell
 
@@ -304,8 +303,8 @@ def test_secrets_are_masked_and_never_recorded(monkeypatch: pytest.MonkeyPatch, 
     secret = Setting("tls-password", "a TLS key passphrase", "", secret=True)
     monkeypatch.setattr(settings_module, "SETTINGS", (*settings_module.SETTINGS, secret))
     monkeypatch.setattr(settings_module, "BY_NAME", {**settings_module.BY_NAME, secret.name: secret})
-    monkeypatch.setattr("getsh.script.SETTINGS", settings_module.SETTINGS)
-    monkeypatch.setattr("getsh.script.BY_NAME", settings_module.BY_NAME)
+    monkeypatch.setattr("getsh.script.recording.SETTINGS", settings_module.SETTINGS)
+    monkeypatch.setattr("getsh.script.recording.BY_NAME", settings_module.BY_NAME)
     shell = Shell()
     try:
         script = tmp_path / "rec.getsh"
@@ -399,6 +398,30 @@ def test_nested_scripts_pass_variables_and_are_checked(shell: Shell, tmp_path: P
     loop = write(tmp_path / "loop.getsh", f"source {tmp_path / 'loop.getsh'}\n")
     status, shown = shell.run(f"source {loop}")
     assert status is ExitStatus.SCRIPT and "nest more than 8 deep" in shown
+
+
+def test_replay_asks_each_command_its_declared_check_and_nesting(shell: Shell, tmp_path: Path) -> None:
+    """Replay knows no command by name: what a dry run checks, and which script a line runs, come from
+    the command's declaration."""
+    from getsh.registry import Arg, Command, Invocation, Registry
+    from getsh.script.replay import validate
+
+    def refuse(invocation: Invocation) -> None:
+        if invocation.args.word == "bad":
+            raise UsageError("frob: a bad word", "say good")
+
+    def runs(invocation: Invocation, variables: Mapping[str, str]) -> tuple[str, Mapping[str, str]]:
+        return str(tmp_path / invocation.args.word), {**variables, "X": "good"}
+
+    registry = Registry()
+    registry.add(Command("frob", lambda ctx, args: None, "test", args=(Arg("word", "a word"),), check=refuse))
+    registry.add(Command("run", lambda ctx, args: None, "test", args=(Arg("word", "a file"),), nested=runs))
+    inner = write(tmp_path / "inner.getsh", "frob ${X}\nfrob bad\n")
+    outer = write(tmp_path / "outer.getsh", "frob good\nfrob bad\nrun inner.getsh\n")
+    lines, problems = validate(shell.ctx, registry, outer, {})
+    assert [line.statement.where for line in lines] == [f"{outer}:1", f"{outer}:3"]
+    assert [(p.where, p.message) for p in problems] == [
+        (f"{outer}:2", "frob: a bad word"), (f"{inner}:2", f"frob: a bad word (sourced at {outer}:3)")]
 
 
 def test_step_asks_before_each_command(tmp_path: Path) -> None:

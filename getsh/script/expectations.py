@@ -2,7 +2,7 @@
 
 Parsing is separate from evaluating so that a dry run can reject a bad ``expect`` line
 without anything having run. Evaluating reads only what the session remembers (see
-script.ScriptState) and, for ``value`` and ``files``, the output directory; a failed
+state.ScriptState) and, for ``value`` and ``files``, the output directory; a failed
 check says what was expected and what was found.
 """
 
@@ -40,6 +40,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "value": ("[--any] KEYWORD VALUE", "a value in every object the last get received (--any: in one)"),
     "error": ("[TEXT]", "the command before: it failed, with TEXT in its error message"),
 }
+OUTCOME_CHECKS = ("error", "status")  # the kinds that judge whether the command before them failed
 NUMERIC = ("completed", "failed", "warning", "received", "files")
 STATUSES = ("success", "warning", "failure", "cancel")
 OPERATORS: dict[str, Callable[[int, int], bool]] = {
@@ -146,8 +147,8 @@ def evaluate(ctx: Context, exp: Expectation) -> Check:
     if exp.kind == "error":
         return _error(exp, state.last)
     if exp.kind == "files":
-        found = count_files(Path(os.path.expanduser(ctx.settings["output"])))
-        return _compare(exp, found, f"{found} in {ctx.settings['output']}")
+        files = count_files(Path(os.path.expanduser(ctx.settings["output"])))
+        return _compare(exp, files, f"{files} in {ctx.settings['output']}")
     last = state.last_get
     if last is None:
         return Check(exp.describe(), False, "no get has run in this session")

@@ -1,9 +1,10 @@
 """Replaying a script through the runner: validate every line first, then run them in order.
 
 Why it is shaped this way:
-- Every line is read and parsed (command, arguments, variables, expect forms, setting
-  values) before the first one runs, so a typo on line 40 costs nothing on the wire and
-  ``--dry-run`` is the same check without the running.
+- Every line is read and parsed (command, arguments, variables, and what its command
+  declares a dry run checks: expect forms, setting values, the scripts it sources) before
+  the first one runs, so a typo on line 40 costs nothing on the wire and ``--dry-run`` is
+  the same check without the running.
 - Lines run through a Runner like any typed line (the same registry, handlers, renderer);
   the child runner's renderer only tags errors and checks with ``file:line``.
 - A command that fails stops the replay unless the ``expect`` lines right after it judge
@@ -15,26 +16,19 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
-from getsh.registry import Invocation
+from getsh.registry import Invocation, Registry
 from getsh.results import Check, Outcome, ReplayDone, ScriptProblems, ScriptStep
-from getsh.script import (
-    EXPECT,
-    OUTCOME_CHECKS,
-    Case,
-    LocatedError,
-    ScriptError,
-    Statement,
-    ending,
-    junit_xml,
-    read_script,
-)
+from getsh.script.junit import Case, junit_xml
+from getsh.script.reading import LocatedError, ScriptError, Statement, read_script
+from getsh.script.recording import ending
+from getsh.script.state import Frame
 
 if TYPE_CHECKING:
     from getsh.context import Context
@@ -45,10 +39,6 @@ MAX_DEPTH = 8  # scripts sourcing scripts
 STATUSES = {"script": ExitStatus.SCRIPT, "command": ExitStatus.ERROR, "expectation": ExitStatus.USAGE}
 STOP_REASONS = {"script": "a script it sources has errors", "command": "a command failed",
                 "expectation": "an expectation did not hold"}
-# command name -> a check of its arguments beyond what the registry parses (expect forms, setting values)
-LINE_CHECKS: dict[str, Callable[[Invocation], None]] = {}
-# command name -> the script a line of it runs and with which variables, given the script's own (for validation)
-NESTED: dict[str, Callable[[Invocation, Mapping[str, str]], tuple[str, Mapping[str, str]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -67,11 +57,11 @@ class Line:
 
     @property
     def is_expect(self) -> bool:
-        return self.invocation.command.name == EXPECT
+        return self.invocation.checks_previous
 
     @property
     def judges_outcome(self) -> bool:
-        return self.is_expect and getattr(self.invocation.args, "what", "") in OUTCOME_CHECKS
+        return self.invocation.judges_outcome
 
 
 class LocatedRenderer:
@@ -90,7 +80,7 @@ class LocatedRenderer:
         self.inner.error(error if getattr(error, "where", "") else LocatedError(self.where, error))
 
 
-def validate(ctx: Context, registry: Any, path: str, variables: Mapping[str, str],
+def validate(ctx: Context, registry: Registry, path: str, variables: Mapping[str, str],
              depth: int = 0) -> tuple[list[Line], list[ScriptError]]:
     """Every line parsed and checked, or the problems (all of them) with their file:line."""
     statements, problems = read_script(path, variables)
@@ -98,12 +88,11 @@ def validate(ctx: Context, registry: Any, path: str, variables: Mapping[str, str
     for statement in statements:
         try:
             invocation = registry.parse(statement.text)
-            check = LINE_CHECKS.get(invocation.command.name)
-            if check is not None:
-                check(invocation)
-            nested = NESTED.get(invocation.command.name)
-            if nested is not None:
-                problems += _nested(ctx, registry, statement, *nested(invocation, variables), depth)
+            declared = invocation.command
+            if declared.check is not None:
+                declared.check(invocation)
+            if declared.nested is not None:
+                problems += _nested(ctx, registry, statement, *declared.nested(invocation, variables), depth)
         except ScriptError as error:
             problems.append(error)
             continue
@@ -114,7 +103,7 @@ def validate(ctx: Context, registry: Any, path: str, variables: Mapping[str, str
     return lines, problems
 
 
-def _nested(ctx: Context, registry: Any, statement: Statement, path: str, variables: Mapping[str, str],
+def _nested(ctx: Context, registry: Registry, statement: Statement, path: str, variables: Mapping[str, str],
             depth: int) -> list[ScriptError]:
     if depth + 1 >= MAX_DEPTH:
         return [ScriptError(statement.where, f"scripts nest more than {MAX_DEPTH} deep", "does it source itself?")]
@@ -159,17 +148,15 @@ class Replay:
                 self.cases.append(Case(line.statement.where, line.statement.text, _kind(line), "passed"))
             yield self._done(started, ExitStatus.SUCCESS, lines, dry_run=True)
             return
-        replaying.append(self)
+        replaying.append(Frame(self.path, self.options.variables))
         try:
             yield from self._run(runner, lines, started)
         finally:
             replaying.pop()
 
     def _run(self, runner: Runner, lines: list[Line], started: float) -> Iterator[object]:
-        from getsh.runner import Runner
-
         located = LocatedRenderer(runner.renderer)
-        child = Runner(self.ctx, located, runner.registry)
+        child = runner.rendering_to(located)
         counts = {"script": 0, "command": 0, "expectation": 0}
         stopped_at = reason = ""
         index = 0
