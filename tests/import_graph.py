@@ -2,7 +2,8 @@
 functions and under ``TYPE_CHECKING`` alike (a cycle hidden behind any of them is still a cycle).
 
 ``from pkg import name`` is an edge to the submodule ``pkg.name`` when there is one, else to ``pkg``
-(its ``__init__``); a submodule's implicit import of its parent package is not an edge.
+(its ``__init__``). Importing ``a.b.c`` from outside ``a.b`` runs ``a.b``'s ``__init__`` first, so it
+is an edge to that package too; from inside it, the package is already being imported and it is not.
 """
 
 from __future__ import annotations
@@ -48,8 +49,16 @@ def imports(root: Path = PACKAGE_ROOT) -> Iterator[Import]:
             else:
                 continue
             for target in targets:
-                if target in known and target != name:
-                    yield Import(name, target, node.lineno)
+                for one in (target, *_outer_packages(target, name)):
+                    if one in known and one != name:
+                        yield Import(name, one, node.lineno)
+
+
+def _outer_packages(target: str, importer: str) -> list[str]:
+    """The packages above ``target`` whose ``__init__`` runs first: those ``importer`` is not inside."""
+    parts = target.split(".")
+    parents = [".".join(parts[:n]) for n in range(2, len(parts))]  # below "getsh" itself
+    return [p for p in parents if not (importer == p or importer.startswith(p + "."))]
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:

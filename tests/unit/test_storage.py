@@ -26,9 +26,10 @@ from pydicom.uid import (
 )
 from pynetdicom.dsutils import create_file_meta
 
+from getsh.dicom.net.modalities import MODALITY_PREFIXES, modality_prefix
 from getsh.dicom.storage import diskio
 from getsh.dicom.storage.diskio import dataset_offset
-from getsh.dicom.storage.naming import MODALITY_PREFIXES, Layout, LayoutError, modality_prefix
+from getsh.dicom.storage.naming import Layout, LayoutError
 from getsh.dicom.storage.outcomes import Action, ObjectMeta, OutputDirError, StorageError, storage_error
 from getsh.dicom.storage.store import Storage
 from getsh.errors import UsageError

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pydicom.uid import UID
 from pynetdicom import AllStoragePresentationContexts
 
+from getsh.dicom.net.modalities import modality_prefix
 from getsh.dicom.net.presentation import DEFAULT_STORAGE_CLASSES
-from getsh.dicom.storage.naming import modality_prefix
 
 MODES = ("default", "all", "auto")
 
