@@ -18,9 +18,9 @@ from getsh.runner import Runner
 from getsh.shell.render import Renderer
 
 if TYPE_CHECKING:
+    from getsh.cmdline.options import Options
     from getsh.dicom.demo.server import DemoServer
     from getsh.env import Environment
-    from getsh.options import Options
     from getsh.settings import Settings
 
 

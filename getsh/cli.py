@@ -2,8 +2,8 @@
 (getscu's one-shot retrieve), ``echo``, ``run`` a script, or ``serve`` — then help, version, the
 config file, and the hand-over to the shell or the composition root (app.py).
 
-Each mode's options are one table (getsh/modes.py; getsh/argv.py reads every mode with the same
-loop, and ``--help`` lists the same tables). Options are getscu's: every setting's flags come from
+Each mode's options are one table (cmdline/modes.py; cmdline/argv.py reads every mode with the same loop,
+and ``--help`` lists the same tables). Options are getscu's: every setting's flags come from
 the settings table, so ``getsh -aec ARCHIVE +xr`` presets exactly what ``set aec ARCHIVE; set
 prefer rle`` would; ``getsh run``'s options come from the ``source`` command's declaration. As in
 DCMTK, when mutually exclusive options are given the rightmost wins, and ``@file`` arguments are
@@ -20,11 +20,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from getsh import WELCOME, __version__
+from getsh.cmdline.modes import COMMAND_FILE_HELP, GENERAL, SERVE_OPTIONS, arguments_text, parse_args, run_mode
+from getsh.cmdline.options import Options
 from getsh.env import HOME_VARIABLE, Environment
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
-from getsh.modes import COMMAND_FILE_HELP, GENERAL, SERVE_OPTIONS, arguments_text, parse_args, run_mode
-from getsh.options import Options
 from getsh.settings import SETTINGS, Origin, Settings
 
 if TYPE_CHECKING:

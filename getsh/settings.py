@@ -16,10 +16,10 @@ from enum import Enum
 from typing import Any
 
 from getsh import logs
+from getsh.completion.paths import directory_words
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.dicom.net.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
-from getsh.path_words import directory_words
 
 
 class Origin(Enum):

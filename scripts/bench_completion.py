@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark key completion over the whole data dictionary: what one keystroke costs.
 
-Times getsh.dicom.keys.dictionary.search and getsh.key_completion.complete_path /
+Times getsh.dicom.keys.dictionary.search and getsh.completion.keys.complete_path /
 complete_key for 1-, 2- and 3-character keyword prefixes across the alphabet, tag prefixes,
 fuzzy queries and sequence paths; prints p50 / p99 / max in milliseconds and the number of
 calls per group. The index is built once, before timing (its cost is printed separately).
@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from getsh.completion.keys import complete_key, complete_path
 from getsh.dicom.keys import dictionary
-from getsh.key_completion import complete_key, complete_path
 
 FUZZY = ("studyuid", "patname", "serinst", "sopinstuid", "accnum", "modstudy", "refsopuid", "numinst", "birthdt")
 PATHS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from getsh.completers import command_names
+from getsh.completion.arguments import command_names
 from getsh.context import Context
 from getsh.registry import REGISTRY, Arg, command
 from getsh.results import HelpIndex, HelpPage

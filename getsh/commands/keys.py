@@ -6,12 +6,12 @@ import copy
 from collections.abc import Iterator
 from types import SimpleNamespace
 
-from getsh.completers import paths
+from getsh.completion.arguments import paths
+from getsh.completion.keys import complete_key, complete_path
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys.dictionary import enumerated, explain, levels, lookup
-from getsh.key_completion import complete_key, complete_path
 from getsh.registry import Arg, Suggestion, command
 from getsh.results import KeysView
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
-from getsh.completers import paths
+from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.net.sopclasses import classes_for

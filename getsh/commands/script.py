@@ -6,17 +6,17 @@ import os
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
 
-from getsh.completers import paths
+from getsh.completion.arguments import paths
+from getsh.completion.keys import complete_path
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.errors import UsageError
-from getsh.key_completion import complete_path
 from getsh.registry import Arg, Invocation, Suggestion, command
 from getsh.results import Check, HistoryView
 from getsh.script import expectations
+from getsh.script.arguments import SOURCE, SOURCE_ARGS
 from getsh.script.recording import Recording, header
 from getsh.script.replay import Replay, ReplayOptions
-from getsh.source_args import SOURCE, SOURCE_ARGS
 
 SCRIPT_HELP = "Format, expect forms and exit statuses: docs/scripting.md."
 
@@ -130,7 +130,7 @@ Examples:
 
 {SCRIPT_HELP}
 """,
-    args=SOURCE_ARGS,  # getsh run takes them too (getsh/source_args.py)
+    args=SOURCE_ARGS,  # getsh run takes them too (getsh/script/arguments.py)
     aliases=("replay",),
     category="script",
     record=False,  # the lines it runs are recorded, each as it runs

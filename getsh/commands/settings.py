@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from getsh.completers import setting_names, setting_value, value_of_named_setting
+from getsh.completion.arguments import setting_names, setting_value, value_of_named_setting
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.registry import REGISTRY, Arg, Command, Invocation, command

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from getsh.argfiles import expand_command_files, split_command_file
 from getsh.cli import arguments_text, help_text, parse_args
+from getsh.cmdline.argfiles import expand_command_files, split_command_file
 from getsh.errors import UsageError
 from tests.conftest import peer_missing
 from tests.shell_driver import run_getsh

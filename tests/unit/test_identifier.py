@@ -9,6 +9,7 @@ import pytest
 from pydicom import dcmread, dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
 
+from getsh.completion.keys import complete_key, complete_path, complete_value
 from getsh.dicom.keys.identifier import (
     apply,
     canonical,
@@ -21,7 +22,6 @@ from getsh.dicom.keys.identifier import (
     save_query,
 )
 from getsh.errors import UsageError
-from getsh.key_completion import complete_key, complete_path, complete_value
 
 UID = "1.2.840.113619.2.55.3"
 

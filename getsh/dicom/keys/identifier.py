@@ -15,7 +15,7 @@ DCMTK 3.6.7 (dcmodify ``-i``, getscu ``-k``), checked against the real tools:
 Unlike getscu, which reports a bad key and then sends the rest (a half-built identifier can
 retrieve a whole archive), a bad key here is a UsageError and nothing changes; values are
 checked against VR and VM first (:mod:`getsh.dicom.keys.vr`). Completion of keys as they are typed
-is in :mod:`getsh.key_completion`.
+is in :mod:`getsh.completion.keys`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """The ``source`` command's arguments, declared where the command line can read them at start-up.
 
 ``getsh run FILE …`` is ``source FILE …`` from the command line, so both read these declarations:
-commands/script.py declares ``source`` with them, and cli.py builds ``getsh run``'s options from
+commands/script.py declares ``source`` with them, and cmdline/modes.py builds ``getsh run``'s options from
 them (a positional's option spelling comes from ``RUN_SPELLINGS``). This module stays light —
 neither pydicom nor pynetdicom — because the command line is parsed before they load.
 """
 
 from __future__ import annotations
 
-from getsh.completers import paths
+from getsh.completion.arguments import paths
 from getsh.registry import Arg
 from getsh.script.reading import variable
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from getsh.cmdline.options import Options
 from getsh.errors import GetshError, UsageError
-from getsh.options import Options
 
 # where an option goes: called with the Options being filled and the converted value (None for a flag)
 Store = Callable[[Options, Any], None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from getsh.path_words import path_words
+from getsh.completion.paths import path_words
 from getsh.registry import REGISTRY, CompleteFn, Suggestion
 from getsh.settings import BY_NAME, SETTINGS
 

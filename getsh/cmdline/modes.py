@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from getsh.argfiles import expand_command_files
-from getsh.argv import Mode, Option, Store, append, assign, extend, parse_words
+from getsh.cmdline.argfiles import expand_command_files
+from getsh.cmdline.argv import Mode, Option, Store, append, assign, extend, parse_words
+from getsh.cmdline.options import Options
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.errors import UsageError
-from getsh.options import Options
 from getsh.settings import BY_NAME, SETTINGS, Setting
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ def run_options(args: Iterable[Arg], spellings: Mapping[str, str]) -> tuple[Opti
 @functools.cache
 def run_mode() -> Mode:
     """``getsh run FILE …``, built when first asked for: the registry is not needed for other modes."""
-    from getsh.source_args import RUN_SPELLINGS, SOURCE, SOURCE_ARGS
+    from getsh.script.arguments import RUN_SPELLINGS, SOURCE, SOURCE_ARGS
 
     options = run_options(SOURCE_ARGS, RUN_SPELLINGS)
     operands = [a.label for a in SOURCE_ARGS if not a.option and a.name not in RUN_SPELLINGS]
