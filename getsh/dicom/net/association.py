@@ -6,7 +6,6 @@ is lost or stale and says why.
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 from typing import Any
@@ -19,6 +18,7 @@ from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Release
 from getsh.dicom.net.failures import association_failure, describe_abort, pynetdicom_errors
 from getsh.dicom.net.presentation import MAX_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
+from getsh.dicom.portable import peer_closed
 from getsh.errors import NetworkError
 
 
@@ -202,10 +202,7 @@ class Link:
             return
         sock = assoc.dul.socket.socket
         try:
-            readable, _, _ = select.select([sock], [], [], 0) if sock is not None else ([True], [], [])
-            closed = bool(readable) and (sock is None or sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"")
-        except BlockingIOError:
-            closed = False
+            closed = sock is None or peer_closed(sock)
         except (OSError, ValueError):
             closed = True
         if not closed:
