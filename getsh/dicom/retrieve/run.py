@@ -35,6 +35,7 @@ from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
 from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
 from getsh.dicom.retrieve.receive.sinks import make_sink
+from getsh.dicom.retrieve.receive.transport import TcpTransport
 from getsh.dicom.retrieve.result import done_of, no_response, progress_of
 from getsh.dicom.status import decode
 from getsh.dicom.storage.header_scan import header_of
@@ -203,12 +204,12 @@ class GetRun:
         """The C-GET on the borrowed socket (direct_get.py); False if it could not be borrowed."""
         assoc = self.assoc
         try:
-            with borrow_socket(assoc) as sock:
+            with borrow_socket(assoc) as sock, TcpTransport(sock) as transport:
                 context = assoc._get_valid_context(self.model_uid, "", "scu")
                 store_syntaxes = {int(cx.context_id): str(cx.transfer_syntax[0])
                                   for cx in assoc.accepted_contexts if cx.as_scp}
                 direct = DirectGet(
-                    sock, get_context=(int(context.context_id), str(context.transfer_syntax[0])),
+                    transport, get_context=(int(context.context_id), str(context.transfer_syntax[0])),
                     store_syntaxes=store_syntaxes, peer_max_pdu=int(assoc.acceptor.maximum_length or 0),
                     dimse_timeout=assoc.dimse_timeout,
                     begin=lambda request: make_sink(self.storage, request.meta, self._report),
@@ -335,7 +336,7 @@ class GetRun:
                 with self._lock:
                     direct = self.direct
                 if direct is not None:
-                    direct.cancel(self.message_id)
+                    direct.cancel()
                 else:
                     self.assoc.send_c_cancel(self.message_id, query_model=self.model_uid)
             except Exception as error:  # the association may already be gone
