@@ -24,6 +24,7 @@ from pynetdicom.dimse_primitives import C_GET, C_STORE
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu import P_DATA_TF
 
+from getsh.dicom.retrieve.cancellation import Cancellation
 from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.receive import wire
 from getsh.dicom.retrieve.receive.transport import TcpTransport
@@ -259,3 +260,36 @@ def test_the_tcp_transport_reads_what_is_there_waits_sends_and_wakes() -> None:
     peer.close()
     assert transport.read_into(view) == 0  # end of file
     ours.close()
+
+
+class FakePath:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def cancel(self) -> None:
+        self.calls.append("cancel")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+    def wake(self) -> None:
+        self.calls.append("wake")
+
+
+def test_one_cancel_mechanism_for_both_receive_paths() -> None:
+    stock, direct = FakePath(), FakePath()
+    cancellation = Cancellation(stock)  # type: ignore[arg-type]
+    with cancellation.direct(direct):
+        cancellation.cancel("at your request")
+        cancellation.cancel("the cap was reached")  # once is enough
+        cancellation.wake()  # pynetdicom is parked while the direct path runs
+        cancellation.abort("at your request")
+    assert direct.calls == ["cancel", "stop"] and stock.calls == []
+    assert (cancellation.cancelled, cancellation.aborted) == ("at your request", "at your request")
+    cancellation.abort("again")
+    cancellation.wake()
+    assert stock.calls == ["stop", "wake"] and cancellation.aborted == "at your request"
+    late = FakePath()
+    with cancellation.direct(late):  # an abort asked for before the direct path began stops it at once
+        pass
+    assert late.calls == ["stop"]

@@ -15,7 +15,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
-from getsh.dicom.net.failures import association_failure, describe_abort, pynetdicom_errors
+from getsh.dicom.net.failures import association_failure, describe_abort, no_response_within, pynetdicom_errors
 from getsh.dicom.net.presentation import MAX_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
 from getsh.dicom.portable import peer_closed
@@ -219,10 +219,7 @@ class Link:
             settle(assoc)
         limit = timeouts.dimse
         if limit is not None and elapsed >= limit:
-            return NetworkError(
-                f"{operation}: no response within {limit} s (dimse-timeout); the association was aborted",
-                "check the peer, or raise the limit: set dimse-timeout SECONDS",
-            )
+            return no_response_within(operation, limit)
         reason = self.lost_reason() or "no valid response, the association was aborted"
         return NetworkError(f"{operation} failed: {reason}", "the next command re-associates")
 

@@ -113,7 +113,9 @@ def borrow_socket(assoc: Association) -> Iterator[socket.socket]:
                 or not assoc.dimse.msg_queue.empty() or getattr(assoc.dimse, "message", None) is not None)
         if not assoc.is_established or busy:
             raise HandoverError("the association changed while pausing")
-        sock = dul.socket.socket
+        sock = dul.socket.socket if dul.socket is not None else None
+        if not isinstance(sock, socket.socket):
+            raise HandoverError("the association's transport has gone")
         timeout = sock.gettimeout()
         try:
             yield sock
