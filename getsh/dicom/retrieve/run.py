@@ -8,7 +8,7 @@ aborts.
 
 Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from
 pynetdicom, handover.py) by default, and pynetdicom's own ``send_c_get`` for debug logging and
-``GETSH_RECEIVE=pynetdicom`` (see ``handover.direct_path``). When no final response comes,
+the ``receive pynetdicom`` setting (see ``handover.direct_path``). When no final response comes,
 the error says why in one line (result.py); pynetdicom's path needs two mends for that: a waiting
 request is woken when our side aborts (``PynetdicomPath.wake``), and a half-received spool file is
 removed.
@@ -97,9 +97,12 @@ class GetRun:
         first_index: int = 1,
         on_received: Callable[[Received], None] | None = None,
         advise: Callable[[GetDone], GetDone] | None = None,
+        receive: str = "auto",
     ) -> None:
         """``on_received`` sees each stored object and ``advise`` the final result, on the caller's
-        thread, so a caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books."""
+        thread, so a caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books.
+        ``receive`` is the setting of that name: ``auto`` (the direct path when it can be taken) or
+        ``pynetdicom``."""
         self.on_received = on_received
         self.advise = advise
         self.assoc = assoc
@@ -115,7 +118,7 @@ class GetRun:
         self.cancellation = Cancellation(PynetdicomPath(assoc, message_id, model_uid))
         self.interrupts = 0  # Ctrl-Cs so far
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
-        self.direct_reason = direct_path(assoc)  # '' when the direct receive path can be used
+        self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
 
     # --- worker thread ----------------------------------------------------------------------
 
