@@ -40,7 +40,7 @@ Chunks = Sequence[bytes] | Sequence[memoryview]
 
 
 def describe() -> str:
-    """Which calls are native here (for the debug log and the tests)."""
+    """Which calls are native here and which fall back (for diagnostics and the tests)."""
     native = {"writev": _NATIVE_WRITEV, "preadv": _NATIVE_PREADV, "copy_file_range": _NATIVE_COPY_RANGE,
               "directory fsync": _NATIVE_DIR_FSYNC, "MSG_DONTWAIT": _MSG_DONTWAIT is not None,
               "pipe wake-up": _NATIVE_PIPE_WAKE}
