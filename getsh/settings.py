@@ -267,6 +267,12 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("overwrite", (), "replace the existing file (getscu's behaviour), and say so"),
         Choice("keep", (), "keep the existing file and discard the received object, and say so"),
     )),
+    Setting("receive", "how a get reads the objects from the network: getsh's own receive path or pynetdicom's",
+            "auto", choices=(
+        Choice("auto", (), "getsh's direct receive path when the association's socket can be borrowed; "
+                           "pynetdicom's own with debug logging (-d: its protocol log) or when it cannot"),
+        Choice("pynetdicom", (), "always pynetdicom's own receive path (slower: the before/after comparison)"),
+    )),
     Setting("log-level", "how much getsh and pynetdicom log to stderr", "warn", choices=(
         Choice("fatal", ("-q", "--quiet"), "only fatal errors"),
         Choice("error", (), "errors"),

@@ -21,7 +21,7 @@ Tools: dcmtk (/usr/bin/getscu), pynetdicom (python -m pynetdicom getscu; normal 
 app has no bit-preserving mode), getsh (one-shot, getscu's words: ``getsh get -S -aec AE -od DIR
 -B|+B -k … HOST PORT``), shell (getsh's Runner in a child process with stdout on a pseudo-terminal,
 as in the interactive shell: it connects first, then only the ``get`` line is timed), shell-stock
-(the same, on pynetdicom's own receive path: GETSH_RECEIVE=pynetdicom; not run unless asked for),
+(the same, on pynetdicom's own receive path: ``set receive pynetdicom``; not run unless asked for),
 cp (``cp -r`` of the same files: the ceiling).
 
 ``--compare REV`` adds, next to each getsh and shell row, the same tool from commit REV (its tree
@@ -360,6 +360,7 @@ def shell_lines(variant: Variant, workload: Workload, port: int, out: Path, max_
     """What the in-shell run types: everything but the last line is set-up (not timed)."""
     storage = "bit-preserving" if variant.mode == "bit" else "normal"
     lines = ["set model study", f"set aec {AE}"]
+    lines += ["set receive pynetdicom"] if variant.tool == "shell-stock" else []  # pynetdicom's own receive path
     lines += [f"set max-pdu {max_pdu}"] if max_pdu else []
     lines += [f"output {out}", f"storage {storage}", f"connect {HOST} {port}"]
     return [*lines, f"get {' '.join(_keys(workload))}"]
@@ -447,8 +448,6 @@ def run_once(variant: Variant, workload: Workload, port: int, out: Path, work: P
     env = _env(work / "home", variant.root)
     rss_file = work / "rss.txt"
     if variant.tool in ("shell", "shell-stock"):
-        if variant.tool == "shell-stock":  # the same get through pynetdicom's own receive path (retrieve.py)
-            env["GETSH_RECEIVE"] = "pynetdicom"
         spec_path, result_path = work / "shell-spec.json", work / "shell-result.json"
         result_path.unlink(missing_ok=True)
         spec_path.write_text(json.dumps({"lines": shell_lines(variant, workload, port, out, max_pdu),
@@ -884,9 +883,8 @@ def print_commands(plan: list[Variant], loads: dict[str, Workload], port: int, m
         for v in plan:
             if v.tool in ("shell", "shell-stock"):
                 lines = shell_lines(v, wl, port, Path("OUT"), max_pdu)
-                stock = "GETSH_RECEIVE=pynetdicom, " if v.tool == "shell-stock" else ""
-                stock += f"PYTHONPATH={v.root}, " if v.rev else ""
-                print(f"    [{v.tool} {v.mode}] {stock}getsh's Runner in a child process, stdout a pty: "
+                where = f"PYTHONPATH={v.root}, " if v.rev else ""
+                print(f"    [{v.tool} {v.mode}] {where}getsh's Runner in a child process, stdout a pty: "
                       f"{'; '.join(lines[:-1])}; then timed: {lines[-1]}")
             else:
                 cmd = ["python" if c == PY else c for c in command_for(v, wl, port, Path("OUT"), max_pdu)]

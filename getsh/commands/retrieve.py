@@ -48,7 +48,7 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     options = RetrieveOptions(
         model=s["model"], propose=s["propose"], prefer=s["prefer"], accept=classes_for(s["accept"]),
         discover=s["accept"] == "auto", repeat=s["repeat"], dimse_timeout=s["dimse-timeout"], output=s["output"],
-        storage=s["storage"], layout=s["layout"], existing=s["existing"], table_rows=TABLE_ROWS,
+        storage=s["storage"], layout=s["layout"], existing=s["existing"], table_rows=TABLE_ROWS, receive=s["receive"],
     )
     retrieval = Retrieval(requests, options, _session_hooks(ctx), first_index=len(ctx.session.received) + 1)
     yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve

@@ -62,13 +62,10 @@ def assert_complete(out: Path, sent: list[Dataset]) -> None:
 
 
 @pytest.fixture(autouse=True, params=["direct", "pynetdicom"])
-def receive_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every fault, on both receive paths: getsh's direct one (the default) and pynetdicom's own
-    (debug logging, GETSH_RECEIVE=pynetdicom)."""
-    if request.param == "pynetdicom":
-        monkeypatch.setenv("GETSH_RECEIVE", "pynetdicom")
-    else:
-        monkeypatch.delenv("GETSH_RECEIVE", raising=False)
+def receive_path(request: pytest.FixtureRequest, shell: Shell) -> str:
+    """Every fault, on both receive paths: getsh's direct one (the default, ``receive auto``) and
+    pynetdicom's own (debug logging, ``receive pynetdicom``)."""
+    shell.ctx.settings.set("receive", "pynetdicom" if request.param == "pynetdicom" else "auto")
     return str(request.param)
 
 

@@ -140,13 +140,12 @@ def test_both_receive_paths_store_the_same_bytes_and_show_the_same_table(
 
     for path in ("direct", "pynetdicom"):
         monkeypatch.setattr(direct_get.DirectGet, "run", counting)
-        if path == "pynetdicom":
-            monkeypatch.setenv("GETSH_RECEIVE", "pynetdicom")
         out = tmp_path / path
         out.mkdir()
         shell = Shell()
         try:
-            status, shown = shell.run(f"connect 127.0.0.1 {port} --aec {aet}; storage {mode}; output {out}; "
+            status, shown = shell.run(f"set receive {'pynetdicom' if path == 'pynetdicom' else 'auto'}; "
+                                      f"connect 127.0.0.1 {port} --aec {aet}; storage {mode}; output {out}; "
                                       f"get QueryRetrieveLevel=PATIENT PatientID={PLAIN}")
         finally:
             shell.close()

@@ -7,6 +7,7 @@ reads; writev_all must survive short writes; the mailbox must hand over everythi
 from __future__ import annotations
 
 import os
+import socket
 import struct
 import threading
 from io import BytesIO
@@ -23,8 +24,10 @@ from pynetdicom.dimse_primitives import C_GET, C_STORE
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu import P_DATA_TF
 
+from getsh.dicom.retrieve.cancellation import Cancellation
 from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.receive import wire
+from getsh.dicom.retrieve.receive.transport import TcpTransport
 from getsh.dicom.storage import diskio
 from getsh.dicom.storage.header_scan import read_header, scan
 
@@ -233,3 +236,60 @@ def test_the_mailbox_hands_over_everything_in_order_and_wakes_for_urgent_items()
         got += box.take(10.0)  # urgent: returns long before the 5 s interval
     assert done.is_set()
     assert got == [("event", n) for n in range(10_000)] + [("end", None)]
+
+
+# --- the transport and the cancel mechanism ------------------------------------------------------------
+
+def test_the_tcp_transport_reads_what_is_there_waits_sends_and_wakes() -> None:
+    ours, peer = socket.socketpair()
+    with TcpTransport(ours) as transport:
+        view = memoryview(bytearray(8))
+        assert transport.read_into(view) is None  # nothing there: no blocking
+        assert transport.wait(0.01) is False  # timed out
+        peer.sendall(b"abc")
+        assert transport.wait(1.0) is True
+        assert transport.read_into(view) == 3 and bytes(view[:3]) == b"abc"
+        transport.send(b"rsp")
+        assert peer.recv(8) == b"rsp"
+        threading.Timer(0.05, transport.wake).start()
+        assert transport.wait(5.0) is True  # woken from another thread
+        assert transport.wait(None) is True  # and it stays woken
+    with pytest.raises(OSError):
+        transport.send(b"late")  # the socket went back to its owner
+    transport.wake()  # harmless after close
+    peer.close()
+    assert transport.read_into(view) == 0  # end of file
+    ours.close()
+
+
+class FakePath:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def cancel(self) -> None:
+        self.calls.append("cancel")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+    def wake(self) -> None:
+        self.calls.append("wake")
+
+
+def test_one_cancel_mechanism_for_both_receive_paths() -> None:
+    stock, direct = FakePath(), FakePath()
+    cancellation = Cancellation(stock)  # type: ignore[arg-type]
+    with cancellation.direct(direct):
+        cancellation.cancel("at your request")
+        cancellation.cancel("the cap was reached")  # once is enough
+        cancellation.wake()  # pynetdicom is parked while the direct path runs
+        cancellation.abort("at your request")
+    assert direct.calls == ["cancel", "stop"] and stock.calls == []
+    assert (cancellation.cancelled, cancellation.aborted) == ("at your request", "at your request")
+    cancellation.abort("again")
+    cancellation.wake()
+    assert stock.calls == ["stop", "wake"] and cancellation.aborted == "at your request"
+    late = FakePath()
+    with cancellation.direct(late):  # an abort asked for before the direct path began stops it at once
+        pass
+    assert late.calls == ["stop"]

@@ -47,7 +47,7 @@ def options(output: Path, layout: str = "getscu") -> RetrieveOptions:
     return RetrieveOptions(
         model="study", propose="uncompr", prefer="uncompr", accept=DEFAULT_STORAGE_CLASSES, discover=False,
         repeat=1, dimse_timeout=None, output=str(output), storage="normal", layout=layout, existing="rename",
-        table_rows=60)
+        table_rows=60, receive="auto")
 
 
 def no_session() -> SessionHooks:

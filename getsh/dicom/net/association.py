@@ -6,7 +6,6 @@ is lost or stale and says why.
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 from typing import Any
@@ -16,9 +15,10 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
-from getsh.dicom.net.failures import association_failure, describe_abort, pynetdicom_errors
+from getsh.dicom.net.failures import association_failure, describe_abort, no_response_within, pynetdicom_errors
 from getsh.dicom.net.presentation import MAX_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
+from getsh.dicom.portable import peer_closed
 from getsh.errors import NetworkError
 
 
@@ -202,10 +202,7 @@ class Link:
             return
         sock = assoc.dul.socket.socket
         try:
-            readable, _, _ = select.select([sock], [], [], 0) if sock is not None else ([True], [], [])
-            closed = bool(readable) and (sock is None or sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"")
-        except BlockingIOError:
-            closed = False
+            closed = sock is None or peer_closed(sock)
         except (OSError, ValueError):
             closed = True
         if not closed:
@@ -222,10 +219,7 @@ class Link:
             settle(assoc)
         limit = timeouts.dimse
         if limit is not None and elapsed >= limit:
-            return NetworkError(
-                f"{operation}: no response within {limit} s (dimse-timeout); the association was aborted",
-                "check the peer, or raise the limit: set dimse-timeout SECONDS",
-            )
+            return no_response_within(operation, limit)
         reason = self.lost_reason() or "no valid response, the association was aborted"
         return NetworkError(f"{operation} failed: {reason}", "the next command re-associates")
 

@@ -64,6 +64,15 @@ def describe_abort(primitive: Any, connection_closed: bool) -> str:
     return "the peer closed the connection" if connection_closed else "the association was aborted"
 
 
+def no_response_within(operation: str, limit: float, kept: str = "") -> NetworkError:
+    """No response came within the DIMSE timeout, and so the association was aborted: one wording
+    for every request (``kept``: what was kept of its results, appended to the message)."""
+    return NetworkError(
+        f"{operation}: no response within {limit} s (dimse-timeout); the association was aborted{kept}",
+        "check the peer, or raise the limit: set dimse-timeout SECONDS",
+    )
+
+
 class _ErrorLog(logging.Handler):
     """Collects pynetdicom's error messages while we associate."""
 

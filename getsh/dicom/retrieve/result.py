@@ -1,37 +1,61 @@
 """How a C-GET ended, in the words the shell shows: progress counts, failed UIDs, and the one-line
-diagnosis when no final response came (our abort, the peer's, a timeout, an invalid message)."""
+diagnosis when no final response came (our abort, the peer's, a timeout, an invalid message).
+
+What it reads is kept apart from the request that fills it in: the ``Tally`` of what arrived and
+the ``Ending`` (how the responses stopped, and whether anyone asked to cancel or abort)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydicom import Dataset
 
-from getsh.dicom.events import GetDone, GetProgress
-from getsh.dicom.net.failures import describe_abort
+from getsh.dicom.events import GetDone, GetProgress, Received, StoreFailed
+from getsh.dicom.net.failures import describe_abort, no_response_within
 from getsh.dicom.status import decode
 from getsh.errors import NetworkError
 
-if TYPE_CHECKING:
-    from getsh.dicom.retrieve.run import GetRun
+
+@dataclass
+class Tally:
+    """What a request has received so far (touched by its worker thread only)."""
+
+    received: list[Received] = field(default_factory=list)
+    refused: list[StoreFailed] = field(default_factory=list)
+    next_index: int = 1  # the session-wide number of the next object received
 
 
-def done_of(run: GetRun, status: Dataset, identifier: Dataset | None, seconds: float) -> GetDone:
-    """The final C-GET-RSP (and its identifier) as the shell shows it, with what ``run`` received."""
+@dataclass
+class Ending:
+    """How a request ended, besides its final response. The worker fills in the first four; the
+    reasons come from the cancel mechanism. Read once the worker has finished."""
+
+    silence: float = 0.0  # how long the peer had been silent when the responses ended
+    peer_abort: Any = None  # the A-ABORT / A-P-ABORT indication, if the association ended so
+    connection_closed: bool = False
+    invalid: str = ""  # what was invalid in the peer's message, when the direct path found it
+    cancelled: str = ""  # why C-CANCEL-RQ was sent ('' if it was not)
+    aborted: str = ""  # why we aborted, e.g. "at your request" ('' if we did not)
+
+
+def done_of(label: str, tally: Tally, ending: Ending, status: Dataset, identifier: Dataset | None,
+            seconds: float) -> GetDone:
+    """The final C-GET-RSP (and its identifier) as the shell shows it, with what was received."""
     code = int(status.Status)
     return GetDone(
-        label=run.label,
+        label=label,
         status=decode(code, "get"),
         completed=int(status.get("NumberOfCompletedSuboperations", 0) or 0),
         failed=int(status.get("NumberOfFailedSuboperations", 0) or 0),
         warning=int(status.get("NumberOfWarningSuboperations", 0) or 0),
         remaining=int(status.get("NumberOfRemainingSuboperations", 0) or 0),
-        received=tuple(run.tally.received),
-        refused=tuple(run.tally.refused),
+        received=tuple(tally.received),
+        refused=tuple(tally.refused),
         failed_uids=failed_uids(status, identifier),
         error_comment=str(status.get("ErrorComment", "") or ""),
         seconds=seconds,
-        cancelled=run.interrupts > 0 and decode(code, "get").category == "Cancel",
+        cancelled=bool(ending.cancelled) and decode(code, "get").category == "Cancel",
     )
 
 
@@ -54,31 +78,30 @@ def failed_uids(status: Dataset, identifier: Dataset | None) -> tuple[str, ...]:
     return ()
 
 
-def no_response(run: GetRun, dimse_timeout: float | None, seconds: float, log: list[str]) -> NetworkError:
+def no_response(tally: Tally, ending: Ending, dimse_timeout: float | None, seconds: float,
+                log: list[str]) -> NetworkError:
     """Why the C-GET ended without a final response, in one line: our abort, the peer's, a timeout."""
-    got = len(run.tally.received)
+    got = len(tally.received)
     were = "objects received before that were" if got != 1 else "object received before that was"
     kept = f"; {got} {were} kept" if got else ""
-    if run.interrupts > 1:
-        return NetworkError(f"C-GET aborted at your request after {seconds:.1f} s{kept}",
+    if ending.aborted:
+        return NetworkError(f"C-GET aborted {ending.aborted} after {seconds:.1f} s{kept}",
                             "the next command re-associates")
-    if run.invalid:  # what the direct path found wrong, in its own words
-        return NetworkError(f"C-GET: the peer sent {shorten(run.invalid, 160)}; the association was aborted "
+    if ending.invalid:  # what the direct path found wrong, in its own words
+        return NetworkError(f"C-GET: the peer sent {shorten(ending.invalid, 160)}; the association was aborted "
                             f"after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
     invalid = next((m for m in log if m.startswith("Invalid ")), "")
     if any(m.startswith("Received an invalid DIMSE message") for m in log):
         detail = f": {shorten(invalid)}" if invalid else ""
         return NetworkError(f"C-GET: the peer sent an invalid DIMSE message{detail}; the association was "
                             f"aborted after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
-    if run.peer_abort is not None or (run.connection_closed and run.silence < (dimse_timeout or float("inf"))):
-        how = describe_abort(run.peer_abort, run.connection_closed)
+    if ending.peer_abort is not None or (ending.connection_closed
+                                         and ending.silence < (dimse_timeout or float("inf"))):
+        how = describe_abort(ending.peer_abort, ending.connection_closed)
         return NetworkError(f"C-GET: {how} after {seconds:.1f} s, before the final response{kept}",
                             "the next command re-associates")
-    if dimse_timeout is not None and run.silence >= dimse_timeout - 0.05:
-        return NetworkError(
-            f"C-GET: no response within {dimse_timeout} s (dimse-timeout); the association was aborted{kept}",
-            "check the peer, or raise the limit: set dimse-timeout SECONDS",
-        )
+    if dimse_timeout is not None and ending.silence >= dimse_timeout - 0.05:
+        return no_response_within("C-GET", dimse_timeout, kept)
     return NetworkError(f"C-GET: the association was lost before the final response{kept}",
                         "the next command re-associates")
 

@@ -61,6 +61,7 @@ class RetrieveOptions:
     layout: str  # a template of {Keyword} fields, or "getscu" for getscu's names
     existing: str  # what to do when a file name is taken
     table_rows: int  # the table shows the last this many objects: they get their header words
+    receive: str  # auto (getsh's direct receive path when it can) or pynetdicom (pynetdicom's own)
 
     def make_storage(self) -> Storage:
         """The storage these options describe, checked (output directory, layout) as it is made."""
@@ -159,7 +160,7 @@ class Retrieval:
         model = self.options.model
         run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=self.session.next_message_id(),
                      label=name, model=model, first_index=self.first_index + len(self.received),
-                     on_received=self._on_received, advise=advise)
+                     on_received=self._on_received, advise=advise, receive=self.options.receive)
         try:
             yield from run.run(self.options.dimse_timeout)  # yield from: a Ctrl-C reaches the retrieve
         except NetworkError:

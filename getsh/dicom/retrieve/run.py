@@ -1,15 +1,17 @@
 """C-GET and its C-STORE sub-operations, as a stream of events; C-CANCEL on Ctrl-C.
 
 The request runs on a worker thread (Ctrl-C can only be caught on the main thread) that posts
-events to a mailbox; the generator here yields them to the shell as they come. A KeyboardInterrupt
-thrown into the generator (the runner does that) sends C-CANCEL-RQ and keeps receiving until the
-final response; a second one aborts.
+messages to a mailbox; the generator here yields their events to the shell as they come. A
+KeyboardInterrupt thrown into the generator (the runner does that) asks the cancel mechanism
+(cancellation.py) to send C-CANCEL-RQ and keep receiving until the final response; a second one
+aborts.
 
 Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from
 pynetdicom, handover.py) by default, and pynetdicom's own ``send_c_get`` for debug logging and
-``GETSH_RECEIVE=pynetdicom`` (see ``handover.direct_path``). When no final response comes, the
-error says why in one line (result.py); pynetdicom's path needs two mends for that: a waiting
-request is woken when our side aborts (``_wake``), and a half-received spool file is removed.
+the ``receive pynetdicom`` setting (see ``handover.direct_path``). When no final response comes,
+the error says why in one line (result.py); pynetdicom's path needs two mends for that: a waiting
+request is woken when our side aborts (``PynetdicomPath.wake``), and a half-received spool file is
+removed.
 """
 
 from __future__ import annotations
@@ -17,25 +19,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from pydicom import Dataset
 from pynetdicom import _config, evt
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.net.association import settle
 from getsh.dicom.net.failures import pynetdicom_errors
-from getsh.dicom.retrieve.mailbox import Mailbox
+from getsh.dicom.retrieve.cancellation import Cancellation, PynetdicomPath
+from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
 from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
 from getsh.dicom.retrieve.receive.sinks import make_sink
-from getsh.dicom.retrieve.result import done_of, no_response, progress_of
+from getsh.dicom.retrieve.receive.transport import TcpTransport, Transport
+from getsh.dicom.retrieve.result import Ending, Tally, done_of, no_response, progress_of
 from getsh.dicom.status import decode
 from getsh.dicom.storage.header_scan import header_of
 from getsh.dicom.storage.outcomes import ObjectMeta, StorageError, StorageMode, StoredFile
@@ -44,16 +49,24 @@ from getsh.errors import NetworkError
 
 log = logging.getLogger("getsh.retrieve")
 
-BRISK_LOOP_DELAY = 0.0001  # seconds; see GetRun.run
+BRISK_LOOP_DELAY = 0.0001  # seconds; see GetRun._listening
+AT_YOUR_REQUEST = "at your request"  # the reason Ctrl-C gives the cancel mechanism
 _chunked_lock = threading.Lock()
 
 
 @dataclass
-class _Tally:
-    """What this request has received so far (touched by the worker thread only)."""
+class _Answer:
+    """What the shell's thread learnt from the worker: the final response, or why none came."""
 
-    received: list[Received] = field(default_factory=list)
-    refused: list[StoreFailed] = field(default_factory=list)
+    status: Dataset | None = None
+    identifier: Dataset | None = None
+    error: BaseException | None = None
+    ended: bool = False  # the worker is done
+    log: list[str] = field(default_factory=list)  # pynetdicom's error log meanwhile
+
+    @property
+    def final(self) -> bool:
+        return self.status is not None and "Status" in self.status
 
 
 @contextmanager
@@ -84,9 +97,12 @@ class GetRun:
         first_index: int = 1,
         on_received: Callable[[Received], None] | None = None,
         advise: Callable[[GetDone], GetDone] | None = None,
+        receive: str = "auto",
     ) -> None:
         """``on_received`` sees each stored object and ``advise`` the final result, on the caller's
-        thread, so a caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books."""
+        thread, so a caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books.
+        ``receive`` is the setting of that name: ``auto`` (the direct path when it can be taken) or
+        ``pynetdicom``."""
         self.on_received = on_received
         self.advise = advise
         self.assoc = assoc
@@ -96,38 +112,32 @@ class GetRun:
         self.message_id = message_id
         self.label = label
         self.model = model
-        self.next_index = first_index
-        self.tally = _Tally()
-        self.interrupts = 0
-        self.events = Mailbox()
+        self.tally = Tally(next_index=first_index)
+        self.ending = Ending()
+        self.events: Mailbox[Message] = Mailbox()
+        self.cancellation = Cancellation(PynetdicomPath(assoc, message_id, model_uid))
+        self.interrupts = 0  # Ctrl-Cs so far
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
-        self.silence = 0.0  # how long the peer had been silent when the responses ended
-        self.peer_abort: Any = None  # the A-ABORT / A-P-ABORT indication, if the association ended so
-        self.connection_closed = False
-        self.invalid = ""  # what was invalid in the peer's message, when the direct path found it
-        self.direct_reason = direct_path(assoc)  # '' when the direct receive path can be used
-        self.direct: DirectGet | None = None  # while the direct path runs
-        self.abort_requested = False
-        self._lock = threading.Lock()
+        self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
 
     # --- worker thread ----------------------------------------------------------------------
 
     def _on_store(self, event: evt.Event) -> int:
         """EVT_C_STORE (pynetdicom's receive path): write the object; answer with the outcome."""
-        request = event.request  # type: ignore[attr-defined]
+        request = cast(C_STORE, event.request)
         meta = ObjectMeta(str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID),
-                          str(event.context.transfer_syntax))  # type: ignore[attr-defined]
+                          str(event.context.transfer_syntax))
         dataset: Dataset | None = None
         try:
             if self.storage.mode is StorageMode.NORMAL:
-                dataset = event.dataset  # type: ignore[attr-defined]
+                dataset = event.dataset
                 stored = self.storage.store_dataset(dataset, meta)
             else:
-                stored = self.storage.store_file(event.dataset_path, meta, move=True)  # type: ignore[attr-defined]
+                stored = self.storage.store_file(event.dataset_path, meta, move=True)
         except Exception as error:  # StorageError, or a data set pydicom cannot decode
             if self.storage.mode is not StorageMode.NORMAL:  # pynetdicom's spool file: handled, so ours to remove
                 with suppress(Exception):
-                    Path(event.dataset_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
+                    Path(event.dataset_path).unlink(missing_ok=True)
             return self._report(meta, error, None)
         return self._report(meta, stored, dataset)
 
@@ -141,13 +151,13 @@ class GetRun:
                 status, why = 0xC000, f"{type(outcome).__name__}: {outcome}"
             failed = StoreFailed(meta.sop_class_uid, meta.sop_instance_uid, status, why)
             self.tally.refused.append(failed)
-            self.events.put(("event", failed))
+            self.events.put(Event(failed))
             return status
         if isinstance(header, Dataset):
             header = header_of(header)
         header = header or {}
         received = Received(
-            index=self.next_index,
+            index=self.tally.next_index,
             sop_class_uid=meta.sop_class_uid,
             sop_instance_uid=meta.sop_instance_uid,
             transfer_syntax=meta.transfer_syntax,
@@ -161,9 +171,9 @@ class GetRun:
             modality=header.get("Modality", ""),
             output_dir=self.storage.root,
         )
-        self.next_index += 1
+        self.tally.next_index += 1
         self.tally.received.append(received)
-        self.events.put(("event", received))
+        self.events.put(Event(received))
         return 0x0000
 
     def _on_store_answered(self, event: evt.Event) -> int:
@@ -176,10 +186,10 @@ class GetRun:
     def _on_acse(self, event: evt.Event) -> None:
         primitive = event.primitive  # type: ignore[attr-defined]
         if isinstance(primitive, (A_ABORT, A_P_ABORT)):
-            self.peer_abort = primitive
+            self.ending.peer_abort = primitive
 
     def _on_close(self, event: evt.Event) -> None:
-        self.connection_closed = True
+        self.ending.connection_closed = True
 
     def _work(self) -> None:
         try:
@@ -187,67 +197,77 @@ class GetRun:
             if not (self.direct_reason == "" and self._work_direct()):
                 self._work_pynetdicom()
         except Exception as error:
-            self.events.put(("error", error), urgent=True)
+            self.events.put(Failed(error), urgent=True)
         finally:
-            self.events.put(("end", None), urgent=True)
+            self.events.put(End(), urgent=True)
 
     def _work_pynetdicom(self) -> None:
         responses = self.assoc.send_c_get(self.identifier, self.model_uid, msg_id=self.message_id)
         for status, identifier in responses:
             if "Status" not in status:  # no valid response: timeout, abort or a bad message
-                self.silence = time.monotonic() - self.last_heard
+                self.ending.silence = time.monotonic() - self.last_heard
             self.last_heard = time.monotonic()
-            self.events.put(("response", (status, identifier)), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
+            self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
 
     def _work_direct(self) -> bool:
         """The C-GET on the borrowed socket (direct_get.py); False if it could not be borrowed."""
         assoc = self.assoc
         try:
-            with borrow_socket(assoc) as sock:
-                context = assoc._get_valid_context(self.model_uid, "", "scu")
-                store_syntaxes = {int(cx.context_id): str(cx.transfer_syntax[0])
-                                  for cx in assoc.accepted_contexts if cx.as_scp}
-                direct = DirectGet(
-                    sock, get_context=(int(context.context_id), str(context.transfer_syntax[0])),
-                    store_syntaxes=store_syntaxes, peer_max_pdu=int(assoc.acceptor.maximum_length or 0),
-                    dimse_timeout=assoc.dimse_timeout,
-                    begin=lambda request: make_sink(self.storage, request.meta, self._report),
-                    pending=lambda *counts: self.events.put(("event", GetProgress(*counts))),
-                    foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw),
-                )
-                with self._lock:
-                    self.direct = direct
-                    if self.abort_requested:  # a second Ctrl-C before the request went out
-                        direct.stop()
-                outcome = direct.run(self.identifier, self.model_uid, self.message_id)
+            with borrow_socket(assoc) as sock, TcpTransport(sock) as transport:
+                direct = self._direct_get(transport)
+                with self.cancellation.direct(direct):
+                    outcome = direct.run(self.identifier, self.model_uid, self.message_id)
                 if outcome.ending == "invalid":
                     assoc.dul.event_queue.put("Evt19")  # pynetdicom's answer to it: A-ABORT
                 if outcome.detail:
                     log.error("C-GET: the peer sent %s", outcome.detail)
-                    self.invalid = outcome.detail
+                    self.ending.invalid = outcome.detail
         except HandoverError as why:
             log.debug("C-GET through pynetdicom's receive path: %s", why)
             return False
-        finally:
-            with self._lock:
-                self.direct = None
-        self.silence = outcome.silence
+        self.ending.silence = outcome.silence
         if outcome.ending == "final":
-            self.events.put(("response", (outcome.status, outcome.identifier)), urgent=True)
+            assert outcome.status is not None
+            self.events.put(Response(outcome.status, outcome.identifier), urgent=True)
         elif outcome.ending in ("timeout", "stopped"):
             assoc.abort()
         return True
 
+    def _direct_get(self, transport: Transport) -> DirectGet:
+        assoc = self.assoc
+        context = assoc._get_valid_context(self.model_uid, "", "scu")
+        store_syntaxes = {cx.context_id: str(cx.transfer_syntax[0])
+                          for cx in assoc.accepted_contexts if cx.as_scp and cx.context_id is not None}
+        return DirectGet(
+            transport, get_context=(int(context.context_id or 0), str(context.transfer_syntax[0])),
+            store_syntaxes=store_syntaxes, peer_max_pdu=int(assoc.acceptor.maximum_length or 0),
+            dimse_timeout=assoc.dimse_timeout,
+            begin=lambda request: make_sink(self.storage, request.meta, self._report),
+            pending=lambda *counts: self.events.put(Event(GetProgress(*counts))),
+            foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw),
+        )
+
     # --- the caller's thread ----------------------------------------------------------------
 
     def run(self, dimse_timeout: float | None) -> Iterator[object]:
+        """GetStarted, what arrives as it arrives, then the GetDone (through ``advise``); a
+        NetworkError says why when no final response came."""
         started = time.monotonic()
         level = str(self.identifier.get("QueryRetrieveLevel", ""))
         keys = tuple((e.keyword or str(e.tag), str(e.value)) for e in self.identifier
                      if e.keyword != "QueryRetrieveLevel")
         yield GetStarted(self.label, self.model, level, keys)
-        handlers = [(evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
-                    (evt.EVT_CONN_CLOSE, self._on_close)]
+        answer = _Answer()
+        with self._listening():
+            yield from self._converse(answer)
+        yield from self._conclude(answer, dimse_timeout, time.monotonic() - started)
+
+    @contextmanager
+    def _listening(self) -> Iterator[None]:
+        """pynetdicom's events bound to this request, and its reader polling briskly meanwhile."""
+        handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
+            (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
+            (evt.EVT_CONN_CLOSE, self._on_close)]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
@@ -255,67 +275,89 @@ class GetRun:
         # goes back to the gentle default so it does not spin.
         idle_delay = self.assoc.dul._run_loop_delay
         self.assoc.dul._run_loop_delay = BRISK_LOOP_DELAY
-        final: Dataset | None = None
-        final_identifier: Dataset | None = None
-        error: BaseException | None = None
-        ended = woken = False
-        last_progress = GetProgress(None, 0, 0, 0)
-        worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
         try:
-            with _chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors:
-                worker.start()
-                while not ended:
-                    try:
-                        batch = self.events.take(0.2)
-                    except KeyboardInterrupt:
-                        yield from self._emit(self._interrupt())
-                        continue
-                    if not batch and not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()):
-                        self._wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
-                        woken = True
-                    progress: GetProgress | None = None  # only the latest of a batch is worth drawing
-                    if any(isinstance(item[1], Received) for item in batch):
-                        progress = last_progress  # a batch ends with the counts drawn, even if the peer sent none
-                    for kind, payload in batch:
-                        if kind == "end":
-                            ended = True
-                        elif kind == "error":
-                            error = payload
-                        elif isinstance(payload, GetProgress):
-                            progress = payload
-                        elif kind == "event":
-                            if isinstance(payload, Received) and self.on_received is not None:
-                                self.on_received(payload)
-                            yield from self._emit(payload)
-                        elif "Status" in payload[0] and decode(int(payload[0].Status), "get").category == "Pending":
-                            progress = progress_of(payload[0])
-                        else:
-                            final, final_identifier = payload
-                    if progress is not None:
-                        last_progress = progress
-                        yield from self._emit(progress)
-                if final is None or "Status" not in final:
-                    settle(self.assoc)  # the responses ended without a final one
-                    self._drop_spool()
+            yield
         finally:
-            if not ended and worker.is_alive():
-                # Left while the C-GET runs (the shell stopped listening, or a bug): the association
-                # is mid-request and cannot serve another one, so it must not outlive this.
-                self._abort()
-            worker.join(timeout=5)
             self.assoc.dul._run_loop_delay = idle_delay
             for event, handler in handlers:
                 self.assoc.unbind(event, handler)
-        seconds = time.monotonic() - started
-        if error is not None:
+
+    def _converse(self, answer: _Answer) -> Iterator[object]:
+        """The worker runs the request; its messages are taken in batches until it ends."""
+        worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
+        try:
+            with _chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors:
+                answer.log = errors
+                worker.start()
+                yield from self._take_messages(answer)
+                if not answer.final:
+                    settle(self.assoc)  # the responses ended without a final one
+                    self._drop_spool()
+        finally:
+            if not answer.ended and worker.is_alive():
+                # Left while the C-GET runs (the shell stopped listening, or a bug): the association
+                # is mid-request and cannot serve another one, so it must not outlive this.
+                self.cancellation.abort("when the retrieve was left unfinished")
+            worker.join(timeout=5)
+
+    def _take_messages(self, answer: _Answer) -> Iterator[object]:
+        woken = False
+        last_progress = GetProgress(None, 0, 0, 0)
+        while not answer.ended:
+            try:
+                batch = self.events.take(0.2)
+            except KeyboardInterrupt:
+                yield from self._emit(self._interrupt())
+                continue
+            if not batch and not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()):
+                self.cancellation.wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
+                woken = True
+            progress: GetProgress | None = None  # only the latest of a batch is worth drawing
+            if any(isinstance(m, Event) and isinstance(m.item, Received) for m in batch):
+                progress = last_progress  # a batch ends with the counts drawn, even if the peer sent none
+            progress = yield from self._deliver(batch, answer, progress)
+            if progress is not None:
+                last_progress = progress
+                yield from self._emit(progress)
+
+    def _deliver(self, batch: list[Message], answer: _Answer,
+                 progress: GetProgress | None) -> Generator[object, None, GetProgress | None]:
+        """Yield a batch's events; note its final response, error and end; return the progress to draw."""
+        for message in batch:
+            if isinstance(message, Event):
+                item = message.item
+                if isinstance(item, GetProgress):
+                    progress = item
+                    continue
+                if isinstance(item, Received) and self.on_received is not None:
+                    self.on_received(item)
+                yield from self._emit(item)
+            elif isinstance(message, Response):
+                status = message.status
+                if "Status" in status and decode(int(status.Status), "get").category == "Pending":
+                    progress = progress_of(status)
+                else:
+                    answer.status, answer.identifier = status, message.identifier
+            elif isinstance(message, Failed):
+                answer.error = message.error
+            else:
+                answer.ended = True
+        return progress
+
+    def _conclude(self, answer: _Answer, dimse_timeout: float | None, seconds: float) -> Iterator[object]:
+        """The final response as a GetDone, or the error that says why none came."""
+        self.ending.cancelled, self.ending.aborted = self.cancellation.cancelled, self.cancellation.aborted
+        if answer.error is not None:
+            error = answer.error
             raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}", "run with -d for the protocol log")
-        if final is None or "Status" not in final:
-            raise no_response(self, dimse_timeout, seconds, errors)
-        if self.interrupts and decode(int(final.Status), "get").category != "Cancel":
+        final = answer.status
+        if final is None or not answer.final:
+            raise no_response(self.tally, self.ending, dimse_timeout, seconds, answer.log)
+        if self.ending.cancelled and decode(int(final.Status), "get").category != "Cancel":
             got = len(self.tally.received)
             yield Notice(f"C-CANCEL was sent, but the peer did not cancel: it carried on and sent {got} "
                          f"object{'s' * (got != 1)} in all (final status below)")
-        done = done_of(self, final, final_identifier, seconds)
+        done = done_of(self.label, self.tally, self.ending, final, answer.identifier, seconds)
         yield self.advise(done) if self.advise is not None else done
 
     def _emit(self, item: object) -> Iterator[object]:
@@ -331,18 +373,10 @@ class GetRun:
         """First Ctrl-C: C-CANCEL-RQ, keep what arrives. Second: A-ABORT."""
         self.interrupts += 1
         if self.interrupts == 1:
-            try:
-                with self._lock:
-                    direct = self.direct
-                if direct is not None:
-                    direct.cancel(self.message_id)
-                else:
-                    self.assoc.send_c_cancel(self.message_id, query_model=self.model_uid)
-            except Exception as error:  # the association may already be gone
-                log.debug("C-CANCEL failed: %s", error)
+            self.cancellation.cancel(AT_YOUR_REQUEST)
             return Notice("C-CANCEL sent: waiting for the peer's final response (Ctrl-C again aborts the association)")
         if self.interrupts == 2:
-            self._abort()
+            self.cancellation.abort(AT_YOUR_REQUEST)
             return Notice("association aborted")
         return Notice("stopping…")
 
@@ -358,24 +392,3 @@ class GetRun:
             path.unlink(missing_ok=True)
         except OSError as error:
             log.debug("cannot remove pynetdicom's spool file %s: %s", path, error)
-
-    def _abort(self) -> None:
-        """A-ABORT now, and wake the worker. On the direct path the worker gives the socket back
-        to pynetdicom first, then aborts."""
-        with self._lock:
-            self.abort_requested = True
-            direct = self.direct
-        if direct is not None:
-            direct.stop()
-            return
-        self.assoc.abort()
-        self._wake()
-
-    def _wake(self) -> None:
-        """Tell a worker waiting for the next message that none will come. pynetdicom does so (with an
-        empty message) when the peer aborts or closes the connection, but not when our side aborts:
-        at our request, or on an invalid message from the peer (then it waits for ever)."""
-        with self._lock:
-            if self.direct is not None:
-                return  # pynetdicom is parked: the association cannot have ended under the direct path
-        self.assoc.dimse.msg_queue.put((None, None))

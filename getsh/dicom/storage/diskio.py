@@ -1,7 +1,8 @@
 """Low-level file operations for store.py: File Meta bytes, partial files, no-replace links, copies.
 
 Kept apart so store.py reads as policy (names, outcomes, statuses) and this as mechanism, each
-piece small enough to test on its own. Linux first (copy_file_range, /proc), portable fallbacks.
+piece small enough to test on its own. Linux first (copy_file_range, writev, /proc); the calls
+other systems lack go through dicom/portable.py, which falls back where they are missing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import functools
 import os
 import secrets
 import struct
+
+from getsh.dicom import portable
 
 PARTIAL_PREFIX, PARTIAL_SUFFIX = ".getsh-", ".partial"  # hidden: no sanitised final name starts with '.'
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK}
@@ -71,7 +74,7 @@ def offset_in(head: bytes) -> int:
 
 def new_partial(directory: str) -> tuple[int, str]:
     """Create a fresh hidden partial file in ``directory``: (fd, path), mode 0666 & ~umask."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | portable.O_BINARY
     while True:
         path = os.path.join(directory, f"{PARTIAL_PREFIX}{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
         try:
@@ -121,7 +124,7 @@ def writev_all(fd: int, chunks: list[memoryview] | list[bytes]) -> int:
     """Write every chunk, in order, with as few ``writev`` calls as the kernel allows; the byte count.
     A short write (a signal, a nearly full disk) continues where it stopped; a full disk raises."""
     total = sum(len(c) for c in chunks)
-    done = os.writev(fd, chunks)
+    done = portable.writev(fd, chunks)
     if done == total:
         return total
     rest = [memoryview(c) for c in chunks]
@@ -130,19 +133,19 @@ def writev_all(fd: int, chunks: list[memoryview] | list[bytes]) -> int:
         while skip >= len(rest[0]):
             skip -= len(rest.pop(0))
         rest[0] = rest[0][skip:]
-        done += os.writev(fd, rest)
+        done += portable.writev(fd, rest)
     return total
 
 
 def copy_range(src: int, dst: int, offset: int, count: int) -> None:
     """Copy ``count`` bytes of ``src`` from ``offset`` to ``dst``'s position: in-kernel
     (copy_file_range) where possible, else through one reused 1 MiB buffer. Memory stays flat."""
-    fast = hasattr(os, "copy_file_range")
+    fast = True
     buffer: bytearray | None = None
     while count > 0:
         if fast:
             try:
-                n = os.copy_file_range(src, dst, min(count, 1 << 30), offset)
+                n = portable.copy_file_range(src, dst, min(count, 1 << 30), offset)
             except OSError as exc:
                 if exc.errno not in _NO_COPY_RANGE:
                     raise
@@ -150,7 +153,7 @@ def copy_range(src: int, dst: int, offset: int, count: int) -> None:
                 continue
         else:
             buffer = buffer or bytearray(_COPY_CHUNK)
-            n = os.preadv(src, [memoryview(buffer)[: min(count, _COPY_CHUNK)]], offset)
+            n = portable.pread_into(src, memoryview(buffer)[: min(count, _COPY_CHUNK)], offset)
             view = memoryview(buffer)[:n]
             while view:
                 view = view[os.write(dst, view) :]
@@ -170,12 +173,8 @@ def remove(path: str) -> None:
 
 
 def fsync_dir(path: str) -> None:
-    """Make a rename in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Make a rename in ``path`` durable (where the system can: see portable.fsync_directory)."""
+    portable.fsync_directory(path)
 
 
 def current_umask() -> int:

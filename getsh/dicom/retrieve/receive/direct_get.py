@@ -1,13 +1,13 @@
-"""The C-GET exchange on a socket borrowed from pynetdicom (see handover.py): one thread reads the
-peer's PDUs, streams each object's data set to its sink, answers with a C-STORE-RSP, and returns
-the final C-GET-RSP.
+"""The C-GET exchange on a socket borrowed from pynetdicom (see handover.py; reached through
+transport.py): one thread reads the peer's PDUs, streams each object's data set to its sink,
+answers with a C-STORE-RSP, and returns the final C-GET-RSP.
 
 Why one thread: a C-GET is a ping-pong. The peer sends the next C-STORE only after our response,
 so every hand-off between threads on that path is latency paid once per object. Here the bytes go
-from one ``recv_into`` a large preallocated buffer, through a PDU/PDV header walk, to one
-``writev`` per buffer-full; the C-STORE-RSP is encoded by ``wire`` and sent on the same
-thread. Nothing else changes hands: the sink decides what a stored object is, the caller
-what a pending response means.
+from one ``recv_into`` a large preallocated buffer, through a PDU/PDV header walk (``_walk``,
+``_pdvs``, ``_pdv`` filling the ``Message`` being received), to one ``writev`` per buffer-full;
+the C-STORE-RSP is encoded by ``wire`` and sent on the same thread. Nothing else changes hands:
+the sink decides what a stored object is, the caller what a pending response means.
 
 Endings other than the final response (the peer's A-ABORT or A-RELEASE-RQ, a closed connection,
 an invalid PDU or message, silence past the DIMSE timeout, ``stop()``) return an ``Outcome`` that
@@ -17,13 +17,10 @@ says which; the caller gives the socket back and lets pynetdicom end the associa
 from __future__ import annotations
 
 import logging
-import os
-import select
-import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydicom import Dataset
@@ -31,6 +28,7 @@ from pynetdicom.dimse_messages import C_CANCEL_RQ
 from pynetdicom.dimse_primitives import C_CANCEL
 
 from getsh.dicom.retrieve.receive import wire
+from getsh.dicom.retrieve.receive.transport import Transport
 from getsh.dicom.storage.outcomes import ObjectMeta
 
 log = logging.getLogger("getsh.retrieve")
@@ -79,13 +77,76 @@ class _Invalid(Exception):
     """Protocol violation by the peer; the message is the diagnosis."""
 
 
+@dataclass(slots=True)
+class Message:
+    """The DIMSE message being received, from its first fragment to its last: the command set,
+    then what its data set is for (an object to store, or a C-GET-RSP's identifier)."""
+
+    command: bytearray = field(default_factory=bytearray)  # command fragments so far
+    store: StoreRequest | None = None  # a C-STORE-RQ whose data set is arriving
+    sink: Sink | int | None = None  # where that data set goes (an int: the status already decided)
+    response: dict[int, bytes] | None = None  # a C-GET-RSP whose identifier is arriving
+    identifier: bytearray = field(default_factory=bytearray)
+    chunks: list[memoryview] = field(default_factory=list)  # data set fragments still in the receive buffer
+
+    def flush(self) -> None:
+        """The data set's fragments so far go to the sink, before the buffer they point into is reused."""
+        chunks, sink = self.chunks, self.sink
+        if not chunks:
+            return
+        if sink is not None and not isinstance(sink, int):
+            for i in range(0, len(chunks), _IOV_MAX):
+                sink.write_many(chunks[i : i + _IOV_MAX])
+        chunks.clear()
+
+    def abandon(self) -> None:
+        """The exchange ended half-way through an object: nothing partial is left."""
+        self.chunks.clear()
+        sink, self.sink = self.sink, None
+        if sink is not None and not isinstance(sink, int):
+            sink.abort()
+
+
+class _Buffer:
+    """The receive buffer: whole PDUs are read in place between ``start`` and ``end``."""
+
+    __slots__ = ("data", "end", "start", "view")
+
+    def __init__(self, size: int) -> None:
+        self.data = bytearray(size)
+        self.view = memoryview(self.data)
+        self.start = self.end = 0
+
+    def free(self) -> memoryview:
+        return self.view[self.end :]
+
+    def compact(self) -> None:
+        """Keep the incomplete PDU, at the front; grow for a PDU larger than the buffer (a peer
+        ignoring our maximum). Nothing may point into the buffer now."""
+        start, end, view = self.start, self.end, self.view
+        if start == end:
+            self.start = self.end = 0
+        elif start:
+            view[: end - start] = view[start:end]
+            self.start, self.end = 0, end - start
+        if self.end >= 6:
+            need = 6 + _PDU.unpack_from(self.data, 0)[1]
+            if need > len(self.data):
+                view.release()
+                self.data.extend(bytes(need - len(self.data)))
+                self.view = memoryview(self.data)
+
+    def release(self) -> None:
+        self.view.release()
+
+
 class DirectGet:
-    """Runs one C-GET on ``sock``. ``begin`` makes the sink for each C-STORE-RQ (it may refuse with a
-    status: return an int), ``pending`` sees each pending C-GET-RSP's sub-operation counts."""
+    """Runs one C-GET over ``transport``. ``begin`` makes the sink for each C-STORE-RQ (it may refuse
+    with a status: return an int), ``pending`` sees each pending C-GET-RSP's sub-operation counts."""
 
     def __init__(
         self,
-        sock: socket.socket,
+        transport: Transport,
         *,
         get_context: tuple[int, str],
         store_syntaxes: dict[int, str],
@@ -95,7 +156,7 @@ class DirectGet:
         pending: Callable[[int | None, int, int, int], None],
         foreign_pdu: Callable[[bytes], None],
     ) -> None:
-        self.sock = sock
+        self.transport = transport
         self.get_context_id, self.get_syntax = get_context
         self.store_syntaxes = store_syntaxes
         self.peer_max_pdu = peer_max_pdu
@@ -104,29 +165,34 @@ class DirectGet:
         self.pending = pending
         self.foreign_pdu = foreign_pdu
         self.last_heard = time.monotonic()
-        self._send_lock = threading.Lock()
-        self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._info = False
         self._responses = 0
+        self._request_lock = threading.Lock()
+        self._message_id: int | None = None  # once the C-GET-RQ went out
+        self._cancel_asked = False
 
     # --- other threads ----------------------------------------------------------------------
 
-    def cancel(self, message_id: int) -> None:
-        """Send C-CANCEL-RQ for ``message_id`` (from the shell's thread; responses keep coming)."""
-        req = C_CANCEL()
-        req.MessageIDBeingRespondedTo = message_id
-        msg = C_CANCEL_RQ()
-        msg.primitive_to_message(req)
-        self._send(wire.encode_message(msg, self.get_context_id, self.peer_max_pdu))
+    def cancel(self) -> None:
+        """Send C-CANCEL-RQ for the request (from the shell's thread; responses keep coming). Asked
+        before the request went out, it follows the request."""
+        with self._request_lock:
+            message_id, self._cancel_asked = self._message_id, True
+        if message_id is not None:
+            self._send_cancel(message_id)
 
     def stop(self) -> None:
         """Make ``run`` return ``Outcome('stopped')`` soon (from any thread)."""
         self._stopping = True
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+        self.transport.wake()
+
+    def _send_cancel(self, message_id: int) -> None:
+        req = C_CANCEL()
+        req.MessageIDBeingRespondedTo = message_id
+        msg = C_CANCEL_RQ()
+        msg.primitive_to_message(req)
+        self.transport.send(wire.encode_message(msg, self.get_context_id, self.peer_max_pdu))
 
     # --- the exchange -----------------------------------------------------------------------
 
@@ -138,182 +204,187 @@ class DirectGet:
         try:
             if self._stopping:  # stopped before it began: nothing was sent
                 return Outcome("stopped")
-            self._send(wire.get_request(identifier, model_uid, message_id, self.get_context_id, self.get_syntax,
-                                    self.peer_max_pdu))
+            self.transport.send(wire.get_request(identifier, model_uid, message_id, self.get_context_id,
+                                                 self.get_syntax, self.peer_max_pdu))
+            with self._request_lock:
+                self._message_id, cancel = message_id, self._cancel_asked
+            if cancel:
+                self._send_cancel(message_id)
             return self._loop()
         except OSError as exc:  # sending failed: the connection is gone
             log.debug("C-GET: writing to the peer failed: %s", exc)
-            return Outcome("closed", silence=time.monotonic() - self.last_heard)
-        finally:
-            os.close(self._wake_r)
-            os.close(self._wake_w)
-
-    def _send(self, data: bytes) -> None:
-        with self._send_lock:
-            self.sock.sendall(data)
+            return self._closed()
 
     def _loop(self) -> Outcome:
-        buf = bytearray(BUFFER_BYTES)
-        view = memoryview(buf)
-        start = end = 0
-        command = bytearray()
-        sink: Sink | int | None = None  # the object being received (an int: the status already decided)
-        store: StoreRequest | None = None
-        response: dict[int, bytes] | None = None  # a C-GET-RSP whose identifier is still arriving
-        extra = bytearray()
-        chunks: list[memoryview] = []
-        sock, recv_into, dontwait = self.sock, self.sock.recv_into, socket.MSG_DONTWAIT
+        """Fill the buffer, walk its complete PDUs handing each PDV to the message, write what the
+        message holds, make room, then read (or wait for) what the peer sends next."""
+        buffer = _Buffer(BUFFER_BYTES)
+        message = Message()
         try:
             while True:
-                # 1. every complete PDU in the buffer
-                while end - start >= 6:
-                    pdu_type, length = _PDU.unpack_from(buf, start)
-                    stop = start + 6 + length
-                    if stop > end:
-                        break
-                    if pdu_type != wire.P_DATA_TF:
-                        self._flush(sink, chunks)
-                        return self._foreign(bytes(view[start:stop]), pdu_type)
-                    pos = start + 6
-                    while pos < stop:
-                        if stop - pos < 6:
-                            raise _Invalid("an invalid P-DATA-TF PDU: it ends inside a PDV item header")
-                        item, context_id, control = _PDV.unpack_from(buf, pos)
-                        data_end = pos + 4 + item
-                        if item < 2 or data_end > stop:
-                            raise _Invalid(f"an invalid P-DATA-TF PDU: a PDV item's length ({item}) does not fit in it")
-                        if control & 0x01:  # command fragment
-                            if store is not None or response is not None:
-                                raise _Invalid("a command fragment before the data set it had announced")
-                            command += view[pos + 6 : data_end]
-                            if control & 0x02:
-                                fields = wire.parse_command(command)
-                                command.clear()
-                                self.last_heard = time.monotonic()
-                                outcome, sink, store, response = self._command(fields, context_id)
-                                if outcome is not None:
-                                    return outcome
-                        elif store is not None:  # data fragment of the object
-                            if context_id != store.context_id:
-                                raise _Invalid("one data set's fragments on two presentation contexts")
-                            chunks.append(view[pos + 6 : data_end])
-                            if control & 0x02:
-                                self._flush(sink, chunks)
-                                done, sink = sink, None
-                                status = done if isinstance(done, int) else done.finish()  # type: ignore[union-attr]
-                                self._answer(store, status)
-                                self.last_heard = time.monotonic()
-                                store = None
-                        elif response is not None:  # a C-GET-RSP's identifier
-                            extra += view[pos + 6 : data_end]
-                            if control & 0x02:
-                                outcome = self._response(response, bytes(extra))
-                                extra.clear()
-                                response = None
-                                self.last_heard = time.monotonic()
-                                if outcome is not None:
-                                    return outcome
-                        else:
-                            raise _Invalid("a data set fragment that no command had announced")
-                        pos = data_end
-                    start = stop
-                # 2. the object's data so far goes to disk before the buffer is reused
-                self._flush(sink, chunks)
-                # 3. make room: keep the incomplete PDU, at the front
-                if start == end:
-                    start = end = 0
-                elif start:
-                    view[: end - start] = view[start:end]
-                    start, end = 0, end - start
-                if end >= 6:
-                    need = 6 + _PDU.unpack_from(buf, 0)[1]
-                    if need > len(buf):  # a PDU larger than the buffer: grow it (nothing points into it now)
-                        view.release()
-                        buf.extend(bytes(need - len(buf)))
-                        view = memoryview(buf)
-                # 4. read what the peer sent, or wait for it
-                try:
-                    got = recv_into(view[end:], 0, dontwait)
-                except (BlockingIOError, InterruptedError):
-                    outcome = self._wait(sock)
-                    if outcome is not None:
-                        return outcome
-                    continue
-                except OSError as exc:  # reset by the peer
-                    log.debug("C-GET: reading from the peer failed: %s", exc)
-                    return Outcome("closed", silence=time.monotonic() - self.last_heard)
-                if not got:
-                    return Outcome("closed", silence=time.monotonic() - self.last_heard)
-                end += got
-                self.last_heard = time.monotonic()  # the DIMSE timeout counts silence, not slow big objects
+                outcome = self._walk(buffer, message)
+                if outcome is not None:
+                    return outcome
+                message.flush()  # the object's data so far goes to disk before the buffer is reused
+                buffer.compact()
+                outcome = self._fill(buffer)
+                if outcome is not None:
+                    return outcome
         except _Invalid as exc:
             return Outcome("invalid", detail=str(exc))
         except wire.WireError as exc:
             return Outcome("invalid", detail=f"an invalid DIMSE message: {exc}")
         finally:
-            chunks.clear()
-            if sink is not None and not isinstance(sink, int):
-                sink.abort()  # ended half-way through an object: nothing partial is left
-            view.release()
+            message.abandon()
+            buffer.release()
 
-    def _wait(self, sock: socket.socket) -> Outcome | None:
+    def _walk(self, buffer: _Buffer, message: Message) -> Outcome | None:
+        """Every complete PDU in the buffer: a P-DATA-TF's PDVs go to the message; any other PDU
+        ends the exchange."""
+        data, view, start, end = buffer.data, buffer.view, buffer.start, buffer.end
+        try:
+            while end - start >= 6:
+                pdu_type, length = _PDU.unpack_from(data, start)
+                stop = start + 6 + length
+                if stop > end:
+                    break
+                if pdu_type != wire.P_DATA_TF:
+                    return self._foreign(bytes(view[start:stop]), pdu_type)
+                outcome = self._pdvs(message, data, view, start + 6, stop)
+                start = stop
+                if outcome is not None:
+                    return outcome
+            return None
+        finally:
+            buffer.start = start
+
+    def _pdvs(self, message: Message, data: bytearray, view: memoryview, pos: int, stop: int) -> Outcome | None:
+        """The PDV items of one P-DATA-TF PDU (``data[pos:stop]``), each handed to the message."""
+        while pos < stop:
+            if stop - pos < 6:
+                raise _Invalid("an invalid P-DATA-TF PDU: it ends inside a PDV item header")
+            item, context_id, control = _PDV.unpack_from(data, pos)
+            data_end = pos + 4 + item
+            if item < 2 or data_end > stop:
+                raise _Invalid(f"an invalid P-DATA-TF PDU: a PDV item's length ({item}) does not fit in it")
+            outcome = self._pdv(message, context_id, control, view[pos + 6 : data_end])
+            if outcome is not None:
+                return outcome
+            pos = data_end
+        return None
+
+    def _pdv(self, message: Message, context_id: int, control: int, fragment: memoryview) -> Outcome | None:
+        """One fragment: of a command set, of an object's data set, or of a C-GET-RSP's identifier."""
+        if control & 0x01:  # command fragment
+            if message.store is not None or message.response is not None:
+                raise _Invalid("a command fragment before the data set it had announced")
+            message.command += fragment
+            return self._command(message, context_id) if control & 0x02 else None
+        if message.store is not None:  # data fragment of the object
+            if context_id != message.store.context_id:
+                raise _Invalid("one data set's fragments on two presentation contexts")
+            message.chunks.append(fragment)
+            if control & 0x02:
+                self._stored(message)
+            return None
+        if message.response is not None:  # a C-GET-RSP's identifier
+            message.identifier += fragment
+            return self._identified(message) if control & 0x02 else None
+        raise _Invalid("a data set fragment that no command had announced")
+
+    def _fill(self, buffer: _Buffer) -> Outcome | None:
+        """Read what the peer sent into the buffer, or wait until it sends (or stop, or time out)."""
+        try:
+            got = self.transport.read_into(buffer.free())
+        except OSError as exc:  # reset by the peer
+            log.debug("C-GET: reading from the peer failed: %s", exc)
+            return self._closed()
+        if got is None:
+            return self._wait()
+        if not got:
+            return self._closed()
+        buffer.end += got
+        self.last_heard = time.monotonic()  # the DIMSE timeout counts silence, not slow big objects
+        return None
+
+    def _wait(self) -> Outcome | None:
         """Block until the peer sends, ``stop()`` is called, or the DIMSE timeout passes."""
         timeout = None
         if self.dimse_timeout is not None:
             timeout = self.last_heard + self.dimse_timeout - time.monotonic()
             if timeout <= 0:
                 return Outcome("timeout", silence=time.monotonic() - self.last_heard)
-        readable, _, _ = select.select([sock, self._wake_r], [], [], timeout)
+        ready = self.transport.wait(timeout)
         if self._stopping:
             return Outcome("stopped")
-        if not readable:
+        if not ready:
             return Outcome("timeout", silence=time.monotonic() - self.last_heard)
         return None
 
-    @staticmethod
-    def _flush(sink: Sink | int | None, chunks: list[memoryview]) -> None:
-        if not chunks:
-            return
-        if sink is not None and not isinstance(sink, int):
-            for i in range(0, len(chunks), _IOV_MAX):
-                sink.write_many(chunks[i : i + _IOV_MAX])
-        chunks.clear()
+    def _closed(self) -> Outcome:
+        return Outcome("closed", silence=time.monotonic() - self.last_heard)
 
-    def _command(
-        self, fields: dict[int, bytes], context_id: int
-    ) -> tuple[Outcome | None, Sink | int | None, StoreRequest | None, dict[int, bytes] | None]:
+    def _command(self, message: Message, context_id: int) -> Outcome | None:
         """A complete command set: a C-STORE-RQ to receive, or a C-GET-RSP."""
+        fields = wire.parse_command(message.command)
+        message.command.clear()
+        self.last_heard = time.monotonic()
         field = wire.us(fields, wire.COMMAND_FIELD)
         has_data = wire.us(fields, wire.COMMAND_DATA_SET_TYPE) != wire.NO_DATA_SET
         if field == wire.C_STORE_RQ:
-            message_id = wire.us(fields, wire.MESSAGE_ID) or 0
-            sop_class = wire.uid(fields, wire.AFFECTED_SOP_CLASS_UID)
-            sop_instance = wire.uid(fields, wire.AFFECTED_SOP_INSTANCE_UID)
-            syntax = self.store_syntaxes.get(context_id)
-            store = StoreRequest(context_id, message_id, ObjectMeta(sop_class, sop_instance, syntax or ""))
-            if syntax is None:  # what pynetdicom answers for a context we are not an SCP on
-                sink: Sink | int = 0x0122
-                log.warning("C-STORE-RQ for %s on presentation context %d, which is not accepted for storage",
-                            sop_instance, context_id)
-            else:
-                sink = self.begin(store)
-            if self._info:
-                log.info("Received Store Request: MsgID %d, %s", message_id, sop_instance)
-            if not has_data:  # nothing to store: answer now
-                if not isinstance(sink, int):
-                    sink.abort()
-                    sink = 0xC000
-                log.warning("C-STORE-RQ for %s came without a data set", sop_instance)
-                self._answer(store, sink)
-                return None, None, None, None
-            return None, sink, store, None
+            self._store_request(message, fields, context_id, has_data)
+            return None
         if field == wire.C_GET_RSP:
             if has_data:
-                return None, None, None, fields
-            return self._response(fields, b""), None, None, None
+                message.response = fields
+                return None
+            return self._response(fields, b"")
         name = {0x0020: "C-FIND-RQ", 0x0021: "C-MOVE-RQ", 0x0030: "C-ECHO-RQ", 0x0010: "C-GET-RQ"}.get(field or 0)
         what = name or f"message (command field 0x{field or 0:04X})"
         raise _Invalid(f"an unexpected {what} in the middle of a C-GET")
+
+    def _store_request(self, message: Message, fields: dict[int, bytes], context_id: int, has_data: bool) -> None:
+        """A C-STORE-RQ: its sink waits for the data set (or, without one, it is answered now)."""
+        message_id = wire.us(fields, wire.MESSAGE_ID) or 0
+        sop_class = wire.uid(fields, wire.AFFECTED_SOP_CLASS_UID)
+        sop_instance = wire.uid(fields, wire.AFFECTED_SOP_INSTANCE_UID)
+        syntax = self.store_syntaxes.get(context_id)
+        store = StoreRequest(context_id, message_id, ObjectMeta(sop_class, sop_instance, syntax or ""))
+        if syntax is None:  # what pynetdicom answers for a context we are not an SCP on
+            sink: Sink | int = 0x0122
+            log.warning("C-STORE-RQ for %s on presentation context %d, which is not accepted for storage",
+                        sop_instance, context_id)
+        else:
+            sink = self.begin(store)
+        if self._info:
+            log.info("Received Store Request: MsgID %d, %s", message_id, sop_instance)
+        if not has_data:  # nothing to store: answer now
+            if not isinstance(sink, int):
+                sink.abort()
+                sink = 0xC000
+            log.warning("C-STORE-RQ for %s came without a data set", sop_instance)
+            self._answer(store, sink)
+            return
+        message.store, message.sink = store, sink
+
+    def _stored(self, message: Message) -> None:
+        """The object's last fragment arrived: store it, answer the C-STORE-RQ."""
+        message.flush()
+        store, sink = message.store, message.sink
+        message.store = message.sink = None
+        assert store is not None and sink is not None  # set together by _store_request
+        status = sink if isinstance(sink, int) else sink.finish()
+        self._answer(store, status)
+        self.last_heard = time.monotonic()
+
+    def _identified(self, message: Message) -> Outcome | None:
+        """A C-GET-RSP's identifier arrived whole: the response is complete."""
+        fields, message.response = message.response, None
+        assert fields is not None
+        outcome = self._response(fields, bytes(message.identifier))
+        message.identifier.clear()
+        self.last_heard = time.monotonic()
+        return outcome
 
     def _response(self, fields: dict[int, bytes], identifier: bytes) -> Outcome | None:
         status = wire.us(fields, wire.STATUS)
@@ -337,7 +408,7 @@ class DirectGet:
         if self._info:
             log.info("Sending Store Response: MsgID %d, status 0x%04X", store.message_id, status)
         command = wire.c_store_rsp(store.message_id, store.meta.sop_class_uid, store.meta.sop_instance_uid, status)
-        self._send(wire.p_data_pdus(store.context_id, command, command=True, max_pdu=self.peer_max_pdu))
+        self.transport.send(wire.p_data_pdus(store.context_id, command, command=True, max_pdu=self.peer_max_pdu))
 
     def _foreign(self, raw: bytes, pdu_type: int) -> Outcome:
         """A PDU that is not P-DATA: pynetdicom's to handle. An A-ABORT or A-RELEASE-RQ ends the

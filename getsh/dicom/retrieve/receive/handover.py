@@ -24,7 +24,6 @@ pynetdicom's own receive path. Upstream, an "exclusive transport" hook on the DU
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import ssl
 import threading
@@ -113,7 +112,9 @@ def borrow_socket(assoc: Association) -> Iterator[socket.socket]:
                 or not assoc.dimse.msg_queue.empty() or getattr(assoc.dimse, "message", None) is not None)
         if not assoc.is_established or busy:
             raise HandoverError("the association changed while pausing")
-        sock = dul.socket.socket
+        sock = dul.socket.socket if dul.socket is not None else None
+        if not isinstance(sock, socket.socket):
+            raise HandoverError("the association's transport has gone")
         timeout = sock.gettimeout()
         try:
             yield sock
@@ -138,13 +139,13 @@ def hand_pdu_to_pynetdicom(assoc: Association, raw: bytes) -> None:
     dul._recv_pdu.put(pdu)
 
 
-def direct_path(assoc: Association) -> str:
+def direct_path(assoc: Association, receive: str = "auto") -> str:
     """'' when a C-GET can take the direct receive path (direct_get.py), else why not.
 
     pynetdicom's own path stays for debug logging (its PDU and DIMSE dumps are the point of
-    ``-d``) and when ``GETSH_RECEIVE=pynetdicom`` asks for it (the benchmark's before/after)."""
-    if os.environ.get("GETSH_RECEIVE", "").lower() == "pynetdicom":
-        return "GETSH_RECEIVE=pynetdicom"
+    ``-d``) and when the ``receive`` setting asks for it (``pynetdicom``: the benchmark's before/after)."""
+    if receive == "pynetdicom":
+        return "the receive setting is pynetdicom"
     if logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG):
         return "debug logging shows pynetdicom's own protocol log"
     return available(assoc)

@@ -179,7 +179,7 @@ def final_response(fields: dict[int, bytes], identifier: bytes, syntax: str) -> 
     msg.command_set = command
     msg.data_set = BytesIO(identifier)
     rsp = msg.message_to_primitive()
-    if not rsp.is_valid_response:
+    if not isinstance(rsp, C_GET) or not rsp.is_valid_response:
         raise WireError("a C-GET-RSP that pynetdicom finds invalid (a required element is missing)")
     status = Dataset()
     status.Status = rsp.Status

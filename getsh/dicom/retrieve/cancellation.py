@@ -1,0 +1,108 @@
+"""One way to end a retrieve early, whoever asks: Ctrl-C today, a cap or a deadline tomorrow.
+
+Two strengths, each with a reason kept for the result's words: ``cancel`` sends C-CANCEL-RQ and
+keeps receiving until the peer's final response (what arrives is kept); ``abort`` ends the
+association now. Both work on either receive path: while the direct path holds the socket
+(``direct``) through its ``DirectGet`` (which sends on the borrowed socket, or stops via its
+transport's wake-up), otherwise through pynetdicom's association (``PynetdicomPath``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from pynetdicom.association import Association
+
+log = logging.getLogger("getsh.retrieve")
+
+
+class Stoppable(Protocol):
+    """A receive path as the cancel mechanism sees it (methods called from any thread)."""
+
+    def cancel(self) -> None:
+        """Send C-CANCEL-RQ for the running request."""
+        ...
+
+    def stop(self) -> None:
+        """End the request now; the association is aborted."""
+        ...
+
+
+class PynetdicomPath:
+    """pynetdicom's own receive path: C-CANCEL and A-ABORT through the association, and a mend."""
+
+    def __init__(self, assoc: Association, message_id: int, model_uid: str) -> None:
+        self.assoc, self.message_id, self.model_uid = assoc, message_id, model_uid
+
+    def cancel(self) -> None:
+        self.assoc.send_c_cancel(self.message_id, query_model=self.model_uid)
+
+    def stop(self) -> None:
+        self.assoc.abort()
+        self.wake()
+
+    def wake(self) -> None:
+        """Tell a worker waiting for the next message that none will come. pynetdicom does so (with an
+        empty message) when the peer aborts or closes the connection, but not when our side aborts:
+        at our request, or on an invalid message from the peer (then it waits for ever)."""
+        self.assoc.dimse.msg_queue.put((None, None))
+
+
+class Cancellation:
+    """Where anyone asks a running request to cancel or abort; it knows which path to tell."""
+
+    def __init__(self, stock: PynetdicomPath) -> None:
+        self._stock = stock
+        self._direct: Stoppable | None = None
+        self._lock = threading.Lock()
+        self.cancelled = ""  # why C-CANCEL-RQ was asked for ('' if it was not)
+        self.aborted = ""  # why the abort was asked for ('' if it was not)
+
+    def cancel(self, reason: str) -> None:
+        """Send C-CANCEL-RQ (once: later asks only add nothing); responses keep coming until the final one."""
+        with self._lock:
+            if self.cancelled:
+                return
+            self.cancelled = reason
+            path = self._direct or self._stock
+        try:
+            path.cancel()
+        except Exception as error:  # the association may already be gone
+            log.debug("C-CANCEL failed: %s", error)
+
+    def abort(self, reason: str) -> None:
+        """A-ABORT now. On the direct path its worker gives the socket back to pynetdicom first,
+        then aborts."""
+        with self._lock:
+            self.aborted = self.aborted or reason
+            direct = self._direct
+        if direct is not None:
+            direct.stop()
+            return
+        self._stock.stop()
+
+    @contextmanager
+    def direct(self, path: Stoppable) -> Iterator[None]:
+        """While the direct path holds the socket, asks go to it; an abort asked for before it
+        began stops it at once."""
+        with self._lock:
+            self._direct = path
+            if self.aborted:
+                path.stop()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._direct = None
+
+    def wake(self) -> None:
+        """The association ended under pynetdicom's path without it telling the waiting worker: tell
+        it. Not while the direct path holds the socket (pynetdicom is parked: nothing can end it)."""
+        with self._lock:
+            if self._direct is not None:
+                return
+        self._stock.wake()
