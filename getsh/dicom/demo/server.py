@@ -92,7 +92,7 @@ class DemoServer:
         self._ae.network_timeout = None  # like dcmqrscp: an idle shell keeps its association
         self._ae.maximum_associations = 16
         for cx in AllStoragePresentationContexts:  # C-GET sends storage with role selection
-            self._ae.add_supported_context(cx.abstract_syntax, _STORAGE_SYNTAXES,
+            self._ae.add_supported_context(str(cx.abstract_syntax), _STORAGE_SYNTAXES,
                                            scu_role=True, scp_role=True)
         for sop_class in (Verification, *MODEL_LEVELS):
             self._ae.add_supported_context(sop_class, _UNCOMPRESSED)
@@ -168,7 +168,7 @@ class DemoServer:
     def _on_find(self, event: evt.Event) -> Iterator[tuple[int | Dataset, Dataset | None]]:
         try:
             identifier = event.identifier
-            level = query_level(identifier, event.request.AffectedSOPClassUID)
+            level = query_level(identifier, str(event.request.AffectedSOPClassUID))
             assert self._index is not None
             results = self._index.search(level, identifier)
             for rsp, _ in results:
@@ -184,7 +184,7 @@ class DemoServer:
     def _on_get(self, event: evt.Event) -> Iterator[Any]:
         try:
             identifier = event.identifier
-            level = query_level(identifier, event.request.AffectedSOPClassUID)
+            level = query_level(identifier, str(event.request.AffectedSOPClassUID))
             unique = UNIQUE_KEYS[LEVELS.index(level)]
             if not strings(identifier.get(unique)):
                 raise QueryError(0xA900, f"C-GET at {level} level needs {unique}")
@@ -216,8 +216,10 @@ def _load(entry: ArchiveEntry, assoc: Any) -> Dataset:
 def _no_delay(event: evt.Event) -> None:
     """Disable Nagle: without it every C-STORE sub-operation waits ~40 ms for a delayed ACK."""
     try:
-        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (AttributeError, OSError):
+        transport = event.assoc.dul.socket
+        if transport is not None and transport.socket is not None:
+            transport.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
         pass
 
 

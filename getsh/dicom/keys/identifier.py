@@ -33,8 +33,9 @@ from pathlib import Path
 from pydicom import dcmread, dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from getsh.dicom.keys import qr_keys
 from getsh.dicom.keys.dictionary import Entry, lookup, validate
@@ -296,7 +297,7 @@ def save_query(dataset: Dataset, path: str | os.PathLike[str], model: str | None
     if target.is_dir():
         raise UsageError(f"cannot write {target}: it is a directory", "give a file name, e.g. save q.dcm")
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = GET_MODELS[model] if model else DCMTK_GENERIC_FILE_CLASS
+    meta.MediaStorageSOPClassUID = UID(GET_MODELS[model] if model else DCMTK_GENERIC_FILE_CLASS)
     meta.MediaStorageSOPInstanceUID = generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     out = Dataset(dataset)
@@ -352,7 +353,7 @@ def _value_text(value: object) -> str:
         return ""
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
+    if isinstance(value, (list, tuple, MultiValue)):
+        return "\\".join(str(v) for v in value)
     return str(value)
 

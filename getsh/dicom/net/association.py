@@ -137,11 +137,13 @@ class Link:
         ae.connection_timeout = timeouts.connect
         ae.network_timeout = None  # an idle shell keeps its association
         contexts = [build_context(cx.abstract_syntax, list(cx.transfer_syntaxes)) for cx in request.plan.contexts]
-        roles = [build_role(cx.abstract_syntax, scp_role=True) for cx in request.plan.contexts if cx.scp_role]
+        # pynetdicom types these lists with every item kind it takes (invariant lists): say what they are
+        roles: list[Any] = [build_role(cx.abstract_syntax, scp_role=True) for cx in request.plan.contexts
+                            if cx.scp_role]
         self._abort = None
         self._closed_by_peer = False
         self._ours_closed = False
-        handlers = [
+        handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, _nodelay),
             (evt.EVT_ACSE_RECV, self._on_acse),
             (evt.EVT_CONN_CLOSE, self._on_close),

@@ -112,9 +112,9 @@ def association_failure(
     where = f"{request.called_ae} @ {request.peer}"
     if assoc.is_rejected:
         primitive = assoc.acceptor.primitive
-        result = getattr(primitive, "result", None)
-        source = getattr(primitive, "result_source", None)
-        diagnostic = getattr(primitive, "diagnostic", None)
+        result = int(getattr(primitive, "result", 0) or 0)
+        source = int(getattr(primitive, "result_source", 0) or 0)
+        diagnostic = int(getattr(primitive, "diagnostic", 0) or 0)
         reason = REJECT_REASONS.get((source, diagnostic), f"reason {diagnostic}")
         how = REJECT_RESULTS.get(result, "")
         message = f"association rejected {how} by {REJECT_SOURCES.get(source, 'the peer')}: {reason} ({where})"

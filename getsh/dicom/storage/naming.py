@@ -15,6 +15,7 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any, cast
 
 from pydicom.datadict import dictionary_VR, keyword_dict
 from pydicom.multival import MultiValue
@@ -166,7 +167,8 @@ def _text(value: object, field: _Field) -> str:
         return UNKNOWN
     if field.spec:
         try:
-            number = int(value) if field.kind == "int" else float(value) if field.kind == "float" else value  # type: ignore[arg-type]
+            numeric = cast(Any, value)  # pydicom's IS/DS or text converts; anything else raises TypeError
+            number = int(numeric) if field.kind == "int" else float(numeric) if field.kind == "float" else value
             return format(number, field.spec)
         except (TypeError, ValueError):
             pass  # e.g. IS 'abc' with :04d: fall back to the text

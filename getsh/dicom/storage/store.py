@@ -27,7 +27,7 @@ from pydicom import Dataset, dcmread, dcmwrite
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomFileLike
 from pydicom.filewriter import write_dataset
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from getsh import __version__
 from getsh.dicom.net.syntaxes import syntax_uid
@@ -175,10 +175,10 @@ class Storage:
         fm = FileMetaDataset()
         fm.FileMetaInformationGroupLength = 0  # pydicom fills it in
         fm.FileMetaInformationVersion = b"\x00\x01"
-        fm.MediaStorageSOPClassUID = meta.sop_class_uid
-        fm.MediaStorageSOPInstanceUID = meta.sop_instance_uid
-        fm.TransferSyntaxUID = meta.transfer_syntax
-        fm.ImplementationClassUID = self.implementation_uid
+        fm.MediaStorageSOPClassUID = UID(meta.sop_class_uid)
+        fm.MediaStorageSOPInstanceUID = UID(meta.sop_instance_uid)
+        fm.TransferSyntaxUID = UID(meta.transfer_syntax)
+        fm.ImplementationClassUID = UID(self.implementation_uid)
         fm.ImplementationVersionName = self.implementation_version
         return fm
 
