@@ -1,5 +1,6 @@
-"""getsh's own import graph, read from the source with ``ast``: every import, at module level, inside
-functions and under ``TYPE_CHECKING`` alike (a cycle hidden behind any of them is still a cycle).
+"""getsh's own import graph, and its uses of private names, read from the source with ``ast``: every
+import, at module level, inside functions and under ``TYPE_CHECKING`` alike (a cycle hidden behind
+any of them is still a cycle).
 
 ``from pkg import name`` is an edge to the submodule ``pkg.name`` when there is one, else to ``pkg``
 (its ``__init__``). Importing ``a.b.c`` from outside ``a.b`` runs ``a.b``'s ``__init__`` first, so it
@@ -93,4 +94,37 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     for node in sorted(edges):
         if node not in index:
             visit(node)
+    return found
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(root: Path = PACKAGE_ROOT) -> list[str]:
+    """Uses of another module's private name (``_x``): imported by name, or read as an attribute
+    (``obj._x``, not through ``self``/``cls``) where only another getsh module defines ``_x``."""
+    trees = {name: ast.parse(path.read_text(encoding="utf-8"), str(path)) for name, path in modules(root).items()}
+    owners: dict[str, set[str]] = {}
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _private(node.name):
+                owners.setdefault(node.name, set()).add(name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _private(node.attr):
+                owners.setdefault(node.attr, set()).add(name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and _private(node.id):
+                owners.setdefault(node.id, set()).add(name)
+    found = []
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("getsh"):
+                found += [f"{name}:{node.lineno} imports {node.module}.{a.name}"
+                          for a in node.names if _private(a.name)]
+            elif isinstance(node, ast.Attribute) and _private(node.attr):
+                if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                    continue
+                where = owners.get(node.attr, set())
+                if where and name not in where:
+                    owner = ", ".join(sorted(where))
+                    found.append(f"{name}:{node.lineno} reads {ast.unparse(node)} (private to {owner})")
     return found

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import getsh.dicom
-from tests.import_graph import PACKAGE_ROOT, cycles, imports, modules
+from tests.import_graph import PACKAGE_ROOT, cycles, imports, modules, private_uses
 
 # What the protocol layer may use of the rest of getsh: errors and exit statuses (values it raises and
 # reports), the lazy-export helper, and the package itself (its version).
@@ -72,3 +73,20 @@ def test_the_import_graph_sees_what_python_sees() -> None:
 def test_dicom_keeps_its_modules_in_sub_packages() -> None:
     loose = sorted(p.stem for p in (PACKAGE_ROOT / "dicom").glob("*.py") if p.name != "__init__.py")
     assert len(loose) <= MAX_LOOSE_DICOM_MODULES, f"loose modules in getsh/dicom/: {loose}"
+
+
+def test_no_module_uses_another_modules_private_names(tmp_path: Path) -> None:
+    assert private_uses() == []
+    # the check sees a private call across modules when there is one
+    package = tmp_path / "getsh"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "store.py").write_text("class Storage:\n    def _finish(self):\n        pass\n")
+    (package / "writer.py").write_text("def commit(storage):\n    return storage._finish()\n")
+    assert private_uses(package) == ["getsh.writer:2 reads storage._finish (private to getsh.store)"]
+
+
+def test_the_shell_does_not_import_the_composition_root() -> None:
+    bad = [f"{i.module}:{i.line} imports {i.target}" for i in imports()
+           if i.module.startswith("getsh.shell") and i.target in ("getsh.app", "getsh.cli")]
+    assert bad == [], "shell/ is handed what it needs by app/cli, it does not import them"
