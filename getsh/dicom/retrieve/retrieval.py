@@ -160,18 +160,16 @@ class Retrieval:
         model = self.options.model
         run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=self.session.next_message_id(),
                      label=name, model=model, first_index=self.first_index + len(self.received),
-                     on_received=self._on_received, advise=advise, receive=self.options.receive)
+                     on_received=self.session.on_received, advise=advise, receive=self.options.receive)
         try:
             yield from run.run(self.options.dimse_timeout)  # yield from: a Ctrl-C reaches the retrieve
         except NetworkError:
             if not assoc.is_established:  # its end was just reported: the next command starts afresh
                 self.session.forget()
             raise
+        finally:  # the worker has ended: what it stored, even when no final response came
+            self.received += run.tally.received
         return finished[-1]
-
-    def _on_received(self, item: Received) -> None:
-        self.received.append(item)
-        self.session.on_received(item)
 
     def _for_table(self, done: GetDone) -> GetDone:
         """The rows the table will show get their header words; advice says why sub-operations failed."""
