@@ -3,6 +3,9 @@ is sent, and how the parts of a split retrieve are merged."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,6 +16,7 @@ from getsh.dicom.events import GetDone, Notice, Received, SplitDone
 from getsh.dicom.net.presentation import DEFAULT_STORAGE_CLASSES, MAX_CONTEXTS, SERVICE_CONTEXTS
 from getsh.dicom.net.sopclasses import ALL_STORAGE_CLASSES
 from getsh.dicom.retrieve import Request, Retrieval, RetrieveOptions, SessionHooks, class_groups
+from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.retrieval import merged
 from getsh.dicom.status import decode, failure_hint, retrieve_advice
 from getsh.dicom.storage.naming import LayoutError
@@ -94,3 +98,18 @@ def test_a_split_retrieve_fails_only_what_no_association_brought() -> None:
     assert not done.failed
     lost = merged("keys", [first, part(0xA702, 0, 3, ("1.1", "1.2", "1.3"))], [got("1.1"), got("1.2")])
     assert lost.failed_uids == ("1.3",) and lost.failed == 1 and lost.failures == ()
+
+
+def test_ctrl_c_during_a_retrieve_is_counted_not_raised_and_python_s_handler_comes_back() -> None:
+    """A Ctrl-C that lands anywhere in the retrieve's loop must not unwind it half-way (interrupts.py)."""
+    ctrl_c = CtrlC()
+    with ctrl_c.counting():
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs on this thread, between two steps
+        assert ctrl_c.take() == 2
+        assert ctrl_c.take() == 0
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)

@@ -35,6 +35,7 @@ from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Receive
 from getsh.dicom.net.association import settle
 from getsh.dicom.net.failures import pynetdicom_errors
 from getsh.dicom.retrieve.cancellation import Cancellation, PynetdicomPath
+from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
 from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
@@ -113,6 +114,7 @@ class GetRun:
         self.label = label
         self.model = model
         self.tally = Tally(next_index=first_index)
+        self.ctrl_c = CtrlC()
         self.ending = Ending()
         self.events: Mailbox[Message] = Mailbox()
         self.cancellation = Cancellation(PynetdicomPath(assoc, message_id, model_uid))
@@ -286,7 +288,8 @@ class GetRun:
         """The worker runs the request; its messages are taken in batches until it ends."""
         worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
         try:
-            with _chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors:
+            with (_chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors,
+                  self.ctrl_c.counting()):
                 answer.log = errors
                 worker.start()
                 yield from self._take_messages(answer)
@@ -304,6 +307,8 @@ class GetRun:
         woken = False
         last_progress = GetProgress(None, 0, 0, 0)
         while not answer.ended:
+            for _ in range(self.ctrl_c.take()):  # Ctrl-C pressed since the last pass (interrupts.py)
+                yield from self._emit(self._interrupt())
             try:
                 batch = self.events.take(0.2)
             except KeyboardInterrupt:
