@@ -5,7 +5,7 @@ answers with a C-STORE-RSP, and returns the final C-GET-RSP.
 Why one thread: a C-GET is a ping-pong. The peer sends the next C-STORE only after our response,
 so every hand-off between threads on that path is latency paid once per object. Here the bytes go
 from one ``recv_into`` a large preallocated buffer, through a PDU/PDV header walk (``_walk``,
-``_pdvs``, ``_pdv`` filling the ``Message`` being received), to one ``writev`` per buffer-full;
+``_pdvs``, ``_pdv`` filling the ``Message`` being received, message.py), to one ``writev`` per buffer-full;
 the C-STORE-RSP is encoded by ``wire`` and sent on the same thread. Nothing else changes hands:
 the sink decides what a stored object is, the caller what a pending response means.
 
@@ -20,44 +20,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
 
 from pydicom import Dataset
 from pynetdicom.dimse_messages import C_CANCEL_RQ
 from pynetdicom.dimse_primitives import C_CANCEL
 
 from getsh.dicom.retrieve.receive import wire
+from getsh.dicom.retrieve.receive.message import Message, ReceiveBuffer, Sink, StoreRequest
 from getsh.dicom.retrieve.receive.transport import Transport
 from getsh.dicom.storage.outcomes import ObjectMeta
 
 log = logging.getLogger("getsh.retrieve")
 
 BUFFER_BYTES = 4 * 1024 * 1024  # grows for a PDU that does not fit (a peer ignoring our maximum)
-_IOV_MAX = 1024
 _PDU = wire.PDU_HEADER
 _PDV = wire.PDV_HEADER
 _PDU_NAMES = {0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE-RJ", 0x05: "A-RELEASE-RQ",
               0x06: "A-RELEASE-RP", 0x07: "A-ABORT"}
-
-
-class Sink(Protocol):
-    """One object's data set on its way to storage."""
-
-    def write_many(self, chunks: list[memoryview]) -> None: ...
-
-    def finish(self) -> int:
-        """All data arrived: store it; the C-STORE status to answer with."""
-        ...
-
-    def abort(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class StoreRequest:
-    context_id: int
-    message_id: int
-    meta: ObjectMeta
 
 
 @dataclass
@@ -75,69 +55,6 @@ class Outcome:
 
 class _Invalid(Exception):
     """Protocol violation by the peer; the message is the diagnosis."""
-
-
-@dataclass(slots=True)
-class Message:
-    """The DIMSE message being received, from its first fragment to its last: the command set,
-    then what its data set is for (an object to store, or a C-GET-RSP's identifier)."""
-
-    command: bytearray = field(default_factory=bytearray)  # command fragments so far
-    store: StoreRequest | None = None  # a C-STORE-RQ whose data set is arriving
-    sink: Sink | int | None = None  # where that data set goes (an int: the status already decided)
-    response: dict[int, bytes] | None = None  # a C-GET-RSP whose identifier is arriving
-    identifier: bytearray = field(default_factory=bytearray)
-    chunks: list[memoryview] = field(default_factory=list)  # data set fragments still in the receive buffer
-
-    def flush(self) -> None:
-        """The data set's fragments so far go to the sink, before the buffer they point into is reused."""
-        chunks, sink = self.chunks, self.sink
-        if not chunks:
-            return
-        if sink is not None and not isinstance(sink, int):
-            for i in range(0, len(chunks), _IOV_MAX):
-                sink.write_many(chunks[i : i + _IOV_MAX])
-        chunks.clear()
-
-    def abandon(self) -> None:
-        """The exchange ended half-way through an object: nothing partial is left."""
-        self.chunks.clear()
-        sink, self.sink = self.sink, None
-        if sink is not None and not isinstance(sink, int):
-            sink.abort()
-
-
-class _Buffer:
-    """The receive buffer: whole PDUs are read in place between ``start`` and ``end``."""
-
-    __slots__ = ("data", "end", "start", "view")
-
-    def __init__(self, size: int) -> None:
-        self.data = bytearray(size)
-        self.view = memoryview(self.data)
-        self.start = self.end = 0
-
-    def free(self) -> memoryview:
-        return self.view[self.end :]
-
-    def compact(self) -> None:
-        """Keep the incomplete PDU, at the front; grow for a PDU larger than the buffer (a peer
-        ignoring our maximum). Nothing may point into the buffer now."""
-        start, end, view = self.start, self.end, self.view
-        if start == end:
-            self.start = self.end = 0
-        elif start:
-            view[: end - start] = view[start:end]
-            self.start, self.end = 0, end - start
-        if self.end >= 6:
-            need = 6 + _PDU.unpack_from(self.data, 0)[1]
-            if need > len(self.data):
-                view.release()
-                self.data.extend(bytes(need - len(self.data)))
-                self.view = memoryview(self.data)
-
-    def release(self) -> None:
-        self.view.release()
 
 
 class DirectGet:
@@ -218,7 +135,7 @@ class DirectGet:
     def _loop(self) -> Outcome:
         """Fill the buffer, walk its complete PDUs handing each PDV to the message, write what the
         message holds, make room, then read (or wait for) what the peer sends next."""
-        buffer = _Buffer(BUFFER_BYTES)
+        buffer = ReceiveBuffer(BUFFER_BYTES)
         message = Message()
         try:
             while True:
@@ -238,7 +155,7 @@ class DirectGet:
             message.abandon()
             buffer.release()
 
-    def _walk(self, buffer: _Buffer, message: Message) -> Outcome | None:
+    def _walk(self, buffer: ReceiveBuffer, message: Message) -> Outcome | None:
         """Every complete PDU in the buffer: a P-DATA-TF's PDVs go to the message; any other PDU
         ends the exchange."""
         data, view, start, end = buffer.data, buffer.view, buffer.start, buffer.end
@@ -292,7 +209,7 @@ class DirectGet:
             return self._identified(message) if control & 0x02 else None
         raise _Invalid("a data set fragment that no command had announced")
 
-    def _fill(self, buffer: _Buffer) -> Outcome | None:
+    def _fill(self, buffer: ReceiveBuffer) -> Outcome | None:
         """Read what the peer sent into the buffer, or wait until it sends (or stop, or time out)."""
         try:
             got = self.transport.read_into(buffer.free())
