@@ -42,6 +42,7 @@ import os
 import platform
 import random
 import re
+import resource
 import select
 import shutil
 import signal
@@ -315,6 +316,7 @@ class RunResult:
     exit_code: int
     received: int
     problems: list[str]
+    cpu: float = float("nan")  # CPU seconds (user + system, every thread) of the timed part
 
     @property
     def ok(self) -> bool:
@@ -381,8 +383,11 @@ def _measured(argv: list[str], rss_file: Path) -> list[str]:
     return argv
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float, rss_file: Path) -> tuple[int, int]:
-    """Reap the child with wait4: (exit code, peak RSS in KB). Kills it (by PID) on timeout."""
+def _wait(proc: subprocess.Popen[bytes], timeout: float, rss_file: Path) -> tuple[int, int, float]:
+    """Reap the child with wait4: (exit code, peak RSS in KB, CPU seconds). Kills it (by PID) on timeout.
+
+    The CPU seconds count the child's waited-for children too (GNU time's child is the tool).
+    """
     timer = threading.Timer(timeout, lambda: _kill(proc.pid))
     timer.start()
     try:
@@ -394,7 +399,7 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float, rss_file: Path) -> tupl
         rss = int(rss_file.read_text().split()[-1])
     except (OSError, ValueError, IndexError):
         rss = int(usage.ru_maxrss)  # an upper bound: includes the benchmark's own RSS at fork
-    return proc.returncode, rss
+    return proc.returncode, rss, usage.ru_utime + usage.ru_stime
 
 
 def _kill(pid: int) -> None:
@@ -455,20 +460,22 @@ def run_once(variant: Variant, workload: Workload, port: int, out: Path, work: P
         pty = _PtyDrain()
         env["TERM"] = "xterm-256color"
         with log.open("wb") as err:
-            argv = [PY, os.fspath(variant.root / "scripts" / "bench_get.py"), "--shell-worker", os.fspath(spec_path)]
+            # This tree's worker for every variant: it is the benchmark's, not getsh's; PYTHONPATH
+            # chooses whose getsh it drives.
+            argv = [PY, os.fspath(ROOT / "scripts" / "bench_get.py"), "--shell-worker", os.fspath(spec_path)]
             if profile is not None:  # every thread, only while it holds the GIL (CPU, not waiting)
                 argv = [_pyspy(), "record", "--gil", "--nonblocking", "--rate", "1000", "--format", "raw",
                         "--output", os.fspath(profile), "--", *argv]
             argv = _measured(argv, rss_file)
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=pty.slave, stderr=err, env=env)
             pty.close_slave()
-            code, rss = _wait(proc, RUN_TIMEOUT, rss_file)
+            code, rss, _ = _wait(proc, RUN_TIMEOUT, rss_file)
         pty.close()
         try:
             result = json.loads(result_path.read_text())
-            seconds, statuses = float(result["seconds"]), result["statuses"]
+            seconds, cpu, statuses = float(result["seconds"]), float(result["cpu"]), result["statuses"]
         except (OSError, ValueError, KeyError):
-            seconds, statuses = float("nan"), ["no result"]
+            seconds, cpu, statuses = float("nan"), float("nan"), ["no result"]
         if code == 0 and any(s != 0 for s in statuses):
             code = next(s for s in statuses if s != 0)
     else:
@@ -478,7 +485,7 @@ def run_once(variant: Variant, workload: Workload, port: int, out: Path, work: P
             # cwd: ``python -m getsh`` looks in the current directory before PYTHONPATH
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env,
                                     cwd=variant.root)
-            code, rss = _wait(proc, RUN_TIMEOUT, rss_file)
+            code, rss, cpu = _wait(proc, RUN_TIMEOUT, rss_file)
             seconds = time.perf_counter() - started
     received, problems = check(out, workload, compare_bytes=variant.mode in ("bit", "copy"))
     if code != 0:
@@ -487,7 +494,7 @@ def run_once(variant: Variant, workload: Workload, port: int, out: Path, work: P
         tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
         print(f"  FAILED {workload.spec.name} {variant.label} [{variant.mode}]: {'; '.join(problems)}\n{tail}",
               flush=True)
-    return RunResult(seconds, rss, code, received, problems)
+    return RunResult(seconds, rss, code, received, problems, cpu)
 
 
 def _pyspy() -> str:
@@ -556,13 +563,18 @@ def shell_worker(spec_path: str) -> int:
     try:
         for line in spec["lines"][:-1]:
             statuses.append(int(runner.run_line(line)))
-        started = time.perf_counter()
+        started, before = time.perf_counter(), _cpu_seconds()
         statuses.append(int(runner.run_line(spec["lines"][-1])))
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, _cpu_seconds() - before
     finally:
         ctx.session.link.close(abort=False)
-    Path(spec["result"]).write_text(json.dumps({"seconds": seconds, "statuses": statuses}))
+    Path(spec["result"]).write_text(json.dumps({"seconds": seconds, "cpu": cpu, "statuses": statuses}))
     return 0
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ---- start-up, completion, environment -----------------------------------------------------------
@@ -702,6 +714,10 @@ def row_median(row: Row | None) -> float:
     return _median([r.seconds for r in row.runs if r.ok]) if row else float("nan")
 
 
+def row_cpu(row: Row) -> float:
+    return _median([r.cpu for r in row.runs if r.ok]) if row else float("nan")
+
+
 def row_rss_mb(row: Row) -> float:
     return max((r.rss_kb for r in row.runs), default=0) / 1024
 
@@ -720,19 +736,31 @@ def _find(rows: list[Row], workload: str, tool: str, mode: str, rev: str = "") -
 
 
 def compared(rows: list[Row]) -> list[str]:
-    """--compare: this tree's median against REV's for each getsh row, and whether it is within 5 %."""
+    """--compare: this tree's medians against REV's for each getsh row, and whether they are within 5 %.
+
+    Wall time is what a user waits; CPU seconds (user + system, every thread; for one-shot rows the
+    whole process, start-up included) hardly move with the machine's load, so on a busy machine
+    they are the steadier of the two ratios.
+    """
     rev = next((r.variant.rev for r in rows if r.variant.rev), "REV")
-    lines = [f"| workload | tool | mode | this tree s | {rev} s | this / {rev} | within 5 % |",
-             "|---|---|---|---:|---:|---:|---|"]
+    lines = [f"| workload | tool | mode | this tree s | {rev} s | this / {rev} | within 5 % "
+             f"| CPU s this / {rev} | CPU ratio | within 5 % |",
+             "|---|---|---|---:|---:|---:|---|---:|---:|---|"]
     for then in (r for r in rows if r.variant.rev):
         now = _find(rows, then.workload, then.variant.tool, then.variant.mode)
         if now is None:
             continue
         a, b = row_median(now), row_median(then)
-        ratio = a / b if b == b and b > 0 else float("nan")
+        ca, cb = row_cpu(now), row_cpu(then)
         lines.append(f"| {then.workload} | {now.variant.label} | {then.variant.mode} | {_s(a)} | {_s(b)} | "
-                     f"{ratio:.3f} | {'yes' if abs(ratio - 1) <= 0.05 else 'NO'} |")
+                     f"{_verdict(a, b)} | {_s(ca)} / {_s(cb)} | {_verdict(ca, cb)} |")
     return lines
+
+
+def _verdict(a: float, b: float) -> str:
+    """The ratio a / b and whether it is within 5 %: two cells of the compare table."""
+    ratio = a / b if b == b and b > 0 else float("nan")
+    return f"{ratio:.3f} | {'yes' if abs(ratio - 1) <= 0.05 else 'NO'}"
 
 
 def export_tree(rev: str, work: Path) -> str:
