@@ -27,6 +27,7 @@ from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.errors import GetshError
 from getsh.literal import literal
+from getsh.logs import VALUE_WARNINGS
 from getsh.results import (
     Check,
     HelpIndex,
@@ -66,6 +67,7 @@ class Renderer:
         self.console = console
         self.err_console = err_console
         self.progress = RetrieveProgress(console)
+        self.in_get = False  # between GetStarted and its GetDone, pydicom's warnings wait for the summary
 
     def error(self, error: GetshError) -> None:
         """``error: message — hint``; from a script line, ``file:line: error: message — hint``
@@ -76,17 +78,35 @@ class Renderer:
         for role, text in error.parts():  # one line: a peer's words with a line feed stay on it
             line.append(literal(text), style=styles.get(role, ""))
         self.err_console.print(line, soft_wrap=True)
+        self.in_get = False
+        self.value_warnings()
+
+    def show(self, obj: Any) -> None:
+        """Draw ``obj``; then, unless a retrieve is under way, what pydicom found wrong in the values
+        meanwhile, in one line (``logs.VALUE_WARNINGS``): a get's come after its summary."""
+        if isinstance(obj, GetStarted):
+            self.in_get = True
+        elif isinstance(obj, (GetDone, SplitDone)):
+            self.in_get = False
+        self.draw(obj)
+        if not self.in_get:
+            self.value_warnings()
+
+    def value_warnings(self) -> None:
+        line = VALUE_WARNINGS.summary()
+        if line:
+            self.console.print(Text(f"warning: {literal(line)}", style="yellow"), soft_wrap=True)
 
     @singledispatchmethod
-    def show(self, obj: Any) -> None:
+    def draw(self, obj: Any) -> None:
         self.console.print(obj)
 
-    @show.register
+    @draw.register
     def _(self, obj: Notice) -> None:
         style = "yellow" if obj.text.startswith("warning:") else ""
         self.console.print(Text(literal(obj.text, newlines=True)), style=style)
 
-    @show.register
+    @draw.register
     def _(self, obj: GetStarted) -> None:
         keys = literal("  ".join(f"{k}={v}" if v else k for k, v in obj.keys))
         header = Text(f"C-GET {literal(obj.label)}: ", style="bold")
@@ -95,26 +115,26 @@ class Renderer:
         self.console.print(header, overflow="fold")
         self.progress.start(obj)
 
-    @show.register
+    @draw.register
     def _(self, obj: GetProgress) -> None:
         self.progress.update(obj)
 
-    @show.register
+    @draw.register
     def _(self, obj: Received) -> None:
         self.progress.received_one(obj)
 
-    @show.register
+    @draw.register
     def _(self, obj: StoreFailed) -> None:
         self.console.print(Text(f"refused {literal(obj.sop_instance_uid)} (0x{obj.status:04X}): {literal(obj.reason)}",
                                 style="red"))
 
-    @show.register
+    @draw.register
     def _(self, obj: GetDone) -> None:
         self.progress.stop()
         rows = table_rows(self.console.is_terminal, self.console.height)
         self.console.print(get_summary(obj, self.console.width, rows))
 
-    @show.register
+    @draw.register
     def _(self, obj: SplitDone) -> None:
         line = Text(f"C-GET {literal(obj.label)} over {obj.associations} associations: ", style="bold")
         style = "green" if obj.exit_status == 0 else "red"
@@ -127,7 +147,7 @@ class Renderer:
         for status in obj.failures:
             self.console.print(Text(f"an association ended with {literal(str(status))}", style="red"))
 
-    @show.register
+    @draw.register
     def _(self, obj: ReceivedTable) -> None:
         if not obj.rows:
             what = f" matching '{literal(obj.filter)}'" if obj.filter else ""
@@ -136,11 +156,11 @@ class Renderer:
         title = f"{len(obj.rows)} of {obj.total} objects" + (f" matching '{literal(obj.filter)}'" if obj.filter else "")
         self.console.print(received_table(obj.rows, title, self.console.width))
 
-    @show.register
+    @draw.register
     def _(self, obj: ObjectView) -> None:
         self.console.print(object_tree(obj))
 
-    @show.register
+    @draw.register
     def _(self, obj: KeysView) -> None:
         if obj.nodes:
             self.console.print(keys_tree(obj))
@@ -149,11 +169,11 @@ class Renderer:
         for warning in obj.warnings:
             self.console.print(Text(f"warning: {literal(warning)}", style="yellow"))
 
-    @show.register
+    @draw.register
     def _(self, obj: Explanation) -> None:
         self.console.print(explanation(obj))
 
-    @show.register
+    @draw.register
     def _(self, obj: Associated) -> None:
         text = Text()
         if obj.reason:
@@ -169,11 +189,11 @@ class Renderer:
         if obj.show_contexts:
             self.console.print(context_table(obj.contexts))
 
-    @show.register
+    @draw.register
     def _(self, obj: Released) -> None:
         self.console.print(Text(f"{'aborted' if obj.aborted else 'released'} the association with {literal(obj.peer)}"))
 
-    @show.register
+    @draw.register
     def _(self, obj: EchoResult) -> None:
         colour = CATEGORY_COLOURS.get(obj.status.category, "red")
         text = Text("C-ECHO ")
@@ -183,20 +203,20 @@ class Renderer:
         text.append(f" (0x{obj.status.code:04X}) from {literal(obj.peer)} in {duration(obj.seconds)}", style="dim")
         self.console.print(text)
 
-    @show.register
+    @draw.register
     def _(self, obj: AssociationInfo) -> None:
         self.console.print(association_table(obj))
         if obj.contexts:
             self.console.print(context_table(obj.contexts, obj.budget))
 
-    @show.register
+    @draw.register
     def _(self, obj: SettingChanged) -> None:
         text = Text(f"{obj.name} = {literal(obj.value)}")
         if obj.stale:
             text.append("  (negotiated: the next command re-associates)", style="yellow")
         self.console.print(text)
 
-    @show.register
+    @draw.register
     def _(self, obj: SettingsTable) -> None:
         table = Table(title="settings", title_justify="left", expand=False)
         for column in ("setting", "value", "from", "getscu", "meaning"):
@@ -209,7 +229,7 @@ class Renderer:
         self.console.print(table)
         self.console.print("* negotiated: a change re-associates", style="dim")
 
-    @show.register
+    @draw.register
     def _(self, obj: HelpIndex) -> None:
         for category, commands in obj.sections:
             table = Table(title=category, title_justify="left", show_header=False, box=None, pad_edge=False)
@@ -220,7 +240,7 @@ class Renderer:
             self.console.print(table)
         self.console.print("help COMMAND shows its usage and examples; Tab completes.", style="dim")
 
-    @show.register
+    @draw.register
     def _(self, obj: HelpPage) -> None:
         self.console.print(Text(f"usage: {obj.usage}", style="bold"))
         self.console.print(Text(obj.summary))
@@ -238,13 +258,13 @@ class Renderer:
 
     # --- scripts ---------------------------------------------------------------------------
 
-    @show.register
+    @draw.register
     def _(self, obj: ScriptStep) -> None:
         line = Text(f"{obj.where}: ", style="dim")
         line.append(literal(obj.text), style="bold")
         self.console.print(line, overflow="fold")
 
-    @show.register
+    @draw.register
     def _(self, obj: Check) -> None:
         line = Text(f"{obj.where}: " if obj.where else "", style="bold")
         if obj.held:
@@ -256,12 +276,12 @@ class Renderer:
             line.append(literal(f"expected {obj.expectation}, found {obj.found}"))
             self.err_console.print(line, soft_wrap=True)
 
-    @show.register
+    @draw.register
     def _(self, obj: ScriptProblems) -> None:
         for error in obj.errors:
             self.error(error)
 
-    @show.register
+    @draw.register
     def _(self, obj: ReplayDone) -> None:
         console = self.console if obj.exit_status == 0 else self.err_console
         if obj.stopped_at:
@@ -272,7 +292,7 @@ class Renderer:
             self.err_console.print(stop, soft_wrap=True)
         console.print(replay_summary(obj), soft_wrap=True)
 
-    @show.register
+    @draw.register
     def _(self, obj: HistoryView) -> None:
         if not obj.entries:
             self.console.print("no commands yet")
