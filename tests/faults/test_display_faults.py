@@ -15,6 +15,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ GET = "get QueryRetrieveLevel=PATIENT PatientID=FAKE001"
 PATHS = ["direct", "pynetdicom"]
 HOSTILE_UID = "1.2.3\x1b[2J\x1b]52;c;aGk=\x07"  # a UID with a screen clear and an OSC 52 in it
 HOSTILE_UID_SHOWN = "1.2.3\\x1b[2J\\x1b]52;c;aGk=\\x07"
+QUERY_NAME = "q[bold red]x\x1b]52;c;aGk\x07.dcm"  # no "=": that would make it a key
 
 
 def receive_setting(path: str) -> str:
@@ -227,9 +229,15 @@ def test_a_real_terminal_gets_no_escape_from_the_peer(fake: list[FakeQR], tmp_pa
     """Through a pseudo-terminal rich writes its own colours: everything else must be text. No screen
     clear, no OSC (52: clipboard, 8: hyperlink), no C1 control, no bidi override gets through."""
     peer = start(fake, FakeQR(sends(hostile_objects())))
+    query = Dataset()  # a query file whose name is markup and OSC 52: the progress bar and header name it
+    query.QueryRetrieveLevel, query.PatientID = "PATIENT", "FAKE001"
+    query_file = tmp_path / QUERY_NAME
+    query.save_as(query_file, implicit_vr=True, little_endian=True)
+    out = tmp_path / "out"
+    out.mkdir()
     written = read_pty([
         "127.0.0.1", str(peer.port), "-aec", peer.ae_title,
-        "-c", f"output {tmp_path}; {GET}; received; show 5; show 6; show 7",
+        "-c", f"output {out}; {GET}; received; show 5; show 6; show 7; get {shlex.quote(str(query_file))}",
     ])
     text = written.decode("utf-8", "replace")
     assert "C-GET Success" in re.sub(r"\x1b\[[0-9;]*m", "", text), text
@@ -243,6 +251,7 @@ def test_a_real_terminal_gets_no_escape_from_the_peer(fake: list[FakeQR], tmp_pa
         assert literal(hostile.patient_id) in text or hostile.patient_cell in text, hostile
     assert "\\x1b[2J\\x1b[31mRED" in text and "C1\\x80\\x9b2J" in text and "abc\\u202eevil\\x7f" in text
     assert "[link=file:///etc/passwd]a[/link]" in text
+    assert f"C-GET {literal(str(query_file))}: " in re.sub(r"\x1b\[[0-9;]*m", "", text), text
 
 
 # --- item 10: pydicom's warnings, one line ----------------------------------------------------------
