@@ -17,12 +17,10 @@ all (``env.py``), and ``shell/render.py`` builds ``Text`` from data.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # controls, format, surrogates, separators
-_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def visible(char: str) -> str:
@@ -43,13 +41,9 @@ def literal(text: str, *, newlines: bool = False) -> str:
     ``newlines=True`` keeps line feeds as line breaks, for multi-line text getsh composed itself
     (an error with a traceback, a log record); a value from a peer is one line and shows ``\\n``.
     """
-    if text.isascii() and _ASCII_CONTROL.search(text) is None:
+    if text.isprintable():  # the common case, fast: no control, format or separator character at all
         return text
-    if newlines:
+    if newlines and "\n" in text:
         return "\n".join(literal(line) for line in text.split("\n"))
     return "".join(visible(char) for char in text)
 
-
-def is_literal(text: str) -> bool:
-    """Whether ``text`` shows as itself: no character in it would be escaped by ``literal``."""
-    return literal(text) == text
