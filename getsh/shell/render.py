@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import singledispatchmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -60,6 +61,29 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+if TYPE_CHECKING:
+    DispatchingMethod = singledispatchmethod[None]
+else:  # not subscriptable at run time before Python 3.12
+    DispatchingMethod = singledispatchmethod
+
+
+class then_shown(DispatchingMethod):
+    """``singledispatchmethod`` whose bound method calls ``self.shown(obj)`` after the handler for
+    ``obj``'s type: one place for what follows every drawing, whatever the type."""
+
+    def __get__(self, obj: Any, cls: type[Any] | None = None) -> Callable[..., None]:
+        method = super().__get__(obj, cls)
+        if obj is None:
+            return method
+
+        def show(item: Any) -> None:
+            method(item)
+            obj.shown(item)
+
+        show.register = self.register  # type: ignore[attr-defined]
+        return show
+
+
 class Renderer:
     """Draws on the environment's consoles; errors go to stderr, one line each."""
 
@@ -81,14 +105,13 @@ class Renderer:
         self.in_get = False
         self.value_warnings()
 
-    def show(self, obj: Any) -> None:
-        """Draw ``obj``; then, unless a retrieve is under way, what pydicom found wrong in the values
-        meanwhile, in one line (``logs.VALUE_WARNINGS``): a get's come after its summary."""
+    def shown(self, obj: Any) -> None:
+        """After ``show(obj)``: unless a retrieve is under way, what pydicom found wrong in the values
+        meanwhile, in one line (``logs.VALUE_WARNINGS``); a get's come after its summary."""
         if isinstance(obj, GetStarted):
             self.in_get = True
         elif isinstance(obj, (GetDone, SplitDone)):
             self.in_get = False
-        self.draw(obj)
         if not self.in_get:
             self.value_warnings()
 
@@ -97,16 +120,16 @@ class Renderer:
         if line:
             self.console.print(Text(f"warning: {literal(line)}", style="yellow"), soft_wrap=True)
 
-    @singledispatchmethod
-    def draw(self, obj: Any) -> None:
+    @then_shown
+    def show(self, obj: Any) -> None:
         self.console.print(obj)
 
-    @draw.register
+    @show.register
     def _(self, obj: Notice) -> None:
         style = "yellow" if obj.text.startswith("warning:") else ""
         self.console.print(Text(literal(obj.text, newlines=True)), style=style)
 
-    @draw.register
+    @show.register
     def _(self, obj: GetStarted) -> None:
         keys = literal("  ".join(f"{k}={v}" if v else k for k, v in obj.keys))
         header = Text(f"C-GET {literal(obj.label)}: ", style="bold")
@@ -115,26 +138,26 @@ class Renderer:
         self.console.print(header, overflow="fold")
         self.progress.start(obj)
 
-    @draw.register
+    @show.register
     def _(self, obj: GetProgress) -> None:
         self.progress.update(obj)
 
-    @draw.register
+    @show.register
     def _(self, obj: Received) -> None:
         self.progress.received_one(obj)
 
-    @draw.register
+    @show.register
     def _(self, obj: StoreFailed) -> None:
         self.console.print(Text(f"refused {literal(obj.sop_instance_uid)} (0x{obj.status:04X}): {literal(obj.reason)}",
                                 style="red"))
 
-    @draw.register
+    @show.register
     def _(self, obj: GetDone) -> None:
         self.progress.stop()
         rows = table_rows(self.console.is_terminal, self.console.height)
         self.console.print(get_summary(obj, self.console.width, rows))
 
-    @draw.register
+    @show.register
     def _(self, obj: SplitDone) -> None:
         line = Text(f"C-GET {literal(obj.label)} over {obj.associations} associations: ", style="bold")
         style = "green" if obj.exit_status == 0 else "red"
@@ -147,7 +170,7 @@ class Renderer:
         for status in obj.failures:
             self.console.print(Text(f"an association ended with {literal(str(status))}", style="red"))
 
-    @draw.register
+    @show.register
     def _(self, obj: ReceivedTable) -> None:
         if not obj.rows:
             what = f" matching '{literal(obj.filter)}'" if obj.filter else ""
@@ -156,11 +179,11 @@ class Renderer:
         title = f"{len(obj.rows)} of {obj.total} objects" + (f" matching '{literal(obj.filter)}'" if obj.filter else "")
         self.console.print(received_table(obj.rows, title, self.console.width))
 
-    @draw.register
+    @show.register
     def _(self, obj: ObjectView) -> None:
         self.console.print(object_tree(obj))
 
-    @draw.register
+    @show.register
     def _(self, obj: KeysView) -> None:
         if obj.nodes:
             self.console.print(keys_tree(obj))
@@ -169,11 +192,11 @@ class Renderer:
         for warning in obj.warnings:
             self.console.print(Text(f"warning: {literal(warning)}", style="yellow"))
 
-    @draw.register
+    @show.register
     def _(self, obj: Explanation) -> None:
         self.console.print(explanation(obj))
 
-    @draw.register
+    @show.register
     def _(self, obj: Associated) -> None:
         text = Text()
         if obj.reason:
@@ -189,11 +212,11 @@ class Renderer:
         if obj.show_contexts:
             self.console.print(context_table(obj.contexts))
 
-    @draw.register
+    @show.register
     def _(self, obj: Released) -> None:
         self.console.print(Text(f"{'aborted' if obj.aborted else 'released'} the association with {literal(obj.peer)}"))
 
-    @draw.register
+    @show.register
     def _(self, obj: EchoResult) -> None:
         colour = CATEGORY_COLOURS.get(obj.status.category, "red")
         text = Text("C-ECHO ")
@@ -203,20 +226,20 @@ class Renderer:
         text.append(f" (0x{obj.status.code:04X}) from {literal(obj.peer)} in {duration(obj.seconds)}", style="dim")
         self.console.print(text)
 
-    @draw.register
+    @show.register
     def _(self, obj: AssociationInfo) -> None:
         self.console.print(association_table(obj))
         if obj.contexts:
             self.console.print(context_table(obj.contexts, obj.budget))
 
-    @draw.register
+    @show.register
     def _(self, obj: SettingChanged) -> None:
         text = Text(f"{obj.name} = {literal(obj.value)}")
         if obj.stale:
             text.append("  (negotiated: the next command re-associates)", style="yellow")
         self.console.print(text)
 
-    @draw.register
+    @show.register
     def _(self, obj: SettingsTable) -> None:
         table = Table(title="settings", title_justify="left", expand=False)
         for column in ("setting", "value", "from", "getscu", "meaning"):
@@ -229,7 +252,7 @@ class Renderer:
         self.console.print(table)
         self.console.print("* negotiated: a change re-associates", style="dim")
 
-    @draw.register
+    @show.register
     def _(self, obj: HelpIndex) -> None:
         for category, commands in obj.sections:
             table = Table(title=category, title_justify="left", show_header=False, box=None, pad_edge=False)
@@ -240,7 +263,7 @@ class Renderer:
             self.console.print(table)
         self.console.print("help COMMAND shows its usage and examples; Tab completes.", style="dim")
 
-    @draw.register
+    @show.register
     def _(self, obj: HelpPage) -> None:
         self.console.print(Text(f"usage: {obj.usage}", style="bold"))
         self.console.print(Text(obj.summary))
@@ -258,13 +281,13 @@ class Renderer:
 
     # --- scripts ---------------------------------------------------------------------------
 
-    @draw.register
+    @show.register
     def _(self, obj: ScriptStep) -> None:
         line = Text(f"{obj.where}: ", style="dim")
         line.append(literal(obj.text), style="bold")
         self.console.print(line, overflow="fold")
 
-    @draw.register
+    @show.register
     def _(self, obj: Check) -> None:
         line = Text(f"{obj.where}: " if obj.where else "", style="bold")
         if obj.held:
@@ -276,12 +299,12 @@ class Renderer:
             line.append(literal(f"expected {obj.expectation}, found {obj.found}"))
             self.err_console.print(line, soft_wrap=True)
 
-    @draw.register
+    @show.register
     def _(self, obj: ScriptProblems) -> None:
         for error in obj.errors:
             self.error(error)
 
-    @draw.register
+    @show.register
     def _(self, obj: ReplayDone) -> None:
         console = self.console if obj.exit_status == 0 else self.err_console
         if obj.stopped_at:
@@ -292,7 +315,7 @@ class Renderer:
             self.err_console.print(stop, soft_wrap=True)
         console.print(replay_summary(obj), soft_wrap=True)
 
-    @draw.register
+    @show.register
     def _(self, obj: HistoryView) -> None:
         if not obj.entries:
             self.console.print("no commands yet")
