@@ -134,7 +134,7 @@ class Renderer:
         keys = literal("  ".join(f"{k}={v}" if v else k for k, v in obj.keys))
         header = Text(f"C-GET {literal(obj.label)}: ", style="bold")
         model = {"patient": "patient root", "study": "study root", "psonly": "patient/study only"}[obj.model]
-        header.append(f"{model}, {obj.level or 'no'} level  {keys}")
+        header.append(f"{model}, {literal(obj.level) or 'no'} level  {keys}")
         self.console.print(header, overflow="fold")
         self.progress.start(obj)
 
@@ -234,7 +234,7 @@ class Renderer:
 
     @show.register
     def _(self, obj: SettingChanged) -> None:
-        text = Text(f"{obj.name} = {literal(obj.value)}")
+        text = Text(f"{literal(obj.name)} = {literal(obj.value)}")
         if obj.stale:
             text.append("  (negotiated: the next command re-associates)", style="yellow")
         self.console.print(text)
@@ -247,8 +247,8 @@ class Renderer:
         for row in obj.rows:
             style = "bold" if row.origin != "default" else ""
             name = row.name + (" *" if row.renegotiate else "")
-            table.add_row(Text(name), Text(literal(row.value), style=style), Text(literal(row.origin)), Text(row.flags),
-                          Text(row.help))
+            table.add_row(Text(literal(name)), Text(literal(row.value), style=style), Text(literal(row.origin)),
+                          Text(literal(row.flags)), Text(literal(row.help)))
         self.console.print(table)
         self.console.print("* negotiated: a change re-associates", style="dim")
 
@@ -283,13 +283,13 @@ class Renderer:
 
     @show.register
     def _(self, obj: ScriptStep) -> None:
-        line = Text(f"{obj.where}: ", style="dim")
+        line = Text(f"{literal(obj.where)}: ", style="dim")
         line.append(literal(obj.text), style="bold")
         self.console.print(line, overflow="fold")
 
     @show.register
     def _(self, obj: Check) -> None:
-        line = Text(f"{obj.where}: " if obj.where else "", style="bold")
+        line = Text(f"{literal(obj.where)}: " if obj.where else "", style="bold")
         if obj.held:
             line.append("ok: ", style="green")
             line.append(literal(f"{obj.expectation} (found {obj.found})"))

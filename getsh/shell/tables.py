@@ -100,7 +100,7 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     if done.error_comment:
         parts.append(Text(f"peer's comment: {literal(done.error_comment)}", style="yellow"))
     if done.part and (done.failed or done.failed_uids):
-        parts.append(Text(f"association {done.part} accepts only some of the storage classes: the objects of "
+        parts.append(Text(f"association {literal(done.part)} accepts only some of the storage classes: the objects of "
                           "the others fail here and come on another association", style="dim"))
     elif done.failed_uids:
         parts.append(Text("failed SOP instances: " + literal(", ".join(done.failed_uids)), style="red"))

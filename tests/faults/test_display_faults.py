@@ -362,3 +362,87 @@ def test_get_into_a_read_only_output_directory_sends_nothing(shell: Shell, fake:
     assert peer.requests == 0 and peer.associations == 1
     status, shown = shell.run(f"output {tmp_path}; {GET}")
     assert status is ExitStatus.SUCCESS, shown
+
+
+# --- item 1: every event and result the renderer draws, every text field hostile --------------------
+
+HOSTILE_TEXT = "[/][bold red]X[link=file:///etc/passwd]\x1b[2J\x1b]52;c;aGk=\x07\x9b\u202e:warning:\n"
+KNOWN_WORDS = {"model": "patient", "category": "Failure", "state": "open", "action": "renamed"}  # dict keys
+
+
+def hostile_instance(cls: type) -> Any:
+    """``cls`` (a dataclass) with every text field, however deep, set to HOSTILE_TEXT."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+
+    def value(name: str, hint: Any) -> Any:
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if hint is str:
+            return KNOWN_WORDS.get(name, HOSTILE_TEXT)
+        if origin in (typing.Union, __import__("types").UnionType):
+            return value(name, next(a for a in args if a is not type(None)))
+        if origin is tuple and args[-1] is Ellipsis and args[0] is Any:
+            return tuple(hostile_nodes())
+        if origin is tuple:
+            return tuple(value(name, a) for a in (args[:1] if len(args) == 2 and args[1] is Ellipsis else args))
+        if dataclasses.is_dataclass(hint):
+            return hostile_instance(hint)  # type: ignore[arg-type]
+        if hint is ExitStatus:
+            return ExitStatus.FAILURE
+        if hint in (int, float) or hint is bool:
+            return hint(1)
+        if origin is list or hint is Any:  # the nodes of a tree: a data set's, as 'show' and 'keys' draw them
+            return hostile_nodes()
+        raise TypeError(f"{cls.__name__}.{name}: cannot make a {hint!r}")
+
+    return cls(**{f.name: value(f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init})
+
+
+def hostile_nodes() -> list[Any]:
+    from pydicom.sequence import Sequence
+
+    from getsh.dicom.keys.identifier import describe
+
+    item = Dataset()
+    item.CodeMeaning = HOSTILE_TEXT
+    ds = Dataset()
+    ds.PatientName, ds.StudyDescription = HOSTILE_TEXT, HOSTILE_TEXT
+    ds.ProcedureCodeSequence = Sequence([item])
+    return list(describe(ds))
+
+
+def drawable_types() -> list[type]:
+    import dataclasses
+
+    import getsh.dicom.events as events
+    import getsh.results as results
+    from getsh.dicom.keys.dictionary import Explanation
+
+    found = [Explanation]
+    for module in (events, results):
+        found += [c for c in vars(module).values() if isinstance(c, type) and dataclasses.is_dataclass(c)
+                  and c.__module__ == module.__name__ and c.__name__ not in NOT_DRAWN]
+    return found
+
+
+NOT_DRAWN = {"ContextInfo", "SettingRow", "Outcome"}  # parts of others, or never shown on their own
+
+
+@pytest.mark.parametrize("cls", drawable_types(), ids=lambda c: c.__name__)
+def test_every_text_field_of_everything_drawn_is_shown_literally(shell: Shell, cls: type) -> None:
+    """A field added tomorrow is held to the same rule: the renderer's per-field escaping or, if it
+    forgets, the consoles' own net (shell/shown.py) keeps every control character off the screen."""
+    from getsh.errors import GetshError
+
+    item = hostile_instance(cls)
+    if cls.__name__ == "ScriptProblems":
+        item = cls(errors=(GetshError(HOSTILE_TEXT, HOSTILE_TEXT),))
+    shell.runner.renderer.show(item)
+    shell.runner.renderer.error(GetshError(HOSTILE_TEXT, HOSTILE_TEXT))
+    shown = shell.out.getvalue() + shell.err.getvalue()
+    assert_nothing_raw(shown)
+    assert "\\x1b" in shown, shown  # the hostile text was drawn, and made visible
+    assert "error: [/][bold red]X[link=file:///etc/passwd]\\x1b[2J\\x1b]52;c;aGk=\\x07\\x9b\\u202e:warning:\\n — " \
+        in shown, shown
