@@ -446,3 +446,28 @@ def test_every_text_field_of_everything_drawn_is_shown_literally(shell: Shell, c
     assert "\\x1b" in shown, shown  # the hostile text was drawn, and made visible
     assert "error: [/][bold red]X[link=file:///etc/passwd]\\x1b[2J\\x1b]52;c;aGk=\\x07\\x9b\\u202e:warning:\\n — " \
         in shown, shown
+
+
+def test_a_log_record_cannot_forge_a_line_or_drive_the_terminal() -> None:
+    import io
+    import logging
+
+    from getsh.logs import LiteralFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(LiteralFormatter())
+    log = logging.getLogger("getsh.test.literal")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        try:
+            raise ValueError("bad UID '1.2\x1b[2J'")
+        except ValueError:
+            log.warning("the peer's AE title %s\nE: forged", "AE\x1b]52;c;aGk=\x07", exc_info=True)
+    finally:
+        log.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "W: the peer's AE title AE\\x1b]52;c;aGk=\\x07\\nE: forged"
+    assert lines[1] == "Traceback (most recent call last):" and lines[-1] == "ValueError: bad UID '1.2\\x1b[2J'"
+    assert raw_controls(stream.getvalue()) == []
