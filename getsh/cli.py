@@ -25,6 +25,7 @@ from getsh.cmdline.options import Options
 from getsh.env import HOME_VARIABLE, Environment
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
+from getsh.literal import literal
 from getsh.settings import SETTINGS, Origin, Settings
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         env.stderr.write(exc.plain(lead="getsh") + "\n")
         return ExitStatus.USAGE
     if opts.show_arguments:
-        env.stderr.write(arguments_text(opts.expanded) + "\n")
+        env.stderr.write(literal(arguments_text(opts.expanded), newlines=True) + "\n")  # from @files: shown as is
     if opts.mode == "help":
         env.stdout.write(help_text() + "\n")
         return ExitStatus.SUCCESS
@@ -140,7 +141,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
 
     logs.configure(settings["log-level"], opts.log_config)
     for warning in warnings:
-        env.stderr.write(f"getsh: warning: {warning}\n")
+        env.stderr.write(f"getsh: warning: {literal(warning)}\n")  # the config file's words, shown as they are
     if _plain_shell(opts, env):  # the prompt first, pydicom and pynetdicom behind it
         from getsh.shell.deferred import run_deferred_shell
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
+from getsh.shell.shown import literal_console
 
 HOME_VARIABLE = "GETSH_HOME"
 
@@ -40,8 +40,8 @@ class Environment:
         self.stdin_isatty = _isatty(self.stdin)
         self.stdout_isatty = _isatty(self.stdout)
         width = self.width or (None if self.stdout_isatty else _columns())
-        self.console = Console(file=self.stdout, width=width, highlight=False, soft_wrap=False)
-        self.err_console = Console(file=self.stderr, width=width, highlight=False, stderr=True)
+        self.console = literal_console(file=self.stdout, width=width, soft_wrap=False)
+        self.err_console = literal_console(file=self.stderr, width=width, stderr=True)
 
     @property
     def history_path(self) -> Path:

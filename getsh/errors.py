@@ -7,6 +7,7 @@ exit status, so handlers and the protocol layer simply raise.
 from __future__ import annotations
 
 from getsh.exitstatus import ExitStatus
+from getsh.literal import literal
 
 
 class GetshError(Exception):
@@ -36,8 +37,9 @@ class GetshError(Exception):
         return pieces
 
     def plain(self, lead: str = "error") -> str:
-        """The error as one line of plain text, worded by ``parts``."""
-        return "".join(text for _role, text in self.parts(lead))
+        """The error as one line of text to show, worded by ``parts``: a peer's or a file's words in it
+        are shown literally (``getsh.literal``), so they can neither break the line nor drive the terminal."""
+        return literal("".join(text for _role, text in self.parts(lead)))
 
 
 class UsageError(GetshError):

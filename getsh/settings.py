@@ -145,10 +145,15 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 
 
 def _existing_directory(text: str) -> None:
-    """As getscu: ``-od`` names a directory that exists, or the command line is wrong (exit 1)."""
-    if not os.path.isdir(os.path.expanduser(text)):
+    """As getscu: ``-od`` names a directory that exists and that we may write into, or the command line
+    is wrong (exit 1), before anything is associated (a read-only mount included: access() says EROFS)."""
+    path = os.path.expanduser(text)
+    if not os.path.isdir(path):
         raise UsageError(f"specified output directory does not exist: {text}",
                          "-od names an existing directory (as getscu)")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"specified output directory is not writeable: {text}",
+                         "-od names a directory getsh may write into (as getscu)")
 
 
 def _accept(text: str) -> str:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit.completion import Completer, DynamicCompleter, ThreadedCompleter
 from prompt_toolkit.formatted_text import StyleAndTextTuples
-from rich.markup import escape
 
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
@@ -128,7 +127,7 @@ def run_deferred_shell(env: Environment, welcome: str, build: Callable[[], Runne
     loader = Loader(build, ready)
     session = make_prompt_session(env, _completer(loader), _toolbar(loader))
     session.app.after_render += loader.start  # the prompt is on the screen: now load the rest
-    env.console.print(escape(welcome))  # as the shell's Notice
+    env.console.print(welcome)  # as the shell's Notice (the consoles read no markup)
     life = SessionLifetime(show_released=True)
 
     def runner_for() -> Runner:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from getsh.dicom.events import GetProgress, GetStarted, Received
+from getsh.literal import literal
 
 
 def human_size(n: float) -> str:
@@ -43,15 +44,16 @@ class RetrieveProgress:
         if not self.console.is_terminal:
             return
         self.progress = Progress(
-            TextColumn("[bold]C-GET[/] {task.description}"),
+            TextColumn("C-GET", style="bold", markup=False),
+            TextColumn("{task.description}", markup=False),  # a query file's name: data, not markup
             BarColumn(),
-            TextColumn("{task.fields[counts]}"),
+            TextColumn("{task.fields[counts]}", markup=False),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[rate]}", markup=False),
             console=self.console,
             transient=True,
         )
-        self.task = self.progress.add_task(started.label, total=None, counts="", rate="")
+        self.task = self.progress.add_task(literal(started.label), total=None, counts="", rate="")
         self.progress.start()
 
     def received_one(self, item: Received) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import singledispatchmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -27,6 +27,8 @@ from getsh.dicom.events import (
 from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.errors import GetshError
+from getsh.literal import literal
+from getsh.logs import VALUE_WARNINGS
 from getsh.results import (
     Check,
     HelpIndex,
@@ -59,6 +61,29 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+if TYPE_CHECKING:
+    DispatchingMethod = singledispatchmethod[None]
+else:  # not subscriptable at run time before Python 3.12
+    DispatchingMethod = singledispatchmethod
+
+
+class then_shown(DispatchingMethod):
+    """``singledispatchmethod`` whose bound method calls ``self.shown(obj)`` after the handler for
+    ``obj``'s type: one place for what follows every drawing, whatever the type."""
+
+    def __get__(self, obj: Any, cls: type[Any] | None = None) -> Callable[..., None]:
+        method = super().__get__(obj, cls)
+        if obj is None:
+            return method
+
+        def show(item: Any) -> None:
+            method(item)
+            obj.shown(item)
+
+        show.register = self.register  # type: ignore[attr-defined]
+        return show
+
+
 class Renderer:
     """Draws on the environment's consoles; errors go to stderr, one line each."""
 
@@ -66,6 +91,7 @@ class Renderer:
         self.console = console
         self.err_console = err_console
         self.progress = RetrieveProgress(console)
+        self.in_get = False  # between GetStarted and its GetDone, pydicom's warnings wait for the summary
 
     def error(self, error: GetshError) -> None:
         """``error: message — hint``; from a script line, ``file:line: error: message — hint``
@@ -73,25 +99,42 @@ class Renderer:
         self.progress.stop()
         styles = {"lead": "bold red", "hint": "dim"}  # on a bold line
         line = Text(style="bold")
-        for role, text in error.parts():
-            line.append(text, style=styles.get(role, ""))
+        for role, text in error.parts():  # one line: a peer's words with a line feed stay on it
+            line.append(literal(text), style=styles.get(role, ""))
         self.err_console.print(line, soft_wrap=True)
+        self.in_get = False
+        self.value_warnings()
 
-    @singledispatchmethod
+    def shown(self, obj: Any) -> None:
+        """After ``show(obj)``: unless a retrieve is under way, what pydicom found wrong in the values
+        meanwhile, in one line (``logs.VALUE_WARNINGS``); a get's come after its summary."""
+        if isinstance(obj, GetStarted):
+            self.in_get = True
+        elif isinstance(obj, (GetDone, SplitDone)):
+            self.in_get = False
+        if not self.in_get:
+            self.value_warnings()
+
+    def value_warnings(self) -> None:
+        line = VALUE_WARNINGS.summary()
+        if line:
+            self.console.print(Text(f"warning: {literal(line)}", style="yellow"), soft_wrap=True)
+
+    @then_shown
     def show(self, obj: Any) -> None:
         self.console.print(obj)
 
     @show.register
     def _(self, obj: Notice) -> None:
         style = "yellow" if obj.text.startswith("warning:") else ""
-        self.console.print(escape(obj.text), style=style)
+        self.console.print(Text(literal(obj.text, newlines=True)), style=style)
 
     @show.register
     def _(self, obj: GetStarted) -> None:
-        keys = "  ".join(f"{k}={v}" if v else k for k, v in obj.keys)
-        header = Text(f"C-GET {obj.label}: ", style="bold")
+        keys = literal("  ".join(f"{k}={v}" if v else k for k, v in obj.keys))
+        header = Text(f"C-GET {literal(obj.label)}: ", style="bold")
         model = {"patient": "patient root", "study": "study root", "psonly": "patient/study only"}[obj.model]
-        header.append(f"{model}, {obj.level or 'no'} level  {keys}")
+        header.append(f"{model}, {literal(obj.level) or 'no'} level  {keys}")
         self.console.print(header, overflow="fold")
         self.progress.start(obj)
 
@@ -105,7 +148,8 @@ class Renderer:
 
     @show.register
     def _(self, obj: StoreFailed) -> None:
-        self.console.print(Text(f"refused {obj.sop_instance_uid} (0x{obj.status:04X}): {obj.reason}", style="red"))
+        self.console.print(Text(f"refused {literal(obj.sop_instance_uid)} (0x{obj.status:04X}): {literal(obj.reason)}",
+                                style="red"))
 
     @show.register
     def _(self, obj: GetDone) -> None:
@@ -115,24 +159,24 @@ class Renderer:
 
     @show.register
     def _(self, obj: SplitDone) -> None:
-        line = Text(f"C-GET {obj.label} over {obj.associations} associations: ", style="bold")
+        line = Text(f"C-GET {literal(obj.label)} over {obj.associations} associations: ", style="bold")
         style = "green" if obj.exit_status == 0 else "red"
         line.append(f"{obj.received} of {obj.matched} objects received", style=style)
         if obj.failed:
             line.append(f", {obj.failed} failed on every association", style="red")
         self.console.print(line)
         if obj.failed_uids:
-            self.console.print(Text("failed SOP instances: " + ", ".join(obj.failed_uids), style="red"))
+            self.console.print(Text("failed SOP instances: " + literal(", ".join(obj.failed_uids)), style="red"))
         for status in obj.failures:
-            self.console.print(Text(f"an association ended with {status}", style="red"))
+            self.console.print(Text(f"an association ended with {literal(str(status))}", style="red"))
 
     @show.register
     def _(self, obj: ReceivedTable) -> None:
         if not obj.rows:
-            what = f" matching {obj.filter!r}" if obj.filter else ""
-            self.console.print(f"no objects{what} ({obj.total} received in this session)")
+            what = f" matching '{literal(obj.filter)}'" if obj.filter else ""
+            self.console.print(Text(f"no objects{what} ({obj.total} received in this session)"))
             return
-        title = f"{len(obj.rows)} of {obj.total} objects" + (f" matching {obj.filter!r}" if obj.filter else "")
+        title = f"{len(obj.rows)} of {obj.total} objects" + (f" matching '{literal(obj.filter)}'" if obj.filter else "")
         self.console.print(received_table(obj.rows, title, self.console.width))
 
     @show.register
@@ -146,7 +190,7 @@ class Renderer:
         else:
             self.console.print("no keys: set some with key, level or load")
         for warning in obj.warnings:
-            self.console.print(Text(f"warning: {warning}", style="yellow"))
+            self.console.print(Text(f"warning: {literal(warning)}", style="yellow"))
 
     @show.register
     def _(self, obj: Explanation) -> None:
@@ -156,9 +200,9 @@ class Renderer:
     def _(self, obj: Associated) -> None:
         text = Text()
         if obj.reason:
-            text.append(f"{obj.reason}\n", style="yellow")
+            text.append(f"{literal(obj.reason)}\n", style="yellow")
         text.append("associated ", style="green")
-        text.append(f"with {obj.called_ae} @ {obj.peer} as {obj.calling_ae} ")
+        text.append(f"with {literal(obj.called_ae)} @ {literal(obj.peer)} as {literal(obj.calling_ae)} ")
         text.append(f"({obj.accepted} of {obj.proposed} presentation contexts accepted)", style="dim")
         if obj.dropped:
             text.append(f"\n{obj.dropped} storage classes did not fit in the 128 presentation contexts: "
@@ -170,7 +214,7 @@ class Renderer:
 
     @show.register
     def _(self, obj: Released) -> None:
-        self.console.print(f"{'aborted' if obj.aborted else 'released'} the association with {obj.peer}")
+        self.console.print(Text(f"{'aborted' if obj.aborted else 'released'} the association with {literal(obj.peer)}"))
 
     @show.register
     def _(self, obj: EchoResult) -> None:
@@ -178,8 +222,8 @@ class Renderer:
         text = Text("C-ECHO ")
         text.append(obj.status.category, style=f"bold {colour}")
         if obj.status.words:
-            text.append(f": {obj.status.words}")
-        text.append(f" (0x{obj.status.code:04X}) from {obj.peer} in {duration(obj.seconds)}", style="dim")
+            text.append(f": {literal(obj.status.words)}")
+        text.append(f" (0x{obj.status.code:04X}) from {literal(obj.peer)} in {duration(obj.seconds)}", style="dim")
         self.console.print(text)
 
     @show.register
@@ -190,7 +234,7 @@ class Renderer:
 
     @show.register
     def _(self, obj: SettingChanged) -> None:
-        text = Text(f"{obj.name} = {obj.value}")
+        text = Text(f"{literal(obj.name)} = {literal(obj.value)}")
         if obj.stale:
             text.append("  (negotiated: the next command re-associates)", style="yellow")
         self.console.print(text)
@@ -203,7 +247,8 @@ class Renderer:
         for row in obj.rows:
             style = "bold" if row.origin != "default" else ""
             name = row.name + (" *" if row.renegotiate else "")
-            table.add_row(name, Text(row.value, style=style), row.origin, row.flags, row.help)
+            table.add_row(Text(literal(name)), Text(literal(row.value), style=style), Text(literal(row.origin)),
+                          Text(literal(row.flags)), Text(literal(row.help)))
         self.console.print(table)
         self.console.print("* negotiated: a change re-associates", style="dim")
 
@@ -221,7 +266,7 @@ class Renderer:
     @show.register
     def _(self, obj: HelpPage) -> None:
         self.console.print(Text(f"usage: {obj.usage}", style="bold"))
-        self.console.print(escape(obj.summary))
+        self.console.print(Text(obj.summary))
         if obj.aliases:
             self.console.print(f"aliases: {', '.join(obj.aliases)}", style="dim")
         if obj.arguments:
@@ -232,26 +277,26 @@ class Renderer:
                 table.add_row(name, text)
             self.console.print(table)
         if obj.text:
-            self.console.print(escape(obj.text))
+            self.console.print(Text(obj.text))
 
     # --- scripts ---------------------------------------------------------------------------
 
     @show.register
     def _(self, obj: ScriptStep) -> None:
-        line = Text(f"{obj.where}: ", style="dim")
-        line.append(obj.text, style="bold")
+        line = Text(f"{literal(obj.where)}: ", style="dim")
+        line.append(literal(obj.text), style="bold")
         self.console.print(line, overflow="fold")
 
     @show.register
     def _(self, obj: Check) -> None:
-        line = Text(f"{obj.where}: " if obj.where else "", style="bold")
+        line = Text(f"{literal(obj.where)}: " if obj.where else "", style="bold")
         if obj.held:
             line.append("ok: ", style="green")
-            line.append(f"{obj.expectation} (found {obj.found})")
+            line.append(literal(f"{obj.expectation} (found {obj.found})"))
             self.console.print(line, overflow="fold")
         else:
             line.append("expectation failed: ", style="bold red")
-            line.append(f"expected {obj.expectation}, found {obj.found}")
+            line.append(literal(f"expected {obj.expectation}, found {obj.found}"))
             self.err_console.print(line, soft_wrap=True)
 
     @show.register
@@ -263,8 +308,8 @@ class Renderer:
     def _(self, obj: ReplayDone) -> None:
         console = self.console if obj.exit_status == 0 else self.err_console
         if obj.stopped_at:
-            stop = Text(f"{obj.stopped_at}: ", style="bold")
-            stop.append(f"replay stopped: {obj.reason}", style="red" if obj.reason != "you quit" else "yellow")
+            stop = Text(f"{literal(obj.stopped_at)}: ", style="bold")
+            stop.append(f"replay stopped: {literal(obj.reason)}", style="red" if obj.reason != "you quit" else "yellow")
             if obj.reason not in ("you quit", "quit"):
                 stop.append(" (--keep-going goes on after failures)", style="dim")
             self.err_console.print(stop, soft_wrap=True)
@@ -275,7 +320,7 @@ class Renderer:
         if not obj.entries:
             self.console.print("no commands yet")
         for number, line in obj.entries:
-            self.console.print(Text(f"{number:>5}  ", style="dim") + Text(line), overflow="fold")
+            self.console.print(Text(f"{number:>5}  ", style="dim") + Text(literal(line)), overflow="fold")
 
 
 def association_table(info: AssociationInfo) -> Table:
@@ -284,16 +329,17 @@ def association_table(info: AssociationInfo) -> Table:
     table.add_column(overflow="fold")
     state = info.state + (f" ({info.state_reason})" if info.state_reason else "")
     colour = {"open": "green", "stale": "yellow", "closed": "red"}.get(info.state, "dim")
-    table.add_row("peer", info.peer or "none — connect HOST PORT")
-    table.add_row("called AE", info.called_ae)
-    table.add_row("calling AE", info.calling_ae)
-    table.add_row("state", Text(state, style=colour))
+    table.add_row("peer", Text(literal(info.peer) or "none — connect HOST PORT"))
+    table.add_row("called AE", Text(literal(info.called_ae)))
+    table.add_row("calling AE", Text(literal(info.calling_ae)))
+    table.add_row("state", Text(literal(state), style=colour))
     if info.age is not None:
         table.add_row("age", f"{duration(info.age)} (idle {duration(info.idle)})")
     if info.peer_max_pdu is not None:
         table.add_row("max PDU", f"peer {info.peer_max_pdu or 'unlimited'} / ours {info.our_max_pdu}")
     if info.implementation_class_uid:
-        table.add_row("peer implementation", f"{info.implementation_class_uid} {info.implementation_version}".strip())
+        implementation = f"{info.implementation_class_uid} {info.implementation_version}".strip()
+        table.add_row("peer implementation", Text(literal(implementation)))
     return table
 
 
@@ -307,20 +353,20 @@ def context_table(contexts: tuple[ContextInfo, ...], budget: int = 128) -> Table
         table.add_column(column, overflow="fold")
     for cx in contexts:
         roles = "/".join(r for r, on in (("SCU", cx.scu_role), ("SCP", cx.scp_role)) if on) or "-"
-        result = Text(cx.result, style="green" if cx.accepted else "red")
-        syntax = ", ".join(syntax_name(ts) for ts in cx.transfer_syntaxes)
-        table.add_row(str(cx.context_id), uid_name(cx.abstract_syntax), result, syntax, roles)
+        result = Text(literal(cx.result), style="green" if cx.accepted else "red")
+        syntax = literal(", ".join(syntax_name(ts) for ts in cx.transfer_syntaxes))
+        table.add_row(str(cx.context_id), Text(literal(uid_name(cx.abstract_syntax))), result, Text(syntax), roles)
     return table
 
 
 def replay_summary(done: ReplayDone) -> Text:
     """``file: 5 of 7 commands run, 1 failed; 3 of 4 expectations held (2.3 s)``."""
-    text = Text(f"{done.path}: ", style="bold")
+    text = Text(f"{literal(done.path)}: ", style="bold")
     if done.dry_run:
         text.append(f"dry run: {done.commands} commands and {done.expectations} expectations parse; "
                     "nothing was run", style="green")
     elif done.reason and not done.ran and not done.stopped_at:
-        text.append(f"not run: {done.reason}", style="red")
+        text.append(f"not run: {literal(done.reason)}", style="red")
     else:
         colour = "green" if done.exit_status == 0 else "red"
         counts = f"{done.ran} of {done.commands} commands run"
@@ -330,5 +376,5 @@ def replay_summary(done: ReplayDone) -> Text:
         text.append(counts, style=colour)
         text.append(f" ({duration(done.seconds)})", style="dim")
     if done.junit:
-        text.append(f"; JUnit report: {done.junit}", style="dim")
+        text.append(f"; JUnit report: {literal(done.junit)}", style="dim")
     return text

@@ -12,6 +12,7 @@ from rich.tree import Tree
 from getsh.dicom.events import GetDone, Received
 from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
+from getsh.literal import literal
 from getsh.results import TABLE_ROWS, KeysView, ObjectView
 from getsh.shell.progress import human_size
 
@@ -44,17 +45,22 @@ def received_table(rows: Sequence[Received], title: str = "", width: int = WIDE)
         table.add_column("file", overflow="ellipsis", no_wrap=True, max_width=28)
     table.add_column("", no_wrap=True, min_width=7)
     for r in rows:
-        patient = r.patient_id + (f" ({r.patient_name})" if r.patient_name and wide else "")
-        happened = Text(r.action, style="yellow" if r.action not in ("written", "ignored") else "")
-        cells = [str(r.index), patient]
-        if wide:
-            cells += [short_uid(r.study_uid), short_uid(r.series_uid)]
-        cells += [r.modality, uid_name(r.sop_class_uid).replace(" Storage", ""), r.sop_instance_uid,
-                  syntax_name(r.transfer_syntax), human_size(r.size)]
-        if wide:
-            cells.append(r.path or "-")
-        table.add_row(*cells, happened)
+        table.add_row(*received_cells(r, wide))
     return table
+
+
+def received_cells(r: Received, wide: bool) -> list[Text]:
+    """One row of the received table: every value from the peer or its file shown as it is."""
+    patient = r.patient_id + (f" ({r.patient_name})" if r.patient_name and wide else "")
+    cells = [str(r.index), patient]
+    if wide:
+        cells += [short_uid(r.study_uid), short_uid(r.series_uid)]
+    cells += [r.modality, uid_name(r.sop_class_uid).replace(" Storage", ""), r.sop_instance_uid,
+              syntax_name(r.transfer_syntax), human_size(r.size)]
+    if wide:
+        cells.append(r.path or "-")
+    happened = Text(literal(r.action), style="yellow" if r.action not in ("written", "ignored") else "")
+    return [Text(literal(cell)) for cell in cells] + [happened]
 
 
 def table_rows(is_terminal: bool, height: int) -> int:
@@ -68,7 +74,7 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     parts: list[RenderableType] = []
     if done.received:
         shown = done.received[-rows:] if len(done.received) > rows else done.received
-        title = f"received: {done.label}"
+        title = f"received: {literal(done.label)}"
         if len(shown) < len(done.received):
             title += f" (last {len(shown)} of {len(done.received)}; 'received' lists all)"
         parts.append(received_table(shown, title, width))
@@ -76,7 +82,7 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     line = Text("C-GET ")
     line.append(done.status.category, style=f"bold {colour}")
     if done.status.words:
-        line.append(f": {done.status.words}")
+        line.append(f": {literal(done.status.words)}")
     line.append(f" (0x{done.status.code:04X})")
     if done.cancelled:
         line.append(" — cancelled at your request", style="yellow")
@@ -88,25 +94,25 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     rate = ""
     if done.seconds > 0 and done.received:
         rate = f" ({len(done.received) / done.seconds:.0f} objects/s, {human_size(done.bytes / done.seconds)}/s)"
-    where = f" into {done.received[0].output_dir}" if done.received and done.received[0].path else ""
+    where = f" into {literal(done.received[0].output_dir)}" if done.received and done.received[0].path else ""
     parts.append(Text(f"received {len(done.received)} objects, {human_size(done.bytes)} in {done.seconds:.2f} s"
                       f"{rate}{where}", style="dim"))
     if done.error_comment:
-        parts.append(Text(f"peer's comment: {done.error_comment}", style="yellow"))
+        parts.append(Text(f"peer's comment: {literal(done.error_comment)}", style="yellow"))
     if done.part and (done.failed or done.failed_uids):
-        parts.append(Text(f"association {done.part} accepts only some of the storage classes: the objects of "
+        parts.append(Text(f"association {literal(done.part)} accepts only some of the storage classes: the objects of "
                           "the others fail here and come on another association", style="dim"))
     elif done.failed_uids:
-        parts.append(Text("failed SOP instances: " + ", ".join(done.failed_uids), style="red"))
+        parts.append(Text("failed SOP instances: " + literal(", ".join(done.failed_uids)), style="red"))
     if done.advice:
-        parts.append(Text(f"why: {done.advice}", style="yellow"))
+        parts.append(Text(f"why: {literal(done.advice)}", style="yellow"))
     return Group(*parts)
 
 
 def object_tree(view: ObjectView) -> Tree:
-    tree = Tree(Text(f"object {view.number}: {view.path}", style="bold"))
+    tree = Tree(Text(f"object {view.number}: {literal(view.path)}", style="bold"))
     if view.transfer_syntax:
-        tree.add(Text(f"transfer syntax: {syntax_name(str(view.transfer_syntax))}", style="dim"))
+        tree.add(Text(f"transfer syntax: {literal(syntax_name(str(view.transfer_syntax)))}", style="dim"))
     _add_nodes(tree, view.nodes)
     return tree
 
@@ -116,14 +122,14 @@ def _add_nodes(parent: Tree, nodes: Sequence[object]) -> None:
         tag = getattr(node, "tag", 0)
         children = getattr(node, "children", ())
         if getattr(node, "item", None) is not None:
-            branch = parent.add(Text(node.name, style="dim"))  # type: ignore[attr-defined]
+            branch = parent.add(Text(literal(node.name), style="dim"))  # type: ignore[attr-defined]
         else:
             label = Text(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) ", style="cyan")
-            label.append(f"{node.vr} ", style="magenta")  # type: ignore[attr-defined]
-            label.append(node.keyword or node.name)  # type: ignore[attr-defined]
+            label.append(f"{literal(node.vr)} ", style="magenta")  # type: ignore[attr-defined]
+            label.append(literal(node.keyword or node.name))  # type: ignore[attr-defined]
             value = node.value  # type: ignore[attr-defined]
             if value:
-                label.append(f"  {value[:200]}{'…' if len(value) > 200 else ''}", style="green")
+                label.append(f"  {literal(value[:200])}{'…' if len(value) > 200 else ''}", style="green")
             branch = parent.add(label)
         _add_nodes(branch, children)
 
@@ -149,5 +155,5 @@ def explanation(info: Explanation) -> RenderableType:
     if info.enumerated:
         table.add_row("values", ", ".join(f"{v} ({m})" if m else v for v, m in info.enumerated))
     parts: list[RenderableType] = [table]
-    parts += [Text(note, style="dim") for note in info.notes]
+    parts += [Text(literal(note), style="dim") for note in info.notes]
     return Group(*parts)

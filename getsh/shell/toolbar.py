@@ -8,6 +8,7 @@ from collections.abc import Callable
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 from getsh.context import Context
+from getsh.literal import literal
 from getsh.shell.render import duration
 
 STATE_STYLES = {"open": "class:toolbar.ok", "stale": "class:toolbar.warn", "closed": "class:toolbar.bad"}
@@ -23,14 +24,15 @@ def toolbar(ctx: Context) -> Callable[[], StyleAndTextTuples]:
         if ctx.session.peer is None:
             parts.append(("", " no peer (connect HOST PORT) "))
         else:
-            parts.append(("", f" {s['aec']} @ {ctx.session.peer} "))
+            parts.append(("", literal(f" {s['aec']} @ {ctx.session.peer} ")))
         status = state
         if state == "open" and link.last_used is not None:
             status += f" {duration(time.monotonic() - link.last_used)} idle"
         parts.append((STATE_STYLES.get(state, ""), f"[{status}]"))
         level = ctx.session.identifier.get("QueryRetrieveLevel", "-") or "-"
         keys = len(ctx.session.identifier)
-        parts.append(("", f"  {s['aet']}  model {s['model']}  level {level}  keys {keys}  output {s['output']} "))
+        settings = f"  {s['aet']}  model {s['model']}  level {level}  keys {keys}  output {s['output']} "
+        parts.append(("", literal(settings)))
         return parts
 
     return draw
