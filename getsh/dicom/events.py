@@ -173,8 +173,8 @@ class GetDone:
     def exit_status(self) -> ExitStatus:
         if self.part:  # one part of a split retrieve: the merged SplitDone decides
             return ExitStatus.SUCCESS
-        if self.status.category == "Success" and not self.refused:
-            return ExitStatus.SUCCESS
+        if self.status.category == "Success" and not self.refused:  # kept with remarks: a warning
+            return ExitStatus.WARNING if any(r.remarks for r in self.received) else ExitStatus.SUCCESS
         if self.status.category in ("Warning", "Success", "Cancel") and (self.failed or self.refused):
             return ExitStatus.SUBOPS_FAILED
         return self.status.exit_status

@@ -105,7 +105,8 @@ class Renderer:
 
     @show.register
     def _(self, obj: StoreFailed) -> None:
-        self.console.print(Text(f"refused {obj.sop_instance_uid} (0x{obj.status:04X}): {obj.reason}", style="red"))
+        uid = obj.sop_instance_uid or "an object without a SOP Instance UID"
+        self.console.print(Text(f"refused {uid} (0x{obj.status:04X}): {obj.reason}", style="red"))
 
     @show.register
     def _(self, obj: GetDone) -> None:

@@ -193,6 +193,13 @@ def uid_problem(uid: str) -> str:
     return "not digits and dots"
 
 
+def _named(uid: str) -> str:
+    from getsh.dicom.net.syntaxes import uid_name  # pydicom's UID dictionary: loaded when a remark is made
+
+    name = uid_name(uid)
+    return f"{uid!r}" + (f" ({name})" if name and name != uid else "")
+
+
 def remarks(request_class: str, request_instance: str, structure: Structure, *,
             flag_structure: bool) -> tuple[Remark, ...]:
     """What to tell about an object that is being kept: its request's UIDs that are not UIDs, the data
@@ -205,7 +212,8 @@ def remarks(request_class: str, request_instance: str, structure: Structure, *,
     for what, ours, theirs in (("SOP Instance UID", request_instance, structure.sop_instance_uid),
                                ("SOP Class UID", request_class, structure.sop_class_uid)):
         if theirs is not None and theirs != ours:
-            out.append(Remark(UID_MISMATCH, f"the data set's {what} {theirs!r} differs from the request's {ours!r}"))
+            out.append(Remark(UID_MISMATCH, f"the data set's {what} {_named(theirs)} differs from the request's "
+                                            f"{_named(ours)} (which names the file and its File Meta)"))
     if flag_structure and structure.problem:
         out.append(Remark(structure.kind, f"kept as received, but {structure.problem}"))
     return tuple(out)

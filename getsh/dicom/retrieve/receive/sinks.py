@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,10 @@ class RefusedSink:
 
 
 def make_sink(storage: Storage, meta: ObjectMeta, report: Report) -> StreamSink | DecodeSink | RefusedSink:
+    """The sink for one C-STORE-RQ's data set. Its UIDs are taken as pynetdicom takes them (a backslash
+    makes a UI value multi-valued: pynetdicom keeps the first), so both paths name an object alike."""
+    meta = replace(meta, sop_class_uid=meta.sop_class_uid.split("\\")[0],
+                   sop_instance_uid=meta.sop_instance_uid.split("\\")[0])
     try:
         storage.admit(meta)
     except StorageError as error:
@@ -172,10 +177,13 @@ def store_event(storage: Storage, event: Any) -> Outcome:
             return meta, stored, header
         return meta, storage.store_file(event.dataset_path, meta, move=True), None
     except Exception as error:  # StorageError, or anything else: answered with a status, as on the direct path
-        if storage.mode is not StorageMode.NORMAL:  # pynetdicom's spool file: handled, so ours to remove
+        return meta, error, None
+    finally:
+        # pynetdicom's spool file (bit-preserving, ignore): its C-GET path never removes it, so it is
+        # ours; renamed into place it is gone already, refused or ignored it goes now.
+        if storage.mode is not StorageMode.NORMAL:
             with suppress(Exception):
                 Path(event.dataset_path).unlink(missing_ok=True)
-        return meta, error, None
 
 
 def _text(uid: object) -> str:
