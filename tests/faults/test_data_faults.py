@@ -86,7 +86,7 @@ def assert_one_line_each(shown: str) -> None:
 # --- item 5: data sets that are not data sets ----------------------------------------------------
 
 def test_normal_storage_refuses_what_does_not_decode(shell: Shell, fake: list[FakeQR], tmp_path: Path) -> None:
-    items, sent = malformed()
+    items, _ = malformed()
     peer = start(fake, FakeQR(sends_bad(items)))
     out = tmp_path / "out"
     out.mkdir()

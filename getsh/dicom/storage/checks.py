@@ -205,6 +205,7 @@ def remarks(request_class: str, request_instance: str, structure: Structure, *,
     """What to tell about an object that is being kept: its request's UIDs that are not UIDs, the data
     set's UIDs that differ from the request's, and (``flag_structure``) a data set that is not well formed."""
     out = []
+    request_class, request_instance = str(request_class), str(request_instance)  # a caller's MultiValue, say
     for what, uid in (("SOP Instance UID", request_instance), ("SOP Class UID", request_class)):
         why = uid_problem(uid)
         if why:

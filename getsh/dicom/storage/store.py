@@ -170,7 +170,7 @@ class Storage:
         if self.mode is StorageMode.IGNORE:
             return ignored(meta, os.path.getsize(path) - offset)
         if self.mode is StorageMode.NORMAL and offset:
-            notes = self.check(meta, check_file(path, offset, meta.transfer_syntax))
+            notes = self.check(meta, self._structure(path, offset, meta))
             try:
                 dataset = dcmread(path, force=True)
             except Exception as exc:
@@ -180,7 +180,7 @@ class Storage:
                 ) from exc
             return self.store_dataset(dataset, meta, notes)
         if move and offset and self._movable(path, meta, offset):
-            notes = self.check(meta, check_file(path, offset, meta.transfer_syntax))
+            notes = self.check(meta, self._structure(path, offset, meta))
             os.chmod(path, 0o666 & ~self._umask)  # it was a mkstemp file (0600)
             return self.place(os.fspath(path), meta, os.path.getsize(path), None, notes)
         with self.open_object(meta) as writer:  # normal mode decodes it in commit()
@@ -191,6 +191,13 @@ class Storage:
         return stored
 
     # --- internals ------------------------------------------------------------------------------
+
+    def _structure(self, path: str | os.PathLike[str], offset: int, meta: ObjectMeta) -> Structure:
+        try:
+            return check_file(path, offset, meta.transfer_syntax)
+        except OSError as exc:
+            raise StorageError(f"cannot read the received file {path}: {exc}",
+                               dimse_status=STATUS_PROCESSING_FAILURE) from exc
 
     def file_meta_bytes(self, meta: ObjectMeta) -> bytes:
         """Preamble and File Meta Information for ``meta``, as written before a received data set."""

@@ -136,8 +136,10 @@ class ObjectWriter:
             try:
                 remarks = self.storage.check(self.meta, check_file(self._path, self.data_offset,
                                                                    self.meta.transfer_syntax))
-            except BaseException:
+            except BaseException as exc:
                 diskio.remove(self._path)
+                if isinstance(exc, OSError):  # e.g. the output directory vanished under it
+                    raise self.storage.write_error(exc, self.meta, self.size) from exc
                 raise
         return self.storage.place(self._path, self.meta, self.size, dataset, remarks)
 
