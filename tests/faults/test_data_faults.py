@@ -61,7 +61,7 @@ def malformed() -> tuple[list[Dataset | Bad], dict[str, bytes]]:
     data set bytes each (by its request's UID) was sent with."""
     whole, last = ct(f"{U}.1"), ct(f"{U}.5")
     cut = encoded(ct(f"{U}.2"))[:2200]  # inside the pixel data: 443-byte half objects are no different
-    noise = random.Random(14).randbytes(600)
+    noise = random.Random(1).randbytes(600)  # pydicom cannot read it either (show)
     tail = encoded(ct(f"{U}.4")) + b"GARBAGE!"
     items: list[Dataset | Bad] = [whole, Bad(CTImageStorage, f"{U}.2", cut), Bad(CTImageStorage, f"{U}.3", noise),
                                   Bad(CTImageStorage, f"{U}.4", tail), last]
@@ -145,6 +145,11 @@ def test_bit_preserving_storage_checks_the_structure(shell: Shell, fake: list[Fa
         (row,) = [line for line in shown.splitlines() if line.startswith(f"│ {rows[uid].index} │")]
         assert f"written; {kind}" in row, row
     assert not rows[f"{U}.1"].remarks and not rows[f"{U}.5"].remarks
+    status, shown_now = shell.run(f"show {rows[f'{U}.3'].index}")  # random bytes: one line, the shell carries on
+    assert status is ExitStatus.ERROR, shown_now
+    (line,) = shown_now.strip().splitlines()
+    assert line.startswith(f"error: cannot read {out / f'CT.{U}.3'}: "), line
+    assert re.search(r" — it was kept as received, but not a data set: \([0-9A-F]{4},[0-9A-F]{4}\) at byte 0 ", line)
     assert ("\n3 objects are not well-formed data sets (kept as received: set malformed refuse to refuse them) — "
             "first, #2: kept as received, but truncated: (7FE0,0010) declares 4,096 bytes") in \
         re.sub(r"[ \t]+\n(?!3 objects)", " ", shown), shown  # the line wraps on a 200-column console

@@ -173,7 +173,8 @@ def store_event(storage: Storage, event: Any) -> Outcome:
     try:
         storage.admit(meta)
         if storage.mode is StorageMode.NORMAL:
-            stored, header = store_encoded(storage, request.DataSet.getvalue(), meta)
+            raw = request.DataSet.getvalue() if request.DataSet is not None else b""
+            stored, header = store_encoded(storage, raw, meta)
             return meta, stored, header
         return meta, storage.store_file(event.dataset_path, meta, move=True), None
     except Exception as error:  # StorageError, or anything else: answered with a status, as on the direct path
