@@ -22,9 +22,11 @@ from pydicom.sequence import Sequence
 from pydicom.uid import RLELossless
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage
 
+from getsh.dicom.events import Received, Remark
 from getsh.dicom.storage.checks import check_bytes, check_file, uid_problem
 from getsh.dicom.storage.diskio import dataset_offset
 from getsh.exitstatus import ExitStatus
+from getsh.shell.tables import remarks_line
 from tests.faults.bad_objects import Bad, ct, encoded, sends_bad
 from tests.faults.fake_peers import UID_ROOT, FakeQR
 from tests.faults.test_get_faults import GET, connect, error_lines, everything, start
@@ -201,6 +203,20 @@ def test_the_structure_walk_reads_headers_only(tmp_path: Path) -> None:
 
 
 # --- item 6: UIDs that are not UIDs ----------------------------------------------------------------
+
+def test_the_summary_counts_each_kind_once_per_get() -> None:
+    def row(index: int, *kinds: str) -> Received:
+        return Received(index, CTImageStorage, f"{U}.{index}", "1.2.840.10008.1.2.1", f"CT.{U}.{index}", "written", 1,
+                        remarks=tuple(Remark(k, f"{k} #{index}") for k in kinds))
+
+    assert remarks_line([row(1)]) == ""
+    assert remarks_line([row(1), row(2, "UIDs differ"), row(3, "UIDs differ")]) == (
+        "2 objects' data sets disagree with their C-STORE requests — first, #2: UIDs differ #2; 'received' marks them")
+    assert remarks_line([row(1, "not a UID", "UIDs differ"), row(2, "truncated")]) == (
+        "1 object had UIDs that are not valid UIDs, 1 object's data set disagrees with its C-STORE request, 1 object "
+        "is not a well-formed data set (kept as received: set malformed refuse to refuse them) — first, #1: "
+        "not a UID #1; 'received' marks them")
+
 
 def test_uid_grammar() -> None:
     assert uid_problem("1.2.840.10008.5.1.4.1.1.2") == "" and uid_problem("0.0") == ""

@@ -20,7 +20,9 @@ Why it is shaped this way:
   bit-preserving storage keeps them and says so, or refuses them under ``malformed refuse``.
   Names and File Meta always take the request's UIDs (as DCMTK's storescp and getscu +B do): they
   are known before the data set arrives, so both receive paths and all modes name the same object
-  the same way, and a data set that disagrees is reported, not silently renamed.
+  the same way, and a data set that disagrees is reported, not silently renamed. (DCMTK's storescp
+  refuses such an object with 0xA900 after writing it; getsh keeps it, since refusing would lose the
+  only copy a C-GET brings, and says so once per get.)
 """
 
 from __future__ import annotations
