@@ -24,6 +24,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from getsh.dicom import portable
 from getsh.dicom.events import Remark
 
 NOT_A_DATA_SET, TRUNCATED, TRAILING_GARBAGE = "not a data set", "truncated", "trailing garbage"
@@ -173,11 +174,17 @@ def check_bytes(data: bytes | bytearray | memoryview, transfer_syntax: str) -> S
 
 
 def check_file(path: str | os.PathLike[str], offset: int, transfer_syntax: str) -> Structure:
-    """``walk`` over a file's data set from ``offset``: headers read with ``pread``, values skipped."""
+    """``walk`` over a file's data set from ``offset``: headers read at their offsets (portable.pread_into,
+    a descriptor of our own), values skipped."""
+    buffer = bytearray(256)
+
+    def read(pos: int, count: int) -> bytes:
+        view = memoryview(buffer)[: min(count, len(buffer))]
+        return bytes(view[: portable.pread_into(fd, view, offset + pos)])
+
     with open(path, "rb") as fp:
         fd = fp.fileno()
-        size = os.fstat(fd).st_size - offset
-        return walk(lambda pos, count: os.pread(fd, count, offset + pos), max(size, 0), transfer_syntax)
+        return walk(read, max(os.fstat(fd).st_size - offset, 0), transfer_syntax)
 
 
 def uid_problem(uid: str) -> str:
