@@ -33,12 +33,19 @@ UID_NOT_VALID, UID_MISMATCH = "not a UID", "UIDs differ"  # kinds of Remark, as 
 _SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
-_VRS = frozenset(b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR "
-                 b"US UT UV".split())
-_LONG_VRS = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
+def _codes(names: str) -> frozenset[int]:
+    """VRs as the 16-bit numbers their two bytes make (compared without slicing a byte string)."""
+    return frozenset(int.from_bytes(vr.encode(), "big") for vr in names.split())
+
+
+_VR_CODES = _codes("AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US "
+                   "UT UV")
+_LONG_VR_CODES = _codes("OB OD OF OL OV OW SQ SV UC UN UR UT UV")
+_UNDEFINED_OK = _codes("SQ UN OB OW")
 _IMPLICIT_LE, _EXPLICIT_BE = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"
 _DEFLATED = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.1.98"})
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+_WINDOW = 64 * 1024
 _MAX_DEPTH = 64  # nested undefined-length sequences deeper than this are not a data set anyone wrote
 
 
@@ -67,11 +74,18 @@ def _tag_text(tag: int) -> str:
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-class _Walk:
-    """One walk over ``size`` bytes read through ``read(offset, count)``."""
+def _vr(code: int) -> str:
+    return chr(code >> 8) + chr(code & 0xFF)
 
-    def __init__(self, read: Callable[[int, int], bytes], size: int, syntax: str) -> None:
-        self.read, self.size = read, size
+
+class _Walk:
+    """One walk over a ``size``-byte data set. ``fill(pos)`` gives the bytes from ``pos`` on, as many as
+    are at hand (all of them in memory; a 64 KB window of a file): headers are parsed in place."""
+
+    def __init__(self, fill: Callable[[int], bytes | memoryview], size: int, syntax: str) -> None:
+        self.fill, self.size = fill, size
+        self.buf: bytes | memoryview = b""
+        self.base = 0  # the data set offset of buf[0]
         self.implicit = syntax == _IMPLICIT_LE
         order = ">" if syntax == _EXPLICIT_BE else "<"
         self.tag_s, self.u16 = struct.Struct(order + "HH"), struct.Struct(order + "H")
@@ -79,23 +93,32 @@ class _Walk:
         self.elements = 0  # top-level elements walked so far
         self.uids: dict[int, str] = {}
 
-    def _header(self, pos: int) -> tuple[int, bytes, int, int]:
-        """(tag, VR or b'', value length, where the value starts) of the element at ``pos``."""
-        head = self.read(pos, 12)
-        if len(head) < 8:
+    def _at(self, pos: int, count: int) -> int:
+        """Where ``pos`` is in ``buf``, with ``count`` bytes after it if the data set has them."""
+        i = pos - self.base
+        if i < 0 or i + count > len(self.buf):
+            self.buf, self.base, i = self.fill(pos), pos, 0
+        return i
+
+    def _header(self, pos: int) -> tuple[int, int, int, int]:
+        """(tag, VR as a 16-bit code or 0, value length, where the value starts) of the element at ``pos``."""
+        i = self._at(pos, 12)
+        buf = self.buf
+        have = min(len(buf) - i, self.size - pos)
+        if have < 8:
             raise _Fault(TRUNCATED, f"it ends inside an element header at byte {pos:,}")
-        group, elem = self.tag_s.unpack_from(head)
+        group, elem = self.tag_s.unpack_from(buf, i)
         tag = group << 16 | elem
         if self.implicit or group == 0xFFFE:
-            return tag, b"", self.u32.unpack_from(head, 4)[0], pos + 8
-        vr = head[4:6]
-        if vr not in _VRS:
+            return tag, 0, self.u32.unpack_from(buf, i + 4)[0], pos + 8
+        vr = buf[i + 4] << 8 | buf[i + 5]
+        if vr not in _VR_CODES:
             raise _Fault(TRAILING_GARBAGE, f"{_tag_text(tag)} at byte {pos:,} has no valid VR")
-        if vr in _LONG_VRS:
-            if len(head) < 12:
+        if vr in _LONG_VR_CODES:
+            if have < 12:
                 raise _Fault(TRUNCATED, f"it ends inside the header of {_tag_text(tag)}")
-            return tag, vr, self.u32.unpack_from(head, 8)[0], pos + 12
-        return tag, vr, self.u16.unpack_from(head, 6)[0], pos + 8
+            return tag, vr, self.u32.unpack_from(buf, i + 8)[0], pos + 12
+        return tag, vr, self.u16.unpack_from(buf, i + 6)[0], pos + 8
 
     def _past(self, tag: int, start: int, length: int) -> int:
         end = start + length
@@ -111,13 +134,15 @@ class _Walk:
                 if tag <= last or tag >> 16 == 0xFFFE:
                     raise _Fault(TRAILING_GARBAGE, f"{_tag_text(tag)} at byte {pos:,} is out of order")
                 if length == _UNDEFINED:
-                    if vr not in (b"", b"SQ", b"UN", b"OB", b"OW"):
-                        raise _Fault(TRAILING_GARBAGE, f"{vr.decode()} {_tag_text(tag)} has an undefined length")
+                    if vr and vr not in _UNDEFINED_OK:
+                        raise _Fault(TRAILING_GARBAGE, f"{_vr(vr)} {_tag_text(tag)} has an undefined length")
                     pos = self._items(start, 0)
                 else:
                     pos = self._past(tag, start, length)
                     if tag in (_SOP_CLASS, _SOP_INSTANCE) and length <= 128:
-                        self.uids[tag] = self.read(start, length).rstrip(b"\0 ").decode("latin-1")
+                        i = self._at(start, length)
+                        value = bytes(self.buf[i : i + length])
+                        self.uids[tag] = value.rstrip(b"\0 ").decode("latin-1")
             except _Fault as fault:
                 if self.elements == 0:  # nothing here was ever an element
                     raise _Fault(NOT_A_DATA_SET, str(fault).split(": ", 1)[1]) from None
@@ -150,11 +175,11 @@ class _Walk:
                     pos = self._past(tag, start, length)
 
 
-def walk(read: Callable[[int, int], bytes], size: int, transfer_syntax: str) -> Structure:
-    """The structure of the ``size``-byte data set that ``read(offset, count)`` returns."""
+def walk(fill: Callable[[int], bytes | memoryview], size: int, transfer_syntax: str) -> Structure:
+    """The structure of the ``size``-byte data set whose bytes from ``pos`` on ``fill(pos)`` gives."""
     if transfer_syntax in _DEFLATED:
         return Structure(checked=False)
-    state = _Walk(read, size, transfer_syntax)
+    state = _Walk(fill, size, transfer_syntax)
     problem = ""
     if size == 0:
         problem = f"{NOT_A_DATA_SET}: it is empty"
@@ -170,21 +195,22 @@ def walk(read: Callable[[int, int], bytes], size: int, transfer_syntax: str) -> 
 
 def check_bytes(data: bytes | bytearray | memoryview, transfer_syntax: str) -> Structure:
     view = memoryview(data)
-    return walk(lambda pos, count: bytes(view[pos : pos + count]), len(view), transfer_syntax)
+    return walk(lambda pos: view[pos:], len(view), transfer_syntax)
 
 
 def check_file(path: str | os.PathLike[str], offset: int, transfer_syntax: str) -> Structure:
-    """``walk`` over a file's data set from ``offset``: headers read at their offsets (portable.pread_into,
-    a descriptor of our own), values skipped."""
-    buffer = bytearray(256)
+    """``walk`` over a file's data set from ``offset``: headers read through a 64 KB window that moves
+    only when a header falls outside it (one read for a whole CT header, one per value that reaches
+    past the window), values never read. portable.pread_into, on a descriptor of our own."""
+    window = bytearray(_WINDOW)
 
-    def read(pos: int, count: int) -> bytes:
-        view = memoryview(buffer)[: min(count, len(buffer))]
-        return bytes(view[: portable.pread_into(fd, view, offset + pos)])
+    def fill(pos: int) -> memoryview:
+        view = memoryview(window)
+        return view[: portable.pread_into(fd, view, offset + pos)]
 
     with open(path, "rb") as fp:
         fd = fp.fileno()
-        return walk(read, max(os.fstat(fd).st_size - offset, 0), transfer_syntax)
+        return walk(fill, max(os.fstat(fd).st_size - offset, 0), transfer_syntax)
 
 
 def uid_problem(uid: str) -> str:
