@@ -265,6 +265,12 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("bit-preserving", ("+B", "--bit-preserving"), "receive directly to disk, bytes as sent"),
         Choice("ignore", ("--ignore",), "receive but do not store"),
     )),
+    Setting("malformed", "bit-preserving storage, for received bytes that are not a well-formed data set "
+            "(truncated, trailing garbage, not a data set at all; normal storage always refuses them: 0xC210)",
+            "flag", choices=(
+        Choice("flag", (), "keep the bytes as received and say so in the table and the summary"),
+        Choice("refuse", (), "answer the C-STORE with 0xC210 (cannot understand) and keep nothing"),
+    )),
     Setting("layout", "file names under the output directory: getscu's, or a template of {Keyword} fields",
             "getscu", _parse_layout, metavar="TEMPLATE"),
     Setting("existing", "when a received object's file name is taken", "rename", choices=(

@@ -49,6 +49,7 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
         model=s["model"], propose=s["propose"], prefer=s["prefer"], accept=classes_for(s["accept"]),
         discover=s["accept"] == "auto", repeat=s["repeat"], dimse_timeout=s["dimse-timeout"], output=s["output"],
         storage=s["storage"], layout=s["layout"], existing=s["existing"], table_rows=TABLE_ROWS, receive=s["receive"],
+        malformed=s["malformed"],
     )
     retrieval = Retrieval(requests, options, _session_hooks(ctx), first_index=len(ctx.session.received) + 1)
     yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve
@@ -132,6 +133,10 @@ def show(ctx: Context, args: SimpleNamespace) -> ObjectView:
     path = Path(item.output_dir) / item.path
     try:
         dataset = dcmread(path, defer_size=1024)
+        nodes = ident.describe(dataset)  # values are converted here: a malformed data set fails here
     except Exception as error:
-        raise UsageError(f"cannot read {path}: {error}", "was the file moved or deleted?") from None
-    return ObjectView(args.number, str(path), ident.describe(dataset), dataset.file_meta.get("TransferSyntaxUID", ""))
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        known = [m.text for m in item.remarks]  # kept as received, though it is not a data set (say)
+        raise UsageError(f"cannot read {path}: {first}",
+                         f"it was {known[-1]}" if known else "was the file moved or deleted?") from None
+    return ObjectView(args.number, str(path), nodes, dataset.file_meta.get("TransferSyntaxUID", ""))

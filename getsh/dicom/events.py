@@ -96,6 +96,16 @@ class GetStarted:
 
 
 @dataclass(frozen=True)
+class Remark:
+    """Something wrong with an object that was kept anyway: its UIDs are not UIDs or disagree with
+    its C-STORE request, or (bit-preserving) its bytes are not a well-formed data set. ``kind`` is the
+    short word a table shows (storage/checks.py names them), ``text`` the whole sentence."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Received:
     """One C-STORE sub-operation answered with success: the object and where it went."""
 
@@ -112,6 +122,7 @@ class Received:
     series_uid: str = ""
     modality: str = ""
     output_dir: str = ""
+    remarks: tuple[Remark, ...] = ()  # what is wrong with it, though it was kept
 
 
 @dataclass(frozen=True)
@@ -162,8 +173,8 @@ class GetDone:
     def exit_status(self) -> ExitStatus:
         if self.part:  # one part of a split retrieve: the merged SplitDone decides
             return ExitStatus.SUCCESS
-        if self.status.category == "Success" and not self.refused:
-            return ExitStatus.SUCCESS
+        if self.status.category == "Success" and not self.refused:  # kept with remarks: a warning
+            return ExitStatus.WARNING if any(r.remarks for r in self.received) else ExitStatus.SUCCESS
         if self.status.category in ("Warning", "Success", "Cancel") and (self.failed or self.refused):
             return ExitStatus.SUBOPS_FAILED
         return self.status.exit_status

@@ -148,8 +148,8 @@ class Renderer:
 
     @show.register
     def _(self, obj: StoreFailed) -> None:
-        self.console.print(Text(f"refused {literal(obj.sop_instance_uid)} (0x{obj.status:04X}): {literal(obj.reason)}",
-                                style="red"))
+        uid = literal(obj.sop_instance_uid) if obj.sop_instance_uid else "an object without a SOP Instance UID"
+        self.console.print(Text(f"refused {uid} (0x{obj.status:04X}): {literal(obj.reason)}", style="red"))
 
     @show.register
     def _(self, obj: GetDone) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -12,6 +12,7 @@ from rich.tree import Tree
 from getsh.dicom.events import GetDone, Received
 from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
+from getsh.dicom.storage.checks import UID_MISMATCH, UID_NOT_VALID
 from getsh.literal import literal
 from getsh.results import TABLE_ROWS, KeysView, ObjectView
 from getsh.shell.progress import human_size
@@ -60,6 +61,8 @@ def received_cells(r: Received, wide: bool) -> list[Text]:
     if wide:
         cells.append(r.path or "-")
     happened = Text(literal(r.action), style="yellow" if r.action not in ("written", "ignored") else "")
+    if r.remarks:  # kept, but something is wrong with it (the summary says what)
+        happened.append("; " + ", ".join(dict.fromkeys(literal(m.kind) for m in r.remarks)), style="yellow")
     return [Text(literal(cell)) for cell in cells] + [happened]
 
 
@@ -97,6 +100,9 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     where = f" into {literal(done.received[0].output_dir)}" if done.received and done.received[0].path else ""
     parts.append(Text(f"received {len(done.received)} objects, {human_size(done.bytes)} in {done.seconds:.2f} s"
                       f"{rate}{where}", style="dim"))
+    remarked = remarks_line(done.received)
+    if remarked:
+        parts.append(Text(remarked, style="yellow"))
     if done.error_comment:
         parts.append(Text(f"peer's comment: {literal(done.error_comment)}", style="yellow"))
     if done.part and (done.failed or done.failed_uids):
@@ -107,6 +113,32 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     if done.advice:
         parts.append(Text(f"why: {literal(done.advice)}", style="yellow"))
     return Group(*parts)
+
+
+def remarks_line(rows: Sequence[Received]) -> str:
+    """One line for what was wrong with the objects a get kept: how many of each, and the first in full."""
+    def count(test: Callable[[str], bool]) -> int:
+        return sum(1 for r in rows if any(test(m.kind) for m in r.remarks))
+
+    uids, mismatched = count(lambda k: k == UID_NOT_VALID), count(lambda k: k == UID_MISMATCH)
+    malformed = count(lambda k: k not in (UID_NOT_VALID, UID_MISMATCH))
+    said = []
+    if uids:
+        said.append(f"{_objects(uids)} had UIDs that are not valid UIDs")
+    if mismatched:
+        said.append(f"{_objects(mismatched)}' data sets disagree with their C-STORE requests" if mismatched > 1
+                    else "1 object's data set disagrees with its C-STORE request")
+    if malformed:
+        are = "are not well-formed data sets" if malformed > 1 else "is not a well-formed data set"
+        said.append(f"{_objects(malformed)} {are} (kept as received: set malformed refuse to refuse them)")
+    if not said:
+        return ""
+    first = next(r for r in rows if r.remarks)
+    return f"{', '.join(said)} — first, #{first.index}: {literal(first.remarks[0].text)}; 'received' marks them"
+
+
+def _objects(n: int) -> str:
+    return f"{n} object{'s' * (n != 1)}"
 
 
 def object_tree(view: ObjectView) -> Tree:

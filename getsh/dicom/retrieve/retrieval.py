@@ -62,11 +62,12 @@ class RetrieveOptions:
     existing: str  # what to do when a file name is taken
     table_rows: int  # the table shows the last this many objects: they get their header words
     receive: str  # auto (getsh's direct receive path when it can) or pynetdicom (pynetdicom's own)
+    malformed: str = "flag"  # bit-preserving: flag or refuse bytes that are not a well-formed data set
 
     def make_storage(self) -> Storage:
         """The storage these options describe, checked (output directory, layout) as it is made."""
         layout = DEFAULT_LAYOUT if self.layout == "getscu" else self.layout
-        return Storage(os.path.expanduser(self.output), self.storage, layout, self.existing)
+        return Storage(os.path.expanduser(self.output), self.storage, layout, self.existing, malformed=self.malformed)
 
 
 @dataclass(frozen=True)

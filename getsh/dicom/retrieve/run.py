@@ -20,15 +20,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 from pydicom import Dataset
 from pynetdicom import _config, evt
 from pynetdicom.association import Association
-from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
@@ -39,12 +37,12 @@ from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
 from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
-from getsh.dicom.retrieve.receive.sinks import make_sink
+from getsh.dicom.retrieve.receive.sinks import lenient_spool_meta, make_sink, store_event
 from getsh.dicom.retrieve.receive.transport import TcpTransport, Transport
 from getsh.dicom.retrieve.result import Ending, Tally, done_of, no_response, progress_of
 from getsh.dicom.status import decode
 from getsh.dicom.storage.header_scan import header_of
-from getsh.dicom.storage.outcomes import ObjectMeta, StorageError, StorageMode, StoredFile
+from getsh.dicom.storage.outcomes import ObjectMeta, StorageError, StorageMode, StoredFile, one_line
 from getsh.dicom.storage.store import Storage
 from getsh.errors import NetworkError
 
@@ -125,23 +123,9 @@ class GetRun:
     # --- worker thread ----------------------------------------------------------------------
 
     def _on_store(self, event: evt.Event) -> int:
-        """EVT_C_STORE (pynetdicom's receive path): write the object; answer with the outcome."""
-        request = cast(C_STORE, event.request)
-        meta = ObjectMeta(str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID),
-                          str(event.context.transfer_syntax))
-        dataset: Dataset | None = None
-        try:
-            if self.storage.mode is StorageMode.NORMAL:
-                dataset = event.dataset
-                stored = self.storage.store_dataset(dataset, meta)
-            else:
-                stored = self.storage.store_file(event.dataset_path, meta, move=True)
-        except Exception as error:  # StorageError, or a data set pydicom cannot decode
-            if self.storage.mode is not StorageMode.NORMAL:  # pynetdicom's spool file: handled, so ours to remove
-                with suppress(Exception):
-                    Path(event.dataset_path).unlink(missing_ok=True)
-            return self._report(meta, error, None)
-        return self._report(meta, stored, dataset)
+        """EVT_C_STORE (pynetdicom's receive path): write the object as the direct path would; answer
+        with the outcome."""
+        return self._report(*store_event(self.storage, event))
 
     def _report(self, meta: ObjectMeta, outcome: StoredFile | Exception,
                 header: dict[str, str] | Dataset | None) -> int:
@@ -150,7 +134,8 @@ class GetRun:
             if isinstance(outcome, StorageError):
                 status, why = outcome.dimse_status, outcome.message
             else:
-                status, why = 0xC000, f"{type(outcome).__name__}: {outcome}"
+                status, why = 0xC000, f"{type(outcome).__name__}: {one_line(outcome)}"
+            log.info("C-STORE of %r refused (0x%04X): %s", meta.sop_instance_uid, status, why)
             failed = StoreFailed(meta.sop_class_uid, meta.sop_instance_uid, status, why)
             self.tally.refused.append(failed)
             self.events.put(Event(failed))
@@ -172,7 +157,10 @@ class GetRun:
             series_uid=header.get("SeriesInstanceUID", ""),
             modality=header.get("Modality", ""),
             output_dir=self.storage.root,
+            remarks=outcome.remarks,
         )
+        for remark in outcome.remarks:
+            log.info("object %d (%s): %s", received.index, outcome.path, remark.text)
         self.tally.next_index += 1
         self.tally.received.append(received)
         self.events.put(Event(received))
@@ -267,6 +255,7 @@ class GetRun:
     @contextmanager
     def _listening(self) -> Iterator[None]:
         """pynetdicom's events bound to this request, and its reader polling briskly meanwhile."""
+        lenient_spool_meta()
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
             (evt.EVT_CONN_CLOSE, self._on_close)]

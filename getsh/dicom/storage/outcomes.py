@@ -5,7 +5,12 @@ vocabulary without the writer.
 Statuses (PS3.4 B.2.3, PS3.7 C.4): 0xA700 Refused: Out of Resources for a full disk or quota, which
 a sender may retry later; 0x0110 Processing failure for causes waiting will not cure (permission,
 read-only or vanished directory, I/O error); 0xC000 Error: Cannot understand when the received
-object cannot be decoded or encoded.
+object cannot be encoded; 0xC210 (pynetdicom's storescp and qrscp use it for "unable to decode the
+dataset") when the received bytes are not a data set we can read: normal storage refuses them, and
+bit-preserving storage under ``malformed refuse``; 0xC000 for a C-STORE-RQ whose Affected SOP
+Instance UID is empty: nothing identifies the object, the defect is in the request and not in its data
+set (so not 0xA900, "data set does not match SOP class"), and DCMTK's storescp answers 0xC000 likewise
+when it cannot find an object's UIDs.
 """
 
 from __future__ import annotations
@@ -16,11 +21,20 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from getsh.dicom.events import Remark
 from getsh.errors import GetshError, UsageError
 
 STATUS_OUT_OF_RESOURCES = 0xA700
 STATUS_PROCESSING_FAILURE = 0x0110
 STATUS_CANNOT_UNDERSTAND = 0xC000
+STATUS_CANNOT_DECODE = 0xC210
+
+
+class Malformed(str, Enum):
+    """What bit-preserving storage does with bytes that are not a well-formed data set."""
+
+    FLAG = "flag"  # keep them as received, and say so
+    REFUSE = "refuse"  # answer 0xC210, keep nothing
 
 
 class StorageMode(str, Enum):
@@ -76,6 +90,7 @@ class StoredFile:
     sop_instance_uid: str
     transfer_syntax: str
     wanted: str | None = None  # the layout's name, when the object was renamed because it was taken
+    remarks: tuple[Remark, ...] = ()  # what is wrong with it, though it was kept (storage/checks.py)
 
     def describe(self) -> str:
         """What happened, in words for a table."""
@@ -99,6 +114,12 @@ class StorageError(GetshError):
 class OutputDirError(UsageError):
     """The output directory cannot be used: bad input, like getscu's "-od: directory does not exist"
     (which exits 1: the CLI maps a UsageError from its options to ExitStatus.USAGE)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's first line: pydicom puts a whole traceback into some of its messages."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 _RESOURCES = {_errno.EFBIG, _errno.ENOMEM, _errno.EMFILE, _errno.ENFILE}

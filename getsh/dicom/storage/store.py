@@ -14,6 +14,15 @@ Why it is shaped this way:
 - Existing names: ``rename`` by default, the only policy that discards neither the new object nor
   the old file (``keep`` drops the new one, ``overwrite`` the old one; getscu overwrites silently).
 - Failures raise StorageError carrying the C-STORE status to answer (see outcomes.py).
+- Checks (checks.py): a request without UIDs is refused before anything is written (``admit``);
+  what is kept is walked, headers only, and what is wrong with it travels in ``StoredFile.remarks``.
+  Normal storage refuses bytes that are not a well-formed data set (it could only write a guess);
+  bit-preserving storage keeps them and says so, or refuses them under ``malformed refuse``.
+  Names and File Meta always take the request's UIDs (as DCMTK's storescp and getscu +B do): they
+  are known before the data set arrives, so both receive paths and all modes name the same object
+  the same way, and a data set that disagrees is reported, not silently renamed. (DCMTK's storescp
+  refuses such an object with 0xA900 after writing it; getsh keeps it, since refusing would lose the
+  only copy a C-GET brings, and says so once per get.)
 """
 
 from __future__ import annotations
@@ -30,21 +39,26 @@ from pydicom.filewriter import write_dataset
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from getsh import __version__
+from getsh.dicom.events import Remark
 from getsh.dicom.net.syntaxes import syntax_uid
-from getsh.dicom.storage import diskio
+from getsh.dicom.storage import checks, diskio
+from getsh.dicom.storage.checks import Structure, check_file
 from getsh.dicom.storage.diskio import dataset_offset
 from getsh.dicom.storage.naming import DEFAULT_LAYOUT, Layout, numbered
 from getsh.dicom.storage.outcomes import (
     DEFAULT_POLICY,
+    STATUS_CANNOT_DECODE,
     STATUS_CANNOT_UNDERSTAND,
     STATUS_PROCESSING_FAILURE,
     Action,
     ExistingPolicy,
+    Malformed,
     ObjectMeta,
     StorageError,
     StorageMode,
     StoredFile,
     check_output_dir,
+    one_line,
     storage_error,
 )
 from getsh.dicom.storage.writer import Discard, ObjectWriter, ignored
@@ -67,8 +81,10 @@ class Storage:
         fsync: bool = False,
         implementation_uid: str | None = None,
         implementation_version: str = IMPLEMENTATION_VERSION_NAME,
+        malformed: Malformed | str = Malformed.FLAG,
     ) -> None:
         self.mode = StorageMode(mode)
+        self.malformed = Malformed(malformed)
         self.existing = ExistingPolicy(existing)
         self.layout = layout if isinstance(layout, Layout) else Layout(DEFAULT_LAYOUT if layout is None else layout)
         self.fsync = fsync
@@ -88,7 +104,27 @@ class Storage:
             return Discard(self, meta)
         return ObjectWriter(self, meta)
 
-    def store_dataset(self, dataset: Dataset, meta: ObjectMeta) -> StoredFile:
+    def admit(self, meta: ObjectMeta) -> None:
+        """Refuse (StorageError, 0xC000) a request that does not say which object it brings."""
+        missing = [what for what, uid in (("Instance", meta.sop_instance_uid), ("Class", meta.sop_class_uid))
+                   if not uid]
+        if missing:
+            raise StorageError(f"the C-STORE request's Affected SOP {' and '.join(missing)} UID is empty: "
+                               "nothing identifies the object", "the peer is at fault: check its log",
+                               dimse_status=STATUS_CANNOT_UNDERSTAND)
+
+    def check(self, meta: ObjectMeta, structure: Structure) -> tuple[Remark, ...]:
+        """The remarks for an object about to be kept; StorageError (0xC210) when its bytes are not a
+        well-formed data set and this storage refuses those (always in normal mode)."""
+        refuse = self.mode is StorageMode.NORMAL or self.malformed is Malformed.REFUSE
+        if structure.problem and refuse:
+            hint = "the peer is at fault: check its log" + (
+                "" if self.mode is StorageMode.NORMAL else "; to keep such bytes as received: set malformed flag")
+            raise StorageError(f"cannot store {meta.sop_instance_uid}: {structure.problem}", hint,
+                               dimse_status=STATUS_CANNOT_DECODE)
+        return checks.remarks(meta.sop_class_uid, meta.sop_instance_uid, structure, flag_structure=True)
+
+    def store_dataset(self, dataset: Dataset, meta: ObjectMeta, remarks: tuple[Remark, ...] = ()) -> StoredFile:
         """Write a decoded data set like getscu -B: File Meta plus the data set in meta's transfer syntax."""
         if self.mode is StorageMode.IGNORE:
             return ignored(meta, 0)
@@ -116,10 +152,10 @@ class Storage:
         except Exception as exc:
             writer.abort()
             raise StorageError(
-                f"cannot encode {meta.sop_instance_uid} in {meta.transfer_syntax}: {exc}",
+                f"cannot encode {meta.sop_instance_uid} in {meta.transfer_syntax}: {one_line(exc)}",
                 dimse_status=STATUS_CANNOT_UNDERSTAND,
             ) from exc
-        return writer.commit(dataset)
+        return writer.commit(dataset, remarks)
 
     def store_file(self, path: str | os.PathLike[str], meta: ObjectMeta, *, move: bool = False) -> StoredFile:
         """Store a received file: pynetdicom's ``event.dataset_path`` (preamble, its File Meta, the
@@ -136,17 +172,19 @@ class Storage:
         if self.mode is StorageMode.IGNORE:
             return ignored(meta, os.path.getsize(path) - offset)
         if self.mode is StorageMode.NORMAL and offset:
+            notes = self.check(meta, self._structure(path, offset, meta))
             try:
                 dataset = dcmread(path, force=True)
             except Exception as exc:
                 raise StorageError(
-                    f"cannot decode the data set of {meta.sop_instance_uid}: {exc}",
-                    dimse_status=STATUS_CANNOT_UNDERSTAND,
+                    f"cannot decode the data set of {meta.sop_instance_uid}: {one_line(exc)}",
+                    dimse_status=STATUS_CANNOT_DECODE,
                 ) from exc
-            return self.store_dataset(dataset, meta)
+            return self.store_dataset(dataset, meta, notes)
         if move and offset and self._movable(path, meta, offset):
+            notes = self.check(meta, self._structure(path, offset, meta))
             os.chmod(path, 0o666 & ~self._umask)  # it was a mkstemp file (0600)
-            return self.place(os.fspath(path), meta, os.path.getsize(path), None)
+            return self.place(os.fspath(path), meta, os.path.getsize(path), None, notes)
         with self.open_object(meta) as writer:  # normal mode decodes it in commit()
             writer.copy_from(path, offset)
             stored = writer.commit()
@@ -155,6 +193,13 @@ class Storage:
         return stored
 
     # --- internals ------------------------------------------------------------------------------
+
+    def _structure(self, path: str | os.PathLike[str], offset: int, meta: ObjectMeta) -> Structure:
+        try:
+            return check_file(path, offset, meta.transfer_syntax)
+        except OSError as exc:
+            raise StorageError(f"cannot read the received file {path}: {exc}",
+                               dimse_status=STATUS_PROCESSING_FAILURE) from exc
 
     def file_meta_bytes(self, meta: ObjectMeta) -> bytes:
         """Preamble and File Meta Information for ``meta``, as written before a received data set."""
@@ -195,7 +240,8 @@ class Storage:
         except (OSError, StorageError):
             return False
 
-    def place(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None) -> StoredFile:
+    def place(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None,
+              remarks: tuple[Remark, ...] = ()) -> StoredFile:
         """Name the finished partial file and put it in place; on failure nothing is left."""
         try:
             lookup = None
@@ -217,6 +263,7 @@ class Storage:
             meta.sop_instance_uid,
             meta.transfer_syntax,
             wanted.as_posix() if action is Action.RENAMED else None,
+            remarks,
         )
 
     def _link(self, partial: str, wanted: PurePosixPath) -> tuple[PurePosixPath, Action]:

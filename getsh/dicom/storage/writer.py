@@ -13,14 +13,17 @@ from typing import BinaryIO, Protocol
 
 from pydicom import Dataset, dcmread
 
+from getsh.dicom.events import Remark
 from getsh.dicom.storage import diskio
+from getsh.dicom.storage.checks import Structure, check_file
 from getsh.dicom.storage.outcomes import (
-    STATUS_CANNOT_UNDERSTAND,
+    STATUS_CANNOT_DECODE,
     Action,
     ObjectMeta,
     StorageError,
     StorageMode,
     StoredFile,
+    one_line,
 )
 
 
@@ -41,9 +44,12 @@ class Destination(Protocol):
 
     def write_error(self, exc: OSError, meta: ObjectMeta, written: int) -> StorageError: ...
 
-    def place(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None) -> StoredFile: ...
+    def place(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None,
+              remarks: tuple[Remark, ...] = ()) -> StoredFile: ...
 
-    def store_dataset(self, dataset: Dataset, meta: ObjectMeta) -> StoredFile: ...
+    def store_dataset(self, dataset: Dataset, meta: ObjectMeta, remarks: tuple[Remark, ...] = ()) -> StoredFile: ...
+
+    def check(self, meta: ObjectMeta, structure: Structure) -> tuple[Remark, ...]: ...
 
 _BUFFER = 256 * 1024
 
@@ -56,6 +62,7 @@ class ObjectWriter:
 
     def __init__(self, storage: Destination, meta: ObjectMeta, *, header: bool = True) -> None:
         self.storage, self.meta, self.size = storage, meta, 0
+        self.data_offset = 0  # where the data set starts in the file: after the File Meta written here
         self._done = False
         self._failure: StorageError | None = None
         self._buffered: BinaryIO | None = None
@@ -66,6 +73,7 @@ class ObjectWriter:
             raise storage.write_error(exc, meta, 0) from exc
         if head:
             self.write(head)
+            self.data_offset = len(head)
 
     @property
     def file(self) -> BinaryIO:
@@ -106,8 +114,9 @@ class ObjectWriter:
             self._fail(exc)
         self.size += count
 
-    def commit(self, dataset: Dataset | None = None) -> StoredFile:
-        """Close, name and place the object; ``dataset`` (if decoded anyway) saves re-reading names."""
+    def commit(self, dataset: Dataset | None = None, remarks: tuple[Remark, ...] = ()) -> StoredFile:
+        """Close, name and place the object; ``dataset`` (if decoded anyway) saves re-reading names.
+        Bytes kept as received are walked first (checks.py): refused, or kept with remarks."""
         if self._failure:
             raise self._failure
         if self._done:
@@ -123,7 +132,16 @@ class ObjectWriter:
         self._done = True
         if self.storage.mode is StorageMode.NORMAL and dataset is None:
             return self._decode_and_store()
-        return self.storage.place(self._path, self.meta, self.size, dataset)
+        if self.storage.mode is StorageMode.BIT_PRESERVING:
+            try:
+                remarks = self.storage.check(self.meta, check_file(self._path, self.data_offset,
+                                                                   self.meta.transfer_syntax))
+            except BaseException as exc:
+                diskio.remove(self._path)
+                if isinstance(exc, OSError):  # e.g. the output directory vanished under it
+                    raise self.storage.write_error(exc, self.meta, self.size) from exc
+                raise
+        return self.storage.place(self._path, self.meta, self.size, dataset, remarks)
 
     def _close(self) -> None:
         buffered, fd = self._buffered, self._fd
@@ -134,17 +152,20 @@ class ObjectWriter:
             os.close(fd)
 
     def _decode_and_store(self) -> StoredFile:
-        """Raw bytes fed in normal mode: decode and write like getscu -B."""
+        """Raw bytes fed in normal mode: check, decode and write like getscu -B."""
         try:
+            remarks = self.storage.check(self.meta, check_file(self._path, self.data_offset, self.meta.transfer_syntax))
             dataset = dcmread(self._path, force=True)
+        except StorageError:
+            raise
         except Exception as exc:
             raise StorageError(
-                f"cannot decode the data set of {self.meta.sop_instance_uid}: {exc}",
-                dimse_status=STATUS_CANNOT_UNDERSTAND,
+                f"cannot decode the data set of {self.meta.sop_instance_uid}: {one_line(exc)}",
+                dimse_status=STATUS_CANNOT_DECODE,
             ) from exc
         finally:
             diskio.remove(self._path)
-        return self.storage.store_dataset(dataset, self.meta)
+        return self.storage.store_dataset(dataset, self.meta, remarks)
 
     def abort(self) -> None:
         """Drop the object: close and remove the partial file. Idempotent."""
@@ -184,7 +205,7 @@ class Discard(ObjectWriter):
     def copy_from(self, path: str | os.PathLike[str], offset: int = 0) -> None:
         self.size += os.path.getsize(path) - offset
 
-    def commit(self, dataset: Dataset | None = None) -> StoredFile:
+    def commit(self, dataset: Dataset | None = None, remarks: tuple[Remark, ...] = ()) -> StoredFile:
         self._done = True
         return ignored(self.meta, self.size)
 

@@ -1,23 +1,40 @@
-"""Where the direct receive path (direct_get.py) puts each object's data set, per storage mode.
+"""Where each received object's data set goes, per storage mode: the direct receive path's sinks
+(direct_get.py feeds them) and ``store_event``, pynetdicom's path (its EVT_C_STORE), so that both
+paths refuse, check and name the same bytes the same way (storage/checks.py, ``Storage.admit``).
 
 Bit-preserving and ignore stream the fragments as they arrive (one ``writev`` per buffer-full,
 the File Meta in the same call as the first fragment; memory stays flat whatever the size);
 normal mode gathers the data set, decodes it as pynetdicom would for ``event.dataset`` and writes
-it like getscu -B. A storage failure part-way does not stop the receiving: the rest of the data
-set is read and dropped, and ``finish`` answers with the failure's C-STORE status.
+it like getscu -B, after walking its bytes (what does not decode is refused with 0xC210, one line,
+never a traceback). A request without UIDs is refused (0xC000) once its data set has been read. A
+storage failure part-way does not stop the receiving: the rest of the data set is read and dropped,
+and ``finish`` answers with the failure's C-STORE status.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import replace
 from io import BytesIO
+from pathlib import Path
+from typing import Any
 
 from pydicom import Dataset
 from pynetdicom.dsutils import decode
 
 from getsh.dicom.net.syntaxes import syntax_encoding
+from getsh.dicom.storage.checks import check_bytes
 from getsh.dicom.storage.header_scan import PREFIX, scan
-from getsh.dicom.storage.outcomes import STATUS_PROCESSING_FAILURE, ObjectMeta, StorageError, StorageMode, StoredFile
+from getsh.dicom.storage.outcomes import (
+    STATUS_CANNOT_DECODE,
+    STATUS_PROCESSING_FAILURE,
+    ObjectMeta,
+    StorageError,
+    StorageMode,
+    StoredFile,
+    one_line,
+)
 from getsh.dicom.storage.store import Storage
 from getsh.dicom.storage.writer import ObjectWriter
 
@@ -39,6 +56,7 @@ class StreamSink:
             else:
                 self.header = storage.file_meta_bytes(meta)
                 self.writer = ObjectWriter(storage, meta, header=False)
+                self.writer.data_offset = len(self.header)  # written with the first fragment
         except StorageError as error:
             self.failure, self.writer = error, None
 
@@ -85,24 +103,111 @@ class DecodeSink:
             self.data += chunk
 
     def finish(self) -> int:
-        implicit, little, deflated = syntax_encoding(str(self.meta.transfer_syntax))
         raw, self.data = bytes(self.data), bytearray()  # one copy alive at a time (BytesIO shares bytes)
         try:
-            dataset = decode(BytesIO(raw), implicit, little, deflated)
-            dataset.set_original_encoding(implicit, little)
-            stored = self.storage.store_dataset(dataset, self.meta)
-        except Exception as error:  # StorageError, or a data set pydicom cannot decode
+            stored, header = store_encoded(self.storage, raw, self.meta)
+        except Exception as error:  # StorageError, or anything else: answered, as on pynetdicom's path
             return self.report(self.meta, error, None)
-        # The table's few values from the bytes: pydicom would convert each element it is asked for.
-        header = scan(raw[:PREFIX], str(self.meta.transfer_syntax), complete=len(raw) <= PREFIX)
-        return self.report(self.meta, stored, header or dataset)
+        return self.report(self.meta, stored, header)
 
     def abort(self) -> None:
         self.data = bytearray()
 
 
-def make_sink(storage: Storage, meta: ObjectMeta, report: Report) -> StreamSink | DecodeSink:
+class RefusedSink:
+    """A request refused before its data set arrived: the data set is read and dropped, then answered."""
+
+    def __init__(self, meta: ObjectMeta, report: Report, error: StorageError) -> None:
+        self.meta, self.report, self.error = meta, report, error
+
+    def write_many(self, chunks: list[memoryview]) -> None:
+        pass
+
+    def finish(self) -> int:
+        return self.report(self.meta, self.error, None)
+
+    def abort(self) -> None:
+        pass
+
+
+def make_sink(storage: Storage, meta: ObjectMeta, report: Report) -> StreamSink | DecodeSink | RefusedSink:
+    """The sink for one C-STORE-RQ's data set. Its UIDs are taken as pynetdicom takes them (a backslash
+    makes a UI value multi-valued: pynetdicom keeps the first), so both paths name an object alike."""
+    meta = replace(meta, sop_class_uid=meta.sop_class_uid.split("\\")[0],
+                   sop_instance_uid=meta.sop_instance_uid.split("\\")[0])
+    try:
+        storage.admit(meta)
+    except StorageError as error:
+        return RefusedSink(meta, report, error)
     if storage.mode is StorageMode.NORMAL:
         return DecodeSink(storage, meta, report)
     return StreamSink(storage, meta, report)
 
+
+def store_encoded(storage: Storage, raw: bytes, meta: ObjectMeta) -> tuple[StoredFile, dict[str, str] | Dataset]:
+    """Normal mode, either path: walk the received bytes (refused if they are not a well-formed data
+    set), decode them as pynetdicom would for ``event.dataset``, write them like getscu -B; the stored
+    file and the table's few values (read from the bytes: pydicom would convert each element asked for)."""
+    syntax = str(meta.transfer_syntax)
+    notes = storage.check(meta, check_bytes(raw, syntax))
+    implicit, little, deflated = syntax_encoding(syntax)
+    try:
+        dataset = decode(BytesIO(raw), implicit, little, deflated)
+        dataset.set_original_encoding(implicit, little)
+    except Exception as exc:
+        raise StorageError(f"cannot decode the data set of {meta.sop_instance_uid}: {one_line(exc)}",
+                           dimse_status=STATUS_CANNOT_DECODE) from exc
+    stored = storage.store_dataset(dataset, meta, notes)
+    return stored, scan(raw[:PREFIX], syntax, complete=len(raw) <= PREFIX) or dataset
+
+
+Outcome = tuple[ObjectMeta, "StoredFile | Exception", "dict[str, str] | Dataset | None"]
+
+
+def store_event(storage: Storage, event: Any) -> Outcome:
+    """pynetdicom's receive path: one EVT_C_STORE stored as the direct path stores the same bytes.
+    (ObjectMeta, the stored file or the error that refused it, the table's values if at hand)."""
+    request = event.request
+    meta = ObjectMeta(_text(request.AffectedSOPClassUID), _text(request.AffectedSOPInstanceUID),
+                      str(event.context.transfer_syntax))
+    try:
+        storage.admit(meta)
+        if storage.mode is StorageMode.NORMAL:
+            raw = request.DataSet.getvalue() if request.DataSet is not None else b""
+            stored, header = store_encoded(storage, raw, meta)
+            return meta, stored, header
+        return meta, storage.store_file(event.dataset_path, meta, move=True), None
+    except Exception as error:  # StorageError, or anything else: answered with a status, as on the direct path
+        return meta, error, None
+    finally:
+        # pynetdicom's spool file (bit-preserving, ignore): its C-GET path never removes it, so it is
+        # ours; renamed into place it is gone already, refused or ignored it goes now.
+        if storage.mode is not StorageMode.NORMAL:
+            with suppress(Exception):
+                Path(event.dataset_path).unlink(missing_ok=True)
+
+
+def _text(uid: object) -> str:
+    """A request's UID as the direct path reads it: pynetdicom makes an empty one None."""
+    return "" if uid is None else str(uid)
+
+
+
+def lenient_spool_meta() -> None:
+    """pynetdicom 3.0's chunked receive (bit-preserving and ignore on its path) writes the File Meta of
+    its spool file with pydicom's checks on: a C-STORE-RQ with an empty Affected SOP Instance UID
+    raises on its DUL thread, which dies, and the association hangs unanswered. Written without those
+    checks, the request reaches EVT_C_STORE and is refused there, as on the direct path. Idempotent;
+    pinned with pynetdicom (<3.1), like handover.py."""
+    from pynetdicom import dimse_messages
+
+    if dimse_messages.write_file_meta_info is not _write_meta:
+        _originals.append(dimse_messages.write_file_meta_info)
+        dimse_messages.write_file_meta_info = _write_meta
+
+
+_originals: list[Callable[..., None]] = []
+
+
+def _write_meta(fp: Any, file_meta: Dataset, enforce_standard: bool = True) -> None:
+    _originals[0](fp, file_meta, enforce_standard=False)
