@@ -45,7 +45,12 @@ class Runner:
     def run_line(self, line: str) -> ExitStatus:
         """Run every ``;``-separated command on the line; the worst outcome wins."""
         outcome = ExitStatus.SUCCESS
-        for statement in split_statements(line):
+        try:
+            statements = split_statements(line)
+        except GetshError as error:  # a line too long to read
+            self.renderer.error(error)
+            return error.status
+        for statement in statements:
             outcome = worst(outcome, self.run_one(statement))
             if self.ctx.session.quit_requested:
                 break

@@ -81,8 +81,9 @@ class LocatedRenderer:
 
 
 def validate(ctx: Context, registry: Registry, path: str, variables: Mapping[str, str],
-             depth: int = 0) -> tuple[list[Line], list[ScriptError]]:
-    """Every line parsed and checked, or the problems (all of them) with their file:line."""
+             chain: tuple[str, ...] = ()) -> tuple[list[Line], list[ScriptError]]:
+    """Every line parsed and checked, or the lines before the first problem and that problem, with
+    its file:line:column. ``chain`` is the scripts that source this one, outermost first."""
     statements, problems = read_script(path, variables)
     lines: list[Line] = []
     for statement in statements:
@@ -92,23 +93,30 @@ def validate(ctx: Context, registry: Registry, path: str, variables: Mapping[str
             if declared.check is not None:
                 declared.check(invocation)
             if declared.nested is not None:
-                problems += _nested(ctx, registry, statement, *declared.nested(invocation, variables), depth)
+                nested = _nested(ctx, registry, statement, *declared.nested(invocation, variables), (*chain, path))
+                if nested:
+                    return lines, nested
         except ScriptError as error:
-            problems.append(error)
-            continue
+            return lines, [error]
         except GetshError as error:
-            problems.append(ScriptError(statement.where, error.message, error.hint))
-            continue
+            return lines, [ScriptError(statement.at(error.column), error.message, error.hint)]
         lines.append(Line(statement, invocation))
     return lines, problems
 
 
 def _nested(ctx: Context, registry: Registry, statement: Statement, path: str, variables: Mapping[str, str],
-            depth: int) -> list[ScriptError]:
-    if depth + 1 >= MAX_DEPTH:
-        return [ScriptError(statement.where, f"scripts nest more than {MAX_DEPTH} deep", "does it source itself?")]
+            chain: tuple[str, ...]) -> list[ScriptError]:
+    """The problems of a script a line sources: a cycle and too deep a nesting are problems of that line."""
+    if any(_same_file(path, [outer]) for outer in chain):
+        first = next(i for i, outer in enumerate(chain) if _same_file(path, [outer]))
+        cycle = " → ".join([*chain[first:], path])
+        return [ScriptError(statement.at(1), f"scripts source each other in a cycle: {cycle}",
+                            "a script cannot run itself, directly or through others: remove one of these source lines")]
+    if len(chain) >= MAX_DEPTH:
+        return [ScriptError(statement.at(1), f"scripts nest more than {MAX_DEPTH} deep: {' → '.join([*chain, path])}",
+                            f"scripts may source scripts {MAX_DEPTH} levels deep")]
     try:
-        problems = validate(ctx, registry, path, variables, depth + 1)[1]
+        problems = validate(ctx, registry, path, variables, chain)[1]
     except ScriptError as error:
         problems = [error]
     return [ScriptError(p.where, f"{p.message} (sourced at {statement.where})", p.hint) for p in problems]
@@ -140,7 +148,7 @@ class Replay:
             self.cases = [Case(p.where, "", "script", "error", p.message, p.hint) for p in problems]
             self.cases += [Case(ln.statement.where, ln.statement.text, "command", "skipped", "not run: the script has "
                                 "errors") for ln in lines if ln.statement.where not in bad]
-            yield self._done(started, ExitStatus.SCRIPT, lines, reason=f"{len(problems)} bad line(s): nothing was run")
+            yield self._done(started, ExitStatus.SCRIPT, lines, reason="a bad line stops it: nothing was run")
             return
         if self.options.dry_run:
             for line in lines:

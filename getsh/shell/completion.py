@@ -14,13 +14,15 @@ from prompt_toolkit.document import Document
 
 from getsh.context import Context
 from getsh.errors import UsageError
-from getsh.registry import Arg, Command, Registry, Suggestion, split_words
+from getsh.registry import MAX_LINE, Arg, Command, Registry, Suggestion, split_words
 
 log = logging.getLogger("getsh.completion")
 
 
 def partial_words(text: str) -> tuple[list[str], str]:
     """The finished words before the cursor and the word being typed (an open quote tolerated)."""
+    if len(text) > MAX_LINE:  # the line will be refused as it is: nothing to offer
+        return [], ""
     finished_text, _, current = text.rpartition(" ") if not text.endswith(" ") else (text, "", "")
     for closer in ("", '"', "'"):
         try:

@@ -40,7 +40,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from getsh.dicom.keys import qr_keys
 from getsh.dicom.keys.dictionary import Entry, lookup, validate
 from getsh.dicom.keys.vr import Value
-from getsh.errors import UsageError
+from getsh.errors import UsageError, excerpt
 
 __all__ = [
     "KeyAssignment",
@@ -62,6 +62,7 @@ __all__ = [
 PATH_HINT = "keys look like PatientID=X, (0010,0020)=X or ReferencedStudySequence[0].ReferencedSOPInstanceUID=1.2.3"
 # What DCMTK's dcmodify --create-file writes as the SOP class of a query file it creates.
 DCMTK_GENERIC_FILE_CLASS = "1.2.276.0.7230010.3.1.0.1"
+MAX_ITEM_DIGITS = 9  # items counted from 0: a sequence of 10⁹ items is no identifier
 _ITEM = re.compile(r"\[([^\]]*)\]")
 check = qr_keys.check
 
@@ -92,8 +93,8 @@ class KeyAssignment:
 # ---- parsing ----------------------------------------------------------------------------------
 def _bad(expr: str, pos: int, problem: str, hint: str = PATH_HINT) -> UsageError:
     rest = expr[pos:]
-    where = f"at {rest!r}" if rest else "at the end"
-    return UsageError(f"key {expr!r}: {problem} {where}", hint)
+    where = f"at {excerpt(rest)}" if rest else "at the end"
+    return UsageError(f"key {excerpt(expr)}: {problem} {where}", hint)
 
 
 def parse_path(expr: str, *, need_vr: bool = True) -> tuple[Step, ...]:
@@ -139,7 +140,7 @@ def _node(expr: str, word: str, need_vr: bool) -> Entry:
         bare = word.strip("()")
         if not need_vr and "needs its VR" in exc.message:  # removing: the VR does not matter
             return lookup(f"({bare[:4]},{bare[4:]},UN)" if "," not in bare else f"({bare},UN)")
-        raise UsageError(f"key {expr!r}: {exc.message}", exc.hint) from None
+        raise UsageError(f"key {excerpt(expr)}: {exc.message}", exc.hint) from None
 
 
 def _item_number(expr: str, pos: int, text: str) -> int:
@@ -150,6 +151,8 @@ def _item_number(expr: str, pos: int, text: str) -> int:
         raise _bad(expr, pos, "item numbers cannot be negative (they count from 0)")
     if not number.isdigit():
         raise _bad(expr, pos, "an item number must be 0, 1, 2, …")
+    if len(number) > MAX_ITEM_DIGITS:
+        raise _bad(expr, pos, f"an item number of {len(number):,} digits: a sequence never holds that many items")
     return int(number)
 
 
@@ -163,11 +166,12 @@ def parse_key(expr: str) -> KeyAssignment:
     entry = path[-1].entry
     if entry.tag >> 16 in (0x0000, 0x0002):
         raise UsageError(
-            f"key {expr!r}: {entry.label} belongs to the command or file meta, not an identifier",
+            f"key {excerpt(expr)}: {entry.label} belongs to the command or file meta, not an identifier",
             "groups 0000 and 0002 are written by the protocol; leave them out",
         )
     if path[-1].item is not None and text:
-        raise UsageError(f"key {expr!r}: an item holds elements, not a value", f"write {key}.Keyword={text}")
+        raise UsageError(f"key {excerpt(expr)}: an item holds elements, not a value",
+                        f"write {format_path(path)}.Keyword=VALUE")
     warnings: list[str] = [f"{s.entry.keyword} is retired: peers may ignore it" for s in path if s.entry.retired]
     value = None if path[-1].item is not None else validate(entry, text or None, warnings)
     return KeyAssignment(path, value, text if sep and text else None, tuple(warnings))
