@@ -77,9 +77,10 @@ def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]
 
 
 def _is_file(item: str) -> bool:
-    """Whether the word names a file (a name too long for the system names none)."""
+    """Whether the word names something on disk: a query file, or what load_query refuses by name (a
+    directory, a FIFO); a name too long for the system names nothing."""
     try:
-        return Path(item).is_file()
+        return Path(item).exists()
     except (OSError, ValueError):
         return False
 

@@ -148,7 +148,7 @@ class Replay:
             self.cases = [Case(p.where, "", "script", "error", p.message, p.hint) for p in problems]
             self.cases += [Case(ln.statement.where, ln.statement.text, "command", "skipped", "not run: the script has "
                                 "errors") for ln in lines if ln.statement.where not in bad]
-            yield self._done(started, ExitStatus.SCRIPT, lines, reason="a bad line stops it: nothing was run")
+            yield self._done(started, ExitStatus.SCRIPT, lines, reason=_stopped_before(self.path, problems))
             return
         if self.options.dry_run:
             for line in lines:
@@ -260,6 +260,12 @@ class Replay:
             held=sum(1 for c in checks if c.result == "passed"),
             expectations_failed=details.pop("expectations_failed", 0), seconds=seconds, junit=junit, **details,
         )
+
+
+def _stopped_before(path: str, problems: list[ScriptError]) -> str:
+    """Why nothing ran: the script (or one it sources) could not be read, or a line of it is bad."""
+    unreadable = all(p.where in (path, "") for p in problems)
+    return f"{'it cannot be read' if unreadable else 'a bad line stops it'}: nothing was run"
 
 
 def _same_file(path: str, others: list[str]) -> bool:

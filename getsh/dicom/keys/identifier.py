@@ -21,6 +21,7 @@ is in :mod:`getsh.completion.keys`.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shlex
@@ -40,6 +41,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from getsh.dicom.keys import qr_keys
 from getsh.dicom.keys.dictionary import Entry, lookup, validate
 from getsh.dicom.keys.vr import Value
+from getsh.dicom.portable import NotRegularFile, open_regular
 from getsh.errors import UsageError, excerpt
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
 PATH_HINT = "keys look like PatientID=X, (0010,0020)=X or ReferencedStudySequence[0].ReferencedSOPInstanceUID=1.2.3"
 # What DCMTK's dcmodify --create-file writes as the SOP class of a query file it creates.
 DCMTK_GENERIC_FILE_CLASS = "1.2.276.0.7230010.3.1.0.1"
+MAX_QUERY_FILE = 16 * 2**20  # bytes: an identifier is a few keys; getscu's own files are under a kilobyte
 MAX_ITEM_DIGITS = 9  # items counted from 0: a sequence of 10⁹ items is no identifier
 _ITEM = re.compile(r"\[([^\]]*)\]")
 check = qr_keys.check
@@ -253,12 +256,19 @@ def load_query(path: str | os.PathLike[str]) -> Dataset:
     """A query file's data set, like getscu's dcmfile-in: DICOM with or without file meta."""
     where = os.fspath(path)
     try:
-        with warnings.catch_warnings():  # pydicom warns about each odd element of a non-DICOM file
-            warnings.simplefilter("ignore")
-            read = dcmread(where, force=True)
-            elements = list(read)  # decode now, so a damaged file fails here and not at send time
+        data = open_regular(where, MAX_QUERY_FILE)  # a FIFO or a device is refused, not waited on
+    except NotRegularFile as exc:
+        raise UsageError(f"cannot read {where}: {exc.strerror}", "a query file is a DICOM file") from None
     except OSError as exc:
         raise UsageError(f"cannot read {where}: {exc.strerror or exc}", "check the file name") from None
+    if len(data) > MAX_QUERY_FILE:
+        raise UsageError(f"{where} is over {MAX_QUERY_FILE // 2**20} MiB: not a query file",
+                         "a query file holds an identifier: a few keys")
+    try:
+        with warnings.catch_warnings():  # pydicom warns about each odd element of a non-DICOM file
+            warnings.simplefilter("ignore")
+            read = dcmread(io.BytesIO(data), force=True)
+            elements = list(read)  # decode now, so a damaged file fails here and not at send time
     except (InvalidDicomError, ValueError, KeyError, EOFError, TypeError, NotImplementedError) as exc:
         raise UsageError(f"{where} is not a DICOM file: {exc}", "load reads a query file (DICOM)") from None
     framed = getattr(read, "preamble", None) is not None or "TransferSyntaxUID" in read.file_meta
