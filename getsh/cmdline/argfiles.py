@@ -53,7 +53,8 @@ def expand_command_files(args: Sequence[str]) -> list[str]:
                 text = data.decode("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 why = f": {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else ""
-                raise UsageError(f"cannot open command file {name!r}{why}", "@FILE names a readable text file") from None
+                raise UsageError(f"cannot open command file {name!r}{why}",
+                                 "@FILE names a readable text file") from None
             if len(data) > MAX_COMMAND_FILE:
                 raise UsageError(f"command file {name!r} is over {MAX_COMMAND_FILE // 1024} KiB",
                                  "@FILE holds command-line arguments")

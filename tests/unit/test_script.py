@@ -465,7 +465,7 @@ def test_junit_report_of_a_bad_script(shell: Shell, tmp_path: Path) -> None:
     status, _shown = shell.run(f"source {script} --junit {report}")
     assert status is ExitStatus.SCRIPT
     suite = ET.parse(report).getroot().find("testsuite")
-    assert suite is not None and (suite.get("tests"), suite.get("errors"), suite.get("skipped")) == ("2", "1", "1")  # the bad line stops the reading
+    assert suite is not None and (suite.get("tests"), suite.get("errors"), suite.get("skipped")) == ("2", "1", "1")
     status, shown = shell.run(f"source {script} --junit {tmp_path / 'no' / 'r.xml'}")
     assert status is ExitStatus.ERROR and "its directory does not exist" in shown
 

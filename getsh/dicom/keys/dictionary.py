@@ -325,7 +325,8 @@ def validate(entry: Entry, value: str | None, warnings: list[str] | None = None)
         allowed = [v for v, _ in qr_keys.enumerated_values(entry.keyword)]
         for one in checked if isinstance(checked, list) else [checked]:
             if one and one not in allowed and not any(c in str(one) for c in "*?"):
-                raise UsageError(f"{entry.keyword}: {excerpt(str(one))} is not one of {', '.join(allowed)}", "press Tab after =")
+                raise UsageError(f"{entry.keyword}: {excerpt(str(one))} is not one of {', '.join(allowed)}",
+                                 "press Tab after =")
     return checked
 
 
