@@ -15,6 +15,7 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -239,7 +240,7 @@ class Replay:
 
     def _check_junit(self) -> None:
         junit = self.options.junit
-        if junit and not Path(junit).parent.expanduser().is_dir():
+        if junit and not os.path.isdir(Path(junit).parent.expanduser()):
             raise GetshError(f"--junit {junit}: its directory does not exist",
                              "create it, or write the report elsewhere")
 

@@ -148,3 +148,19 @@ def test_an_include_cycle_is_named_apart_from_deep_nesting(shell: Shell, tmp_pat
     status, shown = shell.run(f"source {chain[0]}")
     assert status is ExitStatus.SCRIPT and "scripts nest more than 8 deep: " in shown and "each other" not in shown
     assert f"{chain[7]} → {chain[8]}" in shown and shell.ctx.settings["aet"] == "GETSCU"
+
+
+def test_a_name_too_long_for_the_system_is_an_error_not_a_crash(shell: Shell, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENAMETOOLONG from pathlib's is_dir/exists reached the runner as an internal error (found by the
+    property tests): each command that takes a file name now answers with one line."""
+    monkeypatch.chdir(tmp_path)
+    name = "N" * 300
+    shell.run("key PatientID=1")
+    for line in [f"save {name}", f"load {name}", f"get {name}", f"source {name}", f"record {name}",
+                 f"output {name}; get", f"output {name}; expect files 1", f"source {tmp_path / 'x.getsh'} --junit "
+                 f"{name}/r.xml"]:
+        status, shown = shell.run(line)
+        assert status is not ExitStatus.SUCCESS, line
+        assert "internal error" not in shown and "error: " in shown, (line, shown)
+    assert list(tmp_path.iterdir()) == []

@@ -308,7 +308,7 @@ def save_query(dataset: Dataset, path: str | os.PathLike[str], model: str | None
     from getsh.dicom.net.presentation import GET_MODELS  # pynetdicom: imported only when saving
 
     target = Path(path)
-    if target.is_dir():
+    if os.path.isdir(target):  # False, not an error, for a name too long to be one
         raise UsageError(f"cannot write {target}: it is a directory", "give a file name, e.g. save q.dcm")
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID(GET_MODELS[model] if model else DCMTK_GENERIC_FILE_CLASS)
