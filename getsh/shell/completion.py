@@ -21,8 +21,6 @@ log = logging.getLogger("getsh.completion")
 
 def partial_words(text: str) -> tuple[list[str], str]:
     """The finished words before the cursor and the word being typed (an open quote tolerated)."""
-    if len(text) > MAX_LINE:  # the line will be refused as it is: nothing to offer
-        return [], ""
     finished_text, _, current = text.rpartition(" ") if not text.endswith(" ") else (text, "", "")
     for closer in ("", '"', "'"):
         try:
@@ -73,6 +71,8 @@ class RegistryCompleter(Completer):
             log.debug("completion failed for %r", document.text_before_cursor, exc_info=True)
 
     def _completions(self, document: Document) -> Iterable[Completion]:
+        if len(document.text_before_cursor) > MAX_LINE:  # the line will be refused as it is: nothing to offer
+            return
         words, current = partial_words(document.text_before_cursor.lstrip())
         if not words:
             yield from self._commands(current)

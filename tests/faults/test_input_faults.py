@@ -164,3 +164,19 @@ def test_a_name_too_long_for_the_system_is_an_error_not_a_crash(shell: Shell, tm
         assert status is not ExitStatus.SUCCESS, line
         assert "internal error" not in shown and "error: " in shown, (line, shown)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_completion_over_a_long_typed_line_is_quick(shell: Shell) -> None:
+    """Completion runs on every key press: a pasted value must not make each one crawl (it split the
+    line with shlex, quadratic), and a line past the limit offers nothing."""
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from getsh.shell.completion import RegistryCompleter
+
+    completer = RegistryCompleter(shell.ctx, registry.REGISTRY)
+    near = "key PatientID=" + "D" * 60_000 + " Patient"
+    clock = time.perf_counter()
+    offered = [c.text for c in completer.get_completions(Document(near), CompleteEvent())]
+    assert time.perf_counter() - clock < 5 and "PatientName" in offered
+    assert list(completer.get_completions(Document("key " + "E" * MEGABYTE), CompleteEvent())) == []
