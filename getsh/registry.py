@@ -174,8 +174,12 @@ _STATEMENT = re.compile(r"""(?:[^;'"]+|'[^']*'?|"[^"]*"?)*""")
 def check_length(line: str) -> None:
     """Refuse a line past MAX_LINE before anything reads it word by word."""
     if len(line) > MAX_LINE:
-        raise UsageError(f"the line is {len(line):,} characters long; a line holds at most {MAX_LINE:,}",
-                         "a value that long is not an identifier: check what was pasted or piped in")
+        raise too_long(len(line))
+
+
+def too_long(length: int) -> UsageError:
+    return UsageError(f"the line is {length:,} characters long; a line holds at most {MAX_LINE:,}",
+                      "a value that long is not an identifier: check what was pasted or piped in")
 
 
 def split_words(line: str) -> list[str]:

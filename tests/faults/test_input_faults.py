@@ -180,3 +180,19 @@ def test_completion_over_a_long_typed_line_is_quick(shell: Shell) -> None:
     offered = [c.text for c in completer.get_completions(Document(near), CompleteEvent())]
     assert time.perf_counter() - clock < 5 and "PatientName" in offered
     assert list(completer.get_completions(Document("key " + "E" * MEGABYTE), CompleteEvent())) == []
+
+
+def test_piped_input_refuses_a_line_past_the_limit_and_goes_on(shell: Shell) -> None:
+    """A line of piped input is read at most 64 KiB at a time: a file with no newline piped in is
+    refused by its length, and the lines after it still run."""
+    import io
+
+    piped = io.StringIO("aet FIRST\n" + "F" * (3 * MEGABYTE) + "\naet " + "G" * 16 + "\n" + "H" * 65_537)
+    status = shell.runner.run_lines(piped)
+    shown = shell.err.getvalue()
+    assert status is ExitStatus.ERROR and shell.ctx.settings["aet"] == "G" * 16
+    assert shown.splitlines() == [
+        "error: the line is 3,145,728 characters long; a line holds at most 65,536 — a value that long is not an "
+        "identifier: check what was pasted or piped in",
+        "error: the line is 65,537 characters long; a line holds at most 65,536 — a value that long is not an "
+        "identifier: check what was pasted or piped in"]
