@@ -15,6 +15,7 @@ class GetshError(Exception):
 
     status = ExitStatus.ERROR
     where = ""
+    column = 0  # where on its line the problem starts (1-based), when a line is to blame and it is known
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -42,8 +43,21 @@ class GetshError(Exception):
         return literal("".join(text for _role, text in self.parts(lead)))
 
 
+EXCERPT = 40  # characters of a long value an error line shows
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """A value as an error line quotes it: whole when short, else its start and its length, so a
+    1 MB paste is named, not repeated."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
 class UsageError(GetshError):
     """A command line that does not parse: wrong arguments, unknown command or option."""
+
+    word: str | None = None  # the word to blame, when one is (its column is found from it)
 
 
 class NetworkError(GetshError):

@@ -11,13 +11,14 @@ are declared there too.
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from getsh.errors import UsageError
+from getsh.errors import UsageError, excerpt
 
 
 @dataclass(frozen=True)
@@ -159,36 +160,68 @@ def _text(value: Any, raw: str) -> str:
     return raw
 
 
+MAX_LINE = 64 * 1024  # characters in one typed, piped or script line: far beyond any identifier a peer matches
+
+# A word: runs of plain characters and quoted stretches, side by side ("a"'b'c is one word, abc). Each
+# alternative starts with a different character, so matching never backtracks: linear in the line.
+_WORD = re.compile(r"""(?:[^ \t\r\n'"]+|'[^']*'|"[^"]*")+""")
+_SPACE = re.compile(r"[ \t\r\n]*")
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+# A statement: quoted stretches and anything but ; — the ; outside quotes ends it.
+_STATEMENT = re.compile(r"""(?:[^;'"]+|'[^']*'?|"[^"]*"?)*""")
+
+
+def check_length(line: str) -> None:
+    """Refuse a line past MAX_LINE before anything reads it word by word."""
+    if len(line) > MAX_LINE:
+        raise too_long(len(line))
+
+
+def too_long(length: int) -> UsageError:
+    return UsageError(f"the line is {length:,} characters long; a line holds at most {MAX_LINE:,}",
+                      "a value that long is not an identifier: check what was pasted or piped in")
+
+
 def split_words(line: str) -> list[str]:
     """Words as a shell splits them, except that a backslash is an ordinary character: DICOM
     separates multiple values with it (ModalitiesInStudy=CT\\MR). Quotes group words."""
-    lexer = shlex.shlex(line, posix=True)
-    lexer.whitespace_split = True
-    lexer.escape = ""
-    lexer.commenters = ""
-    try:
-        return list(lexer)
-    except ValueError as exc:
-        raise UsageError(f"cannot read the line: {exc}", "close the quote") from None
+    return [word for word, _column in split_spans(line)]
+
+
+def split_spans(line: str) -> list[tuple[str, int]]:
+    """Each word of ``split_words`` with the column (1-based) where it starts.
+
+    shlex's rules (posix, whitespace_split, no escape, no comments), read with regular expressions:
+    shlex grows each token a character at a time, which is quadratic (a 1 MB value took 12 s).
+    """
+    check_length(line)
+    spans: list[tuple[str, int]] = []
+    pos = _SPACE.match(line).end()  # type: ignore[union-attr]  # matches the empty string at least
+    while pos < len(line):
+        match = _WORD.match(line, pos)
+        end = match.end() if match else pos
+        if end < len(line) and line[end] in "'\"":
+            error = UsageError(f"cannot read the line: the {line[end]} quote at column {end + 1} is not closed",
+                               "close the quote")
+            error.column = end + 1
+            raise error
+        spans.append((_QUOTED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), line[pos:end]),
+                      pos + 1))
+        pos = _SPACE.match(line, end).end()  # type: ignore[union-attr]
+    return spans
 
 
 def split_statements(text: str) -> list[str]:
     """Split ``cmd; cmd`` on semicolons that are outside quotes (for ``getsh -c``)."""
+    check_length(text)
     statements: list[str] = []
-    current: list[str] = []
-    quote = ""
-    for char in text:
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == ";":
-            statements.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    statements.append("".join(current))
+    pos = 0
+    while True:
+        end = _STATEMENT.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string at least
+        statements.append(text[pos:end])
+        if end >= len(text):
+            break
+        pos = end + 1  # past the ;
     return [s.strip() for s in statements if s.strip()]
 
 
@@ -244,15 +277,22 @@ class Registry:
         if command is None:
             close = difflib.get_close_matches(word.lower(), self._names, n=3, cutoff=0.6)
             hint = f"did you mean {' or '.join(close)}?" if close else "type 'help' for the list of commands"
-            raise UsageError(f"unknown command {word!r}", hint)
+            raise UsageError(f"unknown command {excerpt(word)}", hint)
         return command
 
     def parse(self, line: str) -> Invocation:
-        words = split_words(line)
-        if not words:
+        """The line bound to its command; a UsageError says what is wrong and, where a word is to
+        blame, at which column."""
+        spans = split_spans(line)
+        if not spans:
             raise UsageError("empty command", "type 'help' for the list of commands")
-        command = self.get(words[0])
-        return bind(command, words[1:])
+        try:
+            return bind(self.get(spans[0][0]), [word for word, _column in spans[1:]])
+        except UsageError as error:
+            if not error.column:
+                blamed = [column for word, column in spans if error.word is not None and error.word in word]
+                error.column = blamed[0] if blamed else spans[0][1]
+            raise
 
 
 def bind(command: Command, words: list[str]) -> Invocation:
@@ -272,7 +312,7 @@ def bind(command: Command, words: list[str]) -> Invocation:
             arg = command.option(spelling)
             if arg is None:
                 known = ", ".join(a.option or "" for a in command.options) or "none"
-                raise _usage(command, f"unknown option {spelling!r} (options: {known})")
+                raise _usage(command, f"unknown option {excerpt(spelling)} (options: {known})", word)
             if arg.flag:
                 raw[arg.name] = []
             elif inline or "=" in word:
@@ -281,7 +321,7 @@ def bind(command: Command, words: list[str]) -> Invocation:
                 raw[arg.name] = [words[index]]
                 index += 1
             else:
-                raise _usage(command, f"option {spelling} needs a value")
+                raise _usage(command, f"option {spelling} needs a value", word)
             continue
         positional_words.append(word)
 
@@ -301,7 +341,7 @@ def bind(command: Command, words: list[str]) -> Invocation:
         elif arg.required:
             raise _usage(command, f"missing {arg.label}")
     if cursor < len(positional_words):
-        raise _usage(command, f"unexpected argument {positional_words[cursor]!r}")
+        raise _usage(command, f"unexpected argument {excerpt(positional_words[cursor])}", positional_words[cursor])
 
     values: dict[str, Any] = {}
     for arg in command.args:
@@ -318,14 +358,17 @@ def bind(command: Command, words: list[str]) -> Invocation:
 def _convert(command: Command, arg: Arg, text: str) -> Any:
     try:
         return arg.type(text)
-    except UsageError:
+    except UsageError as error:
+        error.word = error.word or text
         raise
     except ValueError as exc:
-        raise _usage(command, f"{arg.label}: {exc}") from None
+        raise _usage(command, f"{arg.label}: {exc}", text) from None
 
 
-def _usage(command: Command, message: str) -> UsageError:
-    return UsageError(f"{command.name}: {message}", f"usage: {command.usage()}")
+def _usage(command: Command, message: str, word: str | None = None) -> UsageError:
+    error = UsageError(f"{command.name}: {message}", f"usage: {command.usage()}")
+    error.word = word
+    return error
 
 
 REGISTRY = Registry()

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Iterable, Iterator
-from typing import Any, Protocol
+from io import TextIOBase
+from typing import Any, Protocol, TextIO
 
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus, worst
-from getsh.registry import REGISTRY, Invocation, Registry, split_statements
+from getsh.registry import MAX_LINE, REGISTRY, Invocation, Registry, split_statements, too_long
 from getsh.results import Outcome
 from getsh.script.recording import public_line
 
@@ -30,6 +31,19 @@ log = logging.getLogger("getsh")
 class Renderer(Protocol):
     def show(self, obj: Any) -> None: ...
     def error(self, error: GetshError) -> None: ...
+
+
+def bounded_lines(stream: TextIOBase) -> Iterator[str | int]:
+    """The lines of piped input; a line past MAX_LINE is read through and given as its length, so a
+    binary file piped in with no newline is refused by its size, not held whole in memory."""
+    while line := stream.readline(MAX_LINE + 1):
+        if len(line) <= MAX_LINE or line.endswith("\n"):
+            yield line
+            continue
+        length = len(line)
+        while (rest := stream.readline(MAX_LINE + 1)) and not rest.endswith("\n"):
+            length += len(rest)
+        yield length + len(rest.rstrip("\n"))
 
 
 class Runner:
@@ -45,16 +59,27 @@ class Runner:
     def run_line(self, line: str) -> ExitStatus:
         """Run every ``;``-separated command on the line; the worst outcome wins."""
         outcome = ExitStatus.SUCCESS
-        for statement in split_statements(line):
+        try:
+            statements = split_statements(line)
+        except GetshError as error:  # a line too long to read
+            self.renderer.error(error)
+            return error.status
+        for statement in statements:
             outcome = worst(outcome, self.run_one(statement))
             if self.ctx.session.quit_requested:
                 break
         return outcome
 
-    def run_lines(self, lines: Iterable[str]) -> ExitStatus:
-        """Non-interactive input: each line in turn; ``#`` comments and blank lines are skipped."""
+    def run_lines(self, lines: Iterable[str] | TextIO) -> ExitStatus:
+        """Non-interactive input: each line in turn; ``#`` comments and blank lines are skipped.
+        From a stream, a line is read at most MAX_LINE characters at a time (see ``bounded_lines``)."""
         outcome = ExitStatus.SUCCESS
-        for line in lines:
+        for line in bounded_lines(lines) if isinstance(lines, TextIOBase) else lines:
+            if isinstance(line, int):  # a line past the limit, skipped without being held whole
+                error = too_long(line)
+                self.renderer.error(error)
+                outcome = worst(outcome, error.status)
+                continue
             text = line.strip()
             if not text or text.startswith("#"):
                 continue

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from getsh.dicom.portable import open_regular
 from getsh.errors import UsageError
+
+MAX_COMMAND_FILE = 1024 * 1024  # bytes of arguments: far more than any command line
 
 
 def split_command_file(text: str) -> list[str]:
@@ -46,10 +49,15 @@ def expand_command_files(args: Sequence[str]) -> list[str]:
         if word.startswith("@") and len(word) > 1:
             name = word[1:]
             try:
-                with open(name, encoding="utf-8") as handle:
-                    text = handle.read()
-            except (OSError, UnicodeDecodeError):
-                raise UsageError(f"cannot open command file {name!r}", "@FILE names a readable text file") from None
+                data = open_regular(name, MAX_COMMAND_FILE)  # a FIFO or a terminal is refused, not waited on
+                text = data.decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                why = f": {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else ""
+                raise UsageError(f"cannot open command file {name!r}{why}",
+                                 "@FILE names a readable text file") from None
+            if len(data) > MAX_COMMAND_FILE:
+                raise UsageError(f"command file {name!r} is over {MAX_COMMAND_FILE // 1024} KiB",
+                                 "@FILE holds command-line arguments")
             expanded += split_command_file(text)  # an @word inside stays a plain word, as in DCMTK
         else:
             expanded.append(word)

@@ -70,11 +70,20 @@ def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]
     """An existing file is a query file; anything else must be a key."""
     keys, files = [], []
     for item in items:
-        if "=" not in item and Path(item).is_file():
+        if "=" not in item and _is_file(item):
             files.append(item)
         else:
             keys.append(ident.parse_key(item))
     return keys, files
+
+
+def _is_file(item: str) -> bool:
+    """Whether the word names something on disk: a query file, or what load_query refuses by name (a
+    directory, a FIFO); a name too long for the system names nothing."""
+    try:
+        return Path(item).exists()
+    except (OSError, ValueError):
+        return False
 
 
 @command(

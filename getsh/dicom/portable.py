@@ -9,7 +9,8 @@ without asking which OS it runs on.
 
 Fallbacks: a loop of ``os.write`` for ``writev``; a connected socket pair for the wake-up (``select``
 on Windows takes sockets only); a socket made non-blocking for ``MSG_DONTWAIT``; ``lseek`` + ``read``
-for ``preadv``; a directory fsync skipped where the system refuses it.
+for ``preadv``; a directory fsync skipped where the system refuses it. Files a user names (scripts,
+query files) are opened without blocking, so a FIFO or a device is refused instead of hanging.
 
 ``GETSH_PORTABLE=fallback`` in the environment (read once, at import) forces every fallback, so the
 tests prove them here, where no Windows runner exists (``scripts/test`` runs the receive-path tests
@@ -22,6 +23,7 @@ import errno
 import os
 import select
 import socket
+import stat
 import threading
 from collections.abc import Sequence
 
@@ -97,6 +99,35 @@ def fsync_directory(path: str) -> None:
     except OSError as exc:
         if _NATIVE_DIR_FSYNC or exc.errno not in _NO_DIR_FSYNC:
             raise
+    finally:
+        os.close(fd)
+
+
+# --- files a user names ----------------------------------------------------------------------------
+_O_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)  # Windows has no FIFO that blocks an open
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+class NotRegularFile(OSError):
+    """A path that names something other than a file: reading it could block for ever or never end."""
+
+
+def open_regular(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """The bytes of a regular file, at most ``limit`` + 1 of them (the caller sees it is too long).
+
+    Opened without blocking (a FIFO's open waits for a writer, a terminal's read for a line) and
+    checked with fstat on the open descriptor, so nothing can swap the file between check and read.
+    A directory, FIFO, device or socket raises NotRegularFile, whose strerror names what it is.
+    """
+    fd = os.open(path, os.O_RDONLY | O_BINARY | _O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "something other than a file")
+            raise NotRegularFile(errno.EINVAL, f"it is {kind}, not a file", os.fspath(path))
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read() if limit is None else handle.read(limit + 1)
     finally:
         os.close(fd)
 

@@ -85,7 +85,8 @@ def retrieve_advice(status: DimseStatus, failed: int, received: int, refused: Se
         return ""
     if failed and not received:
         return ("the peer could not send them on this association: it may hold them in a transfer syntax we did not "
-                "accept (try: prefer rle, prefer lossless, …) or a SOP class we did not propose (see: status)")
+                "accept (try: prefer rle, prefer lossless, …), or a SOP class we did not propose or it did not take "
+                "getsh as SCP for (see: status)")
     if failed:
         return ("some could not be sent: a SOP class or transfer syntax we did not accept is the usual cause "
                 "(see: status; try another prefer setting)")

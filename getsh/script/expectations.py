@@ -238,7 +238,7 @@ def _matches(wanted: str, value: str) -> bool:
 
 def count_files(folder: Path) -> int:
     """Regular files below ``folder``, not counting hidden ones (partial files are hidden)."""
-    if not folder.is_dir():
+    if not os.path.isdir(folder):  # False, not an OSError, for a name too long to be one
         raise UsageError(f"output directory {folder} does not exist", "output DIR sets it")
     count = 0
     for _root, dirs, files in os.walk(folder):

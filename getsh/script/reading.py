@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from getsh.errors import GetshError
+from getsh.dicom.portable import NotRegularFile, open_regular
+from getsh.errors import EXCERPT, GetshError, excerpt
 from getsh.exitstatus import ExitStatus
+from getsh.registry import MAX_LINE
 
 SUFFIX = ".getsh"
 
@@ -44,28 +45,44 @@ class Statement:
     path: str
     line: int  # where it starts
     text: str
+    # where each joined piece of ``text`` came from: (its offset in text, its line, its column there)
+    pieces: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def where(self) -> str:
         return f"{self.path}:{self.line}"
 
+    def at(self, column: int) -> str:
+        """path:line:column of a column (1-based) of ``text``, on the line it came from."""
+        offset = max(column, 1) - 1
+        line, where = self.line, offset + 1
+        for start, number, first in self.pieces:
+            if start > offset:
+                break
+            line, where = number, first + offset - start
+        return f"{self.path}:{line}:{where}"
+
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REFERENCE = re.compile(r"\$(\$?)\{([^}]*)(\}?)")
+MAX_SCRIPT = 8 * 1024 * 1024  # bytes: a script is typed lines; a bigger file is not one
 
 
 def substitute(text: str, variables: Mapping[str, str], where: str) -> str:
-    """``${NAME}`` and ``${NAME:-default}`` (the default also when NAME is empty); ``$${`` is a literal ``${``."""
+    """``${NAME}`` and ``${NAME:-default}`` (the default also when NAME is empty); ``$${`` is a literal ``${``.
+    A problem is located at ``where``:column of its ``${``."""
 
     def value(match: re.Match[str]) -> str:
         escaped, body, closed = match.groups()
         if escaped:
             return "${" + body + closed
+        at = f"{where}:{match.start() + 1}"
+        shown = body if len(body) <= EXCERPT else body[:EXCERPT] + "…"
         if not closed:
-            raise ScriptError(where, f"'${{{body}' has no closing '}}'", "write ${NAME}")
+            raise ScriptError(at, f"'${{{shown}' has no closing '}}'", "write ${NAME}")
         name, default_given, default = body.partition(":-")
         if not _NAME.fullmatch(name):
-            raise ScriptError(where, f"'${{{body}}}': {name!r} is not a variable name",
+            raise ScriptError(at, f"'${{{shown}}}': {excerpt(name)} is not a variable name",
                               "names are letters, digits and _, e.g. ${PORT} or ${PORT:-11112}")
         if variables.get(name):
             return variables[name]
@@ -73,7 +90,7 @@ def substitute(text: str, variables: Mapping[str, str], where: str) -> str:
             return default
         if name in variables:
             return ""
-        raise ScriptError(where, f"variable ${{{name}}} is not set",
+        raise ScriptError(at, f"variable ${{{name}}} is not set",
                           f"give it: getsh run FILE --var {name}=VALUE (or set it in the environment, "
                           f"or write ${{{name}:-default}})")
 
@@ -81,47 +98,66 @@ def substitute(text: str, variables: Mapping[str, str], where: str) -> str:
 
 
 def parse_text(text: str, path: str, variables: Mapping[str, str]) -> tuple[list[Statement], list[ScriptError]]:
-    """Statements and the problems found on the way (every one, not just the first)."""
+    """The statements, or those before the first problem and that problem (path:line:column).
+
+    The first bad line stops the reading: a file that is not a script (a log, /etc/passwd) gets
+    one line saying so, not one error per line.
+    """
     statements: list[Statement] = []
-    problems: list[ScriptError] = []
     pieces: list[str] = []
-    start, bad = 0, False
+    spans: list[tuple[int, int, int]] = []
+    start, length, open_statement = 0, 0, False
     for number, raw in enumerate(text.splitlines(), 1):
+        if len(raw) > MAX_LINE:
+            return statements, [ScriptError(f"{path}:{number}:{MAX_LINE + 1}",
+                                             f"line {number} is {len(raw):,} characters long; a line holds at most "
+                                             f"{MAX_LINE:,}", "is this a script? Split the line, or check the file")]
         body = raw.rstrip()
-        if not pieces and not bad:
+        if not open_statement:
             if not body.strip() or body.lstrip().startswith("#"):
                 continue
-            start = number
+            start, length, open_statement = number, 0, True
         continued = body.endswith("\\")
         try:
-            pieces.append(substitute(body[:-1] if continued else body, variables, f"{path}:{number}").strip())
+            piece = substitute(body[:-1] if continued else body, variables, f"{path}:{number}")
         except ScriptError as problem:
-            problems.append(problem)
-            bad = True
+            return statements, [problem]
+        if piece.strip():
+            offset = length + 1 if pieces else 0  # pieces are joined by one space
+            spans.append((offset, number, len(piece) - len(piece.lstrip()) + 1))
+            pieces.append(piece.strip())
+            length = offset + len(pieces[-1])
         if continued:
             continue
-        if not bad:
-            statements.append(Statement(path, start, " ".join(p for p in pieces if p)))
-        pieces, bad = [], False
-    if pieces or bad:
-        problems.append(ScriptError(f"{path}:{start}", "the last line ends with '\\' but no line follows",
-                                    "remove the trailing backslash (quote a value that ends with one)"))
-    return statements, problems
+        statements.append(Statement(path, start, " ".join(pieces), tuple(spans)))
+        pieces, spans, open_statement = [], [], False
+    if open_statement:
+        return statements, [ScriptError(f"{path}:{start}", "the last line ends with '\\' but no line follows",
+                                         "remove the trailing backslash (quote a value that ends with one)")]
+    return statements, []
 
 
 def read_script(path: str, variables: Mapping[str, str]) -> tuple[list[Statement], list[ScriptError]]:
-    """Read and split a script file; raise ScriptError when it cannot be read as UTF-8 text."""
+    """Read and split a script file; raise ScriptError when it cannot be read as UTF-8 text.
+
+    Only a regular file is read (a FIFO or a terminal would block the replay for ever), and only
+    up to MAX_SCRIPT bytes.
+    """
     try:
-        data = Path(path).read_bytes()
-    except IsADirectoryError:
-        raise ScriptError(path, "cannot read the script: it is a directory", "give a script file") from None
+        data = open_regular(path, MAX_SCRIPT)
+    except NotRegularFile as exc:
+        raise ScriptError(path, f"cannot read the script: {exc.strerror}", "give a script file") from None
     except OSError as exc:
         raise ScriptError(path, f"cannot read the script: {exc.strerror or exc}", "check the file name") from None
+    if len(data) > MAX_SCRIPT:
+        raise ScriptError(path, f"cannot read the script: it is over {MAX_SCRIPT // 2**20} MiB",
+                          "is this a script? give a script file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ScriptError(f"{path}:{line}", f"not UTF-8 text (byte 0x{data[exc.start]:02X})",
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScriptError(f"{path}:{line}:{column}", f"not UTF-8 text (byte 0x{data[exc.start]:02X})",
                           "save the script as UTF-8") from None
     return parse_text(text, path, variables)
 

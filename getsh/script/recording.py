@@ -6,7 +6,9 @@ A recording is the canonical form of each command as the runner dispatched it, s
 
 from __future__ import annotations
 
+import os
 import shlex
+import stat
 from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING
@@ -56,7 +58,16 @@ class Recording:
 
     @classmethod
     def start(cls, path: str, header_lines: Sequence[str], mode: str = "x") -> Recording:
-        """Open ``path`` ('x' new, 'w' overwrite, 'a' append) and write the header (see ``header``)."""
+        """Open ``path`` ('x' new, 'w' overwrite, 'a' append) and write the header (see ``header``).
+        Only a regular file is written: opening a FIFO waits for a reader, a device takes the lines away."""
+        try:
+            kind = stat.S_IFMT(os.stat(path).st_mode)
+        except OSError:
+            kind = stat.S_IFREG  # nothing there yet (or unreadable: open says why)
+        if kind != stat.S_IFREG:
+            what = "a directory" if kind == stat.S_IFDIR else "a named pipe (FIFO)" if kind == stat.S_IFIFO else \
+                "a device or socket"
+            raise UsageError(f"cannot record to {path}: it is {what}, not a file", "record FILE names a script file")
         try:
             stream = open(path, mode, encoding="utf-8", newline="\n", buffering=1)  # held open until stop
         except FileExistsError:

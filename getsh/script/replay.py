@@ -15,6 +15,7 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -81,8 +82,9 @@ class LocatedRenderer:
 
 
 def validate(ctx: Context, registry: Registry, path: str, variables: Mapping[str, str],
-             depth: int = 0) -> tuple[list[Line], list[ScriptError]]:
-    """Every line parsed and checked, or the problems (all of them) with their file:line."""
+             chain: tuple[str, ...] = ()) -> tuple[list[Line], list[ScriptError]]:
+    """Every line parsed and checked, or the lines before the first problem and that problem, with
+    its file:line:column. ``chain`` is the scripts that source this one, outermost first."""
     statements, problems = read_script(path, variables)
     lines: list[Line] = []
     for statement in statements:
@@ -92,23 +94,30 @@ def validate(ctx: Context, registry: Registry, path: str, variables: Mapping[str
             if declared.check is not None:
                 declared.check(invocation)
             if declared.nested is not None:
-                problems += _nested(ctx, registry, statement, *declared.nested(invocation, variables), depth)
+                nested = _nested(ctx, registry, statement, *declared.nested(invocation, variables), (*chain, path))
+                if nested:
+                    return lines, nested
         except ScriptError as error:
-            problems.append(error)
-            continue
+            return lines, [error]
         except GetshError as error:
-            problems.append(ScriptError(statement.where, error.message, error.hint))
-            continue
+            return lines, [ScriptError(statement.at(error.column), error.message, error.hint)]
         lines.append(Line(statement, invocation))
     return lines, problems
 
 
 def _nested(ctx: Context, registry: Registry, statement: Statement, path: str, variables: Mapping[str, str],
-            depth: int) -> list[ScriptError]:
-    if depth + 1 >= MAX_DEPTH:
-        return [ScriptError(statement.where, f"scripts nest more than {MAX_DEPTH} deep", "does it source itself?")]
+            chain: tuple[str, ...]) -> list[ScriptError]:
+    """The problems of a script a line sources: a cycle and too deep a nesting are problems of that line."""
+    if any(_same_file(path, [outer]) for outer in chain):
+        first = next(i for i, outer in enumerate(chain) if _same_file(path, [outer]))
+        cycle = " → ".join([*chain[first:], path])
+        return [ScriptError(statement.at(1), f"scripts source each other in a cycle: {cycle}",
+                            "a script cannot run itself, directly or through others: remove one of these source lines")]
+    if len(chain) >= MAX_DEPTH:
+        return [ScriptError(statement.at(1), f"scripts nest more than {MAX_DEPTH} deep: {' → '.join([*chain, path])}",
+                            f"scripts may source scripts {MAX_DEPTH} levels deep")]
     try:
-        problems = validate(ctx, registry, path, variables, depth + 1)[1]
+        problems = validate(ctx, registry, path, variables, chain)[1]
     except ScriptError as error:
         problems = [error]
     return [ScriptError(p.where, f"{p.message} (sourced at {statement.where})", p.hint) for p in problems]
@@ -140,7 +149,7 @@ class Replay:
             self.cases = [Case(p.where, "", "script", "error", p.message, p.hint) for p in problems]
             self.cases += [Case(ln.statement.where, ln.statement.text, "command", "skipped", "not run: the script has "
                                 "errors") for ln in lines if ln.statement.where not in bad]
-            yield self._done(started, ExitStatus.SCRIPT, lines, reason=f"{len(problems)} bad line(s): nothing was run")
+            yield self._done(started, ExitStatus.SCRIPT, lines, reason=_stopped_before(self.path, problems))
             return
         if self.options.dry_run:
             for line in lines:
@@ -231,7 +240,7 @@ class Replay:
 
     def _check_junit(self) -> None:
         junit = self.options.junit
-        if junit and not Path(junit).parent.expanduser().is_dir():
+        if junit and not os.path.isdir(Path(junit).parent.expanduser()):
             raise GetshError(f"--junit {junit}: its directory does not exist",
                              "create it, or write the report elsewhere")
 
@@ -252,6 +261,12 @@ class Replay:
             held=sum(1 for c in checks if c.result == "passed"),
             expectations_failed=details.pop("expectations_failed", 0), seconds=seconds, junit=junit, **details,
         )
+
+
+def _stopped_before(path: str, problems: list[ScriptError]) -> str:
+    """Why nothing ran: the script (or one it sources) could not be read, or a line of it is bad."""
+    unreadable = all(p.where in (path, "") for p in problems)
+    return f"{'it cannot be read' if unreadable else 'a bad line stops it'}: nothing was run"
 
 
 def _same_file(path: str, others: list[str]) -> bool:

@@ -14,7 +14,7 @@ from prompt_toolkit.document import Document
 
 from getsh.context import Context
 from getsh.errors import UsageError
-from getsh.registry import Arg, Command, Registry, Suggestion, split_words
+from getsh.registry import MAX_LINE, Arg, Command, Registry, Suggestion, split_words
 
 log = logging.getLogger("getsh.completion")
 
@@ -71,6 +71,8 @@ class RegistryCompleter(Completer):
             log.debug("completion failed for %r", document.text_before_cursor, exc_info=True)
 
     def _completions(self, document: Document) -> Iterable[Completion]:
+        if len(document.text_before_cursor) > MAX_LINE:  # the line will be refused as it is: nothing to offer
+            return
         words, current = partial_words(document.text_before_cursor.lstrip())
         if not words:
             yield from self._commands(current)

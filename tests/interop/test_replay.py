@@ -139,10 +139,10 @@ def test_every_expect_form_that_does_not_hold_says_what_it_found(
     ("connect 127.0.0.1 {port}\nmodel study\nlevel PATIENT\nget PatientID=X\necho\n", 2,
      ":4: error: C-GET Failure (0xA900: Identifier does not match SOP class): 0 completed, 1 failed"),
     ("connect 127.0.0.1 {free}\necho\n", 2, ":1: error: connection refused"),
-    ("connect 127.0.0.1 {port}\n\n\nfrobnicate\necho\n", 3, ":4: error: unknown command 'frobnicate'"),
+    ("connect 127.0.0.1 {port}\n\n\nfrobnicate\necho\n", 3, ":4:1: error: unknown command 'frobnicate'"),
     ("connect 127.0.0.1 {port}\nkey PatientNmae=X\n", 3,
-     ":2: error: key 'PatientNmae': unknown keyword 'PatientNmae' — did you mean"),
-    ("connect 127.0.0.1 {port}\naet ${{CALLING}}\n", 3, ":2: error: variable ${{CALLING}} is not set"),
+     ":2:5: error: key 'PatientNmae': unknown keyword 'PatientNmae' — did you mean"),
+    ("connect 127.0.0.1 {port}\naet ${{CALLING}}\n", 3, ":2:5: error: variable ${{CALLING}} is not set"),
 ])
 def test_getsh_run_exit_statuses(demo_server, tmp_path: Path, body: str, status: int, message: str) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "s.getsh"

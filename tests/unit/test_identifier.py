@@ -269,7 +269,7 @@ def test_load_refuses_non_dicom(tmp_path: Path, content: bytes, message: str) ->
 def test_load_missing_file_or_directory(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"cannot read .*nope\.dcm: No such file"):
         load_query(tmp_path / "nope.dcm")
-    with pytest.raises(UsageError, match=r"cannot read .*: Is a directory"):
+    with pytest.raises(UsageError, match=r"cannot read .*: it is a directory, not a file"):
         load_query(tmp_path)
 
 

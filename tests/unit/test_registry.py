@@ -38,7 +38,7 @@ def test_canonical_form_quotes_and_orders_options_after_positionals() -> None:
         ("connect host 70000", "connect: PORT: 70000 is out of range (1..65535)", "usage"),
         ("connect host 104 --aec", "connect: option --aec needs a value", "usage"),
         ("connect host 104 --bogus x", "connect: unknown option '--bogus'", "usage"),
-        ("connect 'host 104", "cannot read the line: No closing quotation", "close the quote"),
+        ("connect 'host 104", "cannot read the line: the ' quote at column 9 is not closed", "close the quote"),
     ],
 )
 def test_usage_errors_are_one_line_with_a_fix(line: str, message: str, hint: str) -> None:

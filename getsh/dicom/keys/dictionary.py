@@ -27,7 +27,7 @@ from pydicom.datadict import DicomDictionary, get_entry, keyword_dict
 
 from getsh.dicom.keys import qr_keys, vr
 from getsh.dicom.keys.vr import VRS, Value
-from getsh.errors import UsageError
+from getsh.errors import UsageError, excerpt
 
 __all__ = [
     "Entry",
@@ -51,6 +51,9 @@ _PAREN = re.compile(r"\(([0-9A-Fa-f]{1,4}),([0-9A-Fa-f]{1,4})(?:,([A-Za-z]{2}))?
 _BARE = re.compile(r"([0-9A-Fa-f]{1,4}),([0-9A-Fa-f]{1,4})(?:,([A-Za-z]{2}))?")
 _PACKED = re.compile(r"([0-9A-Fa-f]{4})([0-9A-Fa-f]{4})")
 _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# Longer than any keyword of the standard (the longest has 64 letters): nothing to suggest or complete, and
+# fuzzy matching a pasted megabyte against every keyword would take seconds.
+LONGEST_KEYWORD = 80
 _TAG_PREFIX = re.compile(r"\(?([0-9A-Fa-f]{0,4})(?:(,)([0-9A-Fa-f]{0,4})\)?)?")
 
 
@@ -157,10 +160,10 @@ def lookup(word: str) -> Entry:
             vr = match.group(3).upper() if pattern is not _PACKED and match.group(3) else None
             return _tag_entry(int(match.group(1), 16) << 16 | int(match.group(2), 16), vr, text)
     if _KEYWORD.fullmatch(text):
-        close = _close_keywords(text)
+        close = _close_keywords(text) if len(text) <= LONGEST_KEYWORD else []
         hint = f"did you mean {' or '.join(close)}?" if close else "type part of it and press Tab, or give the tag"
-        raise UsageError(f"unknown keyword {text!r}", hint)
-    raise UsageError(f"cannot read {word!r} as a keyword or tag", FORMS_HINT)
+        raise UsageError(f"unknown keyword {excerpt(text)}", hint)
+    raise UsageError(f"cannot read {excerpt(word)} as a keyword or tag", FORMS_HINT)
 
 
 def _close_keywords(text: str) -> list[str]:
@@ -232,6 +235,8 @@ def search(
         ranks = {**ranks, **{k: i - len(prefer) for i, k in enumerate(prefer)}}  # first, in the order given
     index = _index()
     text = text.strip()
+    if len(text) > LONGEST_KEYWORD:
+        return []
     if not text:
         keys = sorted((r, k) for k, r in ranks.items() if r < 9 and k.lower() in index.by_keyword)
         return [index.by_keyword[k.lower()] for _, k in keys[:limit]]
@@ -320,7 +325,8 @@ def validate(entry: Entry, value: str | None, warnings: list[str] | None = None)
         allowed = [v for v, _ in qr_keys.enumerated_values(entry.keyword)]
         for one in checked if isinstance(checked, list) else [checked]:
             if one and one not in allowed and not any(c in str(one) for c in "*?"):
-                raise UsageError(f"{entry.keyword}: {one!r} is not one of {', '.join(allowed)}", "press Tab after =")
+                raise UsageError(f"{entry.keyword}: {excerpt(str(one))} is not one of {', '.join(allowed)}",
+                                 "press Tab after =")
     return checked
 
 

@@ -21,6 +21,7 @@ is in :mod:`getsh.completion.keys`.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shlex
@@ -40,7 +41,8 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from getsh.dicom.keys import qr_keys
 from getsh.dicom.keys.dictionary import Entry, lookup, validate
 from getsh.dicom.keys.vr import Value
-from getsh.errors import UsageError
+from getsh.dicom.portable import NotRegularFile, open_regular
+from getsh.errors import UsageError, excerpt
 
 __all__ = [
     "KeyAssignment",
@@ -62,6 +64,8 @@ __all__ = [
 PATH_HINT = "keys look like PatientID=X, (0010,0020)=X or ReferencedStudySequence[0].ReferencedSOPInstanceUID=1.2.3"
 # What DCMTK's dcmodify --create-file writes as the SOP class of a query file it creates.
 DCMTK_GENERIC_FILE_CLASS = "1.2.276.0.7230010.3.1.0.1"
+MAX_QUERY_FILE = 16 * 2**20  # bytes: an identifier is a few keys; getscu's own files are under a kilobyte
+MAX_ITEM_DIGITS = 9  # items counted from 0: a sequence of 10⁹ items is no identifier
 _ITEM = re.compile(r"\[([^\]]*)\]")
 check = qr_keys.check
 
@@ -92,8 +96,8 @@ class KeyAssignment:
 # ---- parsing ----------------------------------------------------------------------------------
 def _bad(expr: str, pos: int, problem: str, hint: str = PATH_HINT) -> UsageError:
     rest = expr[pos:]
-    where = f"at {rest!r}" if rest else "at the end"
-    return UsageError(f"key {expr!r}: {problem} {where}", hint)
+    where = f"at {excerpt(rest)}" if rest else "at the end"
+    return UsageError(f"key {excerpt(expr)}: {problem} {where}", hint)
 
 
 def parse_path(expr: str, *, need_vr: bool = True) -> tuple[Step, ...]:
@@ -139,7 +143,7 @@ def _node(expr: str, word: str, need_vr: bool) -> Entry:
         bare = word.strip("()")
         if not need_vr and "needs its VR" in exc.message:  # removing: the VR does not matter
             return lookup(f"({bare[:4]},{bare[4:]},UN)" if "," not in bare else f"({bare},UN)")
-        raise UsageError(f"key {expr!r}: {exc.message}", exc.hint) from None
+        raise UsageError(f"key {excerpt(expr)}: {exc.message}", exc.hint) from None
 
 
 def _item_number(expr: str, pos: int, text: str) -> int:
@@ -150,6 +154,8 @@ def _item_number(expr: str, pos: int, text: str) -> int:
         raise _bad(expr, pos, "item numbers cannot be negative (they count from 0)")
     if not number.isdigit():
         raise _bad(expr, pos, "an item number must be 0, 1, 2, …")
+    if len(number) > MAX_ITEM_DIGITS:
+        raise _bad(expr, pos, f"an item number of {len(number):,} digits: a sequence never holds that many items")
     return int(number)
 
 
@@ -163,11 +169,12 @@ def parse_key(expr: str) -> KeyAssignment:
     entry = path[-1].entry
     if entry.tag >> 16 in (0x0000, 0x0002):
         raise UsageError(
-            f"key {expr!r}: {entry.label} belongs to the command or file meta, not an identifier",
+            f"key {excerpt(expr)}: {entry.label} belongs to the command or file meta, not an identifier",
             "groups 0000 and 0002 are written by the protocol; leave them out",
         )
     if path[-1].item is not None and text:
-        raise UsageError(f"key {expr!r}: an item holds elements, not a value", f"write {key}.Keyword={text}")
+        raise UsageError(f"key {excerpt(expr)}: an item holds elements, not a value",
+                        f"write {format_path(path)}.Keyword=VALUE")
     warnings: list[str] = [f"{s.entry.keyword} is retired: peers may ignore it" for s in path if s.entry.retired]
     value = None if path[-1].item is not None else validate(entry, text or None, warnings)
     return KeyAssignment(path, value, text if sep and text else None, tuple(warnings))
@@ -249,12 +256,19 @@ def load_query(path: str | os.PathLike[str]) -> Dataset:
     """A query file's data set, like getscu's dcmfile-in: DICOM with or without file meta."""
     where = os.fspath(path)
     try:
-        with warnings.catch_warnings():  # pydicom warns about each odd element of a non-DICOM file
-            warnings.simplefilter("ignore")
-            read = dcmread(where, force=True)
-            elements = list(read)  # decode now, so a damaged file fails here and not at send time
+        data = open_regular(where, MAX_QUERY_FILE)  # a FIFO or a device is refused, not waited on
+    except NotRegularFile as exc:
+        raise UsageError(f"cannot read {where}: {exc.strerror}", "a query file is a DICOM file") from None
     except OSError as exc:
         raise UsageError(f"cannot read {where}: {exc.strerror or exc}", "check the file name") from None
+    if len(data) > MAX_QUERY_FILE:
+        raise UsageError(f"{where} is over {MAX_QUERY_FILE // 2**20} MiB: not a query file",
+                         "a query file holds an identifier: a few keys")
+    try:
+        with warnings.catch_warnings():  # pydicom warns about each odd element of a non-DICOM file
+            warnings.simplefilter("ignore")
+            read = dcmread(io.BytesIO(data), force=True)
+            elements = list(read)  # decode now, so a damaged file fails here and not at send time
     except (InvalidDicomError, ValueError, KeyError, EOFError, TypeError, NotImplementedError) as exc:
         raise UsageError(f"{where} is not a DICOM file: {exc}", "load reads a query file (DICOM)") from None
     framed = getattr(read, "preamble", None) is not None or "TransferSyntaxUID" in read.file_meta
@@ -294,7 +308,7 @@ def save_query(dataset: Dataset, path: str | os.PathLike[str], model: str | None
     from getsh.dicom.net.presentation import GET_MODELS  # pynetdicom: imported only when saving
 
     target = Path(path)
-    if target.is_dir():
+    if os.path.isdir(target):  # False, not an error, for a name too long to be one
         raise UsageError(f"cannot write {target}: it is a directory", "give a file name, e.g. save q.dcm")
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID(GET_MODELS[model] if model else DCMTK_GENERIC_FILE_CLASS)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Protocol
 
-from getsh.errors import UsageError
+from getsh.errors import EXCERPT, UsageError, excerpt
 
 
 class Element(Protocol):
@@ -45,7 +45,11 @@ VRS = frozenset(
 _BINARY = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _WILDCARD_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
 _SINGLE_VALUED_TEXT = frozenset({"LT", "ST", "UT", "UR"})  # backslash is data, not a separator
-_MAX_CHARS = {"AE": 16, "CS": 16, "LO": 64, "SH": 16, "LT": 10240, "ST": 1024, "UI": 64, "AS": 4, "IS": 12, "DS": 16}
+# PS3.5 table 6.2-1: the longest value of each VR, in characters; DA, TM and DT as query ranges (A-B, C.2.2.2.5),
+# a person name per component group (_person_name); UC, UR and UT as long as a value length can say.
+_MAX_CHARS = {"AE": 16, "AS": 4, "CS": 16, "DA": 18, "DS": 16, "DT": 54, "IS": 12, "LO": 64, "LT": 10240,
+              "PN": 3 * 64 + 2, "SH": 16, "ST": 1024, "TM": 28, "UC": 2**32 - 2, "UI": 64, "UR": 2**32 - 2,
+              "UT": 2**32 - 2}
 _INT_RANGES = {
     "US": (0, 0xFFFF),
     "SS": (-0x8000, 0x7FFF),
@@ -88,13 +92,13 @@ def validate(entry: Element, value: str | None, tag_of: TagOf, warnings: list[st
     low, high = _vm_bounds(entry.vm)
     if vr != "UI" and len(parts) > high:
         raise fail(
-            f"takes at most {high} value{'s' if high > 1 else ''} (VM {entry.vm}), got {len(parts)}: {value!r}",
+            f"takes at most {high} value{'s' if high > 1 else ''} (VM {entry.vm}), got {len(parts)}: {excerpt(value)}",
             "\\ separates values; use it only where the VM allows several",
         )
     if 1 < len(parts) < low or (len(parts) > 1 and entry.vm.endswith("n") and len(parts) % low):
         notes.append(f"{name}: VM {entry.vm} but {len(parts)} values given")
     if "" in parts and len(parts) > 1:
-        notes.append(f"{name}: an empty value between backslashes in {value!r}")
+        notes.append(f"{name}: an empty value between backslashes in {excerpt(value)}")
     if vr in ("LO", "SH", "PN", "LT", "ST", "UT", "UC") and not value.isascii():
         notes.append(
             f"{name}: non-ASCII text needs SpecificCharacterSet in the identifier "
@@ -106,7 +110,7 @@ def validate(entry: Element, value: str | None, tag_of: TagOf, warnings: list[st
             checked.append("")
             continue
         if ("*" in part or "?" in part) and vr not in _WILDCARD_VRS:
-            raise fail(f"wildcards * and ? are not allowed in {vr} values ({part!r})")
+            raise fail(f"wildcards * and ? are not allowed in {vr} values ({excerpt(part)})")
         try:
             checked.append(_check(vr, part, notes, name, tag_of))
         except ValueError as exc:
@@ -148,40 +152,41 @@ def _vm_bounds(vm: str) -> tuple[int, float]:
 def _check(vr: str, part: str, notes: list[str], name: str, tag_of: TagOf) -> Scalar:
     """One value of a VR, or ValueError saying what is wrong."""
     if vr in _MAX_CHARS and len(part) > _MAX_CHARS[vr]:
-        raise ValueError(f"{part!r} is {len(part)} characters long; the maximum is {_MAX_CHARS[vr]}")
+        shown = repr(part) if len(part) <= EXCERPT else f"the value {part[:EXCERPT]!r}…"
+        raise ValueError(f"{shown} is {len(part):,} characters long; the maximum is {_MAX_CHARS[vr]:,}")
     if vr in ("DA", "TM", "DT"):
         return _range(vr, part)
     if vr == "UI":
         if not _UID.fullmatch(part):
-            raise ValueError(f"{part!r} is not a UID: digits and dots only, no leading zeros in a component")
+            raise ValueError(f"{excerpt(part)} is not a UID: digits and dots only, no leading zeros in a component")
         return part
     if vr == "CS":
         if not _CS.fullmatch(part):
             hint = f" (did you mean {part.upper()!r}?)" if _CS.fullmatch(part.upper()) else ""
-            raise ValueError(f"{part!r} has characters a code string cannot hold{hint}")
+            raise ValueError(f"{excerpt(part)} has characters a code string cannot hold{hint}")
         return part
     if vr == "AE":
         if _CONTROL.search(part):
-            raise ValueError(f"{part!r} contains a control character")
+            raise ValueError(f"{excerpt(part)} contains a control character")
         return part
     if vr == "AS":
         if not _AS.fullmatch(part):
-            raise ValueError(f"{part!r} is not an age")
+            raise ValueError(f"{excerpt(part)} is not an age")
         return part
     if vr == "IS":
         if not _IS.fullmatch(part.strip()) or not -(2**31) <= int(part) < 2**31:
-            raise ValueError(f"{part!r} is not a 32-bit integer")
+            raise ValueError(f"{excerpt(part)} is not a 32-bit integer")
         return part.strip()
     if vr == "DS":
         if not _DS.fullmatch(part.strip()):
-            raise ValueError(f"{part!r} is not a decimal number")
+            raise ValueError(f"{excerpt(part)} is not a decimal number")
         return part.strip()
     if vr in _INT_RANGES:
         lo, hi = _INT_RANGES[vr]
         try:
             number = int(part, 10)
         except ValueError:
-            raise ValueError(f"{part!r} is not a number") from None
+            raise ValueError(f"{excerpt(part)} is not a number") from None
         if not lo <= number <= hi:
             raise ValueError(f"{number} is out of range {lo}..{hi}")
         return number
@@ -189,30 +194,30 @@ def _check(vr: str, part: str, notes: list[str], name: str, tag_of: TagOf) -> Sc
         try:
             real = float(part)
         except ValueError:
-            raise ValueError(f"{part!r} is not a number") from None
+            raise ValueError(f"{excerpt(part)} is not a number") from None
         if not math.isfinite(real) or (vr == "FL" and abs(real) > 3.4028235e38):
-            raise ValueError(f"{part!r} is out of range for {vr}")
+            raise ValueError(f"{excerpt(part)} is out of range for {vr}")
         return real
     if vr == "AT":
         return tag_of(part)
     if vr == "PN":
         return _person_name(part, notes, name)
     if _CONTROL.search(part) and vr not in ("LT", "ST", "UT"):
-        raise ValueError(f"{part!r} contains a control character")
+        raise ValueError(f"{excerpt(part)} contains a control character")
     return part
 
 
 def _person_name(part: str, notes: list[str], name: str) -> str:
     groups = part.split("=")
     if len(groups) > 3:
-        raise ValueError(f"{part!r} has {len(groups)} component groups; a person name has at most 3 (=)")
+        raise ValueError(f"{excerpt(part)} has {len(groups)} component groups; a person name has at most 3 (=)")
     for group in groups:
         if len(group) > 64:
-            raise ValueError(f"a component group of {part!r} is {len(group)} characters; the maximum is 64")
+            raise ValueError(f"a component group of {excerpt(part)} is {len(group)} characters; the maximum is 64")
         if group.count("^") > 4:
-            raise ValueError(f"{group!r} has more than 5 components (^)")
+            raise ValueError(f"{excerpt(group)} has more than 5 components (^)")
     if " " in part.strip() and "^" not in part and "*" not in part:
-        notes.append(f"{name}: DICOM names are Family^Given; {part!r} will not match 'Family^Given' names")
+        notes.append(f"{name}: DICOM names are Family^Given; {excerpt(part)} will not match 'Family^Given' names")
     return part
 
 
@@ -224,7 +229,7 @@ def _range(vr: str, part: str) -> str:
         single(part)
         return part
     if vr != "DT" and len(candidates) > 1:
-        raise ValueError(f"{part!r} is not a {'date' if vr == 'DA' else 'time'} or a range")
+        raise ValueError(f"{excerpt(part)} is not a {'date' if vr == 'DA' else 'time'} or a range")
     for dash in candidates:
         left, right = part[:dash], part[dash + 1 :]
         try:
@@ -238,37 +243,37 @@ def _range(vr: str, part: str) -> str:
         if not left and not right:
             raise ValueError("a range needs at least one end")
         if left and right and left > right and vr != "DT":
-            raise ValueError(f"range {part!r} ends before it starts")
+            raise ValueError(f"range {excerpt(part)} ends before it starts")
         return part
-    raise ValueError(f"{part!r} is not a date-time or a range")
+    raise ValueError(f"{excerpt(part)} is not a date-time or a range")
 
 
 def _date(text: str) -> None:
     if not re.fullmatch(r"\d{8}", text):
-        raise ValueError(f"{text!r} is not a date")
+        raise ValueError(f"{excerpt(text)} is not a date")
     try:
         datetime.date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not a date: {exc}") from None
+        raise ValueError(f"{excerpt(text)} is not a date: {exc}") from None
 
 
 def _time(text: str) -> None:
     match = _TM.fullmatch(text)
     if not match:
-        raise ValueError(f"{text!r} is not a time")
+        raise ValueError(f"{excerpt(text)} is not a time")
     hour, minute, second = (int(g) if g else 0 for g in match.groups())
     if hour > 23 or minute > 59 or second > 60:
-        raise ValueError(f"{text!r} is not a time of day")
+        raise ValueError(f"{excerpt(text)} is not a time of day")
 
 
 def _datetime(text: str) -> None:
     match = _DT.fullmatch(text)
     if not match:
-        raise ValueError(f"{text!r} is not a date-time")
+        raise ValueError(f"{excerpt(text)} is not a date-time")
     year, month, day, hour, minute, second, _offset = match.groups()
     try:
         datetime.date(int(year), int(month or 1), int(day or 1))
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not a date-time: {exc}") from None
+        raise ValueError(f"{excerpt(text)} is not a date-time: {exc}") from None
     if int(hour or 0) > 23 or int(minute or 0) > 59 or int(second or 0) > 60:
-        raise ValueError(f"{text!r} is not a date-time: bad time of day")
+        raise ValueError(f"{excerpt(text)} is not a date-time: bad time of day")

@@ -14,7 +14,9 @@ from typing import Any
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
+from getsh.dicom.net.presentation import FIND_MODELS, GET_MODELS, VERIFICATION
 from getsh.dicom.net.request import AssociationRequest, Timeouts
+from getsh.dicom.net.syntaxes import uid_name
 from getsh.errors import NetworkError
 
 _PYNETDICOM = logging.getLogger("pynetdicom")
@@ -36,11 +38,17 @@ REJECT_REASONS = {
     (3, 2): "local limit exceeded",
 }
 REJECT_HINTS = {
+    (1, 1): "the peer gave no reason: check its log; it may not accept our AE title or address",
+    (1, 2): "the peer does not take DICOM's application context: is it a DICOM service, and this its port?",
     (1, 3): "the peer does not know our AE title: set aet to one it knows, or ask its admin to add this one",
-    (1, 7): "check the peer's AE title and set it with: aec TITLE",
+    (1, 7): "check the peer's AE title and set it with: aec TITLE (dcmqrscp says this too when it does not know "
+            "our own title: then set aet to one it knows)",
     (3, 1): "the peer is busy: try again later",
     (3, 2): "the peer has too many associations open: try again later",
+    (2, 1): "the peer's DICOM provider gave no reason: check its log",
+    (2, 2): "the peer does not speak DICOM's protocol version 1: is it a DICOM service, and this its port?",
 }
+TRANSIENT_HINT = "the peer may accept later: try again"
 ABORT_SOURCES = {0: "the peer (service user)", 1: "the peer (reserved source)", 2: "the peer's DICOM provider"}
 PROVIDER_REASONS = {
     0: "reason not specified",
@@ -118,7 +126,10 @@ def association_failure(
         reason = REJECT_REASONS.get((source, diagnostic), f"reason {diagnostic}")
         how = REJECT_RESULTS.get(result, "")
         message = f"association rejected {how} by {REJECT_SOURCES.get(source, 'the peer')}: {reason} ({where})"
-        return NetworkError(message.replace("  ", " "), REJECT_HINTS.get((source, diagnostic), ""))
+        hint = REJECT_HINTS.get((source, diagnostic), "")
+        if result == 2 and "later" not in hint:  # transient: the same request may succeed later
+            hint = f"{hint}; {TRANSIENT_HINT}" if hint else TRANSIENT_HINT
+        return NetworkError(message.replace("  ", " "), hint)
     tcp = next((m.split(":", 1)[1].strip() for m in log if m.startswith("TCP Initialisation Error")), "")
     if tcp:
         if "timed out" in tcp:
@@ -150,3 +161,54 @@ def association_failure(
         )
     detail = "; ".join(log) or f"no answer after {elapsed:.1f} s"
     return NetworkError(f"association with {where} failed: {detail}", "run with -d for the protocol log")
+
+
+# --- an association a C-GET cannot use, found before the C-GET-RQ is sent --------------------------
+# pynetdicom's words for a refused presentation context (PS3.8 9.3.3.2) → ours
+_CONTEXT_REFUSALS = {"abstract syntax not supported": "not supported",
+                     "transfer syntax(es) not supported": "none of the transfer syntaxes proposed",
+                     "user rejected": "refused by the peer", "provider rejected": "refused by its DICOM provider"}
+_ROLE_HINT = ("C-GET needs the peer to take getsh as SCP for the classes it sends back (SCP/SCU role selection): "
+              "check that the peer allows C-GET retrieval (its configuration), or retrieve with C-MOVE")
+
+
+def unusable_for_get(assoc: Association, model: str) -> NetworkError | None:
+    """Why a C-GET under ``model`` cannot work on this association, or None when it can.
+
+    Two negotiations decide it, and both are known once the association is open: the Q/R GET model's
+    own context (refused, pynetdicom raises a bare ValueError at send time), and a storage context on
+    which the peer takes getsh as SCP (SCP/SCU role selection) — without one, every object the peer
+    finds would fail to come back, and the peer's final status blames the objects.
+    """
+    model_uid = GET_MODELS[model]
+    accepted = assoc.accepted_contexts
+    if not any(str(cx.abstract_syntax) == model_uid and cx.as_scu for cx in accepted):
+        why = _refusal(assoc, {model_uid}) or "not accepted for getsh as SCU"
+        others = " or ".join(f"set model {name}" for name in GET_MODELS if name != model)
+        return NetworkError(f"the peer refused the {uid_name(model_uid)} ({why}): no C-GET was sent",
+                            f"try another query/retrieve model: {others}")
+    services = {VERIFICATION, *GET_MODELS.values(), *FIND_MODELS.values()}
+    storage = {str(cx.abstract_syntax) for cx in assoc.requestor.requested_contexts} - services
+    kept = [cx for cx in accepted if str(cx.abstract_syntax) in storage]
+    if not storage or any(cx.as_scp for cx in kept):
+        return None
+    refused = _refusal(assoc, storage)
+    if kept:
+        classes = len({str(cx.abstract_syntax) for cx in kept})
+        detail, hint = f"it accepted {classes} of {len(storage)} but granted getsh the SCP role for none", _ROLE_HINT
+    else:
+        detail = f"it refused all {len(storage)} ({refused or 'no reason given'})"
+        hint = ("try other transfer syntaxes (propose, prefer; see: status)" if "transfer" in refused else
+                "check which classes it holds and takes (accept; see: status) and its configuration"
+                if "supported" in refused else _ROLE_HINT)
+    return NetworkError(f"the peer accepted no storage class for the retrieved objects: {detail}; "
+                        "no C-GET was sent", hint)
+
+
+def _refusal(assoc: Association, syntaxes: set[str]) -> str:
+    """Why the peer refused the contexts of these abstract syntaxes, in words (the commonest reason)."""
+    reasons = [str(cx.status).lower() for cx in assoc.rejected_contexts if str(cx.abstract_syntax) in syntaxes]
+    if not reasons:
+        return ""
+    common = max(set(reasons), key=reasons.count)
+    return _CONTEXT_REFUSALS.get(common, common)

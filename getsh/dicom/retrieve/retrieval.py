@@ -25,6 +25,7 @@ from pynetdicom.association import Association
 
 from getsh.dicom.events import Associated, GetDone, Notice, Received, SplitDone
 from getsh.dicom.keys import identifier as ident
+from getsh.dicom.net.failures import unusable_for_get
 from getsh.dicom.net.presentation import GET_MODELS
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
@@ -152,6 +153,9 @@ class Retrieval:
         assoc, event = self.session.associate(group)
         if event is not None:
             yield event
+        unusable = unusable_for_get(assoc, self.options.model)  # nothing is sent that could not work
+        if unusable is not None:
+            raise unusable
         finished: list[GetDone] = []
 
         def advise(done: GetDone) -> GetDone:

@@ -163,9 +163,9 @@ def _original(exc: OSError) -> OSError:
 def check_output_dir(path: Path) -> None:
     """An output directory we can write into, or OutputDirError saying what is wrong with it."""
     hint = f"create it or choose another: output DIR (now {path})"
-    if not path.exists():
+    if not os.path.exists(path):  # False, not an OSError, for a name too long to be one
         raise OutputDirError(f"output directory {path} does not exist", hint)
-    if not path.is_dir():
+    if not os.path.isdir(path):
         raise OutputDirError(f"output {path} is not a directory", hint)
     if not os.access(path, os.W_OK | os.X_OK):
         raise OutputDirError(f"output directory {path} is not writable", f"check its permissions or {hint}")
