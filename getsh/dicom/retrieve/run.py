@@ -34,11 +34,19 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.net.association import settle
 from getsh.dicom.net.failures import pynetdicom_errors
+from getsh.dicom.net.pdu_bounds import abort_for, diagnosis
 from getsh.dicom.retrieve.cancellation import Cancellation, PynetdicomPath
 from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
+from getsh.dicom.retrieve.receive import wire
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
-from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
+from getsh.dicom.retrieve.receive.handover import (
+    HandoverError,
+    borrow_socket,
+    direct_path,
+    hand_pdu_to_pynetdicom,
+    negotiated,
+)
 from getsh.dicom.retrieve.receive.sinks import make_sink
 from getsh.dicom.retrieve.receive.transport import TcpTransport, Transport
 from getsh.dicom.retrieve.result import Ending, Tally, done_of, no_response, progress_of
@@ -198,7 +206,10 @@ class GetRun:
             self.last_heard = time.monotonic()
             if not (self.direct_reason == "" and self._work_direct()):
                 self._work_pynetdicom()
-        except Exception as error:
+        except Exception as error:  # the association is mid-request, in a state nobody can vouch for
+            log.debug("C-GET: the receive loop failed", exc_info=True)
+            if self.assoc.is_established:
+                self.assoc.abort()
             self.events.put(Failed(error), urgent=True)
         finally:
             self.events.put(End(), urgent=True)
@@ -209,7 +220,19 @@ class GetRun:
             if "Status" not in status:  # no valid response: timeout, abort or a bad message
                 self.ending.silence = time.monotonic() - self.last_heard
             self.last_heard = time.monotonic()
+            if self.ending.invalid:  # a response to another request (_check_response): not ours to count
+                continue
             self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
+        self.ending.invalid = self.ending.invalid or diagnosis(self.assoc)  # a PDU pdu_bounds refused
+
+    def _check_response(self, event: evt.Event) -> None:
+        """EVT_DIMSE_RECV (pynetdicom's path, on its DUL thread, before the message is queued): a
+        response that is not this request's aborts the association, as on the direct path."""
+        why = "" if self.ending.invalid else wire.not_ours(self.assoc, event.message,
+                                                            self.message_id, self.model_uid)
+        if why:
+            self.ending.invalid = why
+            abort_for(self.assoc, why)
 
     def _work_direct(self) -> bool:
         """The C-GET on the borrowed socket (direct_get.py); False if it could not be borrowed."""
@@ -220,7 +243,7 @@ class GetRun:
                 with self.cancellation.direct(direct):
                     outcome = direct.run(self.identifier, self.model_uid, self.message_id)
                 if outcome.ending == "invalid":
-                    assoc.dul.event_queue.put("Evt19")  # pynetdicom's answer to it: A-ABORT
+                    abort_for(assoc, outcome.detail)  # pynetdicom's answer to it: A-ABORT
                 if outcome.detail:
                     log.error("C-GET: the peer sent %s", outcome.detail)
                     self.ending.invalid = outcome.detail
@@ -230,6 +253,10 @@ class GetRun:
         self.ending.silence = outcome.silence
         if outcome.ending == "final":
             assert outcome.status is not None
+            if outcome.after:  # the association is out of step: it must not serve another request
+                abort_for(assoc, outcome.after)
+                self.events.put(Event(Notice(f"the peer sent {outcome.after}: the association was aborted "
+                                             "— the next command re-associates")), urgent=True)
             self.events.put(Response(outcome.status, outcome.identifier), urgent=True)
         elif outcome.ending in ("timeout", "stopped"):
             assoc.abort()
@@ -237,13 +264,8 @@ class GetRun:
 
     def _direct_get(self, transport: Transport) -> DirectGet:
         assoc = self.assoc
-        context = assoc._get_valid_context(self.model_uid, "", "scu")
-        store_syntaxes = {cx.context_id: str(cx.transfer_syntax[0])
-                          for cx in assoc.accepted_contexts if cx.as_scp and cx.context_id is not None}
         return DirectGet(
-            transport, get_context=(int(context.context_id or 0), str(context.transfer_syntax[0])),
-            store_syntaxes=store_syntaxes, peer_max_pdu=int(assoc.acceptor.maximum_length or 0),
-            dimse_timeout=assoc.dimse_timeout,
+            transport, negotiated=negotiated(assoc, self.model_uid), dimse_timeout=assoc.dimse_timeout,
             begin=lambda request: make_sink(self.storage, request.meta, self._report),
             pending=lambda *counts: self.events.put(Event(GetProgress(*counts))),
             foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw),
@@ -269,7 +291,7 @@ class GetRun:
         """pynetdicom's events bound to this request, and its reader polling briskly meanwhile."""
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
-            (evt.EVT_CONN_CLOSE, self._on_close)]
+            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DIMSE_RECV, self._check_response)]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
@@ -354,7 +376,8 @@ class GetRun:
         self.ending.cancelled, self.ending.aborted = self.cancellation.cancelled, self.cancellation.aborted
         if answer.error is not None:
             error = answer.error
-            raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}", "run with -d for the protocol log")
+            raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}; the association was aborted",
+                               "the next command re-associates; run with -d for the protocol log")
         final = answer.status
         if final is None or not answer.final:
             raise no_response(self.tally, self.ending, dimse_timeout, seconds, answer.log)
