@@ -16,7 +16,7 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
 from getsh.dicom.net.failures import association_failure, describe_abort, no_response_within, pynetdicom_errors
-from getsh.dicom.net.pdu_bounds import bound_pdu_reads, diagnosis
+from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
 from getsh.dicom.net.presentation import MAX_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
 from getsh.dicom.portable import peer_closed
@@ -53,6 +53,17 @@ def resolve(host: str, port: int, timeout: float | None = None) -> str:
     return str((ipv4 or infos)[0][4][0])
 
 
+def _unsolicited(event: evt.Event) -> None:
+    """EVT_DIMSE_RECV (pynetdicom's DUL thread): a message that arrives while none of our requests runs
+    (pynetdicom's reactor is paused for each one, and for the direct receive path) belongs to no
+    request: a C-STORE after the final response, a response to a request long answered. Left to
+    pynetdicom, its reactor would answer or drop it and the association would be out of step: abort."""
+    assoc = event.assoc
+    if assoc._reactor_checkpoint.is_set() and assoc.is_established:
+        name = type(event.message).__name__.replace("_", "-")
+        abort_for(assoc, f"a {name} that belongs to no request (none was running)")
+
+
 class Link:
     """Owns the session's association and knows when it must be renewed."""
 
@@ -78,6 +89,9 @@ class Link:
             return ""
         if self._distrusted:
             return self._distrusted
+        why = diagnosis(self.assoc)  # a PDU or message that belonged to no request: we aborted
+        if why:
+            return f"the peer sent {why}; getsh aborted the association"
         if self.assoc.is_released:
             return "the peer released the association"
         return describe_abort(self._abort, self._closed_by_peer)
@@ -154,6 +168,7 @@ class Link:
             (evt.EVT_CONN_OPEN, lambda event: bound_pdu_reads(event.assoc, request.max_pdu)),
             (evt.EVT_ACSE_RECV, self._on_acse),
             (evt.EVT_CONN_CLOSE, self._on_close),
+            (evt.EVT_DIMSE_RECV, _unsolicited),
         ]
         started = time.monotonic()
         with pynetdicom_errors() as errors:

@@ -36,6 +36,7 @@ P_DATA_TF = 0x04
 PDV_OVERHEAD = 6  # one PDV item header: item length (4), presentation context ID, message control header
 ASSOCIATION_PDU_LIMIT = 1 << 20
 SMALL_PDU_LIMIT = 1024
+COMMAND_LIMIT = 64 * 1024  # a command set is a few hundred bytes; its fragments are gathered in memory
 PDU_NAMES = {0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE-RJ", 0x04: "P-DATA-TF",
              0x05: "A-RELEASE-RQ", 0x06: "A-RELEASE-RP", 0x07: "A-ABORT"}
 _HEADER = struct.Struct(">BxI")
@@ -83,17 +84,20 @@ def pdv_items(data: bytes | bytearray | memoryview, pos: int, stop: int) -> Iter
 
 class PdvOrder:
     """Checks that PDVs follow PS3.8 E.2 / PS3.7 6.3.1: each on an accepted presentation context, a
-    message's fragments all on one context, its command set whole before its data set, and no other
-    message's fragment in between. ``check`` returns '' or what is wrong, in words."""
+    message's fragments all on one context, its command set whole (and at most COMMAND_LIMIT bytes)
+    before its data set, and no other message's fragment in between. ``check`` returns '' or what is
+    wrong, in words."""
 
-    __slots__ = ("accepted", "context", "state")
+    __slots__ = ("accepted", "command_bytes", "context", "state")
 
     def __init__(self, accepted: Collection[int]) -> None:
         self.accepted = frozenset(accepted)
         self.context = 0
         self.state = _IDLE
+        self.command_bytes = 0
 
-    def check(self, context_id: int, control: int) -> str:
+    def check(self, context_id: int, control: int, size: int) -> str:
+        """One PDV: its context ID, message control header and data length."""
         command, last = control & 0x01, control & 0x02
         state, context = self.state, self.context
         if context_id not in self.accepted:
@@ -109,6 +113,9 @@ class PdvOrder:
         if not command and state == _IDLE:
             return "a data set fragment that no command had announced"
         if command:
+            self.command_bytes = (self.command_bytes if state == _COMMAND else 0) + size
+            if self.command_bytes > COMMAND_LIMIT:
+                return f"a command set of more than {COMMAND_LIMIT} bytes"
             self.state, self.context = (_COMMANDED if last else _COMMAND), context_id
         else:
             self.state = _IDLE if last else _DATA
@@ -169,8 +176,8 @@ class BoundedPduReader:
             self._order = PdvOrder([int(cx.context_id) for cx in contexts if cx.context_id is not None])
         order = self._order
         try:
-            for context_id, control, _, _ in pdv_items(raw, 6, len(raw)):
-                why = order.check(context_id, control)
+            for context_id, control, first, last in pdv_items(raw, 6, len(raw)):
+                why = order.check(context_id, control, last - first)
                 if why:
                     return why
         except ValueError as exc:
@@ -216,10 +223,10 @@ def abort_for(assoc: Any, why: str) -> None:
     """Have pynetdicom abort ``assoc`` (Evt19: A-ABORT) because of ``why``, found by getsh's direct
     receive path; its DUL then discards whatever the peer still sends instead of parsing it."""
     reader = _reader(assoc)
-    if reader is not None and not reader.diagnosis:
-        reader.fault(why)
-    else:
+    if reader is None:
         assoc.dul.event_queue.put("Evt19")
+    elif not reader.diagnosis:  # else: aborting already
+        reader.fault(why)
 
 
 def _reader(assoc: Any) -> BoundedPduReader | None:

@@ -129,6 +129,7 @@ class GetRun:
         self.interrupts = 0  # Ctrl-Cs so far
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
         self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
+        self.answered = False  # pynetdicom's path: the final response arrived (_check_response)
 
     # --- worker thread ----------------------------------------------------------------------
 
@@ -188,6 +189,8 @@ class GetRun:
 
     def _on_store_answered(self, event: evt.Event) -> int:
         """Every C-STORE counts as the peer speaking, whatever we answered (DIMSE timeout is per message)."""
+        if self.answered:  # after the final response: belongs to no request (_check_response aborts)
+            return 0xC000
         try:
             return self._on_store(event)
         finally:
@@ -224,15 +227,19 @@ class GetRun:
                 continue
             self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
         self.ending.invalid = self.ending.invalid or diagnosis(self.assoc)  # a PDU pdu_bounds refused
+        if self.ending.invalid == wire.AFTER_FINAL:
+            self._out_of_step(wire.AFTER_FINAL)
 
     def _check_response(self, event: evt.Event) -> None:
         """EVT_DIMSE_RECV (pynetdicom's path, on its DUL thread, before the message is queued): a
         response that is not this request's aborts the association, as on the direct path."""
-        why = "" if self.ending.invalid else wire.not_ours(self.assoc, event.message,
-                                                            self.message_id, self.model_uid)
+        message = event.message
+        why = "" if self.ending.invalid else wire.not_ours(self.assoc, message, self.message_id, self.model_uid,
+                                                            self.answered)
         if why:
             self.ending.invalid = why
             abort_for(self.assoc, why)
+        self.answered = self.answered or wire.is_final(message)
 
     def _work_direct(self) -> bool:
         """The C-GET on the borrowed socket (direct_get.py); False if it could not be borrowed."""
@@ -255,12 +262,15 @@ class GetRun:
             assert outcome.status is not None
             if outcome.after:  # the association is out of step: it must not serve another request
                 abort_for(assoc, outcome.after)
-                self.events.put(Event(Notice(f"the peer sent {outcome.after}: the association was aborted "
-                                             "— the next command re-associates")), urgent=True)
+                self._out_of_step(outcome.after)
             self.events.put(Response(outcome.status, outcome.identifier), urgent=True)
         elif outcome.ending in ("timeout", "stopped"):
             assoc.abort()
         return True
+
+    def _out_of_step(self, why: str) -> None:
+        self.events.put(Event(Notice(f"the peer sent {why}: the association was aborted — the next command "
+                                     "re-associates")), urgent=True)
 
     def _direct_get(self, transport: Transport) -> DirectGet:
         assoc = self.assoc

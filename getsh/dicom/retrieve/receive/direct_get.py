@@ -199,13 +199,13 @@ class DirectGet:
         """The PDV items of one P-DATA-TF PDU (``data[pos:stop]``), each checked and handed to the message."""
         try:
             for context_id, control, first, last in pdv_items(data, pos, stop):
-                why = order.check(context_id, control)
+                why = order.check(context_id, control, last - first)
                 if why:
                     raise _Invalid(why)
                 outcome = self._pdv(message, context_id, control, view[first:last])
                 if outcome is not None:
                     if last < stop:
-                        outcome.after = "a PDV after its final C-GET-RSP, in the same PDU"
+                        outcome.after = wire.AFTER_FINAL
                     return outcome
         except ValueError as exc:  # a PDV that does not fit (WireError, _Invalid: raised as they are)
             if isinstance(exc, wire.WireError):
@@ -223,7 +223,7 @@ class DirectGet:
             pdu_type, length = _PDU.unpack_from(data, start)
             stop = start + 6 + length
             if pdu_type == wire.P_DATA_TF:
-                return "a P-DATA-TF PDU (another message) after its final C-GET-RSP"
+                return wire.AFTER_FINAL
             if stop > end or pdu_type not in _PDU_NAMES:
                 return f"a PDU of type 0x{pdu_type:02X} after its final C-GET-RSP"
             self.foreign_pdu(bytes(data[start:stop]))

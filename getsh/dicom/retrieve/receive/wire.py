@@ -108,9 +108,14 @@ def foreign_response(name: str, responded_to: int | None, message_id: int | None
     return f"a {name} on presentation context {context_id}, not on the request's ({request_context})"
 
 
-def not_ours(assoc: Any, message: Any, message_id: int, model_uid: str) -> str:
-    """'' unless ``message`` (a DIMSE message pynetdicom received for the C-GET ``message_id``) is a
-    C-GET-RSP to another request or on another context: then what it is, in words."""
+AFTER_FINAL = "another message after its final C-GET-RSP"
+
+
+def not_ours(assoc: Any, message: Any, message_id: int, model_uid: str, answered: bool) -> str:
+    """'' unless ``message`` (a DIMSE message pynetdicom received for the C-GET ``message_id``, ``answered``
+    once its final response came) belongs to no request: then what it is, in words."""
+    if answered:
+        return AFTER_FINAL
     if type(message).__name__ != "C_GET_RSP":
         return ""
     responded_to = message.command_set.get("MessageIDBeingRespondedTo")
@@ -118,6 +123,11 @@ def not_ours(assoc: Any, message: Any, message_id: int, model_uid: str) -> str:
     if responded_to == message_id and message.context_id == context:
         return ""
     return foreign_response("C-GET-RSP", responded_to, message_id, int(message.context_id or 0), context)
+
+
+def is_final(message: Any) -> bool:
+    """A DIMSE message (pynetdicom's) that is a C-GET-RSP with a status other than Pending."""
+    return type(message).__name__ == "C_GET_RSP" and message.command_set.get("Status") not in (0xFF00, 0xFF01)
 
 
 def _element(elem: int, value: bytes) -> bytes:
