@@ -130,7 +130,7 @@ def test_a_pdu_longer_than_getsh_announced_is_refused(shell: Shell, fake: list[F
     """max-pdu 16384: a PDV of 16384 bytes of data (PDU length 16390: max-pdu read as the PDV's data,
     as some peers do) is taken; one byte more, or a 1 MB PDU, aborts with the sizes named."""
     objects = make_objects(2, pixels=40_000)
-    big = make_objects(1, pixels=40_000, tag="big")[0]
+    big = make_objects(1, pixels=40_000, tag="6")[0]
     big.Rows = fragment // 40_000 + 2
     big.PixelData = bytes(big.Rows * 40_000)
 
@@ -216,7 +216,7 @@ def test_a_c_store_after_the_final_response_is_not_taken_by_the_next_get(
     """The final response, then one more C-STORE: the get ends as the peer said; the association is out
     of step, so it is aborted and the next get re-associates and receives only its own objects."""
     objects = make_objects(3)
-    late = make_objects(1, tag="late")[0]
+    late = make_objects(1, tag="8")[0]
 
     def store_after_final(event: Any, fake: FakeQR) -> None:
         context, syntax = storage_context(event.assoc)
@@ -243,7 +243,7 @@ def test_a_non_ascii_uid_neither_crashes_nor_desynchronises(shell: Shell, fake: 
     (the same status on both paths), the get ends on its final response, and the next one receives
     only its own objects on the same association."""
     objects = make_objects(3)
-    odd = make_objects(1, tag="odd")[0]
+    odd = make_objects(1, tag="9")[0]
     raw_uid = f"{UID_ROOT}.9.".encode() + b"\xe9\xe9"
 
     def non_ascii(event: Any, fake: FakeQR) -> None:
@@ -310,7 +310,7 @@ def test_a_class_on_another_classs_context_is_refused_alike(shell: Shell, fake: 
     """A C-STORE-RQ of a class never proposed (or proposed, on its own context) sent on the CT context:
     0x0122 (SOP class not supported) on both paths, nothing stored, the association kept."""
     objects = make_objects(3)
-    odd = make_objects(1, tag="class")[0]
+    odd = make_objects(1, tag="7")[0]
     odd.SOPClassUID = sop_class
 
     def wrong_context(event: Any, fake: FakeQR) -> None:
