@@ -223,7 +223,7 @@ class GetRun:
             if "Status" not in status:  # no valid response: timeout, abort or a bad message
                 self.ending.silence = time.monotonic() - self.last_heard
             self.last_heard = time.monotonic()
-            if self.ending.invalid:  # a response to another request (_check_response): not ours to count
+            if self.ending.invalid not in ("", wire.AFTER_FINAL):  # a response to another request: not ours
                 continue
             self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
         self.ending.invalid = self.ending.invalid or diagnosis(self.assoc)  # a PDU pdu_bounds refused
