@@ -187,6 +187,8 @@ class Link:
             elapsed = time.monotonic() - started
             why = diagnosis(assoc)
             if why:
+                if assoc.dul.socket is not None:  # pynetdicom stops its DUL in Sta13 without closing it
+                    assoc.dul.socket.close()
                 raise NetworkError(f"association request to {request.called_ae} @ {request.peer}: the peer sent "
                                    f"{why}; getsh aborted it", "the peer is at fault: check its log")
             raise association_failure(assoc, request, timeouts, errors, elapsed, self._abort, self._closed_by_peer)
