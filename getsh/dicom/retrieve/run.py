@@ -34,19 +34,14 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.net.association import settle
 from getsh.dicom.net.failures import pynetdicom_errors
-from getsh.dicom.net.pdu_bounds import abort_for, diagnosis
+from getsh.dicom.net.pdu_bounds import abort_for
 from getsh.dicom.retrieve.cancellation import Cancellation, PynetdicomPath
 from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
-from getsh.dicom.retrieve.receive import wire
+from getsh.dicom.retrieve.receive import handover
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
-from getsh.dicom.retrieve.receive.handover import (
-    HandoverError,
-    borrow_socket,
-    direct_path,
-    hand_pdu_to_pynetdicom,
-    negotiated,
-)
+from getsh.dicom.retrieve.receive.guard import RequestGuard, out_of_step
+from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
 from getsh.dicom.retrieve.receive.sinks import make_sink
 from getsh.dicom.retrieve.receive.transport import TcpTransport, Transport
 from getsh.dicom.retrieve.result import Ending, Tally, done_of, no_response, progress_of
@@ -129,7 +124,7 @@ class GetRun:
         self.interrupts = 0  # Ctrl-Cs so far
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
         self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
-        self.answered = False  # pynetdicom's path: the final response arrived (_check_response)
+        self.guard = RequestGuard(assoc, message_id, model_uid, self.ending)  # pynetdicom's path: what is ours
 
     # --- worker thread ----------------------------------------------------------------------
 
@@ -189,7 +184,7 @@ class GetRun:
 
     def _on_store_answered(self, event: evt.Event) -> int:
         """Every C-STORE counts as the peer speaking, whatever we answered (DIMSE timeout is per message)."""
-        if self.answered:  # after the final response: belongs to no request (_check_response aborts)
+        if self.guard.answered:  # after the final response: belongs to no request (the guard aborts)
             return 0xC000
         try:
             return self._on_store(event)
@@ -223,23 +218,11 @@ class GetRun:
             if "Status" not in status:  # no valid response: timeout, abort or a bad message
                 self.ending.silence = time.monotonic() - self.last_heard
             self.last_heard = time.monotonic()
-            if self.ending.invalid not in ("", wire.AFTER_FINAL):  # a response to another request: not ours
-                continue
-            self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
-        self.ending.invalid = self.ending.invalid or diagnosis(self.assoc)  # a PDU pdu_bounds refused
-        if self.ending.invalid == wire.AFTER_FINAL:
-            self._out_of_step(wire.AFTER_FINAL)
-
-    def _check_response(self, event: evt.Event) -> None:
-        """EVT_DIMSE_RECV (pynetdicom's path, on its DUL thread, before the message is queued): a
-        response that is not this request's aborts the association, as on the direct path."""
-        message = event.message
-        why = "" if self.ending.invalid else wire.not_ours(self.assoc, message, self.message_id, self.model_uid,
-                                                            self.answered)
-        if why:
-            self.ending.invalid = why
-            abort_for(self.assoc, why)
-        self.answered = self.answered or wire.is_final(message)
+            if self.guard.deliverable:  # else: a response to another request came; none counts now
+                self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
+        notice = self.guard.conclude()
+        if notice is not None:
+            self.events.put(Event(notice), urgent=True)
 
     def _work_direct(self) -> bool:
         """The C-GET on the borrowed socket (direct_get.py); False if it could not be borrowed."""
@@ -262,20 +245,16 @@ class GetRun:
             assert outcome.status is not None
             if outcome.after:  # the association is out of step: it must not serve another request
                 abort_for(assoc, outcome.after)
-                self._out_of_step(outcome.after)
+                self.events.put(Event(out_of_step(outcome.after)), urgent=True)
             self.events.put(Response(outcome.status, outcome.identifier), urgent=True)
         elif outcome.ending in ("timeout", "stopped"):
             assoc.abort()
         return True
 
-    def _out_of_step(self, why: str) -> None:
-        self.events.put(Event(Notice(f"the peer sent {why}: the association was aborted — the next command "
-                                     "re-associates")), urgent=True)
-
     def _direct_get(self, transport: Transport) -> DirectGet:
         assoc = self.assoc
         return DirectGet(
-            transport, negotiated=negotiated(assoc, self.model_uid), dimse_timeout=assoc.dimse_timeout,
+            transport, negotiated=handover.negotiated(assoc, self.model_uid), dimse_timeout=assoc.dimse_timeout,
             begin=lambda request: make_sink(self.storage, request.meta, self._report),
             pending=lambda *counts: self.events.put(Event(GetProgress(*counts))),
             foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw),
@@ -301,7 +280,7 @@ class GetRun:
         """pynetdicom's events bound to this request, and its reader polling briskly meanwhile."""
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
-            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DIMSE_RECV, self._check_response)]
+            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DIMSE_RECV, self.guard.on_dimse)]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
