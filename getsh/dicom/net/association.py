@@ -16,6 +16,7 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
 from getsh.dicom.net.failures import association_failure, describe_abort, no_response_within, pynetdicom_errors
+from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
 from getsh.dicom.net.presentation import MAX_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
 from getsh.dicom.portable import peer_closed
@@ -52,6 +53,17 @@ def resolve(host: str, port: int, timeout: float | None = None) -> str:
     return str((ipv4 or infos)[0][4][0])
 
 
+def _unsolicited(event: evt.Event) -> None:
+    """EVT_DIMSE_RECV (pynetdicom's DUL thread): a message that arrives while none of our requests runs
+    (pynetdicom's reactor is paused for each one, and for the direct receive path) belongs to no
+    request: a C-STORE after the final response, a response to a request long answered. Left to
+    pynetdicom, its reactor would answer or drop it and the association would be out of step: abort."""
+    assoc = event.assoc
+    if assoc._reactor_checkpoint.is_set() and assoc.is_established:
+        name = type(event.message).__name__.replace("_", "-")
+        abort_for(assoc, f"a {name} that belongs to no request (none was running)")
+
+
 class Link:
     """Owns the session's association and knows when it must be renewed."""
 
@@ -63,6 +75,7 @@ class Link:
         self._abort: Any = None
         self._closed_by_peer = False
         self._ours_closed = False
+        self._distrusted = ""  # why getsh aborted an association it could no longer vouch for
 
     # --- state ----------------------------------------------------------------------------
 
@@ -74,6 +87,11 @@ class Link:
         """Why an association we had is no longer usable ('' if it is, or if we never had one)."""
         if self.assoc is None or self.assoc.is_established or self._ours_closed:
             return ""
+        if self._distrusted:
+            return self._distrusted
+        why = diagnosis(self.assoc)  # a PDU or message that belonged to no request: we aborted
+        if why:
+            return f"the peer sent {why}; getsh aborted the association"
         if self.assoc.is_released:
             return "the peer released the association"
         return describe_abort(self._abort, self._closed_by_peer)
@@ -105,6 +123,7 @@ class Link:
     def ensure(self, wanted: AssociationRequest, timeouts: Timeouts) -> tuple[Association, Associated | None]:
         """An open association for ``wanted``: the current one, or a new one (and why)."""
         self._notice_closed_connection()
+        self._notice_unsolicited()
         state = self.state(wanted)
         if state == "open" and self.assoc is not None:
             self.apply_timeouts(timeouts)
@@ -143,10 +162,13 @@ class Link:
         self._abort = None
         self._closed_by_peer = False
         self._ours_closed = False
+        self._distrusted = ""
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, _nodelay),
+            (evt.EVT_CONN_OPEN, lambda event: bound_pdu_reads(event.assoc, request.max_pdu)),
             (evt.EVT_ACSE_RECV, self._on_acse),
             (evt.EVT_CONN_CLOSE, self._on_close),
+            (evt.EVT_DIMSE_RECV, _unsolicited),
         ]
         started = time.monotonic()
         with pynetdicom_errors() as errors:
@@ -163,6 +185,12 @@ class Link:
             self.assoc = None
             self.request = None
             elapsed = time.monotonic() - started
+            why = diagnosis(assoc)
+            if why:
+                if assoc.dul.socket is not None:  # pynetdicom stops its DUL in Sta13 without closing it
+                    assoc.dul.socket.close()
+                raise NetworkError(f"association request to {request.called_ae} @ {request.peer}: the peer sent "
+                                   f"{why}; getsh aborted it", "the peer is at fault: check its log")
             raise association_failure(assoc, request, timeouts, errors, elapsed, self._abort, self._closed_by_peer)
         self.assoc = assoc
         self.request = request
@@ -192,6 +220,26 @@ class Link:
         else:
             assoc.release()
         return Released(str(request.peer), aborted=abort or assoc.is_aborted)
+
+    def distrust(self, why: str) -> None:
+        """The association is in a state getsh cannot vouch for (the peer sent what belongs to no
+        request, or the receive loop failed): abort it now; the next command re-associates, saying ``why``."""
+        assoc = self.assoc
+        if assoc is None or self._ours_closed:
+            return
+        self._distrusted = why
+        if assoc.is_established:
+            assoc.abort()
+
+    def _notice_unsolicited(self) -> None:
+        """A DIMSE message waiting between commands belongs to no request of ours (a C-STORE after the
+        final response, a response to a request long answered): the association is out of step."""
+        assoc = self.assoc
+        if assoc is None or not assoc.is_established or assoc.dimse.msg_queue.empty():
+            return
+        _, message = assoc.dimse.peek_msg()
+        what = type(message).__name__.replace("_", "-") if message is not None else "message"
+        self.distrust(f"the peer sent a {what} that belongs to no request (after the last one ended)")
 
     def _notice_closed_connection(self) -> None:
         """Catch a connection the peer closed a moment ago, before pynetdicom's thread has.

@@ -32,10 +32,13 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.net.association import settle
 from getsh.dicom.net.failures import pynetdicom_errors
+from getsh.dicom.net.pdu_bounds import abort_for
 from getsh.dicom.retrieve.cancellation import Cancellation, PynetdicomPath
 from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
+from getsh.dicom.retrieve.receive import handover
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
+from getsh.dicom.retrieve.receive.guard import RequestGuard, out_of_step
 from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
 from getsh.dicom.retrieve.receive.sinks import lenient_spool_meta, make_sink, store_event
 from getsh.dicom.retrieve.receive.transport import TcpTransport, Transport
@@ -119,6 +122,7 @@ class GetRun:
         self.interrupts = 0  # Ctrl-Cs so far
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
         self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
+        self.guard = RequestGuard(assoc, message_id, model_uid, self.ending)  # pynetdicom's path: what is ours
 
     # --- worker thread ----------------------------------------------------------------------
 
@@ -168,6 +172,8 @@ class GetRun:
 
     def _on_store_answered(self, event: evt.Event) -> int:
         """Every C-STORE counts as the peer speaking, whatever we answered (DIMSE timeout is per message)."""
+        if self.guard.answered:  # after the final response: belongs to no request (the guard aborts)
+            return 0xC000
         try:
             return self._on_store(event)
         finally:
@@ -186,7 +192,10 @@ class GetRun:
             self.last_heard = time.monotonic()
             if not (self.direct_reason == "" and self._work_direct()):
                 self._work_pynetdicom()
-        except Exception as error:
+        except Exception as error:  # the association is mid-request, in a state nobody can vouch for
+            log.debug("C-GET: the receive loop failed", exc_info=True)
+            if self.assoc.is_established:
+                self.assoc.abort()
             self.events.put(Failed(error), urgent=True)
         finally:
             self.events.put(End(), urgent=True)
@@ -197,7 +206,11 @@ class GetRun:
             if "Status" not in status:  # no valid response: timeout, abort or a bad message
                 self.ending.silence = time.monotonic() - self.last_heard
             self.last_heard = time.monotonic()
-            self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
+            if self.guard.deliverable:  # else: a response to another request came; none counts now
+                self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
+        notice = self.guard.conclude()
+        if notice is not None:
+            self.events.put(Event(notice), urgent=True)
 
     def _work_direct(self) -> bool:
         """The C-GET on the borrowed socket (direct_get.py); False if it could not be borrowed."""
@@ -208,7 +221,7 @@ class GetRun:
                 with self.cancellation.direct(direct):
                     outcome = direct.run(self.identifier, self.model_uid, self.message_id)
                 if outcome.ending == "invalid":
-                    assoc.dul.event_queue.put("Evt19")  # pynetdicom's answer to it: A-ABORT
+                    abort_for(assoc, outcome.detail)  # pynetdicom's answer to it: A-ABORT
                 if outcome.detail:
                     log.error("C-GET: the peer sent %s", outcome.detail)
                     self.ending.invalid = outcome.detail
@@ -218,6 +231,9 @@ class GetRun:
         self.ending.silence = outcome.silence
         if outcome.ending == "final":
             assert outcome.status is not None
+            if outcome.after:  # the association is out of step: it must not serve another request
+                abort_for(assoc, outcome.after)
+                self.events.put(Event(out_of_step(outcome.after)), urgent=True)
             self.events.put(Response(outcome.status, outcome.identifier), urgent=True)
         elif outcome.ending in ("timeout", "stopped"):
             assoc.abort()
@@ -225,13 +241,8 @@ class GetRun:
 
     def _direct_get(self, transport: Transport) -> DirectGet:
         assoc = self.assoc
-        context = assoc._get_valid_context(self.model_uid, "", "scu")
-        store_syntaxes = {cx.context_id: str(cx.transfer_syntax[0])
-                          for cx in assoc.accepted_contexts if cx.as_scp and cx.context_id is not None}
         return DirectGet(
-            transport, get_context=(int(context.context_id or 0), str(context.transfer_syntax[0])),
-            store_syntaxes=store_syntaxes, peer_max_pdu=int(assoc.acceptor.maximum_length or 0),
-            dimse_timeout=assoc.dimse_timeout,
+            transport, negotiated=handover.negotiated(assoc, self.model_uid), dimse_timeout=assoc.dimse_timeout,
             begin=lambda request: make_sink(self.storage, request.meta, self._report),
             pending=lambda *counts: self.events.put(Event(GetProgress(*counts))),
             foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw),
@@ -258,7 +269,7 @@ class GetRun:
         lenient_spool_meta()
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
-            (evt.EVT_CONN_CLOSE, self._on_close)]
+            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DIMSE_RECV, self.guard.on_dimse)]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
@@ -343,7 +354,8 @@ class GetRun:
         self.ending.cancelled, self.ending.aborted = self.cancellation.cancelled, self.cancellation.aborted
         if answer.error is not None:
             error = answer.error
-            raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}", "run with -d for the protocol log")
+            raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}; the association was aborted",
+                               "the next command re-associates; run with -d for the protocol log")
         final = answer.status
         if final is None or not answer.final:
             raise no_response(self.tally, self.ending, dimse_timeout, seconds, answer.log)

@@ -117,7 +117,7 @@ def scan(data: bytes, transfer_syntax: str, *, complete: bool = True) -> dict[st
                 raw[_WANTED[tag]] = value
             if tag >= _LAST:
                 break
-    except (_Short, ValueError, struct.error):
+    except (_Short, ValueError, struct.error, RecursionError):  # RecursionError: sequences nested past reason
         return None
     return _decode(raw)
 

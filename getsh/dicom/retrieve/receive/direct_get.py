@@ -12,6 +12,13 @@ the sink decides what a stored object is, the caller what a pending response mea
 Endings other than the final response (the peer's A-ABORT or A-RELEASE-RQ, a closed connection,
 an invalid PDU or message, silence past the DIMSE timeout, ``stop()``) return an ``Outcome`` that
 says which; the caller gives the socket back and lets pynetdicom end the association.
+
+Invalid is anything that does not belong to this request: a PDU longer than getsh announced, a PDV
+out of order or on a context never accepted (both checked by net/pdu_bounds.py, as on pynetdicom's
+path), a message other than a C-STORE-RQ or a C-GET-RSP, a response to another message ID. Bytes
+after the final response are handed to pynetdicom when they are whole non-P-DATA PDUs (a release
+request); any other (a C-STORE after the final response, a PDU cut short) are named in
+``Outcome.after`` and the caller aborts: the association would be out of step.
 """
 
 from __future__ import annotations
@@ -26,16 +33,16 @@ from pydicom import Dataset
 from pynetdicom.dimse_messages import C_CANCEL_RQ
 from pynetdicom.dimse_primitives import C_CANCEL
 
+from getsh.dicom.net.pdu_bounds import ASSOCIATION_PDU_LIMIT, PdvOrder, pdu_limit, pdv_items, too_long
 from getsh.dicom.retrieve.receive import wire
-from getsh.dicom.retrieve.receive.message import Message, ReceiveBuffer, Sink, StoreRequest
+from getsh.dicom.retrieve.receive.message import Message, Negotiated, ReceiveBuffer, Sink, StoreRequest
 from getsh.dicom.retrieve.receive.transport import Transport
 from getsh.dicom.storage.outcomes import ObjectMeta
 
 log = logging.getLogger("getsh.retrieve")
 
-BUFFER_BYTES = 4 * 1024 * 1024  # grows for a PDU that does not fit (a peer ignoring our maximum)
+BUFFER_BYTES = 4 * 1024 * 1024  # larger than any PDU pdu_bounds allows: it never grows in practice
 _PDU = wire.PDU_HEADER
-_PDV = wire.PDV_HEADER
 _PDU_NAMES = {0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE-RJ", 0x05: "A-RELEASE-RQ",
               0x06: "A-RELEASE-RP", 0x07: "A-ABORT"}
 
@@ -44,13 +51,15 @@ _PDU_NAMES = {0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE
 class Outcome:
     """How the exchange ended. ``ending``: final (``status``/``identifier`` set), closed, timeout,
     invalid (``detail`` names what), peer-pdu (the PDU was handed to pynetdicom; ``detail`` says what was
-    wrong with it, if anything), stopped."""
+    wrong with it, if anything), stopped. ``after``: what the peer sent after its final response that
+    leaves the association out of step ('' if nothing)."""
 
     ending: str
     status: Dataset | None = None
     identifier: Dataset | None = None
     detail: str = ""
     silence: float = 0.0
+    after: str = ""
 
 
 class _Invalid(Exception):
@@ -65,18 +74,19 @@ class DirectGet:
         self,
         transport: Transport,
         *,
-        get_context: tuple[int, str],
-        store_syntaxes: dict[int, str],
-        peer_max_pdu: int,
+        negotiated: Negotiated,
         dimse_timeout: float | None,
         begin: Callable[[StoreRequest], Sink | int],
         pending: Callable[[int | None, int, int, int], None],
         foreign_pdu: Callable[[bytes], None],
     ) -> None:
         self.transport = transport
-        self.get_context_id, self.get_syntax = get_context
-        self.store_syntaxes = store_syntaxes
-        self.peer_max_pdu = peer_max_pdu
+        self.get_context_id, self.get_syntax = negotiated.get_context
+        self.storage = negotiated.storage
+        self.accepted = negotiated.accepted
+        self.peer_max_pdu = negotiated.peer_max_pdu
+        self.max_pdu = negotiated.max_pdu
+        self.buffer_limit = max(BUFFER_BYTES, 6 + pdu_limit(wire.P_DATA_TF, self.max_pdu), 6 + ASSOCIATION_PDU_LIMIT)
         self.dimse_timeout = dimse_timeout
         self.begin = begin
         self.pending = pending
@@ -137,13 +147,16 @@ class DirectGet:
         message holds, make room, then read (or wait for) what the peer sends next."""
         buffer = ReceiveBuffer(BUFFER_BYTES)
         message = Message()
+        order = PdvOrder(self.accepted)
         try:
             while True:
-                outcome = self._walk(buffer, message)
+                outcome = self._walk(buffer, message, order)
                 if outcome is not None:
+                    if outcome.ending == "final":
+                        outcome.after = outcome.after or self._after_final(buffer)
                     return outcome
                 message.flush()  # the object's data so far goes to disk before the buffer is reused
-                buffer.compact()
+                buffer.compact(self.buffer_limit)
                 outcome = self._fill(buffer)
                 if outcome is not None:
                     return outcome
@@ -155,19 +168,25 @@ class DirectGet:
             message.abandon()
             buffer.release()
 
-    def _walk(self, buffer: ReceiveBuffer, message: Message) -> Outcome | None:
+    def _walk(self, buffer: ReceiveBuffer, message: Message, order: PdvOrder) -> Outcome | None:
         """Every complete PDU in the buffer: a P-DATA-TF's PDVs go to the message; any other PDU
-        ends the exchange."""
+        ends the exchange. A header is checked as soon as it is in (its length before the bytes it
+        announces are awaited; a type no peer may send at once)."""
         data, view, start, end = buffer.data, buffer.view, buffer.start, buffer.end
         try:
             while end - start >= 6:
                 pdu_type, length = _PDU.unpack_from(data, start)
+                if pdu_type not in _PDU_NAMES and pdu_type != wire.P_DATA_TF:
+                    raise _Invalid(f"a PDU of unknown type 0x{pdu_type:02X}")
+                why = too_long(pdu_type, length, self.max_pdu)
+                if why:
+                    raise _Invalid(why)
                 stop = start + 6 + length
                 if stop > end:
                     break
                 if pdu_type != wire.P_DATA_TF:
                     return self._foreign(bytes(view[start:stop]), pdu_type)
-                outcome = self._pdvs(message, data, view, start + 6, stop)
+                outcome = self._pdvs(message, order, data, view, start + 6, stop)
                 start = stop
                 if outcome is not None:
                     return outcome
@@ -175,20 +194,41 @@ class DirectGet:
         finally:
             buffer.start = start
 
-    def _pdvs(self, message: Message, data: bytearray, view: memoryview, pos: int, stop: int) -> Outcome | None:
-        """The PDV items of one P-DATA-TF PDU (``data[pos:stop]``), each handed to the message."""
-        while pos < stop:
-            if stop - pos < 6:
-                raise _Invalid("an invalid P-DATA-TF PDU: it ends inside a PDV item header")
-            item, context_id, control = _PDV.unpack_from(data, pos)
-            data_end = pos + 4 + item
-            if item < 2 or data_end > stop:
-                raise _Invalid(f"an invalid P-DATA-TF PDU: a PDV item's length ({item}) does not fit in it")
-            outcome = self._pdv(message, context_id, control, view[pos + 6 : data_end])
-            if outcome is not None:
-                return outcome
-            pos = data_end
+    def _pdvs(self, message: Message, order: PdvOrder, data: bytearray, view: memoryview, pos: int,
+              stop: int) -> Outcome | None:
+        """The PDV items of one P-DATA-TF PDU (``data[pos:stop]``), each checked and handed to the message."""
+        try:
+            for context_id, control, first, last in pdv_items(data, pos, stop):
+                why = order.check(context_id, control, last - first)
+                if why:
+                    raise _Invalid(why)
+                outcome = self._pdv(message, context_id, control, view[first:last])
+                if outcome is not None:
+                    if last < stop:
+                        outcome.after = wire.AFTER_FINAL
+                    return outcome
+        except ValueError as exc:  # a PDV that does not fit (WireError, _Invalid: raised as they are)
+            if isinstance(exc, wire.WireError):
+                raise
+            raise _Invalid(str(exc)) from None
         return None
+
+    def _after_final(self, buffer: ReceiveBuffer) -> str:
+        """What came after the final response in the same read: whole PDUs other than P-DATA (a
+        release request, an abort) go to pynetdicom; anything else is named (the caller aborts)."""
+        data, start, end = buffer.data, buffer.start, buffer.end
+        while start < end:
+            if end - start < 6:
+                return "a PDU cut short after its final C-GET-RSP"
+            pdu_type, length = _PDU.unpack_from(data, start)
+            stop = start + 6 + length
+            if pdu_type == wire.P_DATA_TF:
+                return wire.AFTER_FINAL
+            if stop > end or pdu_type not in _PDU_NAMES:
+                return f"a PDU of type 0x{pdu_type:02X} after its final C-GET-RSP"
+            self.foreign_pdu(bytes(data[start:stop]))
+            start = stop
+        return ""
 
     def _pdv(self, message: Message, context_id: int, control: int, fragment: memoryview) -> Outcome | None:
         """One fragment: of a command set, of an object's data set, or of a C-GET-RSP's identifier."""
@@ -197,9 +237,7 @@ class DirectGet:
                 raise _Invalid("a command fragment before the data set it had announced")
             message.command += fragment
             return self._command(message, context_id) if control & 0x02 else None
-        if message.store is not None:  # data fragment of the object
-            if context_id != message.store.context_id:
-                raise _Invalid("one data set's fragments on two presentation contexts")
+        if message.store is not None:  # data fragment of the object (on its context: PdvOrder)
             message.chunks.append(fragment)
             if control & 0x02:
                 self._stored(message)
@@ -252,6 +290,10 @@ class DirectGet:
             self._store_request(message, fields, context_id, has_data)
             return None
         if field == wire.C_GET_RSP:
+            responded_to = wire.us(fields, wire.MESSAGE_ID_BEING_RESPONDED_TO)
+            if responded_to != self._message_id or context_id != self.get_context_id:
+                raise _Invalid(wire.foreign_response("C-GET-RSP", responded_to, self._message_id, context_id,
+                                                     self.get_context_id))
             if has_data:
                 message.response = fields
                 return None
@@ -265,12 +307,12 @@ class DirectGet:
         message_id = wire.us(fields, wire.MESSAGE_ID) or 0
         sop_class = wire.uid(fields, wire.AFFECTED_SOP_CLASS_UID)
         sop_instance = wire.uid(fields, wire.AFFECTED_SOP_INSTANCE_UID)
-        syntax = self.store_syntaxes.get(context_id)
-        store = StoreRequest(context_id, message_id, ObjectMeta(sop_class, sop_instance, syntax or ""))
-        if syntax is None:  # what pynetdicom answers for a context we are not an SCP on
-            sink: Sink | int = 0x0122
-            log.warning("C-STORE-RQ for %s on presentation context %d, which is not accepted for storage",
-                        sop_instance, context_id)
+        abstract, syntax = self.storage.get(context_id, ("", ""))
+        store = StoreRequest(context_id, message_id, ObjectMeta(sop_class, sop_instance, syntax))
+        if abstract != sop_class:  # what pynetdicom answers (its _c_store_scp): SOP class not supported
+            sink: Sink | int = wire.SOP_CLASS_NOT_SUPPORTED
+            log.warning("C-STORE-RQ for %s (%s) on presentation context %d, which is not accepted for storing it",
+                        sop_instance, sop_class, context_id)
         else:
             sink = self.begin(store)
         if self._info:

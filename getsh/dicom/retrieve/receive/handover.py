@@ -34,6 +34,8 @@ from typing import Any
 
 from pynetdicom.association import Association
 
+from getsh.dicom.retrieve.receive.message import Negotiated
+
 log = logging.getLogger("getsh.handover")
 
 _PARK_LIMIT = 2.0  # seconds to wait for pynetdicom's loops to reach a safe point
@@ -149,3 +151,15 @@ def direct_path(assoc: Association, receive: str = "auto") -> str:
     if logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG):
         return "debug logging shows pynetdicom's own protocol log"
     return available(assoc)
+
+
+def negotiated(assoc: Association, model_uid: str) -> Negotiated:
+    """What ``assoc`` agreed, for a direct C-GET of ``model_uid``."""
+    context = assoc._get_valid_context(model_uid, "", "scu")
+    accepted = [cx for cx in assoc.accepted_contexts if cx.context_id is not None]
+    return Negotiated(
+        get_context=(int(context.context_id or 0), str(context.transfer_syntax[0])),
+        storage={int(cx.context_id or 0): (str(cx.abstract_syntax), str(cx.transfer_syntax[0]))
+                 for cx in accepted if cx.as_scp},
+        accepted=frozenset(int(cx.context_id or 0) for cx in accepted),
+        peer_max_pdu=int(assoc.acceptor.maximum_length or 0), max_pdu=int(assoc.requestor.maximum_length or 0))

@@ -1,6 +1,7 @@
-"""What the direct receive path (direct_get.py) holds while it reads: the buffer whole PDUs are read
-into in place, and the DIMSE message being received from its first fragment to its last, with the
-sink its data set goes to. Kept apart so direct_get.py reads as the exchange itself."""
+"""What the direct receive path (direct_get.py) holds while it reads: what the association agreed,
+the buffer whole PDUs are read into in place, and the DIMSE message being received from its first
+fragment to its last, with the sink its data set goes to. Kept apart so direct_get.py reads as the
+exchange itself."""
 
 from __future__ import annotations
 
@@ -24,6 +25,19 @@ class Sink(Protocol):
         ...
 
     def abort(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """What the association agreed, as the direct path needs it: the C-GET's context (ID, transfer
+    syntax), the storage contexts we are SCP on (ID → abstract syntax, transfer syntax), every
+    accepted context ID, the peer's maximum PDU and the one getsh announced (0: unlimited)."""
+
+    get_context: tuple[int, str]
+    storage: dict[int, tuple[str, str]]
+    accepted: frozenset[int]
+    peer_max_pdu: int
+    max_pdu: int
 
 
 @dataclass(frozen=True)
@@ -76,9 +90,10 @@ class ReceiveBuffer:
     def free(self) -> memoryview:
         return self.view[self.end :]
 
-    def compact(self) -> None:
-        """Keep the incomplete PDU, at the front; grow for a PDU larger than the buffer (a peer
-        ignoring our maximum). Nothing may point into the buffer now."""
+    def compact(self, limit: int) -> None:
+        """Keep the incomplete PDU, at the front; grow for a PDU larger than the buffer, never past
+        ``limit`` bytes (its header was checked against the bound before: see pdu_bounds.py).
+        Nothing may point into the buffer now."""
         start, end, view = self.start, self.end, self.view
         if start == end:
             self.start = self.end = 0
@@ -88,6 +103,8 @@ class ReceiveBuffer:
         if self.end >= 6:
             need = 6 + _PDU.unpack_from(self.data, 0)[1]
             if need > len(self.data):
+                if need > limit:
+                    raise wire.WireError(f"a PDU of {need} bytes, past the receive buffer's limit of {limit}")
                 view.release()
                 self.data.extend(bytes(need - len(self.data)))
                 self.view = memoryview(self.data)

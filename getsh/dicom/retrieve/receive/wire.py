@@ -13,6 +13,7 @@ import logging
 import struct
 from collections.abc import Iterable
 from io import BytesIO
+from typing import Any
 
 from pydicom import Dataset
 from pynetdicom import _config
@@ -35,6 +36,7 @@ STATUS = 0x0900
 AFFECTED_SOP_INSTANCE_UID = 0x1000
 REMAINING, COMPLETED, FAILED, WARNING = 0x1020, 0x1021, 0x1022, 0x1023
 NO_DATA_SET = 0x0101
+SOP_CLASS_NOT_SUPPORTED = 0x0122  # pynetdicom's C-STORE answer when the class has no context we are SCP on
 
 P_DATA_TF = 0x04
 PDU_HEADER = struct.Struct(">BxI")  # type, reserved, length
@@ -81,7 +83,7 @@ def uid(command: dict[int, bytes], elem: int) -> str:
     pynetdicom's stock rule without ENFORCE_UID_CONFORMANCE is "1 to 64 characters"; checked here
     directly, because its validator builds a pydicom UID (a regex match) per call. Any other
     validator installed in ``_config.VALIDATORS`` is called as pynetdicom would."""
-    text = command.get(elem, b"").rstrip(b"\0 ").decode("ascii", "replace")
+    text = command.get(elem, b"").rstrip(b"\0 ").decode("latin-1")  # as pydicom decodes it for pynetdicom
     if not text:
         return text
     validator = _config.VALIDATORS["UI"]
@@ -98,12 +100,42 @@ def text(command: dict[int, bytes], elem: int) -> str:
     return command.get(elem, b"").rstrip(b"\0 ").decode("latin-1")
 
 
+def foreign_response(name: str, responded_to: int | None, message_id: int | None, context_id: int,
+                     request_context: int) -> str:
+    """A response that is not to the running request, in words (the same on both receive paths)."""
+    if responded_to != message_id:
+        return f"a {name} to message {responded_to}, not to this request (message {message_id})"
+    return f"a {name} on presentation context {context_id}, not on the request's ({request_context})"
+
+
+AFTER_FINAL = "another message after its final C-GET-RSP"
+
+
+def not_ours(assoc: Any, message: Any, message_id: int, model_uid: str, answered: bool) -> str:
+    """'' unless ``message`` (a DIMSE message pynetdicom received for the C-GET ``message_id``, ``answered``
+    once its final response came) belongs to no request: then what it is, in words."""
+    if answered:
+        return AFTER_FINAL
+    if type(message).__name__ != "C_GET_RSP":
+        return ""
+    responded_to = message.command_set.get("MessageIDBeingRespondedTo")
+    context = int(assoc._get_valid_context(model_uid, "", "scu").context_id or 0)
+    if responded_to == message_id and message.context_id == context:
+        return ""
+    return foreign_response("C-GET-RSP", responded_to, message_id, int(message.context_id or 0), context)
+
+
+def is_final(message: Any) -> bool:
+    """A DIMSE message (pynetdicom's) that is a C-GET-RSP with a status other than Pending."""
+    return type(message).__name__ == "C_GET_RSP" and message.command_set.get("Status") not in (0xFF00, 0xFF01)
+
+
 def _element(elem: int, value: bytes) -> bytes:
     return _ELEMENT.pack(0, elem, len(value)) + value
 
 
 def _ui(value: str) -> bytes:
-    raw = value.encode("ascii")
+    raw = value.encode("latin-1")  # the bytes the peer sent, echoed as pynetdicom echoes them
     return raw + b"\0" * (len(raw) & 1)
 
 
