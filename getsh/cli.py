@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     env = env or Environment()
     try:
         opts = parse_args(sys.argv[1:] if argv is None else argv)
-        settings = Settings()
+        settings = Settings.for_mode(opts.mode)
         warnings = load_config(env, settings)
         for name, value in opts.settings:
             settings.set(name, value, Origin.COMMAND_LINE)

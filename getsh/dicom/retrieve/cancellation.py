@@ -1,4 +1,4 @@
-"""One way to end a retrieve early, whoever asks: Ctrl-C today, a cap or a deadline tomorrow.
+"""One way to end a retrieve early, whoever asks: Ctrl-C, a cap or a deadline (bounds.py).
 
 Two strengths, each with a reason kept for the result's words: ``cancel`` sends C-CANCEL-RQ and
 keeps receiving until the peer's final response (what arrives is kept); ``abort`` ends the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -60,19 +61,22 @@ class Cancellation:
         self._direct: Stoppable | None = None
         self._lock = threading.Lock()
         self.cancelled = ""  # why C-CANCEL-RQ was asked for ('' if it was not)
+        self.cancelled_at: float | None = None  # when (monotonic), for the grace period after it
         self.aborted = ""  # why the abort was asked for ('' if it was not)
 
-    def cancel(self, reason: str) -> None:
-        """Send C-CANCEL-RQ (once: later asks only add nothing); responses keep coming until the final one."""
+    def cancel(self, reason: str) -> bool:
+        """Send C-CANCEL-RQ (once: later asks add nothing, and return False); responses keep coming
+        until the final one. From any thread."""
         with self._lock:
             if self.cancelled:
-                return
-            self.cancelled = reason
+                return False
+            self.cancelled, self.cancelled_at = reason, time.monotonic()
             path = self._direct or self._stock
         try:
             path.cancel()
         except Exception as error:  # the association may already be gone
             log.debug("C-CANCEL failed: %s", error)
+        return True
 
     def abort(self, reason: str) -> None:
         """A-ABORT now. On the direct path its worker gives the socket back to pynetdicom first,

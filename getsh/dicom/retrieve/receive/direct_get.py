@@ -138,7 +138,7 @@ class DirectGet:
         buffer = ReceiveBuffer(BUFFER_BYTES)
         message = Message()
         try:
-            while True:
+            while not self._stopping:  # checked here too: a peer that never pauses never lets _wait see it
                 outcome = self._walk(buffer, message)
                 if outcome is not None:
                     return outcome
@@ -147,6 +147,7 @@ class DirectGet:
                 outcome = self._fill(buffer)
                 if outcome is not None:
                     return outcome
+            return Outcome("stopped")
         except _Invalid as exc:
             return Outcome("invalid", detail=str(exc))
         except wire.WireError as exc:
