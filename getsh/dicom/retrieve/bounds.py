@@ -99,8 +99,7 @@ class Watch:
         with self._lock:
             idle = now - self.last_object
         if b.no_progress is not None and idle >= b.no_progress:
-            return "cancel", (f"because no object completed in {b.no_progress} s while the peer kept the retrieve "
-                              f"going (no-progress-timeout {b.no_progress})")
+            return "cancel", f"because no object completed in {b.no_progress} s (no-progress-timeout {b.no_progress})"
         return "", ""
 
 
@@ -153,8 +152,9 @@ class Brakes:
         return Notice(f"C-CANCEL sent {reason}: {self._waiting()}")
 
     def _waiting(self) -> str:
-        return f"waiting for the peer's final response{self._grace()}"
+        grace = self.watch.bounds.cancel_grace
+        return "waiting for the peer's final response" + ("" if grace is None else f" up to {grace} s (cancel-grace)")
 
     def _grace(self) -> str:
         grace = self.watch.bounds.cancel_grace
-        return "" if grace is None else f"; the association is aborted if it has not come in {grace} s (cancel-grace)"
+        return "" if grace is None else f", up to {grace} s (cancel-grace)"

@@ -10,15 +10,18 @@ transport's wake-up), otherwise through pynetdicom's association (``PynetdicomPa
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Protocol
 
 from pynetdicom.association import Association
 
 log = logging.getLogger("getsh.retrieve")
+
+READER_GRACE = 0.5  # seconds pynetdicom's reader may take to send a queued A-ABORT
 
 
 class Stoppable(Protocol):
@@ -43,7 +46,22 @@ class PynetdicomPath:
         self.assoc.send_c_cancel(self.message_id, query_model=self.model_uid)
 
     def stop(self) -> None:
-        self.assoc.abort()
+        """A-ABORT. pynetdicom's own blocking abort waits for its reader, which sends the A-ABORT only
+        between two PDUs: a peer that trickles one PDU a byte at a time would hold it (and the caller)
+        as long as it likes. So the A-ABORT is queued; if the reader has not taken it within
+        ``READER_GRACE`` the connection is shut down under it (the peer sees it closed)."""
+        assoc = self.assoc
+        assoc.abort(block=False)
+        deadline = time.monotonic() + READER_GRACE
+        while assoc.dul.to_provider_queue.queue and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if assoc.dul.to_provider_queue.queue:
+            log.debug("pynetdicom's reader is inside a PDU: closing the connection under it")
+            with suppress(Exception):
+                assoc.dul.socket.socket.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+        assoc.kill()
+        with suppress(Exception):
+            assoc.dul.socket._shutdown_socket()  # type: ignore[union-attr]
         self.wake()
 
     def wake(self) -> None:

@@ -96,8 +96,9 @@ def no_response(tally: Tally, ending: Ending, dimse_timeout: float | None, secon
     were = "objects received before that were" if got != 1 else "object received before that was"
     kept = f"; {got} {were} kept" if got else ""
     if ending.aborted:
-        cancelled = f"cancelled {ending.cancelled} and " if ending.cancelled not in ("", ending.aborted) else ""
-        return NetworkError(f"C-GET {cancelled}aborted {ending.aborted} after {seconds:.1f} s{kept}",
+        both = ending.cancelled not in ("", ending.aborted)
+        how = f"cancelled {ending.cancelled} and aborted {ending.aborted}," if both else f"aborted {ending.aborted}"
+        return NetworkError(f"C-GET {how} after {seconds:.1f} s{kept}",
                             "the next command re-associates")
     if ending.invalid:  # what the direct path found wrong, in its own words
         return NetworkError(f"C-GET: the peer sent {shorten(ending.invalid, 160)}; the association was aborted "
