@@ -41,14 +41,17 @@ def _send_raw(assoc: Any, data: bytes) -> bool:
     return True
 
 
-def _pending(event: Any, remaining: int) -> bytes:
-    """A pending C-GET-RSP for the running request, as bytes on the wire."""
+def _response(event: Any, status: int, *, remaining: int | None = None, completed: int = 0, failed: int = 0,
+              warning: int = 0) -> bytes:
+    """A C-GET-RSP for the running request, as bytes on the wire."""
     rsp = C_GET()
     rsp.MessageIDBeingRespondedTo = event.request.MessageID
     rsp.AffectedSOPClassUID = event.request.AffectedSOPClassUID
-    rsp.Status = 0xFF00
-    rsp.NumberOfRemainingSuboperations, rsp.NumberOfCompletedSuboperations = remaining, 0
-    rsp.NumberOfFailedSuboperations, rsp.NumberOfWarningSuboperations = 0, 0
+    rsp.Status = status
+    if remaining is not None:
+        rsp.NumberOfRemainingSuboperations = remaining
+    rsp.NumberOfCompletedSuboperations, rsp.NumberOfFailedSuboperations = completed, failed
+    rsp.NumberOfWarningSuboperations = warning
     msg = C_GET_RSP()
     msg.primitive_to_message(rsp)
     command = encode(msg.command_set, True, True)
@@ -64,7 +67,7 @@ def pending_forever(interval: float = 0.3) -> Script:
         yield 1
         began = time.monotonic()
         while not fake.release.wait(interval) and time.monotonic() - began < STALL_LIMIT:
-            if not _send_raw(event.assoc, _pending(event, 1)):
+            if not _send_raw(event.assoc, _response(event, 0xFF00, remaining=1)):
                 break
         fake.stall()
         yield 0xA700, None  # never reached in a test: stop() comes first and the association is gone
@@ -133,3 +136,18 @@ def endless_object(n: int, template: Dataset | None = None) -> Dataset:
     ds.InstanceNumber = n
     ds.PixelData = bytes([n % 256]) * len(ds.PixelData)
     return ds
+
+
+def miscounts(objects: list[Dataset], *, status: int, completed: int, failed: int) -> Script:
+    """Send ``objects``, then a final response whose counts are whatever it likes (7 completed and 9
+    failed for one object), then nothing (pynetdicom's own final response never goes out)."""
+
+    def script(event: Any, fake: FakeQR) -> Iterator[Any]:
+        yield len(objects)
+        for ds in objects:
+            yield 0xFF00, ds
+        _send_raw(event.assoc, _response(event, status, completed=completed, failed=failed))
+        fake.stall()
+        yield 0xA700, None
+
+    return script

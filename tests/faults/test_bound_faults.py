@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from getsh.dicom.events import Received
+from getsh.dicom.storage.outcomes import StorageError
+from getsh.dicom.storage.store import Storage
 from getsh.exitstatus import ExitStatus
-from tests.faults.endless_peers import endless_object, pending_forever, stores_without_end, trickles
+from tests.faults.endless_peers import endless_object, miscounts, pending_forever, stores_without_end, trickles
 from tests.faults.fake_peers import FakeQR, make_objects, sends
 from tests.faults.test_get_faults import GET, assert_complete, connect, error_lines, everything, start
 from tests.shell_driver import Shell, run_getsh
@@ -235,3 +238,49 @@ def test_one_shot_get_has_no_no_progress_timeout_unless_asked(fake: list[FakeQR]
     assert Settings.for_mode("get")["no-progress-timeout"] is None
     assert Settings.for_mode("shell")["no-progress-timeout"] == 300
     assert Settings.for_mode("run")["no-progress-timeout"] == 300
+
+
+# --- item 8: counts that do not add up ------------------------------------------------------------
+
+@pytest.mark.parametrize(("status", "completed", "failed", "exit_status", "line"), [
+    (0xB000, 7, 9, ExitStatus.SUBOPS_FAILED, "the peer reports 7 completed + 9 failed, getsh received 1; it had "
+                                              "announced 1 sub-operation"),
+    (0x0000, 5, 0, ExitStatus.SUBOPS_FAILED, "the peer reports 5 completed + 0 failed, getsh received 1; it had "
+                                              "announced 1 sub-operation"),
+])
+def test_counts_that_do_not_add_up_are_flagged(shell: Shell, fake: list[FakeQR], tmp_path: Path, status: int,
+                                               completed: int, failed: int, exit_status: ExitStatus,
+                                               line: str) -> None:
+    """The peer's final counts claim objects that never arrived: one line says so, and a Success
+    that lost objects is not a success."""
+    objects = make_objects(1)
+    peer = start(fake, FakeQR(miscounts(objects, status=status, completed=completed, failed=failed)))
+    connect(shell, peer, tmp_path)
+    got, shown = shell.run(GET)
+    assert got is exit_status, shown
+    assert f"counts do not add up: {line}" in shown, shown
+    assert (f"sub-operations: {completed} completed, {failed} failed, 0 warning (the peer's counts); "
+            "getsh received 1") in shown
+    assert_complete(tmp_path, objects)
+
+
+def test_objects_getsh_refused_are_counted_beside_the_peers(shell: Shell, fake: list[FakeQR], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """getsh refuses the second object itself; the summary says so beside the peer's counts, which
+    (the peer counting our refusal as failed) add up."""
+    objects = make_objects(3)
+    store = Storage.store_dataset
+
+    def refusing(self: Storage, dataset: Any, meta: Any) -> Any:
+        if str(meta.sop_instance_uid) == str(objects[1].SOPInstanceUID):
+            raise StorageError("no room for it", dimse_status=0xA700)
+        return store(self, dataset, meta)
+
+    monkeypatch.setattr(Storage, "store_dataset", refusing)
+    peer = start(fake, FakeQR(sends(objects)))
+    connect(shell, peer, tmp_path)
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.SUBOPS_FAILED, shown
+    assert "sub-operations: 2 completed, 1 failed, 0 warning (the peer's counts); getsh received 3, refused 1" in shown
+    assert "counts do not add up" not in shown
+    assert_complete(tmp_path, [objects[0], objects[2]])
