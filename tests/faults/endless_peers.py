@@ -84,20 +84,8 @@ def trickles(objects: list[Dataset], partial: Dataset, *, interval: float = 1.0)
         for ds in objects:
             yield 0xFF00, ds
         assoc = event.assoc
-        cx = next(cx for cx in assoc.accepted_contexts if cx.abstract_syntax == partial.SOPClassUID and cx.as_scu)
-        syntax = cx.transfer_syntax[0]
-        data = encode(partial, syntax.is_implicit_VR, syntax.is_little_endian)
-        assert data is not None
-        req = C_STORE()
-        req.MessageID, req.Priority = len(objects) + 1, 2
-        req.AffectedSOPClassUID, req.AffectedSOPInstanceUID = partial.SOPClassUID, partial.SOPInstanceUID
-        req.DataSet = BytesIO(data)
-        msg = C_STORE_RQ()
-        msg.primitive_to_message(req)
-        command = encode(msg.command_set, True, True)
-        assert command is not None
-        whole = p_data(cx.context_id, 0x03, command) + p_data(cx.context_id, 0x02, data)
-        head = len(whole) - len(data) + 16  # the command, the data PDU's headers and a little data
+        whole = c_store_pdus(assoc, partial, len(objects) + 1, fragment=1 << 30)
+        head = len(whole) - len(partial.PixelData) // 2  # the command and some of the data set
         if _send_raw(assoc, whole[:head]):
             began = time.monotonic()
             for byte in whole[head:-1]:  # never the last one
@@ -105,6 +93,47 @@ def trickles(objects: list[Dataset], partial: Dataset, *, interval: float = 1.0)
                     break
                 if not _send_raw(assoc, bytes([byte])):
                     break
+        fake.stall()
+        yield 0xA700, None
+
+    return script
+
+
+def c_store_pdus(assoc: Any, ds: Dataset, message_id: int, *, fragment: int = 16000) -> bytes:
+    """A whole C-STORE-RQ as P-DATA-TF PDUs, the data set in fragments of at most ``fragment`` bytes."""
+    cx = next(cx for cx in assoc.accepted_contexts if cx.abstract_syntax == ds.SOPClassUID and cx.as_scu)
+    syntax = cx.transfer_syntax[0]
+    data = encode(ds, syntax.is_implicit_VR, syntax.is_little_endian)
+    assert data is not None
+    req = C_STORE()
+    req.MessageID, req.Priority = message_id, 2
+    req.AffectedSOPClassUID, req.AffectedSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    req.DataSet = BytesIO(data)
+    msg = C_STORE_RQ()
+    msg.primitive_to_message(req)
+    command = encode(msg.command_set, True, True)
+    assert command is not None
+    pdus = [p_data(cx.context_id, 0x03, command)]
+    for start in range(0, len(data), fragment):
+        last = start + fragment >= len(data)
+        pdus.append(p_data(cx.context_id, 0x02 if last else 0x00, data[start:start + fragment]))
+    return b"".join(pdus)
+
+
+def sends_slowly(ds: Dataset, *, per_second: int) -> Script:
+    """One big object at ``per_second`` bytes a second (a slow link, in max-PDU-sized PDUs), then the
+    final response: an object that takes longer than no-progress-timeout, but steadily."""
+
+    def script(event: Any, fake: FakeQR) -> Iterator[Any]:
+        yield 1
+        raw = c_store_pdus(event.assoc, ds, 1)
+        step = max(1, per_second // 10)
+        for start in range(0, len(raw), step):
+            if fake.release.wait(0.1) or not _send_raw(event.assoc, raw[start:start + step]):
+                break
+        else:
+            fake.release.wait(0.3)  # getsh's C-STORE-RSP first
+            _send_raw(event.assoc, _response(event, 0x0000, completed=1))
         fake.stall()
         yield 0xA700, None
 

@@ -21,7 +21,14 @@ from getsh.dicom.events import Received
 from getsh.dicom.storage.outcomes import StorageError
 from getsh.dicom.storage.store import Storage
 from getsh.exitstatus import ExitStatus
-from tests.faults.endless_peers import endless_object, miscounts, pending_forever, stores_without_end, trickles
+from tests.faults.endless_peers import (
+    endless_object,
+    miscounts,
+    pending_forever,
+    sends_slowly,
+    stores_without_end,
+    trickles,
+)
 from tests.faults.fake_peers import FakeQR, make_objects, sends
 from tests.faults.test_get_faults import GET, assert_complete, connect, error_lines, everything, start
 from tests.shell_driver import Shell, run_getsh
@@ -110,6 +117,22 @@ def test_a_slow_steady_peer_is_progress(shell: Shell, fake: list[FakeQR], tmp_pa
     assert peer.cancels == 0 and "C-CANCEL" not in shown
     assert "sub-operations: 8 completed, 0 failed, 0 warning (the peer's counts); getsh received 8" in shown
     assert_complete(tmp_path, objects)
+
+
+def test_a_big_object_on_a_slow_link_is_progress(shell: Shell, fake: list[FakeQR], tmp_path: Path) -> None:
+    """A 4 MB object at about 1.3 MB/s takes longer than a 2 s no-progress-timeout; each MiB of it
+    is progress, so it is not cut (a 1.5 GB object on a slow link must not be, by default)."""
+    (big,) = make_objects(1, pixels=4096)
+    big.Rows, big.PixelData = 1024, bytes(range(256)) * 4096 * 4
+    peer = start(fake, FakeQR(sends_slowly(big, per_second=1_300_000)))
+    connect(shell, peer, tmp_path, "set max-pdu 16384", *SHORT)
+    began = time.monotonic()
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.SUCCESS, shown
+    assert time.monotonic() - began > 2.2, "the object came too fast to test anything"
+    assert peer.cancels == 0 and "C-CANCEL" not in shown
+    assert_complete(tmp_path, [big])
+    shell.close()  # the fake sent a raw final response: pynetdicom's own is still due on this association
 
 
 # --- item 7: caps and the retrieve's deadline ------------------------------------------------------

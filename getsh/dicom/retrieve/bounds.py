@@ -8,8 +8,9 @@ cancel (a limit was reached) or abort (a C-CANCEL was not answered within the gr
 ``Brakes`` put Ctrl-C and the limits on the one cancel mechanism (cancellation.py), which acts on
 either receive path, and word what happened.
 
-Progress is an object completed (stored, or kept as the storage mode says): pending responses and
-bytes that never make an object do not count. Caps count objects and bytes received; the object
+Progress is an object completed (stored, or kept as the storage mode says), or another MiB of data
+received (``PROGRESS_BYTES``: a 1.5 GB object on a slow link is progress); pending responses and a
+trickle of bytes are not. Caps count objects and bytes received; the object
 that reaches a cap is kept whole, and so is anything the peer sends before its final response.
 """
 
@@ -24,6 +25,7 @@ from getsh.dicom.events import Notice
 from getsh.dicom.retrieve.cancellation import Cancellation
 
 AT_YOUR_REQUEST = "at your request"  # the reason Ctrl-C gives the cancel mechanism
+PROGRESS_BYTES = 1024 * 1024  # this much data received counts as progress, object completed or not
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +60,7 @@ class Watch:
         self.started = started
         self.objects, self.nbytes = objects, nbytes
         self.last_object = time.monotonic()  # the request's start counts as progress
+        self._mark = 0  # the bytes received when progress was last counted for data
         self._capped = False
         self._lock = threading.Lock()
 
@@ -85,10 +88,14 @@ class Watch:
             return f"at {size_words(self.nbytes)} received (max-bytes {b.max_bytes})"
         return ""
 
-    def due(self, now: float, cancelled_at: float | None) -> tuple[str, str]:
+    def due(self, now: float, cancelled_at: float | None, received_bytes: int = 0) -> tuple[str, str]:
         """What the caller must do now: ("cancel", why), ("abort", why) or ("", ""). ``cancelled_at``:
-        when C-CANCEL was sent, by anyone (None: it was not). The words follow "cancelled"/"aborted"."""
+        when C-CANCEL was sent, by anyone (None: it was not); ``received_bytes``: all the request's
+        bytes so far. The words follow "cancelled"/"aborted"."""
         b = self.bounds
+        if received_bytes - self._mark >= PROGRESS_BYTES:
+            with self._lock:
+                self.last_object, self._mark = now, received_bytes
         if cancelled_at is not None:
             if b.cancel_grace is not None and now - cancelled_at >= b.cancel_grace:
                 return "abort", (f"when the peer had not ended the retrieve {b.cancel_grace} s after the "
@@ -134,9 +141,10 @@ class Brakes:
         reached = self.watch.object_done(size)
         return self._cancel(reached) if reached else None
 
-    def check(self) -> Notice | None:
-        """At each pass of the caller's loop: a deadline passed cancels; the grace passed aborts."""
-        what, why = self.watch.due(time.monotonic(), self.cancellation.cancelled_at)
+    def check(self, received_bytes: int) -> Notice | None:
+        """At each pass of the caller's loop: a deadline passed cancels; the grace passed aborts.
+        ``received_bytes``: what the request received so far, whole PDUs or not."""
+        what, why = self.watch.due(time.monotonic(), self.cancellation.cancelled_at, received_bytes)
         if what == "cancel":
             return self._cancel(why)
         if what == "abort" and not self.cancellation.aborted:

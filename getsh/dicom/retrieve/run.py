@@ -125,6 +125,8 @@ class GetRun:
         self.brakes = Brakes(self.cancellation, watch or Watch(Bounds(), started=time.monotonic()),
                              lambda: len(self.tally.received))
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
+        self.pdu_bytes = 0  # bytes of the PDUs pynetdicom received for this request (its reader thread)
+        self.direct: DirectGet | None = None  # while the direct path runs the request
         self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
 
     # --- worker thread ----------------------------------------------------------------------
@@ -201,6 +203,9 @@ class GetRun:
     def _on_close(self, event: evt.Event) -> None:
         self.ending.connection_closed = True
 
+    def _on_data(self, event: evt.Event) -> None:
+        self.pdu_bytes += len(event.data)
+
     def _work(self) -> None:
         try:
             self.last_heard = time.monotonic()
@@ -225,7 +230,7 @@ class GetRun:
         assoc = self.assoc
         try:
             with borrow_socket(assoc) as sock, TcpTransport(sock) as transport:
-                direct = self._direct_get(transport)
+                direct = self.direct = self._direct_get(transport)
                 with self.cancellation.direct(direct):
                     outcome = direct.run(self.identifier, self.model_uid, self.message_id)
                 if outcome.ending == "invalid":
@@ -278,7 +283,7 @@ class GetRun:
         """pynetdicom's events bound to this request, and its reader polling briskly meanwhile."""
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
-            (evt.EVT_CONN_CLOSE, self._on_close)]
+            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DATA_RECV, self._on_data)]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
@@ -318,7 +323,8 @@ class GetRun:
         while not answer.ended:
             for _ in range(self.ctrl_c.take()):  # Ctrl-C pressed since the last pass (interrupts.py)
                 yield from self._emit(self.brakes.interrupt())
-            notice = self.brakes.check()
+            direct = self.direct
+            notice = self.brakes.check(self.pdu_bytes + (direct.bytes_read if direct is not None else 0))
             if notice is not None:
                 yield from self._emit(notice)
             try:

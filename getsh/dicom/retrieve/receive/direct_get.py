@@ -82,6 +82,7 @@ class DirectGet:
         self.pending = pending
         self.foreign_pdu = foreign_pdu
         self.last_heard = time.monotonic()
+        self.bytes_read = 0  # everything the peer sent so far (a retrieve's no-progress limit counts data too)
         self._stopping = False
         self._info = False
         self._responses = 0
@@ -222,6 +223,7 @@ class DirectGet:
         if not got:
             return self._closed()
         buffer.end += got
+        self.bytes_read += got
         self.last_heard = time.monotonic()  # the DIMSE timeout counts silence, not slow big objects
         return None
 
