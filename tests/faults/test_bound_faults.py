@@ -248,7 +248,7 @@ def test_one_shot_get_has_no_no_progress_timeout_unless_asked(fake: list[FakeQR]
                                                                receive_path: str) -> None:
     """getscu has no such limit, so 'getsh get' has none by default; --no-progress-timeout sets one."""
     peer = start(fake, FakeQR(pending_forever(0.3)))
-    receive = ["--arguments"] if receive_path == "direct" else ["-d"]  # -d: pynetdicom's own receive path
+    receive = [] if receive_path == "direct" else ["-d"]  # -d: pynetdicom's own receive path
     args = ["get", *receive, "-aec", "FAKE-QR", "-od", str(tmp_path), "--no-progress-timeout", "1.5",
             "--cancel-grace", "1", "127.0.0.1", str(peer.port), "-k", "QueryRetrieveLevel=PATIENT",
             "-k", "PatientID=FAKE001"]
