@@ -289,8 +289,9 @@ SETTINGS: tuple[Setting, ...] = (
             parse_seconds, show_seconds, flags=("-ta", "--acse-timeout"), metavar="SECONDS"),
     Setting("dimse-timeout", "timeout for DIMSE messages, seconds", None, parse_seconds, show_seconds,
             flags=("-td", "--dimse-timeout"), metavar="SECONDS"),
-    Setting("no-progress-timeout", "cancel a retrieve when no object has completed for this many seconds while the "
-            "peer keeps it going (pending responses, a trickle of bytes); unlimited in 'getsh get', as getscu",
+    Setting("no-progress-timeout", "cancel a retrieve when for this many seconds no object has completed and less "
+            "than 1 MiB arrived while the peer keeps it going (pending responses, a trickle of bytes); unlimited in "
+            "'getsh get', as getscu",
             300, parse_seconds, show_seconds, flags=("--no-progress-timeout",), metavar="SECONDS",
             mode_defaults=(("get", None),)),
     Setting("retrieve-timeout", "cancel a retrieve (all its requests) that takes longer than this many seconds",
