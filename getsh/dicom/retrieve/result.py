@@ -13,7 +13,7 @@ from pydicom import Dataset
 
 from getsh.dicom.events import GetDone, GetProgress, Received, StoreFailed
 from getsh.dicom.net.failures import describe_abort, no_response_within
-from getsh.dicom.retrieve.counts import GetshCounts, PeerCounts, disagreement, missing
+from getsh.dicom.retrieve.counts import GetshCounts, PeerCounts, announced_by, disagreement, missing
 from getsh.dicom.status import decode
 from getsh.errors import NetworkError
 
@@ -27,6 +27,12 @@ class Tally:
     refused: list[StoreFailed] = field(default_factory=list)
     next_index: int = 1  # the session-wide number of the next object received
     announced: int | None = None  # sub-operations the pending responses announced (counts.announced_by)
+
+    def announce(self, progress: GetProgress) -> GetProgress:
+        """The first pending response that says how many sub-operations there are is kept (counts.py)."""
+        if self.announced is None:
+            self.announced = announced_by(progress.completed, progress.failed, progress.warning, progress.remaining)
+        return progress
 
 
 @dataclass

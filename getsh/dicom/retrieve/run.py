@@ -37,7 +37,6 @@ from getsh.dicom.net.association import settle
 from getsh.dicom.net.failures import pynetdicom_errors
 from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
 from getsh.dicom.retrieve.cancellation import Cancellation, PynetdicomPath
-from getsh.dicom.retrieve.counts import announced_by
 from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
@@ -350,7 +349,7 @@ class GetRun:
             if isinstance(message, Event):
                 item = message.item
                 if isinstance(item, GetProgress):
-                    progress = self._announced(item)
+                    progress = self.tally.announce(item)
                     continue
                 if isinstance(item, Received) and self.on_received is not None:
                     self.on_received(item)
@@ -358,20 +357,13 @@ class GetRun:
             elif isinstance(message, Response):
                 status = message.status
                 if "Status" in status and decode(int(status.Status), "get").category == "Pending":
-                    progress = self._announced(progress_of(status))
+                    progress = self.tally.announce(progress_of(status))
                 else:
                     answer.status, answer.identifier = status, message.identifier
             elif isinstance(message, Failed):
                 answer.error = message.error
             else:
                 answer.ended = True
-        return progress
-
-    def _announced(self, progress: GetProgress) -> GetProgress:
-        """The first pending response that says how many sub-operations there are: kept for counts.py."""
-        if self.tally.announced is None:
-            self.tally.announced = announced_by(progress.completed, progress.failed, progress.warning,
-                                                progress.remaining)
         return progress
 
     def _conclude(self, answer: _Answer, dimse_timeout: float | None, seconds: float) -> Iterator[object]:
