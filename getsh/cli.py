@@ -80,7 +80,8 @@ def help_text() -> str:
         *_rows((o.label, o.help) for o in SERVE_OPTIONS),
         "",
         "exit status: 0 success, 1 bad command line, 2 a command failed, 3 script error, 4 warning,",
-        "             5 sub-operations failed, 6 failure status from the peer, 7 network/association failure",
+        "             5 sub-operations failed, 6 failure status from the peer, 7 network/association failure,",
+        "             8 a retrieve cancelled at a limit (max-objects, max-bytes, retrieve-timeout …)",
         "             getsh get: the worst outcome (unlike getscu, which exits 0 after a failed C-GET)",
         "             getsh run: 0 every command ran and every expectation held, 1 an expectation failed,",
         "             2 a command failed, 3 a bad script line or an unreadable script",
@@ -122,7 +123,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     env = env or Environment()
     try:
         opts = parse_args(sys.argv[1:] if argv is None else argv)
-        settings = Settings()
+        settings = Settings.for_mode(opts.mode)
         warnings = load_config(env, settings)
         for name, value in opts.settings:
             settings.set(name, value, Origin.COMMAND_LINE)

@@ -18,6 +18,7 @@ class ExitStatus(IntEnum):
     SUBOPS_FAILED = 5  # some sub-operations of a retrieve failed
     FAILURE = 6  # the peer answered with a failure status
     NETWORK = 7  # association or network failure: refused, rejected, aborted, timed out
+    LIMIT = 8  # a retrieve was cancelled at a limit it was set (max-objects, retrieve-timeout …): it is partial
 
 
 # Higher is worse. SCRIPT and USAGE are about the input, so they rank above what the peer did.
@@ -25,11 +26,12 @@ _SEVERITY = {
     ExitStatus.SUCCESS: 0,
     ExitStatus.WARNING: 1,
     ExitStatus.SUBOPS_FAILED: 2,
-    ExitStatus.FAILURE: 3,
-    ExitStatus.ERROR: 4,
-    ExitStatus.NETWORK: 5,
-    ExitStatus.USAGE: 6,
-    ExitStatus.SCRIPT: 7,
+    ExitStatus.LIMIT: 3,
+    ExitStatus.FAILURE: 4,
+    ExitStatus.ERROR: 5,
+    ExitStatus.NETWORK: 6,
+    ExitStatus.USAGE: 7,
+    ExitStatus.SCRIPT: 8,
 }
 
 

@@ -69,6 +69,12 @@ class Setting:
     complete: Callable[[str], Iterable[tuple[str, str]]] | None = None
     # a value given on the command line is checked before anything is sent (getscu's -od must exist)
     check_given: Callable[[str], None] | None = None
+    # (mode, default) where a mode's default differs: `getsh get` keeps getscu's behaviour
+    mode_defaults: tuple[tuple[str, Any], ...] = ()
+
+    def default_in(self, mode: str) -> Any:
+        """The default in ``mode`` (shell, get, echo, run): the row's, unless the mode has its own."""
+        return dict(self.mode_defaults).get(mode, self.default)
 
     def choice_values(self) -> list[str]:
         return [c.value for c in self.choices]
@@ -128,6 +134,44 @@ def parse_seconds(text: str) -> float | None:
 
 
 def show_seconds(value: float | None) -> str:
+    return "unlimited" if value is None else f"{value}"
+
+
+def parse_count(text: str) -> int | None:
+    """A whole number of objects, 1 or more, or ``unlimited``."""
+    value = text.strip().lower()
+    if value in ("unlimited", "none", "never"):
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number (or 'unlimited')") from None
+    if count < 1:
+        raise ValueError(f"{text!r}: a limit must be 1 or more (or 'unlimited')")
+    return count
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
+               "t": 1024**4, "tb": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes, with K, M, G or T (×1024 each: 1.5G, 500MB), or ``unlimited``."""
+    value = text.strip().lower()
+    if value in ("unlimited", "none", "never"):
+        return None
+    number = value.rstrip("kmgtb ")
+    unit = value[len(number):].strip()
+    try:
+        size = float(number) * _SIZE_UNITS[unit]
+    except (ValueError, KeyError):
+        raise ValueError(f"{text!r} is not a size in bytes (e.g. 500M, 2G, or 'unlimited')") from None
+    if size < 1:
+        raise ValueError(f"{text!r}: a limit must be 1 byte or more (or 'unlimited')")
+    return int(size)
+
+
+def show_limit(value: int | None) -> str:
     return "unlimited" if value is None else f"{value}"
 
 
@@ -250,6 +294,20 @@ SETTINGS: tuple[Setting, ...] = (
             parse_seconds, show_seconds, flags=("-ta", "--acse-timeout"), metavar="SECONDS"),
     Setting("dimse-timeout", "timeout for DIMSE messages, seconds", None, parse_seconds, show_seconds,
             flags=("-td", "--dimse-timeout"), metavar="SECONDS"),
+    Setting("no-progress-timeout", "cancel a retrieve when for this many seconds no object has completed and less "
+            "than 1 MiB arrived while the peer keeps it going (pending responses, a trickle of bytes); unlimited in "
+            "'getsh get', as getscu",
+            300, parse_seconds, show_seconds, flags=("--no-progress-timeout",), metavar="SECONDS",
+            mode_defaults=(("get", None),)),
+    Setting("retrieve-timeout", "cancel a retrieve (all its requests) that takes longer than this many seconds",
+            None, parse_seconds, show_seconds, flags=("--retrieve-timeout",), metavar="SECONDS"),
+    Setting("max-objects", "cancel a retrieve once it has received this many objects (they are kept)", None,
+            parse_count, show_limit, flags=("--max-objects",), metavar="N"),
+    Setting("max-bytes", "cancel a retrieve once the objects it received reach this many bytes (K, M, G: ×1024)",
+            None, parse_size, show_limit, flags=("--max-bytes",), metavar="BYTES"),
+    Setting("cancel-grace", "after a C-CANCEL (Ctrl-C or a limit), abort the association if the peer has not "
+            "ended the retrieve within this many seconds", 5, parse_seconds, show_seconds,
+            flags=("--cancel-grace",), metavar="SECONDS"),
     Setting("max-pdu", "maximum receive PDU size, bytes (4096..131072)", 16384, _int_between(4096, 131072),
             flags=("-pdu", "--max-pdu"), metavar="BYTES", renegotiate=True),
     Setting("repeat", "send each request this many times", 1, _int_between(1, 1_000_000),
@@ -319,6 +377,11 @@ class Settings:
 
     _values: dict[str, Any] = field(default_factory=lambda: {s.name: s.default for s in SETTINGS})
     _origins: dict[str, Origin] = field(default_factory=lambda: {s.name: Origin.DEFAULT for s in SETTINGS})
+
+    @classmethod
+    def for_mode(cls, mode: str) -> Settings:
+        """The defaults of ``mode`` (shell, get, echo, run …): a row's ``mode_defaults`` win."""
+        return cls(_values={s.name: s.default_in(mode) for s in SETTINGS})
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]

@@ -10,6 +10,7 @@ from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.net.sopclasses import classes_for
+from getsh.dicom.retrieve.bounds import Bounds
 from getsh.dicom.retrieve.retrieval import Retrieval, RetrieveOptions, SessionHooks, requests_for
 from getsh.dicom.storage.header_scan import with_header
 from getsh.errors import UsageError
@@ -30,7 +31,9 @@ sub-operations on the same association, and shows what arrived. Keys given here 
 the current ones for this request only. Query files (DICOM files holding an identifier, as
 getscu's dcmfile-in) are sent one C-GET each, in order, with the keys given here applied on
 top. The 'repeat' setting repeats each request. Ctrl-C sends C-CANCEL and keeps what has
-arrived; a second Ctrl-C aborts the association.
+arrived; a second Ctrl-C aborts the association, and so does a peer that has not ended the
+retrieve 'cancel-grace' seconds after the C-CANCEL. Limits cancel the same way: no object
+completed for 'no-progress-timeout' seconds, 'retrieve-timeout', 'max-objects', 'max-bytes'.
 
 Examples:
   get                                   the current keys
@@ -50,6 +53,8 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
         discover=s["accept"] == "auto", repeat=s["repeat"], dimse_timeout=s["dimse-timeout"], output=s["output"],
         storage=s["storage"], layout=s["layout"], existing=s["existing"], table_rows=TABLE_ROWS, receive=s["receive"],
         malformed=s["malformed"],
+        bounds=Bounds(no_progress=s["no-progress-timeout"], retrieve_timeout=s["retrieve-timeout"],
+                      max_objects=s["max-objects"], max_bytes=s["max-bytes"], cancel_grace=s["cancel-grace"]),
     )
     retrieval = Retrieval(requests, options, _session_hooks(ctx), first_index=len(ctx.session.received) + 1)
     yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve

@@ -163,6 +163,10 @@ class GetDone:
     cancelled: bool
     advice: str = ""
     part: str = ""  # "1 of 2" when this is one association of a retrieve split over several
+    cancel_reason: str = ""  # why it was cancelled, following "cancelled": "at your request", a limit
+    limit: bool = False  # cancelled at a limit getsh was set to keep (max-objects, retrieve-timeout …)
+    disagreement: str = ""  # the peer's counts and getsh's do not add up: how (retrieve/counts.py)
+    missing: int = 0  # objects the peer says it delivered that never arrived
 
 
     @property
@@ -171,11 +175,13 @@ class GetDone:
 
     @property
     def exit_status(self) -> ExitStatus:
+        if self.limit:  # cancelled at a limit: partial, whatever else (a part of a split retrieve too)
+            return ExitStatus.LIMIT
         if self.part:  # one part of a split retrieve: the merged SplitDone decides
             return ExitStatus.SUCCESS
-        if self.status.category == "Success" and not self.refused:  # kept with remarks: a warning
+        if self.status.category == "Success" and not (self.refused or self.missing):  # kept with remarks: a warning
             return ExitStatus.WARNING if any(r.remarks for r in self.received) else ExitStatus.SUCCESS
-        if self.status.category in ("Warning", "Success", "Cancel") and (self.failed or self.refused):
+        if self.status.category in ("Warning", "Success", "Cancel") and (self.failed or self.refused or self.missing):
             return ExitStatus.SUBOPS_FAILED
         return self.status.exit_status
 

@@ -88,12 +88,16 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
         line.append(f": {literal(done.status.words)}")
     line.append(f" (0x{done.status.code:04X})")
     if done.cancelled:
-        line.append(" — cancelled at your request", style="yellow")
+        line.append(f" — cancelled {done.cancel_reason or 'at your request'}", style="yellow")
     parts.append(line)
     counts = f"sub-operations: {done.completed} completed, {done.failed} failed, {done.warning} warning"
     if done.remaining:
         counts += f", {done.remaining} not started"
+    counts += f" (the peer's counts); getsh received {len(done.received) + len(done.refused)}"
+    counts += f", refused {len(done.refused)}" if done.refused else ""
     parts.append(Text(counts))
+    if done.disagreement:
+        parts.append(Text(f"counts do not add up: {done.disagreement}", style="red" if done.missing else "yellow"))
     rate = ""
     if done.seconds > 0 and done.received:
         rate = f" ({len(done.received) / done.seconds:.0f} objects/s, {human_size(done.bytes / done.seconds)}/s)"

@@ -68,3 +68,19 @@ def test_transfer_syntax_preferences_follow_getscu() -> None:
     flags = {f for c in BY_NAME["prefer"].choices for f in c.flags}
     for flag in "+x= +xe +xb +xs +xy +xx +xv +xw +xt +xu +xm +xh +xn +xl +x2 +x3 +xo +x4 +x5 +xr +xd +xi".split():
         assert flag in flags
+
+
+def test_retrieve_limits_parse_and_the_mode_default() -> None:
+    from getsh.settings import parse_count, parse_size
+
+    assert parse_size("10K") == 10240 and parse_size("1.5G") == 1610612736 and parse_size("500 MB") == 500 * 1024**2
+    assert parse_size("unlimited") is None and parse_count("unlimited") is None and parse_count("10000") == 10000
+    for bad, parse in (("0", parse_count), ("-3", parse_count), ("ten", parse_count), ("5Q", parse_size),
+                       ("0", parse_size)):
+        with pytest.raises(ValueError):
+            parse(bad)
+    # a 1.5 GB object or a 10,000-object study is never cut by a default
+    shell = Settings.for_mode("shell")
+    assert [shell[n] for n in ("retrieve-timeout", "max-objects", "max-bytes")] == [None, None, None]
+    assert shell["no-progress-timeout"] == 300 and shell["cancel-grace"] == 5
+    assert Settings.for_mode("get")["no-progress-timeout"] is None  # getscu has no such limit

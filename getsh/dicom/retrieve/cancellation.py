@@ -1,4 +1,4 @@
-"""One way to end a retrieve early, whoever asks: Ctrl-C today, a cap or a deadline tomorrow.
+"""One way to end a retrieve early, whoever asks: Ctrl-C, a cap or a deadline (bounds.py).
 
 Two strengths, each with a reason kept for the result's words: ``cancel`` sends C-CANCEL-RQ and
 keeps receiving until the peer's final response (what arrives is kept); ``abort`` ends the
@@ -10,14 +10,18 @@ transport's wake-up), otherwise through pynetdicom's association (``PynetdicomPa
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Protocol
 
 from pynetdicom.association import Association
 
 log = logging.getLogger("getsh.retrieve")
+
+READER_GRACE = 0.5  # seconds pynetdicom's reader may take to send a queued A-ABORT
 
 
 class Stoppable(Protocol):
@@ -42,7 +46,22 @@ class PynetdicomPath:
         self.assoc.send_c_cancel(self.message_id, query_model=self.model_uid)
 
     def stop(self) -> None:
-        self.assoc.abort()
+        """A-ABORT. pynetdicom's own blocking abort waits for its reader, which sends the A-ABORT only
+        between two PDUs: a peer that trickles one PDU a byte at a time would hold it (and the caller)
+        as long as it likes. So the A-ABORT is queued; if the reader has not taken it within
+        ``READER_GRACE`` the connection is shut down under it (the peer sees it closed)."""
+        assoc = self.assoc
+        assoc.abort(block=False)
+        deadline = time.monotonic() + READER_GRACE
+        while assoc.dul.to_provider_queue.queue and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if assoc.dul.to_provider_queue.queue:
+            log.debug("pynetdicom's reader is inside a PDU: closing the connection under it")
+            with suppress(Exception):
+                assoc.dul.socket.socket.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+        assoc.kill()
+        with suppress(Exception):
+            assoc.dul.socket._shutdown_socket()  # type: ignore[union-attr]
         self.wake()
 
     def wake(self) -> None:
@@ -60,19 +79,22 @@ class Cancellation:
         self._direct: Stoppable | None = None
         self._lock = threading.Lock()
         self.cancelled = ""  # why C-CANCEL-RQ was asked for ('' if it was not)
+        self.cancelled_at: float | None = None  # when (monotonic), for the grace period after it
         self.aborted = ""  # why the abort was asked for ('' if it was not)
 
-    def cancel(self, reason: str) -> None:
-        """Send C-CANCEL-RQ (once: later asks only add nothing); responses keep coming until the final one."""
+    def cancel(self, reason: str) -> bool:
+        """Send C-CANCEL-RQ (once: later asks add nothing, and return False); responses keep coming
+        until the final one. From any thread."""
         with self._lock:
             if self.cancelled:
-                return
-            self.cancelled = reason
+                return False
+            self.cancelled, self.cancelled_at = reason, time.monotonic()
             path = self._direct or self._stock
         try:
             path.cancel()
         except Exception as error:  # the association may already be gone
             log.debug("C-CANCEL failed: %s", error)
+        return True
 
     def abort(self, reason: str) -> None:
         """A-ABORT now. On the direct path its worker gives the socket back to pynetdicom first,

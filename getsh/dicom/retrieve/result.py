@@ -13,17 +13,26 @@ from pydicom import Dataset
 
 from getsh.dicom.events import GetDone, GetProgress, Received, StoreFailed
 from getsh.dicom.net.failures import describe_abort, no_response_within
+from getsh.dicom.retrieve.counts import GetshCounts, PeerCounts, announced_by, disagreement, missing
 from getsh.dicom.status import decode
 from getsh.errors import NetworkError
 
 
 @dataclass
 class Tally:
-    """What a request has received so far (touched by its worker thread only)."""
+    """What a request has received so far (touched by its worker thread only, but for ``announced``:
+    the caller's thread, which sees the pending responses)."""
 
     received: list[Received] = field(default_factory=list)
     refused: list[StoreFailed] = field(default_factory=list)
     next_index: int = 1  # the session-wide number of the next object received
+    announced: int | None = None  # sub-operations the pending responses announced (counts.announced_by)
+
+    def announce(self, progress: GetProgress) -> GetProgress:
+        """The first pending response that says how many sub-operations there are is kept (counts.py)."""
+        if self.announced is None:
+            self.announced = announced_by(progress.completed, progress.failed, progress.warning, progress.remaining)
+        return progress
 
 
 @dataclass
@@ -37,25 +46,33 @@ class Ending:
     invalid: str = ""  # what was invalid in the peer's message, when the direct path found it
     cancelled: str = ""  # why C-CANCEL-RQ was sent ('' if it was not)
     aborted: str = ""  # why we aborted, e.g. "at your request" ('' if we did not)
+    limit: str = ""  # the limit (bounds.py) that had C-CANCEL sent, in the same words ('' if none)
 
 
 def done_of(label: str, tally: Tally, ending: Ending, status: Dataset, identifier: Dataset | None,
             seconds: float) -> GetDone:
     """The final C-GET-RSP (and its identifier) as the shell shows it, with what was received."""
     code = int(status.Status)
+    cancelled = bool(ending.cancelled) and decode(code, "get").category == "Cancel"
+    peer = PeerCounts.of(status)
+    ours = GetshCounts(len(tally.received), len(tally.refused))
     return GetDone(
         label=label,
         status=decode(code, "get"),
-        completed=int(status.get("NumberOfCompletedSuboperations", 0) or 0),
-        failed=int(status.get("NumberOfFailedSuboperations", 0) or 0),
-        warning=int(status.get("NumberOfWarningSuboperations", 0) or 0),
-        remaining=int(status.get("NumberOfRemainingSuboperations", 0) or 0),
+        completed=peer.completed,
+        failed=peer.failed,
+        warning=peer.warning,
+        remaining=peer.remaining,
         received=tuple(tally.received),
         refused=tuple(tally.refused),
         failed_uids=failed_uids(status, identifier),
         error_comment=str(status.get("ErrorComment", "") or ""),
         seconds=seconds,
-        cancelled=bool(ending.cancelled) and decode(code, "get").category == "Cancel",
+        cancelled=cancelled,
+        cancel_reason=ending.cancelled if cancelled else "",
+        limit=cancelled and bool(ending.limit),
+        disagreement=disagreement(peer, ours, announced=tally.announced),
+        missing=missing(peer, ours),
     )
 
 
@@ -85,7 +102,9 @@ def no_response(tally: Tally, ending: Ending, dimse_timeout: float | None, secon
     were = "objects received before that were" if got != 1 else "object received before that was"
     kept = f"; {got} {were} kept" if got else ""
     if ending.aborted:
-        return NetworkError(f"C-GET aborted {ending.aborted} after {seconds:.1f} s{kept}",
+        both = ending.cancelled not in ("", ending.aborted)
+        how = f"cancelled {ending.cancelled} and aborted {ending.aborted}," if both else f"aborted {ending.aborted}"
+        return NetworkError(f"C-GET {how} after {seconds:.1f} s{kept}",
                             "the next command re-associates")
     if ending.invalid:  # what the direct path found wrong, in its own words
         return NetworkError(f"C-GET: the peer sent {shorten(ending.invalid, 160)}; the association was aborted "

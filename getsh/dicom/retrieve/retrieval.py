@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pydicom import Dataset
 from pynetdicom.association import Association
@@ -29,6 +30,7 @@ from getsh.dicom.net.failures import unusable_for_get
 from getsh.dicom.net.presentation import GET_MODELS
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
+from getsh.dicom.retrieve.bounds import Bounds, Watch
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.status import SUB_OPERATION_STATUSES, retrieve_advice
@@ -64,6 +66,7 @@ class RetrieveOptions:
     table_rows: int  # the table shows the last this many objects: they get their header words
     receive: str  # auto (getsh's direct receive path when it can) or pynetdicom (pynetdicom's own)
     malformed: str = "flag"  # bit-preserving: flag or refuse bytes that are not a well-formed data set
+    bounds: Bounds = field(default_factory=Bounds)  # how long and how much the retrieve may take (bounds.py)
 
     def make_storage(self) -> Storage:
         """The storage these options describe, checked (output directory, layout) as it is made."""
@@ -106,15 +109,21 @@ class Retrieval:
         self.session = session
         self.first_index = first_index  # the number of the first object received
         self.received: list[Received] = []  # what this retrieve brought so far, in order
+        self.started = time.monotonic()  # the retrieve-timeout counts from here
+        self.limit = ""  # the limit that ended the retrieve ('' while none has)
 
     def run(self) -> Iterator[object]:
-        """Check every request and make the storage first: nothing is sent if either fails."""
+        """Check every request and make the storage first: nothing is sent if either fails. A limit
+        reached ends the retrieve: no request is sent after it."""
         yield from self._check()
         storage = self.options.make_storage()
         options = self.options
+        self.started = time.monotonic()
         for request in self.requests:
             classes = options.accept
             for round_ in range(1, options.repeat + 1):
+                if self.limit:
+                    return
                 name = request.label if options.repeat == 1 else f"{request.label} ({round_}/{options.repeat})"
                 if options.discover and round_ == 1:
                     classes = yield from self._discover(request.identifier)
@@ -163,9 +172,12 @@ class Retrieval:
             return finished[-1]
 
         model = self.options.model
+        watch = Watch(self.options.bounds, started=self.started, objects=len(self.received),
+                      nbytes=sum(r.size for r in self.received))
         run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=self.session.next_message_id(),
                      label=name, model=model, first_index=self.first_index + len(self.received),
-                     on_received=self.session.on_received, advise=advise, receive=self.options.receive)
+                     on_received=self.session.on_received, advise=advise, receive=self.options.receive,
+                     watch=watch)
         try:
             yield from run.run(self.options.dimse_timeout)  # yield from: a Ctrl-C reaches the retrieve
         except NetworkError:
@@ -174,6 +186,7 @@ class Retrieval:
             raise
         finally:  # the worker has ended: what it stored, even when no final response came
             self.received += run.tally.received
+            self.limit = self.limit or run.brakes.limit
         return finished[-1]
 
     def _for_table(self, done: GetDone) -> GetDone:
@@ -193,6 +206,8 @@ class Retrieval:
                      f"(128 presentation contexts each): the C-GET is sent on each in turn")
         dones: list[GetDone] = []
         for number, classes in enumerate(groups, 1):
+            if self.limit:
+                break
             part = f"{number} of {len(groups)}"
             group = ClassGroup(f"association {part}", classes)
             dones.append((yield from self._get(identifier, storage, f"{name}, association {part}", group, part)))

@@ -1,10 +1,11 @@
-"""C-GET and its C-STORE sub-operations, as a stream of events; C-CANCEL on Ctrl-C.
+"""C-GET and its C-STORE sub-operations, as a stream of events; C-CANCEL on Ctrl-C or a limit.
 
 The request runs on a worker thread (Ctrl-C can only be caught on the main thread) that posts
 messages to a mailbox; the generator here yields their events to the shell as they come. A
 KeyboardInterrupt thrown into the generator (the runner does that) asks the cancel mechanism
 (cancellation.py) to send C-CANCEL-RQ and keep receiving until the final response; a second one
-aborts.
+aborts. The limits of bounds.py (a cap reached, no progress, the retrieve's deadline) ask the same
+mechanism to cancel, and a C-CANCEL left unanswered past the grace period makes it abort.
 
 Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from
 pynetdicom, handover.py) by default, and pynetdicom's own ``send_c_get`` for debug logging and
@@ -33,6 +34,7 @@ from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Receive
 from getsh.dicom.net.association import settle
 from getsh.dicom.net.failures import pynetdicom_errors
 from getsh.dicom.net.pdu_bounds import abort_for
+from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
 from getsh.dicom.retrieve.cancellation import Cancellation, PynetdicomPath
 from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
@@ -52,7 +54,6 @@ from getsh.errors import NetworkError
 log = logging.getLogger("getsh.retrieve")
 
 BRISK_LOOP_DELAY = 0.0001  # seconds; see GetRun._listening
-AT_YOUR_REQUEST = "at your request"  # the reason Ctrl-C gives the cancel mechanism
 _chunked_lock = threading.Lock()
 
 
@@ -100,11 +101,13 @@ class GetRun:
         on_received: Callable[[Received], None] | None = None,
         advise: Callable[[GetDone], GetDone] | None = None,
         receive: str = "auto",
+        watch: Watch | None = None,
     ) -> None:
         """``on_received`` sees each stored object and ``advise`` the final result, on the caller's
         thread, so a caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books.
         ``receive`` is the setting of that name: ``auto`` (the direct path when it can be taken) or
-        ``pynetdicom``."""
+        ``pynetdicom``. ``watch`` holds the retrieve's limits (bounds.py; by default only the grace
+        period after a C-CANCEL)."""
         self.on_received = on_received
         self.advise = advise
         self.assoc = assoc
@@ -119,8 +122,11 @@ class GetRun:
         self.ending = Ending()
         self.events: Mailbox[Message] = Mailbox()
         self.cancellation = Cancellation(PynetdicomPath(assoc, message_id, model_uid))
-        self.interrupts = 0  # Ctrl-Cs so far
+        self.brakes = Brakes(self.cancellation, watch or Watch(Bounds(), started=time.monotonic()),
+                             lambda: len(self.tally.received))
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
+        self.pdu_bytes = 0  # bytes of the PDUs pynetdicom received for this request (its reader thread)
+        self.direct: DirectGet | None = None  # while the direct path runs the request
         self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
         self.guard = RequestGuard(assoc, message_id, model_uid, self.ending)  # pynetdicom's path: what is ours
 
@@ -168,6 +174,9 @@ class GetRun:
         self.tally.next_index += 1
         self.tally.received.append(received)
         self.events.put(Event(received))
+        notice = self.brakes.object_done(outcome.size)  # on the worker: C-CANCEL before this C-STORE-RSP
+        if notice is not None:
+            self.events.put(Event(notice), urgent=True)
         return 0x0000
 
     def _on_store_answered(self, event: evt.Event) -> int:
@@ -187,9 +196,13 @@ class GetRun:
     def _on_close(self, event: evt.Event) -> None:
         self.ending.connection_closed = True
 
+    def _on_data(self, event: evt.Event) -> None:
+        self.pdu_bytes += len(event.data)
+
     def _work(self) -> None:
         try:
             self.last_heard = time.monotonic()
+            self.brakes.watch.begin()
             if not (self.direct_reason == "" and self._work_direct()):
                 self._work_pynetdicom()
         except Exception as error:  # the association is mid-request, in a state nobody can vouch for
@@ -217,7 +230,7 @@ class GetRun:
         assoc = self.assoc
         try:
             with borrow_socket(assoc) as sock, TcpTransport(sock) as transport:
-                direct = self._direct_get(transport)
+                direct = self.direct = self._direct_get(transport)
                 with self.cancellation.direct(direct):
                     outcome = direct.run(self.identifier, self.model_uid, self.message_id)
                 if outcome.ending == "invalid":
@@ -269,7 +282,8 @@ class GetRun:
         lenient_spool_meta()
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
-            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DIMSE_RECV, self.guard.on_dimse)]
+            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DIMSE_RECV, self.guard.on_dimse),
+            (evt.EVT_DATA_RECV, self._on_data)]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
@@ -308,11 +322,15 @@ class GetRun:
         last_progress = GetProgress(None, 0, 0, 0)
         while not answer.ended:
             for _ in range(self.ctrl_c.take()):  # Ctrl-C pressed since the last pass (interrupts.py)
-                yield from self._emit(self._interrupt())
+                yield from self._emit(self.brakes.interrupt())
+            direct = self.direct
+            notice = self.brakes.check(self.pdu_bytes + (direct.bytes_read if direct is not None else 0))
+            if notice is not None:
+                yield from self._emit(notice)
             try:
                 batch = self.events.take(0.2)
             except KeyboardInterrupt:
-                yield from self._emit(self._interrupt())
+                yield from self._emit(self.brakes.interrupt())
                 continue
             if not batch and not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()):
                 self.cancellation.wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
@@ -332,7 +350,7 @@ class GetRun:
             if isinstance(message, Event):
                 item = message.item
                 if isinstance(item, GetProgress):
-                    progress = item
+                    progress = self.tally.announce(item)
                     continue
                 if isinstance(item, Received) and self.on_received is not None:
                     self.on_received(item)
@@ -340,7 +358,7 @@ class GetRun:
             elif isinstance(message, Response):
                 status = message.status
                 if "Status" in status and decode(int(status.Status), "get").category == "Pending":
-                    progress = progress_of(status)
+                    progress = self.tally.announce(progress_of(status))
                 else:
                     answer.status, answer.identifier = status, message.identifier
             elif isinstance(message, Failed):
@@ -352,6 +370,7 @@ class GetRun:
     def _conclude(self, answer: _Answer, dimse_timeout: float | None, seconds: float) -> Iterator[object]:
         """The final response as a GetDone, or the error that says why none came."""
         self.ending.cancelled, self.ending.aborted = self.cancellation.cancelled, self.cancellation.aborted
+        self.ending.limit = self.brakes.limit
         if answer.error is not None:
             error = answer.error
             raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}; the association was aborted",
@@ -359,8 +378,9 @@ class GetRun:
         final = answer.status
         if final is None or not answer.final:
             raise no_response(self.tally, self.ending, dimse_timeout, seconds, answer.log)
-        if self.ending.cancelled and decode(int(final.Status), "get").category != "Cancel":
-            got = len(self.tally.received)
+        got = len(self.tally.received)
+        carried_on = got > self.brakes.at_cancel or not self.brakes.limit  # not: the last object reached a limit
+        if self.ending.cancelled and decode(int(final.Status), "get").category != "Cancel" and carried_on:
             yield Notice(f"C-CANCEL was sent, but the peer did not cancel: it carried on and sent {got} "
                          f"object{'s' * (got != 1)} in all (final status below)")
         done = done_of(self.label, self.tally, self.ending, final, answer.identifier, seconds)
@@ -373,18 +393,7 @@ class GetRun:
                 yield item
                 return
             except KeyboardInterrupt:
-                item = self._interrupt()
-
-    def _interrupt(self) -> Notice:
-        """First Ctrl-C: C-CANCEL-RQ, keep what arrives. Second: A-ABORT."""
-        self.interrupts += 1
-        if self.interrupts == 1:
-            self.cancellation.cancel(AT_YOUR_REQUEST)
-            return Notice("C-CANCEL sent: waiting for the peer's final response (Ctrl-C again aborts the association)")
-        if self.interrupts == 2:
-            self.cancellation.abort(AT_YOUR_REQUEST)
-            return Notice("association aborted")
-        return Notice("stopping…")
+                item = self.brakes.interrupt()
 
     def _drop_spool(self) -> None:
         """pynetdicom spools an incoming data set to a temporary file (chunked receive) and forgets

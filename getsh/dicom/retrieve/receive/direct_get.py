@@ -92,6 +92,7 @@ class DirectGet:
         self.pending = pending
         self.foreign_pdu = foreign_pdu
         self.last_heard = time.monotonic()
+        self.bytes_read = 0  # everything the peer sent so far (a retrieve's no-progress limit counts data too)
         self._stopping = False
         self._info = False
         self._responses = 0
@@ -149,7 +150,7 @@ class DirectGet:
         message = Message()
         order = PdvOrder(self.accepted)
         try:
-            while True:
+            while not self._stopping:  # checked here too: a peer that never pauses never lets _wait see it
                 outcome = self._walk(buffer, message, order)
                 if outcome is not None:
                     if outcome.ending == "final":
@@ -160,6 +161,7 @@ class DirectGet:
                 outcome = self._fill(buffer)
                 if outcome is not None:
                     return outcome
+            return Outcome("stopped")
         except _Invalid as exc:
             return Outcome("invalid", detail=str(exc))
         except wire.WireError as exc:
@@ -259,6 +261,7 @@ class DirectGet:
         if not got:
             return self._closed()
         buffer.end += got
+        self.bytes_read += got
         self.last_heard = time.monotonic()  # the DIMSE timeout counts silence, not slow big objects
         return None
 
