@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Soak (issue 14): one C-GET of 10,000 objects, and 200 connect/get/disconnect cycles, measured flat.
 
-Serves generated studies from a DCMTK dcmqrscp that it starts on 127.0.0.1 (TCP_NODELAY=1) and
-stops itself, and drives getsh's Runner in a child process with stdout on a pseudo-terminal (as
+Serves generated studies from real peers it starts on 127.0.0.1 (TCP_NODELAY=1) and stops itself
+(the get from Orthanc: dcmqrscp 3.6.7's index holds about 9,000 objects; the cycles from dcmqrscp),
+and drives getsh's Runner in a child process with stdout on a pseudo-terminal (as
 the interactive shell draws: progress, tables), on each receive path (``receive auto``: getsh's
 own; ``receive pynetdicom``). The child measures itself: resident memory (VmRSS, and VmHWM for
 the peak), the Python heap (``sys.getallocatedblocks()``: pymalloc blocks in use, cheap enough
@@ -29,7 +30,7 @@ beyond it; RSS is judged with it. docs/reliability.md holds the figures of a ful
     python scripts/soak.py --parts cycles --paths auto --cycles 500 --tracemalloc
 
 Every get must bring every object (SOP Instance UIDs read back) with exit status 0. Exit status:
-0 flat, 1 growth or a failed retrieve, 2 the peer or DCMTK is missing. Times never change it.
+0 flat, 1 growth or a failed retrieve, 2 a peer (DCMTK, Orthanc) is missing. Times never change it.
 """
 
 from __future__ import annotations
@@ -60,7 +61,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts.bench_get import AE, PY, TIME, Spec, Workload, check, generate, machine  # noqa: E402
-from tests.peers import HOST, Dcmqrscp, PeerStartError, PeerUnavailable, dcmtk_env, dcmtk_tool  # noqa: E402
+from tests.peers import (  # noqa: E402
+    HOST,
+    ORTHANC_BIN,
+    Dcmqrscp,
+    Orthanc,
+    PeerStartError,
+    PeerUnavailable,
+    dcmtk_env,
+    dcmtk_tool,
+)
 
 PATHS = ("auto", "pynetdicom")
 PARTS = ("get", "cycles")
@@ -345,18 +355,25 @@ def run_worker(spec: dict[str, Any], work: Path, name: str) -> dict[str, Any]:
     return result
 
 
-def shell_setup(path: str, out: Path, port: int) -> list[str]:
-    return ["set model study", f"set aec {AE}", f"set receive {path}", f"output {out}", f"connect {HOST} {port}"]
+@dataclass(frozen=True)
+class Peer:
+    ae: str
+    port: int
+
+
+def shell_setup(path: str, out: Path, peer: Peer) -> list[str]:
+    return ["set model study", f"set aec {peer.ae}", f"set receive {path}", f"output {out}",
+            f"connect {HOST} {peer.port}"]
 
 
 def get_line(workload: Workload) -> str:
     return f"get QueryRetrieveLevel=STUDY StudyInstanceUID={workload.study_uid}"
 
 
-def soak_get(path: str, workload: Workload, port: int, work: Path, tracing: bool) -> dict[str, Any]:
+def soak_get(path: str, workload: Workload, peer: Peer, work: Path, tracing: bool) -> dict[str, Any]:
     out = work / f"get-{path}"
     out.mkdir()
-    spec = {"part": "get", "setup": shell_setup(path, out, port), "get": get_line(workload), "out": os.fspath(out),
+    spec = {"part": "get", "setup": shell_setup(path, out, peer), "get": get_line(workload), "out": os.fspath(out),
             "tracemalloc": tracing}
     result = run_worker(spec, work, f"get-{path}")
     received, problems = check(out, workload, compare_bytes=False)
@@ -366,12 +383,12 @@ def soak_get(path: str, workload: Workload, port: int, work: Path, tracing: bool
     return result
 
 
-def soak_getscu(workload: Workload, port: int, work: Path) -> dict[str, Any]:
+def soak_getscu(workload: Workload, peer: Peer, work: Path) -> dict[str, Any]:
     """DCMTK getscu, the same get: its peak RSS (GNU time) and wall time."""
     out, rss_file, log = work / "get-getscu", work / "getscu-rss.txt", work / "getscu.log"
     out.mkdir()
-    argv = [os.fspath(dcmtk_tool("getscu")), "-S", "-aec", AE, "-od", os.fspath(out), "-k", "QueryRetrieveLevel=STUDY",
-            "-k", f"StudyInstanceUID={workload.study_uid}", HOST, str(port)]
+    argv = [os.fspath(dcmtk_tool("getscu")), "-S", "-aec", peer.ae, "-od", os.fspath(out), "-k",
+            "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={workload.study_uid}", HOST, str(peer.port)]
     timed = [os.fspath(TIME), "-q", "-f", "%M", "-o", os.fspath(rss_file), *argv] if os.access(TIME, os.X_OK) else argv
     with log.open("wb") as output:
         began = time.perf_counter()
@@ -390,11 +407,11 @@ def soak_getscu(workload: Workload, port: int, work: Path) -> dict[str, Any]:
             "command": "TCP_NODELAY=1 " + subprocess.list2cmdline(argv)}
 
 
-def soak_cycles(path: str, workload: Workload, port: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+def soak_cycles(path: str, workload: Workload, peer: Peer, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     out = work / f"cycles-{path}"
     out.mkdir()
-    spec = {"part": "cycles", "setup": shell_setup(path, out, port)[:-1], "out": os.fspath(out),
-            "cycle": [f"connect {HOST} {port}", get_line(workload), "disconnect"], "cycles": args.cycles,
+    spec = {"part": "cycles", "setup": shell_setup(path, out, peer)[:-1], "out": os.fspath(out),
+            "cycle": [f"connect {HOST} {peer.port}", get_line(workload), "disconnect"], "cycles": args.cycles,
             "warmup": max(2, args.cycles // 10), "objects": workload.count, "tracemalloc": args.tracemalloc,
             "leak": args.leak}
     result = run_worker(spec, work, f"cycles-{path}")
@@ -607,22 +624,52 @@ def workdir(args: argparse.Namespace) -> Iterator[Path]:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def measure(args: argparse.Namespace, big: Workload, small: Workload, port: int, work: Path) -> dict[str, Any]:
-    """Run every part on every path; progress lines as each ends."""
+def measure(args: argparse.Namespace, loads: dict[str, Workload], work: Path) -> dict[str, Any]:
+    """Start each part's peer, run the part on every path, stop the peer; progress lines as each ends.
+
+    The get is served by Orthanc: dcmqrscp 3.6.7's index stops at 32 MiB ("DB ALERT: attempt to seek
+    beyond 33554432 bytes"), about 9,000 objects a storage area. The cycles, by dcmqrscp."""
     got: dict[str, Any] = {"getscu": None, "get": {}, "cycles": {}}
     if "get" in args.parts:
-        if not args.no_getscu:
-            got["getscu"] = soak_getscu(big, port, work)
-            print(f"get, DCMTK getscu: {got['getscu']['seconds']:.1f} s", flush=True)
-        for path in args.paths:
-            got["get"][path] = r = soak_get(path, big, port, work, args.tracemalloc)
-            print(f"get, receive {path}: {r.get('seconds', float('nan')):.1f} s", flush=True)
+        with started(Orthanc(loads["get"].paths, workdir=work / "orthanc"), "orthanc") as peer:
+            if not args.no_getscu:
+                got["getscu"] = soak_getscu(loads["get"], peer, work)
+                print(f"get, DCMTK getscu: {got['getscu']['seconds']:.1f} s", flush=True)
+            for path in args.paths:
+                got["get"][path] = r = soak_get(path, loads["get"], peer, work, args.tracemalloc)
+                print(f"get, receive {path}: {r.get('seconds', float('nan')):.1f} s", flush=True)
     if "cycles" in args.parts:
-        for path in args.paths:
-            began = time.monotonic()
-            got["cycles"][path] = soak_cycles(path, small, port, work, args)
-            print(f"cycles, receive {path}: {time.monotonic() - began:.1f} s", flush=True)
+        with started(Dcmqrscp(loads["cycles"].paths, ae_title=AE, workdir=work / "dcmqrscp"), "dcmqrscp") as peer:
+            for path in args.paths:
+                began = time.monotonic()
+                got["cycles"][path] = soak_cycles(path, loads["cycles"], peer, work, args)
+                print(f"cycles, receive {path}: {time.monotonic() - began:.1f} s", flush=True)
     return got
+
+
+class NoPeer(Exception):
+    """A peer could not start: the soak cannot run (exit status 2)."""
+
+
+@contextlib.contextmanager
+def started(peer: Dcmqrscp | Orthanc, name: str) -> Iterator[Peer]:
+    """The peer, started and described; always stopped (by PID)."""
+    began = time.monotonic()
+    try:
+        port = peer.start()
+    except (PeerUnavailable, PeerStartError) as exc:
+        raise NoPeer(f"cannot start {name}: {exc}") from exc
+    try:
+        how = (f"TCP_NODELAY=1 /usr/bin/dcmqrscp -c {peer.config_path} {port}" if isinstance(peer, Dcmqrscp) else
+               f"TCP_NODELAY=1 {ORTHANC_BIN} --no-jobs {peer.config_path} (DICOM port {port})")
+        print(f"peer: {how}, AE {peer.ae_title}, {len(peer.files):,} files, loaded and started in "
+              f"{time.monotonic() - began:.1f} s", flush=True)
+        yield Peer(peer.ae_title, port)
+    finally:
+        if isinstance(peer, Orthanc):
+            peer.stop(timeout=0)  # its data is throwaway: no graceful 3 s stop
+        else:
+            peer.stop()
 
 
 def report(args: argparse.Namespace, big: Workload, got: dict[str, Any]) -> list[Verdict]:
@@ -663,6 +710,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for name in ("getscu", "dcmqrscp", "dcmqridx"):
             dcmtk_tool(name)
+        if "get" in args.parts and not os.access(ORTHANC_BIN, os.X_OK):
+            raise PeerUnavailable(f"Orthanc not found at {ORTHANC_BIN} (Debian package 'orthanc')")
     except PeerUnavailable as exc:
         print(f"soak: {exc}", file=sys.stderr)
         return 2
@@ -676,20 +725,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     small = generate(Spec("S2", f"{CYCLE_OBJECTS} SC 64x64x8", "sc", CYCLE_OBJECTS), args.cache)
     with workdir(args) as work:
         (work / "home").mkdir(exist_ok=True)
-        files = [*(big.paths if "get" in args.parts else []), *small.paths]
-        peer = Dcmqrscp(files, ae_title=AE, workdir=work / "dcmqrscp")
-        began = time.monotonic()
         try:
-            port = peer.start()
-        except (PeerUnavailable, PeerStartError) as exc:
-            print(f"soak: cannot start dcmqrscp: {exc}", file=sys.stderr)
+            got = measure(args, {"get": big, "cycles": small}, work)
+        except NoPeer as exc:
+            print(f"soak: {exc}", file=sys.stderr)
             return 2
-        try:
-            print(f"peer: TCP_NODELAY=1 /usr/bin/dcmqrscp -c {peer.config_path} {port} (AE {AE}, {len(files):,} "
-                  f"files, indexed and started in {time.monotonic() - began:.1f} s)", flush=True)
-            got = measure(args, big, small, port, work)
-        finally:
-            peer.stop()
     verdicts = report(args, big, got)
     if args.json:
         args.json.write_text(json.dumps({"quick": args.quick, "objects": args.objects, "cycles": args.cycles, **got,
