@@ -1,14 +1,15 @@
 """The soak's --quick run (issue 14), so scripts/soak.py cannot rot and growth cannot creep in unseen.
 
-getsh against a real dcmqrscp, in a child process that measures itself: one get of 1,000 objects and
-40 connect/get/disconnect cycles, on both receive paths, must bring every object and stay flat in
-memory, fds and threads. A second, short run leaks on purpose (the script's hidden --leak) and must
-be caught, so the verdict is known to be able to fail. Nothing is asserted about speed.
+getsh against real peers, in a child process that measures itself: one get of 1,000 objects from
+Orthanc and 40 connect/get/disconnect cycles against dcmqrscp, on both receive paths, must bring
+every object and stay flat in memory, fds and threads. A second, short run leaks on purpose (the
+script's hidden --leak) and must be caught, so the verdict is known to be able to fail. Nothing is asserted about speed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 
 from scripts.soak import judge_cycles, judge_get
+from tests.conftest import peer_missing
+from tests.peers import ORTHANC_BIN
 
 pytestmark = pytest.mark.interop
 
@@ -39,12 +42,14 @@ def soak(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], 
 
 
 @pytest.fixture
-def peers(dcmtk: Callable[[str], Path]) -> None:
+def dcmqrscp_tools(dcmtk: Callable[[str], Path]) -> None:
     for tool in ("getscu", "dcmqrscp", "dcmqridx"):
         dcmtk(tool)  # the missing-peer rule: skip on a developer machine, fail under CI
 
 
-def test_soak_quick_is_flat_on_both_receive_paths(peers: None, tmp_path: Path) -> None:
+def test_soak_quick_is_flat_on_both_receive_paths(dcmqrscp_tools: None, tmp_path: Path) -> None:
+    if not os.access(ORTHANC_BIN, os.X_OK):
+        peer_missing(f"Orthanc not found at {ORTHANC_BIN}")
     result, data = soak(tmp_path, "--quick")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "flat: every get brought every object" in result.stdout
@@ -58,7 +63,7 @@ def test_soak_quick_is_flat_on_both_receive_paths(peers: None, tmp_path: Path) -
         assert cycles["kept"]["entries"] == 400  # the session's record: every object of every cycle
 
 
-def test_soak_catches_a_leak_of_fds_and_heap(peers: None, tmp_path: Path) -> None:
+def test_soak_catches_a_leak_of_fds_and_heap(dcmqrscp_tools: None, tmp_path: Path) -> None:
     result, data = soak(tmp_path, "--parts", "cycles", "--paths", "auto", "--cycles", "16", "--leak", "fds,heap")
     assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-2000:]
     failures = data["verdicts"]["cycles, receive auto"]
