@@ -294,10 +294,10 @@ def test_objects_getsh_refused_are_counted_beside_the_peers(shell: Shell, fake: 
     objects = make_objects(3)
     store = Storage.store_dataset
 
-    def refusing(self: Storage, dataset: Any, meta: Any) -> Any:
+    def refusing(self: Storage, dataset: Any, meta: Any, *more: Any) -> Any:
         if str(meta.sop_instance_uid) == str(objects[1].SOPInstanceUID):
             raise StorageError("no room for it", dimse_status=0xA700)
-        return store(self, dataset, meta)
+        return store(self, dataset, meta, *more)
 
     monkeypatch.setattr(Storage, "store_dataset", refusing)
     peer = start(fake, FakeQR(sends(objects)))
