@@ -47,3 +47,17 @@ def test_architecture_page_names_every_package_and_only_what_exists() -> None:
         named_modules = set(re.findall(r"`([a-z_]+\.py)`", described))
         on_disk = {p.name for p in (ROOT / folder).glob("*.py") if p.name != "__init__.py"}
         assert named_modules == on_disk, f"docs/architecture.md, row {folder}: modules differ from the tree"
+
+
+def test_reliability_page_cites_only_tests_that_exist() -> None:
+    """docs/reliability.md holds each case to a test by name: a renamed or removed test fails here."""
+    text = (ROOT / "docs" / "reliability.md").read_text()
+    sources = {path: path.read_text() for path in (ROOT / "tests").rglob("test_*.py")}
+    cited = re.findall(r"`(tests/[\w/]+\.py)((?:::\w+)?)`", text)
+    assert len(cited) > 20, "the page no longer names its tests as `tests/…py::name`"
+    missing = [f + rest for f, rest in cited
+               if (ROOT / f) not in sources or (rest and f"def {rest[2:]}(" not in sources[ROOT / f])]
+    names = {a or b for a, b in re.findall(r"`::(test_\w+)`|`(test_\w+)`", text)}
+    everywhere = "\n".join(sources.values())
+    missing += sorted(n for n in names if f"def {n}(" not in everywhere)
+    assert not missing, missing
