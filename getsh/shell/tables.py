@@ -12,7 +12,7 @@ from rich.tree import Tree
 from getsh.dicom.events import GetDone, Received
 from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
-from getsh.dicom.storage.checks import UID_MISMATCH, UID_NOT_VALID
+from getsh.dicom.storage.checks import NO_PIXELS, UID_MISMATCH, UID_NOT_VALID
 from getsh.literal import literal
 from getsh.results import TABLE_ROWS, KeysView, ObjectView
 from getsh.shell.progress import human_size
@@ -125,7 +125,8 @@ def remarks_line(rows: Sequence[Received]) -> str:
         return sum(1 for r in rows if any(test(m.kind) for m in r.remarks))
 
     uids, mismatched = count(lambda k: k == UID_NOT_VALID), count(lambda k: k == UID_MISMATCH)
-    malformed = count(lambda k: k not in (UID_NOT_VALID, UID_MISMATCH))
+    malformed = count(lambda k: k not in (UID_NOT_VALID, UID_MISMATCH, NO_PIXELS))
+    pixelless = count(lambda k: k == NO_PIXELS)
     said = []
     if uids:
         said.append(f"{_objects(uids)} had UIDs that are not valid UIDs")
@@ -135,6 +136,8 @@ def remarks_line(rows: Sequence[Received]) -> str:
     if malformed:
         are = "are not well-formed data sets" if malformed > 1 else "is not a well-formed data set"
         said.append(f"{_objects(malformed)} {are} (kept as received: set malformed refuse to refuse them)")
+    if pixelless:
+        said.append(f"{_objects(pixelless)} {'are images' if pixelless > 1 else 'is an image'} without pixel data")
     if not said:
         return ""
     first = next(r for r in rows if r.remarks)

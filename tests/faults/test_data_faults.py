@@ -202,6 +202,39 @@ def test_the_structure_walk_reads_headers_only(tmp_path: Path) -> None:
     assert check_bytes(b"", "1.2.840.10008.1.2.1").problem == "not a data set: it is empty"
 
 
+@pytest.mark.parametrize("storage", ["normal", "bit-preserving"])
+def test_an_image_cut_at_an_element_boundary_is_kept_and_said_to_lack_pixels(
+        shell: Shell, fake: list[FakeQR], tmp_path: Path, private_tmp: Path, storage: str) -> None:
+    """A cut that falls between two elements leaves a well-formed data set: nothing to refuse. But an
+    image (its IOD makes Pixel Data Type 1) that ends before its pixels is said to, in the table, the
+    summary and the exit status — and a non-image without pixels is not."""
+    whole = ct(f"{U}.1")
+    data = encoded(ct(f"{U}.2"))
+    cut = data[: data.index(b"\xe0\x7f\x10\x00")]  # everything before (7FE0,0010)
+    report = Dataset()
+    report.SOPClassUID, report.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.88.11", f"{U}.3"  # Basic Text SR
+    report.PatientID, report.Modality = "FAKE001", "SR"
+    items: list[Dataset | Bad] = [whole, Bad(CTImageStorage, f"{U}.2", cut),
+                                  Bad("1.2.840.10008.5.1.4.1.1.88.11", f"{U}.3", encoded(report))]
+    peer = start(fake, FakeQR(sends_bad(items)))
+    out = tmp_path / "out"
+    out.mkdir()
+    connect(shell, peer, out, f"storage {storage}")
+    status, shown = shell.run(GET)
+
+    assert peer.store_statuses == [0, 0, 0], shown
+    assert status is ExitStatus.WARNING, shown
+    flat = " ".join(shown.split())
+    assert "1 object is an image without pixel data — first, #2:" in flat, shown
+    assert ("an image (CT Image Storage) whose data set ends without pixel data (7FE0,0010): cut short by the "
+            "peer?") in flat
+    rows = [line for line in shown.splitlines() if "no pixel data" in line]
+    assert len(rows) == 1 and rows[0].startswith("│ 2 │"), shown
+    assert data_of(out / f"CT.{U}.2") == cut if storage == "bit-preserving" else "PixelData" not in dcmread(
+        out / f"CT.{U}.2")
+    assert len(list(out.iterdir())) == 3
+
+
 # --- item 6: UIDs that are not UIDs ----------------------------------------------------------------
 
 def test_the_summary_counts_each_kind_once_per_get() -> None:

@@ -29,8 +29,10 @@ from getsh.dicom.events import Remark
 
 NOT_A_DATA_SET, TRUNCATED, TRAILING_GARBAGE = "not a data set", "truncated", "trailing garbage"
 UID_NOT_VALID, UID_MISMATCH = "not a UID", "UIDs differ"  # kinds of Remark, as a table shows them
+NO_PIXELS = "no pixel data"  # an image whose data set ends before its pixels: cut at an element boundary?
 
 _SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})  # Float, Double Float and Pixel Data
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 def _codes(names: str) -> frozenset[int]:
@@ -58,6 +60,7 @@ class Structure:
     sop_class_uid: str | None = None
     sop_instance_uid: str | None = None
     checked: bool = True  # False: a deflated data set is not walked
+    pixels: bool = False  # a top-level pixel data element was found
 
     @property
     def kind(self) -> str:
@@ -92,6 +95,7 @@ class _Walk:
         self.u32 = struct.Struct(order + "I")
         self.elements = 0  # top-level elements walked so far
         self.uids: dict[int, str] = {}
+        self.pixels = False
 
     def _at(self, pos: int, count: int) -> int:
         """Where ``pos`` is in ``buf``, with ``count`` bytes after it if the data set has them."""
@@ -149,6 +153,7 @@ class _Walk:
                 raise
             last = tag
             self.elements += 1
+            self.pixels = self.pixels or tag in _PIXEL_TAGS
 
     def _items(self, pos: int, depth: int) -> int:
         """Past a sequence (or encapsulated pixel data) of undefined length: after its delimiter."""
@@ -190,7 +195,7 @@ def walk(fill: Callable[[int], bytes | memoryview], size: int, transfer_syntax: 
             problem = str(fault)
         except (struct.error, ValueError) as exc:
             problem = f"{TRAILING_GARBAGE}: {exc}"
-    return Structure(problem, state.uids.get(_SOP_CLASS), state.uids.get(_SOP_INSTANCE))
+    return Structure(problem, state.uids.get(_SOP_CLASS), state.uids.get(_SOP_INSTANCE), pixels=state.pixels)
 
 
 def check_bytes(data: bytes | bytearray | memoryview, transfer_syntax: str) -> Structure:
@@ -250,4 +255,18 @@ def remarks(request_class: str, request_instance: str, structure: Structure, *,
                                             f"{_named(ours)} (which names the file and its File Meta)"))
     if flag_structure and structure.problem:
         out.append(Remark(structure.kind, f"kept as received, but {structure.problem}"))
+    elif structure.checked and not structure.problem and not structure.pixels and _is_image(request_class):
+        out.append(Remark(NO_PIXELS, f"an image ({_class_name(request_class)}) whose data set ends without "
+                                     "pixel data (7FE0,0010): cut short by the peer?"))
     return tuple(out)
+
+
+def _class_name(sop_class: str) -> str:
+    from getsh.dicom.net.syntaxes import uid_name  # pydicom's UID dictionary: loaded when a remark is made
+
+    return uid_name(sop_class)
+
+
+def _is_image(sop_class: str) -> bool:
+    """An image storage class, whose IOD makes pixel data Type 1 (every '… Image Storage' class)."""
+    return "Image Storage" in _class_name(sop_class)
