@@ -64,6 +64,23 @@ def test_every_reject_is_one_decoded_line_with_a_fix(plain: Shell, result: int, 
     assert plain.run("status")[0] is ExitStatus.SUCCESS
 
 
+@pytest.mark.parametrize(("result", "source", "reason"), [(1, 1, 5), (1, 1, 6), (3, 1, 1), (1, 4, 1)])
+def test_a_reject_outside_the_standard_is_named_at_once(plain: Shell, result: int, source: int,
+                                                       reason: int) -> None:
+    """A result or reason PS3.8 does not define: pynetdicom's reader would die on it and the request
+    wait out acse-timeout as if the peer were silent; getsh names what the peer answered instead."""
+    plain.run("set acse-timeout 60")
+    with RejectingPeer(result, source, reason) as peer:
+        status, shown = plain.run(f"connect 127.0.0.1 {peer.port} --aec SOME-SCP")
+    assert status is ExitStatus.NETWORK
+    line = only_line(shown)
+    assert line.startswith(f"error: association request to SOME-SCP @ 127.0.0.1:{peer.port}: the peer sent an "
+                           "A-ASSOCIATE-RJ that refuses the association for a reason outside the standard "
+                           f"(result {result}, source {source}, reason {reason}); getsh aborted it — "), line
+    assert "no answer" not in line and "acse-timeout" not in line
+    assert plain.run("status")[0] is ExitStatus.SUCCESS
+
+
 def connect(shell: Shell, peer: FakeQR, out: Path) -> None:
     status, shown = shell.run(f"connect 127.0.0.1 {peer.port} --aec {peer.ae_title}; output {out}")
     assert status is ExitStatus.SUCCESS, shown

@@ -167,6 +167,10 @@ class BoundedPduReader:
             logging.getLogger("pynetdicom").error(f"Unable to decode the received PDU data: {exc}")
             dul.event_queue.put("Evt19")
             return
+        why = _reject_problem(pdu) if pdu_type == 0x03 else ""
+        if why:  # pynetdicom's state machine would raise on it in its reader thread and go silent
+            self.fault(why)
+            return
         dul.event_queue.put(event)
         dul._recv_pdu.put(pdu)
 
@@ -206,6 +210,20 @@ class BoundedPduReader:
             got = b""
         if not got:
             self.dul.event_queue.put("Evt17")
+
+
+def _reject_problem(pdu: Any) -> str:
+    """'' for an A-ASSOCIATE-RJ pynetdicom can take in; else its result, source and reason in words.
+
+    A reason outside PS3.8 table 9-21 (source 1 reason 5, say) makes pynetdicom's ``to_primitive``
+    raise inside its reader thread, which dies: the request would then wait out the ACSE timeout and
+    be reported as silence. Checked here, it is an abort with the peer's answer named at once."""
+    try:
+        pdu.to_primitive()
+    except ValueError:
+        return (f"an A-ASSOCIATE-RJ that refuses the association for a reason outside the standard "
+                f"(result {pdu.result}, source {pdu.source}, reason {pdu.reason_diagnostic})")
+    return ""
 
 
 def bound_pdu_reads(assoc: Any, max_pdu: int) -> BoundedPduReader | None:
