@@ -218,8 +218,10 @@ def _reject_problem(pdu: Any) -> str:
     A reason outside PS3.8 table 9-21 (source 1 reason 5, say) makes pynetdicom's ``to_primitive``
     raise inside its reader thread, which dies: the request would then wait out the ACSE timeout and
     be reported as silence. Checked here, it is an abort with the peer's answer named at once."""
+    to_primitive = getattr(pdu, "to_primitive", None)
     try:
-        pdu.to_primitive()
+        if to_primitive is not None:
+            to_primitive()
     except ValueError:
         return (f"an A-ASSOCIATE-RJ that refuses the association for a reason outside the standard "
                 f"(result {pdu.result}, source {pdu.source}, reason {pdu.reason_diagnostic})")
