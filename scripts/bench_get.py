@@ -888,14 +888,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (1 if args.quick else 5)
     args.workloads = args.workloads or (["W1", "W2"] if args.quick else list(FULL))
     if args.cache is None:
-        args.cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "getsh-bench"
+        args.cache = default_cache()
     return args
 
 
+def default_cache() -> Path:
+    """Where generated workloads are kept between runs (shared with scripts/soak.py)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "getsh-bench"
+
+
 @contextlib.contextmanager
-def _workdir(args: argparse.Namespace) -> Iterator[Path]:
+def workdir(args: argparse.Namespace, prefix: str = "getsh-bench-") -> Iterator[Path]:
+    """``--work`` (kept), or a new temporary directory removed at the end unless ``--keep``."""
     own = args.work is None
-    work = Path(tempfile.mkdtemp(prefix="getsh-bench-")) if own else args.work
+    work = Path(tempfile.mkdtemp(prefix=prefix)) if own else args.work
     work.mkdir(parents=True, exist_ok=True)
     try:
         yield work
@@ -943,7 +949,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loads = {name: generate(specs[name], args.cache) for name in args.workloads}
     rows: list[Row] = []
     profiles: list[str] = []
-    with _workdir(args) as work:
+    with workdir(args) as work:
         rev = export_tree(args.compare, work) if args.compare else ""
         plan = variants(args.tools, args.modes, rev)
         (work / "home").mkdir(exist_ok=True)

@@ -46,7 +46,6 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -60,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts.bench_get import AE, PY, TIME, Spec, Workload, check, generate, machine  # noqa: E402
+from scripts.bench_get import AE, PY, TIME, Spec, Workload, check, default_cache, generate, machine, workdir  # noqa: E402
 from tests.peers import (  # noqa: E402
     HOST,
     ORTHANC_BIN,
@@ -608,20 +607,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.cycles < 10:
         parser.error("--cycles: at least 10 (a warm-up, then two halves)")
     if args.cache is None:
-        args.cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "getsh-bench"
+        args.cache = default_cache()
     return args
-
-
-@contextlib.contextmanager
-def workdir(args: argparse.Namespace) -> Iterator[Path]:
-    own = args.work is None
-    work = Path(tempfile.mkdtemp(prefix="getsh-soak-")) if own else args.work
-    work.mkdir(parents=True, exist_ok=True)
-    try:
-        yield work
-    finally:
-        if own and not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def measure(args: argparse.Namespace, loads: dict[str, Workload], work: Path) -> dict[str, Any]:
@@ -723,7 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     big = generate(Spec("S1", f"{args.objects:,} SC 64x64x8", "sc", args.objects if "get" in args.parts else 0),
                    args.cache)
     small = generate(Spec("S2", f"{CYCLE_OBJECTS} SC 64x64x8", "sc", CYCLE_OBJECTS), args.cache)
-    with workdir(args) as work:
+    with workdir(args, "getsh-soak-") as work:
         (work / "home").mkdir(exist_ok=True)
         try:
             got = measure(args, {"get": big, "cycles": small}, work)

@@ -42,17 +42,6 @@ def receive_path(request: pytest.FixtureRequest, shell: Shell) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """pynetdicom's chunked receive spools each data set to the system temp dir: give it one we watch."""
-    import tempfile
-
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(spool))
-    return spool
-
-
 def data_of(path: Path) -> bytes:
     """A stored file's data set bytes (after preamble and File Meta)."""
     return path.read_bytes()[dataset_offset(path) :]

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -71,15 +70,6 @@ def receive_path(request: pytest.FixtureRequest, shell: Shell) -> str:
 
 def error_lines(shown: str) -> list[str]:
     return [line for line in shown.splitlines() if line.startswith("error:")]
-
-
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """pynetdicom's chunked receive spools each data set to the system temp dir: give it one we watch."""
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(spool))
-    return spool
 
 
 # --- 1. the peer aborts in the middle of a get -------------------------------------------------
