@@ -38,6 +38,7 @@ import datetime as _dt
 import fcntl
 import hashlib
 import json
+import math
 import os
 import platform
 import random
@@ -736,30 +737,41 @@ def _find(rows: list[Row], workload: str, tool: str, mode: str, rev: str = "") -
 
 
 def compared(rows: list[Row]) -> list[str]:
-    """--compare: this tree's medians against REV's for each getsh row, and whether they are within 5 %.
+    """--compare: this tree against REV for each getsh row, and whether it is within 5 %.
 
-    Wall time is what a user waits; CPU seconds (user + system, every thread; for one-shot rows the
-    whole process, start-up included) hardly move with the machine's load, so on a busy machine
-    they are the steadier of the two ratios.
+    The verdict is on the paired ratio: each round's this/REV, the geometric mean over the rounds.
+    The two runs of a pair sit next to each other and rounds alternate their order, and on this
+    machine whichever of the two runs first is often the slower (W3: ~1 s in 3): the medians of a
+    few rounds then swing with that, while each pair's ratio is slow-first in one round and
+    slow-second in the next, which the geometric mean cancels. CPU seconds (user + system, every
+    thread; for one-shot rows the whole process, start-up included) move less with the machine's
+    load than wall time does.
     """
     rev = next((r.variant.rev for r in rows if r.variant.rev), "REV")
-    lines = [f"| workload | tool | mode | this tree s | {rev} s | this / {rev} | within 5 % "
-             f"| CPU s this / {rev} | CPU ratio | within 5 % |",
+    lines = [f"| workload | tool | mode | this tree s | {rev} s | paired ratio | within 5 % "
+             f"| CPU s this / {rev} | paired CPU ratio | within 5 % |",
              "|---|---|---|---:|---:|---:|---|---:|---:|---|"]
     for then in (r for r in rows if r.variant.rev):
         now = _find(rows, then.workload, then.variant.tool, then.variant.mode)
         if now is None:
             continue
-        a, b = row_median(now), row_median(then)
-        ca, cb = row_cpu(now), row_cpu(then)
-        lines.append(f"| {then.workload} | {now.variant.label} | {then.variant.mode} | {_s(a)} | {_s(b)} | "
-                     f"{_verdict(a, b)} | {_s(ca)} / {_s(cb)} | {_verdict(ca, cb)} |")
+        pairs = [(x, y) for x, y in zip(now.runs, then.runs, strict=True) if x.ok and y.ok]  # round by round
+        wall = paired_ratio([(x.seconds, y.seconds) for x, y in pairs])
+        cpu = paired_ratio([(x.cpu, y.cpu) for x, y in pairs])
+        lines.append(f"| {then.workload} | {now.variant.label} | {then.variant.mode} | {_s(row_median(now))} | "
+                     f"{_s(row_median(then))} | {_verdict(wall)} | {_s(row_cpu(now))} / {_s(row_cpu(then))} | "
+                     f"{_verdict(cpu)} |")
     return lines
 
 
-def _verdict(a: float, b: float) -> str:
-    """The ratio a / b and whether it is within 5 %: two cells of the compare table."""
-    ratio = a / b if b == b and b > 0 else float("nan")
+def paired_ratio(pairs: Sequence[tuple[float, float]]) -> float:
+    """The geometric mean of a / b over the pairs (nan without a usable pair)."""
+    logs = [math.log(a / b) for a, b in pairs if a == a and b == b and a > 0 and b > 0]
+    return math.exp(statistics.fmean(logs)) if logs else float("nan")
+
+
+def _verdict(ratio: float) -> str:
+    """The ratio and whether it is within 5 %: two cells of the compare table."""
     return f"{ratio:.3f} | {'yes' if abs(ratio - 1) <= 0.05 else 'NO'}"
 
 
