@@ -133,10 +133,15 @@ def run(runner: Any, line: str, failures: list[str]) -> None:
         failures.append(f"{line.split()[0]}: exit status {status}")
 
 
-def settle(baseline: int, timeout: float = 2.0) -> None:
-    """Give threads that are ending (a released association's reactor) time to end; never longer."""
+def settle(baseline: dict[str, Any], timeout: float = 2.0) -> None:
+    """Give threads that are ending (a released association's reactor) time to end; never longer.
+
+    Both counts: Python forgets a thread a moment before the kernel does (its OS thread is still
+    unwinding), and a sample taken in between counted one OS thread too many — a full soak once
+    failed on it ("threads: 2 after the warm-up, up to 3") with nothing left running."""
     deadline = time.monotonic() + timeout
-    while threading.active_count() > baseline and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (threading.active_count() > baseline["py_threads"]
+                                           or len(os.listdir("/proc/self/task")) > baseline["threads"]):
         time.sleep(0.01)
 
 
@@ -229,7 +234,7 @@ def worker_get(spec: dict[str, Any]) -> dict[str, Any]:
     sites = growth_sites(first)
     run(runner, "disconnect", failures)
     gc.collect()
-    settle(before["py_threads"])
+    settle(before)
     after = probe()
     return {"before": before, "samples": samples.rows(), "after_get": after_get, "after": after, "seconds": seconds,
             "failures": failures, "kept": kept_cost(runner), "sites": sites}
@@ -272,7 +277,7 @@ def worker_cycles(spec: dict[str, Any]) -> dict[str, Any]:
         out.mkdir()
         leak(spec["leak"], leaked, done)
         gc.collect()
-        settle(start["py_threads"])
+        settle(start)
         samples.add({**probe(), "cycle": i + 1, "seconds": seconds})
         if len(failures) > 5:
             break
