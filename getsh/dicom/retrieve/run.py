@@ -23,10 +23,9 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pydicom import Dataset
-from pynetdicom import _config, evt
+from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
@@ -42,9 +41,10 @@ from getsh.dicom.retrieve.receive import handover
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
 from getsh.dicom.retrieve.receive.guard import RequestGuard, out_of_step
 from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
-from getsh.dicom.retrieve.receive.sinks import lenient_spool_meta, make_sink, store_event
+from getsh.dicom.retrieve.receive.sinks import make_sink, store_event
 from getsh.dicom.retrieve.receive.transport import TcpTransport, Transport
 from getsh.dicom.retrieve.result import Ending, Tally, done_of, no_response, progress_of
+from getsh.dicom.retrieve.spool import chunked_receive, drop_spool, lenient_spool_meta
 from getsh.dicom.status import decode
 from getsh.dicom.storage.header_scan import header_of
 from getsh.dicom.storage.outcomes import ObjectMeta, StorageError, StorageMode, StoredFile, one_line
@@ -54,7 +54,6 @@ from getsh.errors import NetworkError
 log = logging.getLogger("getsh.retrieve")
 
 BRISK_LOOP_DELAY = 0.0001  # seconds; see GetRun._listening
-_chunked_lock = threading.Lock()
 
 
 @dataclass
@@ -70,18 +69,6 @@ class _Answer:
     @property
     def final(self) -> bool:
         return self.status is not None and "Status" in self.status
-
-
-@contextmanager
-def _chunked_receive(enabled: bool) -> Iterator[None]:
-    """pynetdicom writes incoming data sets to a temporary file instead of memory (global switch)."""
-    with _chunked_lock:
-        before = _config.STORE_RECV_CHUNKED_DATASET
-        _config.STORE_RECV_CHUNKED_DATASET = enabled
-        try:
-            yield
-        finally:
-            _config.STORE_RECV_CHUNKED_DATASET = before
 
 
 class GetRun:
@@ -302,14 +289,14 @@ class GetRun:
         """The worker runs the request; its messages are taken in batches until it ends."""
         worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
         try:
-            with (_chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors,
+            with (chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors,
                   self.ctrl_c.counting()):
                 answer.log = errors
                 worker.start()
                 yield from self._take_messages(answer)
                 if not answer.final:
                     settle(self.assoc)  # the responses ended without a final one
-                    self._drop_spool()
+                    drop_spool(self.assoc)
         finally:
             if not answer.ended and worker.is_alive():
                 # Left while the C-GET runs (the shell stopped listening, or a bug): the association
@@ -394,16 +381,3 @@ class GetRun:
                 return
             except KeyboardInterrupt:
                 item = self.brakes.interrupt()
-
-    def _drop_spool(self) -> None:
-        """pynetdicom spools an incoming data set to a temporary file (chunked receive) and forgets
-        that file when the association ends half-way through the message: remove it."""
-        message = getattr(self.assoc.dimse, "message", None)
-        spool, path = getattr(message, "_data_set_file", None), getattr(message, "_data_set_path", None)
-        if spool is None or not isinstance(path, Path):
-            return
-        try:
-            spool.close()
-            path.unlink(missing_ok=True)
-        except OSError as error:
-            log.debug("cannot remove pynetdicom's spool file %s: %s", path, error)

@@ -190,24 +190,3 @@ def store_event(storage: Storage, event: Any) -> Outcome:
 def _text(uid: object) -> str:
     """A request's UID as the direct path reads it: pynetdicom makes an empty one None."""
     return "" if uid is None else str(uid)
-
-
-
-def lenient_spool_meta() -> None:
-    """pynetdicom 3.0's chunked receive (bit-preserving and ignore on its path) writes the File Meta of
-    its spool file with pydicom's checks on: a C-STORE-RQ with an empty Affected SOP Instance UID
-    raises on its DUL thread, which dies, and the association hangs unanswered. Written without those
-    checks, the request reaches EVT_C_STORE and is refused there, as on the direct path. Idempotent;
-    pinned with pynetdicom (<3.1), like handover.py."""
-    from pynetdicom import dimse_messages
-
-    if dimse_messages.write_file_meta_info is not _write_meta:
-        _originals.append(dimse_messages.write_file_meta_info)
-        dimse_messages.write_file_meta_info = _write_meta
-
-
-_originals: list[Callable[..., None]] = []
-
-
-def _write_meta(fp: Any, file_meta: Dataset, enforce_standard: bool = True) -> None:
-    _originals[0](fp, file_meta, enforce_standard=False)

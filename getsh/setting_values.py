@@ -1,0 +1,90 @@
+"""How a setting's words become its value and back: the parsers and formatters the rows of the
+settings table (settings.py) name. Each parser raises ValueError with the words to show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+UNLIMITED = ("unlimited", "none", "never")  # the words for "no limit", getscu's default for -to and -td
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise ValueError(f"{text!r} is not on or off")
+
+
+def show_bool(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def parse_seconds(text: str) -> float | None:
+    """Seconds as a positive number, or ``unlimited``/``none`` (getscu's default for -to and -td)."""
+    value = text.strip().lower()
+    if value in UNLIMITED:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds (or 'unlimited')") from None
+    if seconds <= 0:
+        raise ValueError(f"{text!r}: a timeout must be more than 0 seconds (or 'unlimited')")
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def show_seconds(value: float | None) -> str:
+    return "unlimited" if value is None else f"{value}"
+
+
+def parse_count(text: str) -> int | None:
+    """A whole number of objects, 1 or more, or ``unlimited``."""
+    value = text.strip().lower()
+    if value in UNLIMITED:
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number (or 'unlimited')") from None
+    if count < 1:
+        raise ValueError(f"{text!r}: a limit must be 1 or more (or 'unlimited')")
+    return count
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
+               "t": 1024**4, "tb": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes, with K, M, G or T (×1024 each: 1.5G, 500MB), or ``unlimited``."""
+    value = text.strip().lower()
+    if value in UNLIMITED:
+        return None
+    number = value.rstrip("kmgtb ")
+    unit = value[len(number):].strip()
+    try:
+        size = float(number) * _SIZE_UNITS[unit]
+    except (ValueError, KeyError):
+        raise ValueError(f"{text!r} is not a size in bytes (e.g. 500M, 2G, or 'unlimited')") from None
+    if size < 1:
+        raise ValueError(f"{text!r}: a limit must be 1 byte or more (or 'unlimited')")
+    return int(size)
+
+
+def show_limit(value: int | None) -> str:
+    return "unlimited" if value is None else f"{value}"
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range ({low}..{high})")
+        return value
+
+    return parse
