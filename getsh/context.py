@@ -8,7 +8,7 @@ from typing import TypeVar
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.events import Associated, Received
+from getsh.dicom.events import Associated, FindDone, Received
 from getsh.dicom.keys.identifier import default_identifier
 from getsh.dicom.net.association import Link
 from getsh.dicom.net.presentation import plan_contexts
@@ -34,6 +34,7 @@ class Session:
     received: list[Received] = field(default_factory=list)
     message_id: int = 0  # of the last DIMSE request we sent
     discovered: tuple[str, ...] = ()  # storage classes 'accept auto' learned for the current get
+    found: FindDone | None = None  # the last find's matches: what 'results', 'get N' and 'cd N' read
     quit_requested: bool = False
     script: ScriptState = field(default_factory=ScriptState)  # recording, what expect looks at, replays
 

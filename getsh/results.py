@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from getsh.dicom.events import GetDone, GetStarted, Received
+from getsh.dicom.events import FindDone, GetDone, GetStarted, Received
 from getsh.exitstatus import ExitStatus
 
 
@@ -56,6 +56,21 @@ class ReceivedTable:
     rows: tuple[Received, ...]
     total: int
     filter: str
+
+
+@dataclass(frozen=True)
+class FindTable:
+    """A find's matches shown again (``results``): formatted for reading, or raw as sent."""
+
+    done: FindDone
+    raw: bool = False
+
+
+@dataclass(frozen=True)
+class PlainText:
+    """Text for other programs (JSON): printed as it is, no styling, no wrapping."""
+
+    text: str
 
 
 @dataclass(frozen=True)

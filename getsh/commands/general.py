@@ -10,7 +10,7 @@ from getsh.registry import REGISTRY, Arg, command
 from getsh.results import HelpIndex, HelpPage
 from getsh.settings import BY_NAME, Setting
 
-CATEGORY_ORDER = ("connection", "keys", "retrieve", "settings", "general")
+CATEGORY_ORDER = ("connection", "keys", "query", "retrieve", "settings", "general")
 
 
 @command(

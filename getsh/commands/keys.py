@@ -21,7 +21,7 @@ def _level(ctx: Context) -> str | None:
     return level or None
 
 
-def _complete_key(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
+def complete_keys(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
     model = ctx.settings["model"]
     return complete_key(text, model, _level(ctx), ctx.session.seen_values(), ctx.session.identifier)
 
@@ -64,7 +64,7 @@ Examples:
   key ModalitiesInStudy=CT\\MR
   key "PatientName=DOE^JOHN"
 """,
-    args=[Arg("keys", "keys to set", type=ident.parse_key, many=True, complete=_complete_key, metavar="KEY")],
+    args=[Arg("keys", "keys to set", type=ident.parse_key, many=True, complete=complete_keys, metavar="KEY")],
     aliases=("k",),
     category="keys",
 )

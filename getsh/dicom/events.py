@@ -207,3 +207,65 @@ class SplitDone:
         if self.failures:
             return ExitStatus.FAILURE
         return ExitStatus.SUBOPS_FAILED if self.failed else ExitStatus.SUCCESS
+
+
+# --- C-FIND ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoundRow:
+    """One C-FIND match as the user sees it: its number, its values (DICOM text, decoded with the
+    response's character set, multiple values joined by a backslash) and the unique keys it stands
+    for (what ``get N`` and ``cd N`` send)."""
+
+    number: int
+    level: str
+    values: tuple[tuple[str, str], ...]  # (column keyword, value) in column order
+    unique: tuple[tuple[str, str], ...]  # the identifying keys of the level and those above it
+
+    def value(self, keyword: str) -> str:
+        return next((v for k, v in (*self.values, *self.unique) if k == keyword), "")
+
+
+@dataclass(frozen=True)
+class FindStarted:
+    """A C-FIND-RQ went out."""
+
+    model: str
+    level: str
+    keys: tuple[tuple[str, str], ...]  # (keyword, value) of the identifier, for the header line
+    columns: tuple[str, ...]
+    limit: int | None  # C-CANCEL after this many matches (None: all)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One pending C-FIND response with its match."""
+
+    row: FoundRow
+
+
+@dataclass(frozen=True)
+class FindDone:
+    """The final C-FIND response (or why there was none), with every match, in order."""
+
+    model: str
+    level: str
+    columns: tuple[str, ...]
+    rows: tuple[FoundRow, ...]
+    status: DimseStatus | None  # None: no final response (the association failed; ``problem`` says how)
+    seconds: float
+    cancelled: str = ""  # why C-CANCEL was sent: "at your request", "after 10 matches (--limit 10)"
+    aborted: str = ""  # why the association was aborted, if it was
+    problem: str = ""  # what went wrong, when no final status says it
+    hint: str = ""
+    error_comment: str = ""
+    limited: bool = False  # cancelled at the limit asked for: what was wanted arrived
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        if self.status is None:
+            return ExitStatus.NETWORK
+        if self.limited and self.status.category in ("Cancel", "Success"):
+            return ExitStatus.SUCCESS
+        return self.status.exit_status

@@ -15,6 +15,9 @@ from getsh.dicom.events import (
     AssociationInfo,
     ContextInfo,
     EchoResult,
+    FindDone,
+    FindStarted,
+    Found,
     GetDone,
     GetProgress,
     GetStarted,
@@ -31,11 +34,13 @@ from getsh.literal import literal
 from getsh.logs import VALUE_WARNINGS
 from getsh.results import (
     Check,
+    FindTable,
     HelpIndex,
     HelpPage,
     HistoryView,
     KeysView,
     ObjectView,
+    PlainText,
     ReceivedTable,
     ReplayDone,
     ScriptProblems,
@@ -43,6 +48,7 @@ from getsh.results import (
     SettingChanged,
     SettingsTable,
 )
+from getsh.shell.found import LiveMatches, find_header, find_summary, found_table
 from getsh.shell.progress import RetrieveProgress
 from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table, table_rows
 
@@ -91,12 +97,14 @@ class Renderer:
         self.console = console
         self.err_console = err_console
         self.progress = RetrieveProgress(console)
+        self.matches = LiveMatches(console)
         self.in_get = False  # between GetStarted and its GetDone, pydicom's warnings wait for the summary
 
     def error(self, error: GetshError) -> None:
         """``error: message — hint``; from a script line, ``file:line: error: message — hint``
         (worded by ``GetshError.parts``, as the command line's errors are)."""
         self.progress.stop()
+        self.matches.stop()
         styles = {"lead": "bold red", "hint": "dim"}  # on a bold line
         line = Text(style="bold")
         for role, text in error.parts():  # one line: a peer's words with a line feed stay on it
@@ -169,6 +177,33 @@ class Renderer:
             self.console.print(Text("failed SOP instances: " + literal(", ".join(obj.failed_uids)), style="red"))
         for status in obj.failures:
             self.console.print(Text(f"an association ended with {literal(str(status))}", style="red"))
+
+    @show.register
+    def _(self, obj: FindStarted) -> None:
+        self.console.print(find_header(obj), overflow="fold")
+        self.matches.start(obj)
+
+    @show.register
+    def _(self, obj: Found) -> None:
+        self.matches.add(obj.row)
+
+    @show.register
+    def _(self, obj: FindDone) -> None:
+        self.matches.stop()
+        self._found(obj, raw=False)
+
+    @show.register
+    def _(self, obj: FindTable) -> None:
+        self._found(obj.done, raw=obj.raw)
+
+    def _found(self, done: FindDone, raw: bool) -> None:
+        if done.rows:
+            self.console.print(found_table(done.columns, done.rows, self.console.width, raw=raw, level=done.level))
+        self.console.print(find_summary(done), soft_wrap=True)
+
+    @show.register
+    def _(self, obj: PlainText) -> None:
+        self.console.print(Text(obj.text), soft_wrap=True)
 
     @show.register
     def _(self, obj: ReceivedTable) -> None:

@@ -24,7 +24,7 @@ from pynetdicom.dimse_primitives import C_GET, C_STORE
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu import P_DATA_TF
 
-from getsh.dicom.retrieve.cancellation import Cancellation
+from getsh.dicom.net.cancellation import Cancellation
 from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.receive import wire
 from getsh.dicom.retrieve.receive.transport import TcpTransport

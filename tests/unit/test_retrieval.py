@@ -13,10 +13,10 @@ import pytest
 from pydicom import Dataset
 
 from getsh.dicom.events import GetDone, Notice, Received, SplitDone
+from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.presentation import DEFAULT_STORAGE_CLASSES, MAX_CONTEXTS, SERVICE_CONTEXTS
 from getsh.dicom.net.sopclasses import ALL_STORAGE_CLASSES
 from getsh.dicom.retrieve import Request, Retrieval, RetrieveOptions, SessionHooks, class_groups
-from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.retrieval import merged
 from getsh.dicom.status import decode, failure_hint, retrieve_advice
 from getsh.dicom.storage.naming import LayoutError

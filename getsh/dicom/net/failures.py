@@ -205,6 +205,17 @@ def unusable_for_get(assoc: Association, model: str) -> NetworkError | None:
                         "no C-GET was sent", hint)
 
 
+def unusable_for_find(assoc: Association, model: str) -> NetworkError | None:
+    """Why a C-FIND under ``model`` cannot be sent on this association (its context was refused), or None."""
+    model_uid = FIND_MODELS[model]
+    if any(str(cx.abstract_syntax) == model_uid and cx.as_scu for cx in assoc.accepted_contexts):
+        return None
+    why = _refusal(assoc, {model_uid}) or "not accepted for getsh as SCU"
+    others = " or ".join(f"set model {name}" for name in FIND_MODELS if name != model)
+    return NetworkError(f"the peer refused the {uid_name(model_uid)} ({why}): no C-FIND was sent",
+                        f"try another query/retrieve model: {others}")
+
+
 def _refusal(assoc: Association, syntaxes: set[str]) -> str:
     """Why the peer refused the contexts of these abstract syntaxes, in words (the commonest reason)."""
     reasons = [str(cx.status).lower() for cx in assoc.rejected_contexts if str(cx.abstract_syntax) in syntaxes]

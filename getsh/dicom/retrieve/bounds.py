@@ -5,7 +5,7 @@ then under the DIMSE timeout, or sends C-STOREs without end keeps getsh waiting 
 and one that ignores C-CANCEL keeps it after the user asked to stop. ``Bounds`` are the limits, as
 plain values from the settings; a ``Watch`` measures one request against them and says what to do:
 cancel (a limit was reached) or abort (a C-CANCEL was not answered within the grace period).
-``Brakes`` put Ctrl-C and the limits on the one cancel mechanism (cancellation.py), which acts on
+``Brakes`` put Ctrl-C and the limits on the one cancel mechanism (net/cancellation.py), which acts on
 either receive path, and word what happened.
 
 Progress is an object completed (stored, or kept as the storage mode says), or another MiB of data
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from getsh.dicom.events import Notice
-from getsh.dicom.retrieve.cancellation import Cancellation
+from getsh.dicom.net.cancellation import Cancellation
 
 AT_YOUR_REQUEST = "at your request"  # the reason Ctrl-C gives the cancel mechanism
 PROGRESS_BYTES = 1024 * 1024  # this much data received counts as progress, object completed or not

@@ -31,11 +31,11 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.net.association import settle
+from getsh.dicom.net.cancellation import Cancellation, PynetdicomPath
 from getsh.dicom.net.failures import pynetdicom_errors
+from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.pdu_bounds import abort_for
 from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
-from getsh.dicom.retrieve.cancellation import Cancellation, PynetdicomPath
-from getsh.dicom.retrieve.interrupts import CtrlC
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
 from getsh.dicom.retrieve.receive import handover
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
