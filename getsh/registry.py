@@ -145,6 +145,18 @@ class Invocation:
                     words += self._words(arg)
         return " ".join(words)
 
+    def rewritten(self, raw: Mapping[str, list[str]]) -> Invocation:
+        """The same command with some arguments' words replaced (``results.RecordAs``), bound again."""
+        merged = {**self.raw, **raw}
+        words: list[str] = []
+        for arg in self.command.options:
+            if arg.name in merged:
+                words += [arg.option or ""] + ([] if arg.flag else merged[arg.name])
+        words.append("--")
+        for arg in self.command.positionals:
+            words += merged.get(arg.name, [])
+        return bind(self.command, words)
+
     def _words(self, arg: Arg) -> list[str]:
         raw = self.raw.get(arg.name, [])
         value = getattr(self.args, arg.name)

@@ -120,6 +120,14 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class RecordAs:
+    """What a recording (and history) writes for the command instead of the line as typed: raw words for
+    some of its arguments (``get 3`` is written as the unique keys row 3 stood for). Not drawn."""
+
+    raw: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
 class Check:
     """One ``expect``: what was expected, whether it held, and what was found."""
 

@@ -22,7 +22,7 @@ from getsh.dicom.events import Notice
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus, worst
 from getsh.registry import MAX_LINE, REGISTRY, Invocation, Registry, split_statements, too_long
-from getsh.results import Outcome
+from getsh.results import Outcome, RecordAs
 from getsh.script.recording import public_line
 
 log = logging.getLogger("getsh")
@@ -124,6 +124,9 @@ class Runner:
         if failure is not None:
             self.renderer.error(failure)
             outcome = worst(outcome, failure.status)
+        rewrite = next((i for i in items if isinstance(i, RecordAs)), None)
+        if rewrite is not None:  # recorded as what it stood for (get 3: the row's unique keys)
+            invocation = invocation.rewritten(rewrite.raw)
         line, _secret = public_line(invocation)
         done = Outcome(invocation.command.name, line, outcome, failure.message if failure else "",
                        failure.hint if failure else "", tuple(items))

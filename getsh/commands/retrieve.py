@@ -6,16 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+from pydicom import Dataset
+
 from getsh.completion.arguments import paths
 from getsh.context import Context
+from getsh.dicom.events import Notice
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.net.sopclasses import classes_for
+from getsh.dicom.query.rows import is_selection, row_identifier, select
 from getsh.dicom.retrieve.bounds import Bounds
-from getsh.dicom.retrieve.retrieval import Retrieval, RetrieveOptions, SessionHooks, requests_for
+from getsh.dicom.retrieve.retrieval import Request, Retrieval, RetrieveOptions, SessionHooks, requests_for
 from getsh.dicom.storage.header_scan import with_header
 from getsh.errors import UsageError
 from getsh.registry import Arg, Suggestion, command
-from getsh.results import TABLE_ROWS, ObjectView, ReceivedTable
+from getsh.results import TABLE_ROWS, ObjectView, ReceivedTable, RecordAs
 
 
 def _key_or_file(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
@@ -24,29 +28,40 @@ def _key_or_file(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterat
 
 @command(
     "get",
-    "retrieve with C-GET: the current keys (or query files), objects stored as they arrive",
+    "retrieve with C-GET: the current keys, rows of the last find, or query files; objects stored as they arrive",
     help="""
 Sends C-GET-RQ under the current model with the current keys, receives the C-STORE
 sub-operations on the same association, and shows what arrived. Keys given here override
-the current ones for this request only. Query files (DICOM files holding an identifier, as
-getscu's dcmfile-in) are sent one C-GET each, in order, with the keys given here applied on
-top. The 'repeat' setting repeats each request. Ctrl-C sends C-CANCEL and keeps what has
-arrived; a second Ctrl-C aborts the association, and so does a peer that has not ended the
-retrieve 'cancel-grace' seconds after the C-CANCEL. Limits cancel the same way: no object
-completed for 'no-progress-timeout' seconds, 'retrieve-timeout', 'max-objects', 'max-bytes'.
+the current ones for this request only. Row numbers of the last find (get 3, get 2-5,8,
+get all) retrieve those rows: each by its level and unique keys alone, one C-GET a row.
+Query files (DICOM files holding an identifier, as getscu's dcmfile-in) are sent one C-GET
+each, in order, with the keys given here applied on top. '+' between groups of keys sends
+one C-GET for each group; --exact makes each group the whole identifier (the current keys
+are not used): a recording writes 'get 3' that way, so a replay retrieves the same objects
+whatever order the archive answers a find in. The 'repeat' setting repeats each request.
+Ctrl-C sends C-CANCEL and keeps what has arrived; a second Ctrl-C aborts the association,
+and so does a peer that has not ended the retrieve 'cancel-grace' seconds after the
+C-CANCEL. Limits cancel the same way: no object completed for 'no-progress-timeout'
+seconds, 'retrieve-timeout', 'max-objects', 'max-bytes'.
 
 Examples:
   get                                   the current keys
+  get 3                                 row 3 of the last find (get 2-5,8 several; get all)
   get StudyInstanceUID=1.2.3            this study, whatever the current keys
   get q1.dcm q2.dcm                     one C-GET per query file
+  get --exact QueryRetrieveLevel=SERIES StudyInstanceUID=1.2 SeriesInstanceUID=1.2.3
 """,
-    args=[Arg("items", "keys (Keyword=value, gggg,eeee=value) or query files", many=True, required=False,
-              complete=_key_or_file, metavar="KEY|FILE")],
+    args=[Arg("items", "keys (Keyword=value, gggg,eeee=value), row numbers of the last find, query files; "
+              "+ between requests", many=True, required=False, complete=_key_or_file, metavar="KEY|ROWS|FILE"),
+          Arg("exact", "each group of keys is the whole identifier: the current keys are not used",
+              option="--exact", flag=True, default=False)],
     category="retrieve",
 )
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
-    keys, files = _split_items(args.items)
-    requests = requests_for(ctx.session.identifier, files, keys)
+    requests, notices, recorded = _requests(ctx, args.items, args.exact)
+    yield from notices
+    if recorded is not None:
+        yield RecordAs({"items": recorded, "exact": []})
     s = ctx.settings
     options = RetrieveOptions(
         model=s["model"], propose=s["propose"], prefer=s["prefer"], accept=classes_for(s["accept"]),
@@ -58,6 +73,56 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     )
     retrieval = Retrieval(requests, options, _session_hooks(ctx), first_index=len(ctx.session.received) + 1)
     yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve
+
+
+def _requests(ctx: Context, items: list[str], exact: bool) -> tuple[list[Request], list[Notice], list[str] | None]:
+    """The C-GET requests of a get line: one per group between '+' (one per row, one per query file),
+    notices to show first, and — when rows were named — the items a recording writes instead."""
+    found = ctx.session.found
+    groups: list[list[str]] = [[]]
+    for item in items:
+        if item == "+":
+            groups.append([])
+        else:
+            groups[-1].append(item)
+    if len(groups) > 1 and not all(groups):
+        raise UsageError("'+' separates requests: there is nothing on one side of it", "get KEYS + KEYS")
+    requests: list[Request] = []
+    notices: list[Notice] = []
+    rows_named = False
+    for group in groups:
+        if len(group) == 1 and is_selection(group[0]) and (found is not None or not _is_file(group[0])):
+            if _is_file(group[0]):
+                notices.append(Notice(f"{group[0]} is taken as row numbers of the last find; a query file of "
+                                      f"that name exists too: get ./{group[0]} sends the file"))
+            requests += _row_requests(ctx, group[0])
+            rows_named = True
+            continue
+        if any(is_selection(word) and not _is_file(word) for word in group) and len(group) > 1:
+            word = next(w for w in group if is_selection(w))
+            raise UsageError(f"row numbers ({word}) cannot be mixed with keys or files in one request: a row "
+                             "stands for its own unique keys", f"get {word} alone, or '+' between: get {word} + KEYS")
+        keys, files = _split_items(group)
+        base = Dataset() if exact else ctx.session.identifier
+        requests += requests_for(base, files, keys)
+    if not rows_named:
+        return requests, notices, None
+    recorded: list[str] = []
+    for request in requests:
+        recorded += ["+"] * bool(recorded) + [f"{elem.keyword}={elem.value}" for elem in request.identifier]
+    return requests, notices, recorded
+
+
+def _row_requests(ctx: Context, word: str) -> list[Request]:
+    found = ctx.session.found
+    rows = select(word, found)
+    assert found is not None  # select raised otherwise
+    model = ctx.settings["model"]
+    if found.model != model:
+        raise UsageError(f"the last find ran under the {found.model} model and the model is now {model}: its rows "
+                         "do not carry the unique keys a retrieve needs here",
+                         f"find again, or set model {found.model}")
+    return [Request(f"row {row.number}", row_identifier(found, row)) for row in rows]
 
 
 def _session_hooks(ctx: Context) -> SessionHooks:

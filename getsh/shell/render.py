@@ -42,6 +42,7 @@ from getsh.results import (
     ObjectView,
     PlainText,
     ReceivedTable,
+    RecordAs,
     ReplayDone,
     ScriptProblems,
     ScriptStep,
@@ -200,6 +201,10 @@ class Renderer:
         if done.rows:
             self.console.print(found_table(done.columns, done.rows, self.console.width, raw=raw, level=done.level))
         self.console.print(find_summary(done), soft_wrap=True)
+
+    @show.register
+    def _(self, obj: RecordAs) -> None:
+        pass  # for the recording, not the screen
 
     @show.register
     def _(self, obj: PlainText) -> None:
