@@ -91,10 +91,8 @@ def run_find(ctx: Context, model: str, level: str, identifier: Dataset, limit: i
     run = FindRun(assoc, identifier, model, level, columns, session.next_message_id(), limit=limit,
                   cancel_grace=ctx.settings["cancel-grace"], keep=keep,
                   diagnose=lambda elapsed: session.link.dimse_failure("C-FIND", ctx.timeouts(), elapsed))
-    for item in run.run():
-        if isinstance(item, FindDone):
-            session.found = item
-        yield item
+    yield from run.run()  # yield from: a Ctrl-C while a row is drawn reaches the find (C-CANCEL)
+    session.found = run.done
 
 
 def _found(ctx: Context) -> FindDone:

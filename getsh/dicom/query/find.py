@@ -97,6 +97,8 @@ class FindRun:
         self.cancelled_at = 0.0
         self.aborted = ""
         self.limited = False
+        self.notices: list[Notice] = []  # what a Ctrl-C did, to say at once
+        self.done: FindDone | None = None  # once run() has ended
 
     def run(self) -> Iterator[object]:
         keys = tuple((e.keyword or str(e.tag), element_text(e)) for e in self.identifier
@@ -111,6 +113,10 @@ class FindRun:
             with self.ctrl_c.counting():
                 while True:
                     item = self._next()
+                    while self.notices:
+                        yield from self._shown(self.notices.pop(0))
+                    if item is _SAID:
+                        continue
                     if item is _END:
                         break
                     if isinstance(item, BaseException):
@@ -124,15 +130,15 @@ class FindRun:
                         continue  # the worker ends after the final response
                     if code == 0xFF01 and not warned_optional:
                         warned_optional = True
-                        yield Notice("the peer does not support some of the optional keys asked (0xFF01): "
-                                     "their columns may stay empty")
+                        yield from self._shown(Notice("the peer does not support some of the optional keys asked "
+                                                      "(0xFF01): their columns may stay empty"))
                     if match is None or self.limited or self.aborted:
                         continue
                     row = row_of(match, len(self.rows) + 1, self.model, self.level, self.columns)
                     self.rows.append(row)
                     if self.keep is not None:
                         self.keep(row.number, match)
-                    yield Found(row)
+                    yield from self._shown(Found(row))
                     if self.limit is not None and len(self.rows) >= self.limit and not self.cancelled:
                         self.limited = True
                         self._cancel(f"after {self.limit} matches (--limit {self.limit})")
@@ -140,7 +146,25 @@ class FindRun:
             if worker.is_alive() and not self.aborted and status is None:
                 self._abort("the find was interrupted")
             worker.join(timeout=2)
-        yield self._done(status, time.monotonic() - start)
+        self.done = self._done(status, time.monotonic() - start)
+        yield self.done
+
+    def _shown(self, item: object) -> Iterator[object]:
+        """Yield ``item``; a Ctrl-C while it is drawn (the runner throws it in here) is a press."""
+        try:
+            yield item
+        except KeyboardInterrupt:
+            self._press()
+
+    def _press(self) -> None:
+        """Ctrl-C: the first sends C-CANCEL, the next aborts."""
+        if self.cancelled:
+            if not self.aborted:
+                self._abort("at your request (a second Ctrl-C)")
+        else:
+            self._cancel("at your request")
+            self.notices.append(Notice("C-CANCEL sent: waiting for the peer's final response (Ctrl-C again aborts "
+                                       "the association)"))
 
     def _work(self) -> None:
         try:
@@ -157,20 +181,21 @@ class FindRun:
             try:
                 presses = self.ctrl_c.take()
                 item = self.responses.get(timeout=POLL)
+            except queue.Empty:
+                item = None
             except KeyboardInterrupt:  # not on the main thread: Ctrl-C raised where we wait
                 presses = 1
                 item = None
             for _ in range(presses):
-                if self.cancelled:
-                    self._abort("at your request (a second Ctrl-C)")
-                else:
-                    self._cancel("at your request")
+                self._press()
             if (self.cancelled and not self.aborted and self.cancel_grace is not None
                     and time.monotonic() - self.cancelled_at > self.cancel_grace):
                 self._abort(f"the peer had not ended the C-FIND {self.cancel_grace:g} s after C-CANCEL "
                             "(cancel-grace)")
             if item is not None:
                 return item
+            if self.notices:
+                return _SAID
 
     def _cancel(self, why: str) -> None:
         self.cancelled, self.cancelled_at = why, time.monotonic()
@@ -202,4 +227,5 @@ class FindRun:
                         **common)
 
 
-_END = object()
+_END = object()  # the worker has finished
+_SAID = object()  # no response yet, but something to say (a Ctrl-C was taken)
