@@ -17,7 +17,7 @@ from getsh.dicom.keys.qr_keys import level_of
 from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.query.export import as_csv, as_json, write_atomically
 from getsh.dicom.query.find import FindRun
-from getsh.dicom.query.return_keys import columns_of, find_identifier
+from getsh.dicom.query.return_keys import above_level_warnings, columns_of, find_identifier
 from getsh.errors import UsageError
 from getsh.registry import Arg, command
 from getsh.results import FindTable, PlainText
@@ -74,6 +74,8 @@ Examples:
 )
 def find(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     model, level, identifier = request_of(ctx, args.keys or [])
+    for warning in above_level_warnings(identifier, model, level):
+        yield Notice(warning)
     yield from run_find(ctx, model, level, identifier, args.limit)
 
 

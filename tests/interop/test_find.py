@@ -202,3 +202,14 @@ def test_a_query_file_named_like_a_row_is_still_reachable(
     status, shown = shell.run("get 1")
     assert "taken as row numbers of the last find; a query file of that name exists too: get ./1" in shown
     assert "C-GET row 1" in shown
+
+
+def test_a_key_of_a_level_above_is_warned_about_where_peers_ignore_it(shell: Shell, dcmqrscp: object) -> None:
+    port, aet = dcmqrscp.port, dcmqrscp.ae_title  # type: ignore[attr-defined]
+    status, shown = shell.run(f"connect 127.0.0.1 {port} --aec {aet}; level SERIES; find PatientName=DOE*")
+    assert status is ExitStatus.SUCCESS
+    assert ("warning: PatientName is a PATIENT-level key: in a SERIES-level find some peers ignore it (DCMTK's "
+            "dcmqrscp does) — narrow by PatientID, or find at PATIENT level first") in shown
+    assert "10 matches" in shown  # dcmqrscp ignored it: every series of every patient
+    status, shown = shell.run("find PatientID=DEMO001")
+    assert "warning" not in shown and "4 matches" in shown

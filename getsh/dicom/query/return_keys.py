@@ -79,6 +79,25 @@ def _has_value(identifier: Dataset, keyword: str) -> bool:
     return value not in (None, "") and not (hasattr(value, "__len__") and len(value) == 0)
 
 
+def above_level_warnings(identifier: Dataset, model: str, level: str) -> list[str]:
+    """Matching keys that belong to a level above the request's and are not its unique key: many peers
+    ignore them there (dcmqrscp does, Orthanc filters), so the matches may not be narrowed by them."""
+    path = levels(model)
+    above = path[: path.index(level)]
+    unique = set(identifying_keys(model, level))
+    warnings = []
+    for elem in identifier:
+        keyword = elem.keyword
+        if keyword in unique or keyword in NOT_COLUMNS or not _has_value(identifier, keyword):
+            continue
+        if role(keyword, model, level) is None and (owner := next((a for a in above if role(keyword, model, a)),
+                                                                  None)):
+            warnings.append(f"warning: {keyword} is a {owner}-level key: in a {level}-level find some peers ignore "
+                            f"it (DCMTK's dcmqrscp does) — narrow by {unique_key(model, owner)}, or find at "
+                            f"{owner} level first")
+    return warnings
+
+
 def retrieve_identifier(model: str, level: str, unique: dict[str, str]) -> Dataset:
     """The C-GET (or C-FIND one level down) identifier of a found row: its level and unique keys only."""
     identifier = Dataset()
