@@ -1,5 +1,5 @@
 """The composition root: a parsed command line becomes a session and runs in its mode — the shell,
-``-c``, piped stdin, ``get``, ``echo``, ``run``, or ``serve``. Every mode but serve ends through
+``-c``, piped stdin, ``get``, ``find``, ``echo``, ``run``, or ``serve``. Every mode but serve ends through
 ``SessionLifetime`` (getsh/lifetime.py), which also answers Ctrl-C."""
 
 from __future__ import annotations
@@ -24,24 +24,27 @@ if TYPE_CHECKING:
     from getsh.settings import Settings
 
 
-def make_runner(ctx: Context) -> Runner:
+def make_runner(ctx: Context, *, next_steps: bool = True) -> Runner:
     """The runner every mode uses; the identifier starts as the default of the model the command
-    line (or config) chose."""
+    line (or config) chose. ``next_steps``: the renderer suggests the shell's next commands (not in
+    a one-shot mode, where there is no next command)."""
     ctx.session.identifier = default_identifier(ctx.settings["model"])
-    return Runner(ctx, Renderer(ctx.env.console, ctx.env.err_console))
+    return Runner(ctx, Renderer(ctx.env.console, ctx.env.err_console, next_steps=next_steps))
 
 
-def start(env: Environment, settings: Settings) -> Runner:
+def start(env: Environment, settings: Settings, *, next_steps: bool = True) -> Runner:
     """A session ready for its first line (the deferred shell builds it this way, on its loader thread)."""
-    return make_runner(Context(env, settings))
+    return make_runner(Context(env, settings), next_steps=next_steps)
 
 
 def run(env: Environment, settings: Settings, opts: Options) -> int:
     if opts.mode == "serve":
         return serve(env, opts)
-    runner = start(env, settings)
+    runner = start(env, settings, next_steps=opts.mode not in ("get", "find", "echo"))
     if opts.mode == "get":
         return one_shot_get(runner, opts)
+    if opts.mode == "find":
+        return one_shot_find(runner, opts)
     if opts.mode == "echo":
         return one_shot(runner, opts, ["echo"])
     return session(runner, opts)
@@ -106,6 +109,38 @@ def one_shot_get(runner: Runner, opts: Options) -> int:
             runner.ctx.session.identifier = Dataset()
             if life.update(runner.run_line(shlex.join(["key", *opts.keys]))) is ExitStatus.SUCCESS:
                 life.update(runner.run_line("get"))
+    return int(life.outcome)
+
+
+def find_line(opts: Options, output: str) -> str:
+    """The shell's ``find`` line that a findscu command line means: its -k keys for this request,
+    ``--cancel N`` as ``--limit N``, ``-X`` as ``--extract`` into the output directory (-od)."""
+    words = ["find", *opts.keys]
+    if opts.cancel is not None:
+        words += ["--limit", str(opts.cancel)]
+    if opts.extract:
+        words += ["--extract", output]
+    return shlex.join(words)
+
+
+def one_shot_find(runner: Runner, opts: Options) -> int:
+    """``getsh find …``: what findscu does — connect, one C-FIND per query file (else one from the -k
+    keys), each ``repeat`` times — as the shell's ``find`` line; the exit status is the worst outcome."""
+    from pydicom import Dataset
+
+    assert opts.peer is not None  # parse_args insists on peer and port in this mode
+    settings = runner.ctx.settings
+    line = find_line(opts, str(settings["output"]))
+    with SessionLifetime(runner) as life:
+        if life.update(runner.run_line(_connect_line(opts.peer))) is not ExitStatus.SUCCESS:
+            return int(life.outcome)  # not associated: nothing to ask (the error says why)
+        for _ in range(settings["repeat"]):
+            for path in opts.query_files or [""]:
+                if not path:  # the identifier is exactly the -k keys, as findscu builds it
+                    runner.ctx.session.identifier = Dataset()
+                elif life.update(runner.run_line(f"load {shlex.quote(path)}")) is not ExitStatus.SUCCESS:
+                    continue  # the error says why; the next file may still be read
+                life.update(runner.run_line(line))
     return int(life.outcome)
 
 

@@ -1,6 +1,6 @@
 """The program: argv → settings and a mode — the shell, ``-c`` commands, piped stdin, ``get``
-(getscu's one-shot retrieve), ``echo``, ``run`` a script, or ``serve`` — then help, version, the
-config file, and the hand-over to the shell or the composition root (app.py).
+(getscu's one-shot retrieve), ``find`` (findscu's one-shot query), ``echo``, ``run`` a script, or
+``serve`` — then help, version, the config file, and the hand-over to the shell or the composition root (app.py).
 
 Each mode's options are one table (cmdline/modes.py; cmdline/argv.py reads every mode with the same loop,
 and ``--help`` lists the same tables). Options are getscu's: every setting's flags come from
@@ -16,11 +16,21 @@ from __future__ import annotations
 import configparser
 import functools
 import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from getsh import WELCOME, __version__
-from getsh.cmdline.modes import COMMAND_FILE_HELP, GENERAL, SERVE_OPTIONS, arguments_text, parse_args, run_mode
+from getsh.cmdline.modes import (
+    COMMAND_FILE_HELP,
+    FIND_OPTIONS,
+    FIND_SETTINGS,
+    GENERAL,
+    SERVE_OPTIONS,
+    arguments_text,
+    parse_args,
+    run_mode,
+)
 from getsh.cmdline.options import Options
 from getsh.env import HOME_VARIABLE, Environment
 from getsh.errors import GetshError
@@ -61,6 +71,8 @@ def help_text() -> str:
         "usage: getsh [options] [peer port [dcmfile-in]]   the shell (connected to peer when given)",
         "       getsh get [options] peer port [dcmfile-in…]  as getscu: one C-GET per query file (else one",
         "                                        from the -k keys), --repeat times, then exit",
+        "       getsh find [options] peer port [dcmfile-in…]  as findscu: one C-FIND per query file (else",
+        "                                        one from the -k keys), the matches as a table, then exit",
         "       getsh echo [options] peer port   as echoscu: C-ECHO, then exit",
         "       getsh --demo [options]           the shell, on the embedded demo archive",
         "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
@@ -76,13 +88,19 @@ def help_text() -> str:
         "run options (as 'source FILE …' in the shell; settings options apply before the script's first line)",
         *_rows((o.label, o.help) for o in run_mode().options),
         "",
+        *textwrap.wrap("find options (with the general options but -c and --demo, and the options of the settings "
+                       f"findscu has too: {', '.join(FIND_SETTINGS)})", 100),
+        *_rows((o.label, o.help) for o in FIND_OPTIONS if o.help),
+        "  (no -W: the default model is patient root, -P; findscu's default is the worklist model)",
+        "",
         "serve options (and -h and the log-level options)",
         *_rows((o.label, o.help) for o in SERVE_OPTIONS),
         "",
         "exit status: 0 success, 1 bad command line, 2 a command failed, 3 script error, 4 warning,",
         "             5 sub-operations failed, 6 failure status from the peer, 7 network/association failure,",
         "             8 a retrieve cancelled at a limit (max-objects, max-bytes, retrieve-timeout …)",
-        "             getsh get: the worst outcome (unlike getscu, which exits 0 after a failed C-GET)",
+        "             getsh get, getsh find: the worst outcome (unlike getscu and findscu, which exit 0",
+        "             after a failure status)",
         "             getsh run: 0 every command ran and every expectation held, 1 an expectation failed,",
         "             2 a command failed, 3 a bad script line or an unreadable script",
         f"files: history and config in ${HOME_VARIABLE} (default: the user data directory)",

@@ -198,8 +198,9 @@ MASK = "********"  # how a secret setting's value is shown
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("aet", "my calling AE title", "GETSCU", validate_ae_title,
-            flags=("-aet", "--aetitle"), metavar="AETITLE", renegotiate=True),
+    Setting("aet", "my calling AE title; FINDSCU in 'getsh find', as findscu", "GETSCU", validate_ae_title,
+            flags=("-aet", "--aetitle"), metavar="AETITLE", renegotiate=True,
+            mode_defaults=(("find", "FINDSCU"),)),  # getsh find: findscu's default
     Setting("aec", "called AE title of the peer", "ANY-SCP", validate_ae_title,
             flags=("-aec", "--call"), metavar="AETITLE", renegotiate=True),
     Setting("model", "query/retrieve information model", "patient", choices=(

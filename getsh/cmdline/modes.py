@@ -1,6 +1,7 @@
 """Every mode's command line as tables of options, read by argv.py's one loop: the shell's and
 the one-shot ``get``/``echo``'s (getscu's options; each setting's flags come from the settings
-table), ``run``'s (from the ``source`` command's declaration), and ``serve``'s. The same tables
+table), ``find``'s (findscu's: its own few and the settings findscu has too), ``run``'s (from the
+``source`` command's declaration), and ``serve``'s. The same tables
 make ``--help`` (cli.py) and ``--arguments``' long forms.
 """
 
@@ -92,7 +93,9 @@ LONG_FORMS = {o.spellings[0]: o.spellings[1] for o in (*GENERAL, *SETTING_OPTION
 
 SHELL_USAGE = "usage: getsh [options] [peer port [dcmfile-in…]]"
 GET_USAGE = "usage: getsh get [options] peer port [dcmfile-in…]"
+FIND_USAGE = "usage: getsh find [options] peer port [dcmfile-in…]"
 ECHO_USAGE = "usage: getsh echo [options] peer port"
+ONE_SHOT_USAGE = {"get": GET_USAGE, "find": FIND_USAGE, "echo": ECHO_USAGE}
 
 
 def _refused(mode: str, spelling: str, usage: str) -> Option:
@@ -114,6 +117,36 @@ def one_shot_options(mode: str, usage: str) -> tuple[Option, ...]:
 def _operand(word: str) -> bool:
     """A word that does not look like an option (a negative number does not) is an operand."""
     return not (word.startswith(("-", "+")) and len(word) > 1 and not word.lstrip("-").isdigit())
+
+
+# --- getsh find: findscu's words ------------------------------------------------------------------
+
+# the settings findscu has an option for (the rest are getscu's: getsh find does not take them)
+FIND_SETTINGS = ("aet", "aec", "model", "propose", "connect-timeout", "acse-timeout", "dimse-timeout", "max-pdu",
+                 "repeat", "abort", "output", "log-level", "cancel-grace")
+
+
+def _responses(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{text!r} is not a number of responses (1 or more)")
+    return int(text)
+
+
+def _worklist(opts: Options, _: None) -> None:
+    if opts.mode == "find":  # after --help, nothing runs
+        raise UsageError("find: -W (the modality worklist model) is not supported",
+                         "query an archive with -P (patient root, the default), -S (study root) "
+                         "or -O (patient/study only)")
+
+
+FIND_OPTIONS = (
+    Option(("-X", "--extract"), "write each response as a DICOM file, rsp0001.dcm … (in -od, default .)",
+           assign("extract", True)),
+    Option(("--cancel",), "send C-CANCEL after N responses and keep those N", assign("cancel"), metavar="N",
+           convert=_responses, hint="e.g. --cancel 10"),
+    Option(("-W", "--worklist"), "", _worklist),
+)
+LONG_FORMS.update({o.spellings[0]: o.spellings[1] for o in FIND_OPTIONS if len(o.spellings) == 2})
 
 
 # --- the checks of a whole general command line -------------------------------------------------
@@ -144,8 +177,8 @@ def _check_settings_given(opts: Options) -> None:
 
 def _peer(opts: Options, operands: list[str]) -> None:
     """``peer port [dcmfile-in…]``: in the shell, get and echo alike."""
-    usage = {"get": GET_USAGE, "echo": ECHO_USAGE}.get(opts.mode, SHELL_USAGE)
-    if opts.mode in ("get", "echo") and not operands:
+    usage = ONE_SHOT_USAGE.get(opts.mode, SHELL_USAGE)
+    if opts.mode in ONE_SHOT_USAGE and not operands:
         raise UsageError(f"{opts.mode}: missing parameter peer", usage)
     if opts.mode == "echo" and len(operands) > 2:
         raise UsageError(f"echo: unexpected argument {operands[2]!r}", ECHO_USAGE)
@@ -165,9 +198,13 @@ def _finish_general(opts: Options, operands: list[str]) -> None:
         return
     _peer(opts, operands)
     _check_settings_given(opts)
-    if opts.mode == "get":
+    if opts.mode in ("get", "find"):
         if not opts.query_files and not opts.keys:
-            raise UsageError("get: either query file or override keys (or both) must be specified", GET_USAGE)
+            raise UsageError(f"{opts.mode}: either query file or override keys (or both) must be specified",
+                             ONE_SHOT_USAGE[opts.mode])
+        if opts.extract and len(opts.query_files) > 1:
+            raise UsageError(f"find: -X with {len(opts.query_files)} query files would write each one's responses "
+                             "over the last one's (rsp0001.dcm …)", "run one query file at a time, each with its -od")
         return
     if len(opts.query_files) > 1:
         raise UsageError("the shell holds one identifier: give it one query file",
@@ -260,15 +297,19 @@ ONE_SHOT = {
                _finish_general, unknown_hint="see: getsh --help")
     for name, usage in (("get", GET_USAGE), ("echo", ECHO_USAGE))
 }
+FIND = Mode("find", (*one_shot_options("find", FIND_USAGE), *FIND_OPTIONS),
+            setting_options(s for s in SETTINGS if s.name in FIND_SETTINGS), FIND_USAGE, "unknown option {word}",
+            _operand, _finish_general, unknown_hint="see: getsh --help")
 MODES = {
     **ONE_SHOT,
+    "find": FIND,
     "serve": Mode("serve", SERVE_OPTIONS, (HELP, *setting_options(s for s in SETTINGS if s.name == "log-level")),
                   SERVE_USAGE, "serve: unknown argument {word}", lambda word: False, _finish_nothing),
 }
 
 
 def mode_named(word: str) -> Mode | None:
-    """The mode a first word names (get, echo, run, serve); None: the shell's, and the word is its own."""
+    """The mode a first word names (get, find, echo, run, serve); None: the shell's, and the word is its own."""
     return run_mode() if word == "run" else MODES.get(word)
 
 

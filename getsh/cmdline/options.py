@@ -21,10 +21,12 @@ class Options:
     demo: bool = False
     peer: tuple[str, str] | None = None
     log_config: Path | None = None
-    mode: str = "shell"  # shell | get | echo | run | serve | help | version
+    mode: str = "shell"  # shell | get | find | echo | run | serve | help | version
     show_arguments: bool = False  # --arguments: print the expanded command line (as DCMTK)
     expanded: list[str] = field(default_factory=list)  # argv after @file expansion
     run_words: list[str] = field(default_factory=list)  # getsh run: the 'source' command's words
+    extract: bool = False  # getsh find -X: each response as rspNNNN.dcm in the output directory
+    cancel: int | None = None  # getsh find --cancel N: C-CANCEL after N responses
     serve_port: int = 0
     serve_aet: str = "GETSH-DEMO"
     serve_require_aet: bool = False

@@ -16,9 +16,10 @@ from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys.qr_keys import level_of
 from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.query.export import as_csv, as_json, write_atomically
+from getsh.dicom.query.extract import ResponseFiles
 from getsh.dicom.query.find import FindRun
 from getsh.dicom.query.return_keys import above_level_warnings, columns_of, find_identifier
-from getsh.errors import UsageError
+from getsh.errors import GetshError, UsageError
 from getsh.registry import Arg, command
 from getsh.results import FindTable, PlainText
 
@@ -42,7 +43,8 @@ def request_of(ctx: Context, keys: list[ident.KeyAssignment]) -> tuple[str, str,
         ident.apply(base, assignment)
     level_text = str(base.get("QueryRetrieveLevel", "") or "")
     if not level_text.strip():
-        raise UsageError("no QueryRetrieveLevel: a C-FIND needs a level", "set one with: level STUDY")
+        raise UsageError("no QueryRetrieveLevel: a C-FIND needs a level",
+                         "set one with: level STUDY (on getsh's command line: -k QueryRetrieveLevel=STUDY)")
     level = level_of(model, level_text)
     return model, level, find_identifier(base, model, level)
 
@@ -59,24 +61,37 @@ modalities, counts; series: number, modality, description; image: number, class,
 keys you set are asked too, and win. Rows are numbered: 'get 3' retrieves row 3, 'cd 3'
 enters it. Ctrl-C sends C-CANCEL and keeps what arrived (a second Ctrl-C aborts);
 --limit N cancels after N matches (findscu --cancel). 'results' shows the table again.
+--extract DIR writes each response as DIR/rsp0001.dcm, rsp0002.dcm … (findscu -X);
+DIR must exist.
 
 Examples:
   find                                  the current level, every match
   find PatientName=DOE*                 patients whose name starts with DOE
   find QueryRetrieveLevel=STUDY StudyDate=20240101-20241231
   find --limit 20                       the first 20 matches, then C-CANCEL
+  find --extract responses              each match also as responses/rspNNNN.dcm
 """,
     args=[Arg("keys", "keys for this request (Keyword=value, gggg,eeee=value)", type=ident.parse_key, many=True,
               required=False, complete=complete_keys, metavar="KEY"),
           Arg("limit", "send C-CANCEL after this many matches", type=positive_count, option="--limit",
-              metavar="N")],
+              metavar="N"),
+          Arg("extract", "write each response to DIR as rspNNNN.dcm (findscu -X)", option="--extract",
+              metavar="DIR", complete=paths)],
     category="query",
 )
 def find(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     model, level, identifier = request_of(ctx, args.keys or [])
     for warning in above_level_warnings(identifier, model, level):
         yield Notice(warning)
-    yield from run_find(ctx, model, level, identifier, args.limit)
+    if not args.extract:
+        yield from run_find(ctx, model, level, identifier, args.limit)
+        return
+    files = ResponseFiles(args.extract, model)  # a directory it cannot write into: refused before sending
+    yield from run_find(ctx, model, level, identifier, args.limit, keep=files)
+    if files.failure:
+        raise GetshError(files.failure + f" ({len(files.written)} written before it)",
+                         "free some space or choose another directory: find --extract DIR")
+    yield Notice(files.summary())
 
 
 def run_find(ctx: Context, model: str, level: str, identifier: Dataset, limit: int | None,

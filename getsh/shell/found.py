@@ -189,7 +189,7 @@ def find_header(started: FindStarted) -> Text:
     return header
 
 
-def find_summary(done: FindDone) -> Text:
+def find_summary(done: FindDone, *, next_steps: bool = True) -> Text:
     """The last line of a find: how many matches, how it ended (in words), and what to do next."""
     n = len(done.rows)
     matches = f"{n} match" + ("" if n == 1 else "es")
@@ -214,7 +214,7 @@ def find_summary(done: FindDone) -> Text:
         line.append(f" — {literal(done.hint)}", style="dim")
     elif n == 0 and status.category == "Success":
         line.append(" — nothing matched these keys (see: keys; a * matches any value)", style="dim")
-    elif n:
+    elif n and next_steps:
         line.append(" — get N retrieves a row (get 2-5,8 several, get all every one); cd N goes into it",
                     style="dim")
     return line

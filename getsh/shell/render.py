@@ -94,8 +94,9 @@ class then_shown(DispatchingMethod):
 class Renderer:
     """Draws on the environment's consoles; errors go to stderr, one line each."""
 
-    def __init__(self, console: Console, err_console: Console) -> None:
+    def __init__(self, console: Console, err_console: Console, *, next_steps: bool = True) -> None:
         self.console = console
+        self.next_steps = next_steps  # suggest the shell's next command (get N, cd N); not in a one-shot mode
         self.err_console = err_console
         self.progress = RetrieveProgress(console)
         self.matches = LiveMatches(console)
@@ -200,7 +201,7 @@ class Renderer:
     def _found(self, done: FindDone, raw: bool) -> None:
         if done.rows:
             self.console.print(found_table(done.columns, done.rows, self.console.width, raw=raw, level=done.level))
-        self.console.print(find_summary(done), soft_wrap=True)
+        self.console.print(find_summary(done, next_steps=self.next_steps), soft_wrap=True)
 
     @show.register
     def _(self, obj: RecordAs) -> None:
