@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.keys import identifier as ident
+from getsh.dicom.keys.charset import with_charset
 from getsh.dicom.net.sopclasses import classes_for
 from getsh.dicom.retrieve.bounds import Bounds
 from getsh.dicom.retrieve.retrieval import Retrieval, RetrieveOptions, SessionHooks, requests_for
@@ -47,6 +48,8 @@ Examples:
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     keys, files = _split_items(args.items)
     requests = requests_for(ctx.session.identifier, files, keys)
+    for request in requests:
+        with_charset(request.identifier, ctx.settings["charset"])
     s = ctx.settings
     options = RetrieveOptions(
         model=s["model"], propose=s["propose"], prefer=s["prefer"], accept=classes_for(s["accept"]),
