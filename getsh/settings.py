@@ -250,7 +250,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("repeat", "send each request this many times", 1, int_between(1, 1_000_000),
             flags=("--repeat",), metavar="N"),
     Setting("charset", "the Specific Character Set that find and get send, in which the values you type are encoded: "
-            "a DICOM defined term (ISO_IR 100, ISO_IR 192, ISO 2022 IR 6\\ISO 2022 IR 87 …) or none (ASCII); "
+            "a DICOM defined term (ISO_IR 100, ISO_IR 192, \\ISO 2022 IR 87 …) or none (ASCII); "
             "a SpecificCharacterSet key you set wins",
             None, _charset, lambda value: value or "none", metavar="TERM", complete=_charset_words),
     Setting("abort", "abort the association instead of releasing it", False, parse_bool, show_bool,

@@ -44,11 +44,11 @@ _SETS = {
     "192": "Unicode in UTF-8: every character",
 }
 _NAMED = {"GB18030": "Chinese (GB 18030): every character", "GBK": "Chinese (GBK)"}
-COMBINATIONS = (
-    ("ISO 2022 IR 6\\ISO 2022 IR 87", "ASCII and Japanese kanji (the usual Japanese form)"),
+COMBINATIONS = (  # an empty first value is ISO 2022 IR 6, as in PS3.5's examples (and as Orthanc reads it)
+    ("\\ISO 2022 IR 87", "ASCII and Japanese kanji (the usual Japanese form)"),
     ("ISO 2022 IR 13\\ISO 2022 IR 87", "Japanese half-width katakana and kanji"),
-    ("ISO 2022 IR 6\\ISO 2022 IR 149", "ASCII and Korean"),
-    ("ISO 2022 IR 6\\ISO 2022 IR 58", "ASCII and Simplified Chinese"),
+    ("\\ISO 2022 IR 149", "ASCII and Korean"),
+    ("\\ISO 2022 IR 58", "ASCII and Simplified Chinese"),
 )
 
 
@@ -81,7 +81,8 @@ def charset_words(text: str) -> Iterator[tuple[str, str]]:
 
 def parse_charset(text: str) -> str | None:
     """A ``charset`` value: None for none, else its defined terms as DICOM writes them (``\\`` between
-    several); a multi-byte ISO 2022 set alone gets ASCII before it, as DICOM requires."""
+    several); a multi-byte ISO 2022 set alone gets an empty first value (ASCII) before it, as DICOM
+    requires: Orthanc reads ``\\ISO 2022 IR 87`` as Japanese, not ``ISO 2022 IR 6\\ISO 2022 IR 87``."""
     if text.strip().lower() in ("", *NONE_WORDS):
         return None
     known = {_normal(term): term for term, _ in defined_terms()}
@@ -93,13 +94,13 @@ def parse_charset(text: str) -> str | None:
         term = known.get(_normal(part))
         if term is None:
             raise ValueError(f"{part.strip()!r} is not a character set pydicom knows (for example ISO_IR 100, "
-                             "ISO_IR 192, ISO 2022 IR 6\\ISO 2022 IR 87; Tab lists them, or none)")
+                             "ISO_IR 192, \\ISO 2022 IR 87; Tab lists them, or none)")
         terms.append(term)
     if len(terms) > 1 and not all(t.startswith("ISO 2022") for t in terms if t):
         raise ValueError("several character sets are code extensions: write each as ISO 2022 IR n "
-                         "(for example ISO 2022 IR 6\\ISO 2022 IR 87)")
+                         "(for example ISO 2022 IR 13\\ISO 2022 IR 87)")
     if len(terms) == 1 and terms[0] in MULTI_BYTE:
-        terms.insert(0, "ISO 2022 IR 6")
+        terms.insert(0, "")
     return "\\".join(terms)
 
 

@@ -93,7 +93,7 @@ def text_of(match: Dataset, column: str) -> str:
     """A column's value in ``match`` as text, in the character set of that response (its own
     SpecificCharacterSet; none: the default). A person name is decoded here from its bytes: pydicom
     would encode it again to keep its original bytes, and warn when a peer's name does not fit the
-    set it declared (Orthanc's "ISO_IR 13" with ISO 2022 escapes) though it decoded well."""
+    set it declared though it decoded well (Orthanc's Japanese: Shift JIS kanji under "ISO_IR 13")."""
     raw = match.get_item(int(column[1:5] + column[6:10], 16) if column.startswith("(") else column)
     if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes) and (raw.VR or _vr(raw.tag)) == "PN":
         return decode_bytes(raw.value.rstrip(b"\x00 "), encodings_of(match), PN_DELIMITERS)
