@@ -143,6 +143,18 @@ def _accept_words(text: str) -> Iterator[tuple[str, str]]:
     return suggestions(text)
 
 
+def _charset(text: str) -> str | None:
+    from getsh.dicom.keys.charset import parse_charset  # pydicom's defined terms, loaded when first set
+
+    return parse_charset(text)
+
+
+def _charset_words(text: str) -> Iterator[tuple[str, str]]:
+    from getsh.dicom.keys.charset import charset_words
+
+    return charset_words(text)
+
+
 def _parse_layout(text: str) -> str:
     """``getscu`` (modality prefix + SOP Instance UID, as getscu names files) or a checked template."""
     from getsh.dicom.storage.naming import Layout
@@ -238,6 +250,10 @@ SETTINGS: tuple[Setting, ...] = (
             flags=("-pdu", "--max-pdu"), metavar="BYTES", renegotiate=True),
     Setting("repeat", "send each request this many times", 1, int_between(1, 1_000_000),
             flags=("--repeat",), metavar="N"),
+    Setting("charset", "the Specific Character Set that find and get send, in which the values you type are encoded: "
+            "a DICOM defined term (ISO_IR 100, ISO_IR 192, \\ISO 2022 IR 87 …) or none (ASCII); "
+            "a SpecificCharacterSet key you set wins",
+            None, _charset, lambda value: value or "none", metavar="TERM", complete=_charset_words),
     Setting("abort", "abort the association instead of releasing it", False, parse_bool, show_bool,
             choices=(Choice("off", (), "release the association normally"),
                      Choice("on", ("--abort",), "abort the association instead of releasing it"))),

@@ -13,6 +13,7 @@ from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.events import FindDone, Notice
 from getsh.dicom.keys import identifier as ident
+from getsh.dicom.keys.charset import with_charset
 from getsh.dicom.keys.qr_keys import level_of
 from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.query.export import as_csv, as_json, write_atomically
@@ -46,7 +47,7 @@ def request_of(ctx: Context, keys: list[ident.KeyAssignment]) -> tuple[str, str,
         raise UsageError("no QueryRetrieveLevel: a C-FIND needs a level",
                          "set one with: level STUDY (on getsh's command line: -k QueryRetrieveLevel=STUDY)")
     level = level_of(model, level_text)
-    return model, level, find_identifier(base, model, level)
+    return model, level, with_charset(find_identifier(base, model, level), ctx.settings["charset"])
 
 
 @command(

@@ -12,6 +12,7 @@ from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.dicom.keys import identifier as ident
+from getsh.dicom.keys.charset import with_charset
 from getsh.dicom.net.sopclasses import classes_for
 from getsh.dicom.query.rows import is_selection, row_identifier, select
 from getsh.dicom.retrieve.bounds import Bounds
@@ -59,6 +60,8 @@ Examples:
 )
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     requests, notices, recorded = _requests(ctx, args.items, args.exact)
+    for request in requests:  # rows' keys too: a PatientID may need it
+        with_charset(request.identifier, ctx.settings["charset"])
     yield from notices
     if recorded is not None:
         yield RecordAs({"items": recorded, "exact": []})

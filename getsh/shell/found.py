@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -138,6 +139,7 @@ PRIORITY: dict[str, tuple[str, ...]] = {
     "IMAGE": ("InstanceNumber", "SOPClassUID", "Rows", "Columns", "NumberOfFrames", "ContentDate", "SOPInstanceUID"),
 }
 MAX_CELL = 40  # a description wider than this is cut with an ellipsis, not given the whole line
+NAME_CELL = 60  # a person name may be wider: its groups (Yamada, Tarou = 山田, 太郎 = やまだ, たろう) read together
 
 
 def fitting(columns: Sequence[str], widths: dict[str, int], level: str, room: int) -> list[str]:
@@ -160,8 +162,10 @@ def found_table(columns: Sequence[str], rows: Sequence[FoundRow], width: int, ra
     (and the caption says which), rather than every column cut to a few characters."""
     labels = {c: c if raw else LABELS.get(c, c) for c in columns}
     cells = [{c: literal(cell(c, dict(r.values).get(c, ""), width, raw)) for c in columns} for r in rows]
-    caps = {c: None if raw or (vr_of(c) == "UI" and width >= WIDE) else MAX_CELL for c in columns}
-    widths = {c: min(caps[c] or 1 << 16, max([len(labels[c]), *(len(x[c]) for x in cells)])) for c in columns}
+    caps = {c: None if raw or (vr_of(c) == "UI" and width >= WIDE) else NAME_CELL if vr_of(c) == "PN" else MAX_CELL
+            for c in columns}
+    widths = {c: min(caps[c] or 1 << 16, max([cell_len(labels[c]), *(cell_len(x[c]) for x in cells)]))
+              for c in columns}  # in terminal cells: a CJK character takes two
     numbers = max((len(str(r.number)) for r in rows), default=1)
     shown = fitting(columns, widths, level, width - numbers - 4)
     hidden = [labels[c] for c in columns if c not in shown]

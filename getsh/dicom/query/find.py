@@ -12,6 +12,7 @@ mechanism (net/cancellation.py), so every match that arrived is kept.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -19,10 +20,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydicom import Dataset
-from pydicom.dataelem import DataElement
-from pynetdicom.association import Association
+from pydicom.charset import decode_bytes
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement
+from pynetdicom import _config
+from pynetdicom.association import LOGGER, Association
 
 from getsh.dicom.events import FindDone, FindStarted, Found, FoundRow, Notice
+from getsh.dicom.keys.charset import encodings_of
 from getsh.dicom.net.cancellation import PynetdicomPath
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.presentation import FIND_MODELS
@@ -33,8 +38,17 @@ from getsh.errors import NetworkError, PeerFailure
 POLL = 0.1  # seconds between looks at Ctrl-C and the cancel grace while no response comes
 
 
+def log_identifiers_if_shown() -> None:
+    """pynetdicom writes each response identifier to its log, decoding every value first whatever the
+    log level, and pydicom's complaints on the way reach the shell as "did not conform" (a name it
+    decoded well, encoded again). Only when that log is shown (-v, -d) is it worth it; otherwise the
+    values wait, raw, until a row is made of them (``text_of``)."""
+    _config.LOG_RESPONSE_IDENTIFIERS = LOGGER.isEnabledFor(logging.INFO)
+
+
 def find(assoc: Association, identifier: Dataset, model: str) -> Iterator[Dataset]:
     """The C-FIND matches for ``identifier``; PeerFailure or NetworkError when it fails."""
+    log_identifiers_if_shown()
     for status, match in assoc.send_c_find(identifier, FIND_MODELS[model]):
         if "Status" not in status:
             raise NetworkError("C-FIND: no valid response; the association was aborted",
@@ -72,10 +86,31 @@ def _element(match: Dataset, column: str) -> DataElement | None:
         return None
 
 
+PN_DELIMITERS = {0x5C, 0x3D, 0x5E}  # \ = ^: each name group and component may switch character set
+
+
+def text_of(match: Dataset, column: str) -> str:
+    """A column's value in ``match`` as text, in the character set of that response (its own
+    SpecificCharacterSet; none: the default). A person name is decoded here from its bytes: pydicom
+    would encode it again to keep its original bytes, and warn when a peer's name does not fit the
+    set it declared though it decoded well (Orthanc's Japanese: Shift JIS kanji under "ISO_IR 13")."""
+    raw = match.get_item(int(column[1:5] + column[6:10], 16) if column.startswith("(") else column)
+    if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes) and (raw.VR or _vr(raw.tag)) == "PN":
+        return decode_bytes(raw.value.rstrip(b"\x00 "), encodings_of(match), PN_DELIMITERS)
+    return element_text(_element(match, column))
+
+
+def _vr(tag: int) -> str:
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        return ""
+
+
 def row_of(match: Dataset, number: int, model: str, level: str, columns: tuple[str, ...]) -> FoundRow:
     """One match as a numbered row: its columns' values and the unique keys it stands for."""
-    values = tuple((c, element_text(_element(match, c))) for c in columns)
-    unique = tuple((k, element_text(_element(match, k))) for k in identifying_keys(model, level))
+    values = tuple((c, text_of(match, c)) for c in columns)
+    unique = tuple((k, text_of(match, k)) for k in identifying_keys(model, level))
     return FoundRow(number, level, values, unique)
 
 
@@ -168,6 +203,7 @@ class FindRun:
 
     def _work(self) -> None:
         try:
+            log_identifiers_if_shown()
             for item in self.assoc.send_c_find(self.identifier, FIND_MODELS[self.model], msg_id=self.message_id):
                 self.responses.put(item)
         except BaseException as error:  # handed to the shell's thread, which raises it
