@@ -21,6 +21,7 @@ from rich.text import Text
 
 from getsh.dicom.events import FindDone, FindStarted, FoundRow
 from getsh.dicom.net.syntaxes import uid_name
+from getsh.dicom.query.return_keys import NOT_COLUMNS
 from getsh.literal import literal
 
 MODEL_NAMES = {"patient": "patient root", "study": "study root", "psonly": "patient/study only"}
@@ -183,13 +184,15 @@ def found_table(columns: Sequence[str], rows: Sequence[FoundRow], width: int, ra
 
 def find_header(started: FindStarted) -> Text:
     """The model, the level and the matching keys (those with a value); return keys only counted."""
-    matching = [f"{k}={v}" for k, v in started.keys if v]
-    returned = sum(1 for _, v in started.keys if not v)
+    matching = [f"{k}={v}" for k, v in started.keys if v and k not in NOT_COLUMNS]
+    returned = sum(1 for k, v in started.keys if not v and k not in NOT_COLUMNS)
+    charset = next((v for k, v in started.keys if k == "SpecificCharacterSet" and v), "")
     header = Text("C-FIND ", style="bold")
     header.append(f"{MODEL_NAMES.get(started.model, started.model)}, {started.level} level  ")
     header.append(literal("  ".join(matching)) if matching else "every match")
-    header.append(f"  ({returned} return keys{', at most ' + str(started.limit) if started.limit else ''})",
-                  style="dim")
+    extras = [f"{returned} return keys", *([f"in {literal(charset)}"] if charset else []),
+              *([f"at most {started.limit}"] if started.limit else [])]
+    header.append(f"  ({', '.join(extras)})", style="dim")
     return header
 
 

@@ -213,3 +213,15 @@ def test_a_key_of_a_level_above_is_warned_about_where_peers_ignore_it(shell: She
     assert "10 matches" in shown  # dcmqrscp ignored it: every series of every patient
     status, shown = shell.run("find PatientID=DEMO001")
     assert "warning" not in shown and "4 matches" in shown
+
+
+def test_the_demo_archive_does_not_match_on_the_character_set(shell: Shell, demo_server: object,
+                                                              tmp_path: Path) -> None:
+    """SpecificCharacterSet steers a request; it is not a matching key (PS3.4 C.4.1.1.3.1)."""
+    port = demo_server.port  # type: ignore[attr-defined]
+    status, shown = shell.run(f"connect 127.0.0.1 {port}; output {tmp_path}; set charset ISO_IR 100; "
+                              "find PatientName=D* --limit 1")
+    assert status is ExitStatus.SUCCESS and "1 match at PATIENT level" in shown, shown
+    assert "in ISO_IR 100" in shown and "after 1 match (--limit 1)" in shown
+    status, shown = shell.run("get 1")
+    assert status is ExitStatus.SUCCESS and "getsh received 17" in shown, shown

@@ -112,6 +112,9 @@ def _matches(vr: str, wanted: list[str], have: list[str]) -> bool:
 
 # ---- the index ---------------------------------------------------------------------------------
 
+_NOT_MATCHED = frozenset({"SpecificCharacterSet", "TimezoneOffsetFromUTC", "QueryRetrieveView"})
+
+
 class ArchiveIndex:
     """ArchiveEntry rows plus lazily read headers; answers C-FIND and C-GET identifiers."""
 
@@ -179,6 +182,8 @@ class ArchiveIndex:
             for elem in identifier:
                 if elem.keyword == "QueryRetrieveLevel":
                     rsp.QueryRetrieveLevel = level
+                    continue
+                if elem.keyword in _NOT_MATCHED:  # they steer the request: never matched (PS3.4 C.4.1.1.3.1)
                     continue
                 found = self._element(elem, depth, members)
                 wanted = [] if elem.VR == "SQ" else strings(elem.value)

@@ -176,7 +176,8 @@ class FindRun:
                     yield from self._shown(Found(row))
                     if self.limit is not None and len(self.rows) >= self.limit and not self.cancelled:
                         self.limited = True
-                        self._cancel(f"after {self.limit} matches (--limit {self.limit})")
+                        plural = "es" if self.limit != 1 else ""
+                        self._cancel(f"after {self.limit} match{plural} (--limit {self.limit})")
         finally:
             if worker.is_alive() and not self.aborted and status is None:
                 self._abort("the find was interrupted")
