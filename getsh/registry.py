@@ -139,7 +139,8 @@ class Invocation:
         for arg in self.command.positionals:
             words += self._words(arg)
         for arg in self.command.options:
-            if arg.name in self.raw:
+            # a flag the handler turned on counts as given (a get confirmed at the prompt records --force)
+            if arg.name in self.raw or (arg.flag and getattr(self.args, arg.name, None) is True and not arg.default):
                 words.append(arg.option or "")
                 if not arg.flag:
                     words += self._words(arg)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+from getsh.commands.request_checks import level_for_get, wide_get
 from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.keys import identifier as ident
@@ -35,18 +36,28 @@ arrived; a second Ctrl-C aborts the association, and so does a peer that has not
 retrieve 'cancel-grace' seconds after the C-CANCEL. Limits cancel the same way: no object
 completed for 'no-progress-timeout' seconds, 'retrieve-timeout', 'max-objects', 'max-bytes'.
 
+A unique key of a deeper level than the current one (StudyInstanceUID at PATIENT level)
+sends the get at that level, and says so. A wildcard or an empty value in a unique key
+(PatientID=*), or no unique key at the level, may retrieve the whole archive: the shell
+asks first, a script refuses it, --force sends it. A get whose keys matched nothing says
+so ("nothing matched these keys"); its exit status stays the peer's (see: help expect).
+
 Examples:
   get                                   the current keys
   get StudyInstanceUID=1.2.3            this study, whatever the current keys
   get q1.dcm q2.dcm                     one C-GET per query file
 """,
     args=[Arg("items", "keys (Keyword=value, gggg,eeee=value) or query files", many=True, required=False,
-              complete=_key_or_file, metavar="KEY|FILE")],
+              complete=_key_or_file, metavar="KEY|FILE"),
+          Arg("force", "send keys that may retrieve the whole archive (a wildcard or empty unique key)",
+              option="--force", flag=True, default=False)],
     category="retrieve",
 )
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     keys, files = _split_items(args.items)
     requests = requests_for(ctx.session.identifier, files, keys)
+    yield from level_for_get(ctx, requests, keys, files)  # the level the keys make obvious
+    yield from wide_get(ctx, requests, args)  # the whole archive: asked, refused or warned
     s = ctx.settings
     options = RetrieveOptions(
         model=s["model"], propose=s["propose"], prefer=s["prefer"], accept=classes_for(s["accept"]),

@@ -53,6 +53,7 @@ class Notice:
     """A line of information that is neither a result nor an error."""
 
     text: str
+    stderr: bool = False  # shown on stderr (a warning in getscu's words, where stdout is the result)
 
 
 @dataclass(frozen=True)
