@@ -9,6 +9,8 @@ from pydicom import Dataset
 from getsh.dicom.keys.identifier import apply, default_identifier, parse_key
 from getsh.dicom.keys.qr_keys import implied_level, missing_above, open_unique_keys
 from getsh.dicom.status import decode, empty_match, nothing_matched_advice
+from getsh.errors import UsageError
+from getsh.script.expectations import parse
 
 
 def build(*keys: str, model: str = "patient") -> Dataset:
@@ -75,3 +77,10 @@ def test_nothing_matched_advice_names_what_to_type() -> None:
     above = nothing_matched_advice(False, "patient", "STUDY", ["PatientID"])
     assert "no PatientID above the STUDY level, which some archives need: key PatientID=…, or model study" in above
 
+
+def test_expect_matched_takes_a_count_and_zero() -> None:
+    assert parse("matched", ["0"]).number == 0
+    assert parse("matched", [">", "0"]).op == ">"
+    assert parse("completed", ["0"]).describe() == "completed 0"  # still allowed
+    with pytest.raises(UsageError):
+        parse("matched", ["some"])
