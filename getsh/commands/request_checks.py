@@ -20,9 +20,8 @@ from getsh.dicom.events import Notice
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys.qr_keys import implied_level, open_unique_keys
 from getsh.dicom.retrieve.retrieval import Request
+from getsh.dicom.status import FIND_SHOWS
 from getsh.errors import UsageError
-
-FIND_SHOWS = "'find' shows what the archive holds"
 
 
 def sets_level(keys: Sequence[ident.KeyAssignment]) -> bool:
