@@ -100,6 +100,7 @@ def one_shot_get(runner: Runner, opts: Options) -> int:
     from pydicom import Dataset
 
     assert opts.peer is not None  # parse_args insists on peer and port in this mode
+    runner.ctx.getscu_words = True  # no one to ask: what getscu would send is sent, with warnings on stderr
     with SessionLifetime(runner) as life:
         if life.update(runner.run_line(_connect_line(opts.peer))) is not ExitStatus.SUCCESS:
             return int(life.outcome)  # not associated: nothing to retrieve (the error says why)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -57,6 +58,11 @@ class Context:
     env: Environment
     settings: Settings = field(default_factory=Settings)
     session: Session = field(default_factory=Session)
+    # Who answers a question a command must ask before it acts (a get that may retrieve a whole archive):
+    # ask(why, question) is the shell's y/N while a typed line runs; None when nobody is there to ask
+    # (-c, piped input, scripts).
+    ask: Callable[[str, str], bool] | None = None
+    getscu_words: bool = False  # one-shot 'getsh get': send what getscu would send, the warnings on stderr
 
     def wanted_association(self, group: ClassGroup | None = None) -> AssociationRequest | None:
         """The association the current settings ask for (None before any peer is known); with ``group``,

@@ -139,7 +139,8 @@ class Invocation:
         for arg in self.command.positionals:
             words += self._words(arg)
         for arg in self.command.options:
-            if arg.name in self.raw:
+            # a flag the handler turned on counts as given (a get confirmed at the prompt records --force)
+            if arg.name in self.raw or (arg.flag and getattr(self.args, arg.name, None) is True and not arg.default):
                 words.append(arg.option or "")
                 if not arg.flag:
                     words += self._words(arg)
@@ -147,7 +148,9 @@ class Invocation:
 
     def rewritten(self, raw: Mapping[str, list[str]]) -> Invocation:
         """The same command with some arguments' words replaced (``results.RecordAs``), bound again."""
-        merged = {**self.raw, **raw}
+        turned_on: dict[str, list[str]] = {a.name: [] for a in self.command.options  # flags the handler set
+                     if a.flag and getattr(self.args, a.name, None) is True and not a.default}
+        merged = {**self.raw, **turned_on, **raw}
         words: list[str] = []
         for arg in self.command.options:
             if arg.name in merged:

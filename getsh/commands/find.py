@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from pydicom import Dataset
 
 from getsh.commands.keys import complete_keys
+from getsh.commands.request_checks import follow_keys, sets_level
 from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.events import FindDone, Notice
@@ -35,13 +36,18 @@ def positive_count(text: str) -> int:
     return number
 
 
-def request_of(ctx: Context, keys: list[ident.KeyAssignment]) -> tuple[str, str, Dataset]:
+def request_of(ctx: Context, keys: list[ident.KeyAssignment],
+               said: Callable[[Notice], object] | None = None) -> tuple[str, str, Dataset]:
     """The model, level and identifier of a find: the session's keys, those on the line on top, and
-    the level's default return keys where the user set none."""
+    the level's default return keys where the user set none. With ``said``, a unique key of a level
+    below the identifier's moves the find to that level (unless the line sets one), told to ``said``."""
     model = ctx.settings["model"]
     base = copy.deepcopy(ctx.session.identifier)
     for assignment in keys:
         ident.apply(base, assignment)
+    if said is not None and not sets_level(keys):
+        for notice in follow_keys(base, model, "find"):
+            said(notice)
     level_text = str(base.get("QueryRetrieveLevel", "") or "")
     if not level_text.strip():
         raise UsageError("no QueryRetrieveLevel: a C-FIND needs a level",
@@ -81,7 +87,9 @@ Examples:
     category="query",
 )
 def find(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
-    model, level, identifier = request_of(ctx, args.keys or [])
+    moved: list[Notice] = []
+    model, level, identifier = request_of(ctx, args.keys or [], moved.append)
+    yield from moved
     for warning in above_level_warnings(identifier, model, level):
         yield Notice(warning)
     if not args.extract:

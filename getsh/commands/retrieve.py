@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from pydicom import Dataset
 
+from getsh.commands.request_checks import follow_keys, sets_level, wide_get
 from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.events import Notice
@@ -45,6 +46,12 @@ and so does a peer that has not ended the retrieve 'cancel-grace' seconds after 
 C-CANCEL. Limits cancel the same way: no object completed for 'no-progress-timeout'
 seconds, 'retrieve-timeout', 'max-objects', 'max-bytes'.
 
+A unique key of a deeper level than the current one (StudyInstanceUID at PATIENT level)
+sends the get at that level, and says so. A wildcard or an empty value in a unique key
+(PatientID=*), or no unique key at the level, may retrieve the whole archive: the shell
+asks first, a script refuses it, --force sends it. A get whose keys matched nothing says
+so ("nothing matched these keys"); its exit status stays the peer's (see: help expect).
+
 Examples:
   get                                   the current keys
   get 3                                 row 3 of the last find (get 2-5,8 several; get all)
@@ -55,14 +62,17 @@ Examples:
     args=[Arg("items", "keys (Keyword=value, gggg,eeee=value), row numbers of the last find, query files; "
               "+ between requests", many=True, required=False, complete=_key_or_file, metavar="KEY|ROWS|FILE"),
           Arg("exact", "each group of keys is the whole identifier: the current keys are not used",
-              option="--exact", flag=True, default=False)],
+              option="--exact", flag=True, default=False),
+          Arg("force", "send keys that may retrieve the whole archive (a wildcard or empty unique key)",
+              option="--force", flag=True, default=False)],
     category="retrieve",
 )
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     requests, notices, recorded = _requests(ctx, args.items, args.exact)
     for request in requests:  # rows' keys too: a PatientID may need it
         with_charset(request.identifier, ctx.settings["charset"])
-    yield from notices
+    yield from notices  # among them: the level the keys make obvious
+    yield from wide_get(ctx, requests, args)  # the whole archive: asked, refused or warned
     if recorded is not None:
         yield RecordAs({"items": recorded, "exact": []})
     s = ctx.settings
@@ -107,7 +117,11 @@ def _requests(ctx: Context, items: list[str], exact: bool) -> tuple[list[Request
                              "stands for its own unique keys", f"get {word} alone, or '+' between: get {word} + KEYS")
         keys, files = _split_items(group)
         base = Dataset() if exact else ctx.session.identifier
-        requests += requests_for(base, files, keys)
+        made = requests_for(base, files, keys)
+        if not (files or exact or sets_level(keys) or ctx.getscu_words):  # the level the keys make obvious
+            for request in made:
+                notices += follow_keys(request.identifier, ctx.settings["model"], "get")
+        requests += made
     if not rows_named:
         return requests, notices, None
     recorded: list[str] = []

@@ -34,8 +34,8 @@ def _record_target(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iter
 Writes a header (getsh's version, the date, every setting as a 'set' line, the peer and
 the identifier as 'key' lines, so a replay starts from the same state), then each command
 in its canonical form as it runs, flushed line by line. A command that ended with an error
-is written commented out, with the error, unless an 'expect error' or 'expect status' right
-after it held: then the script checks that failure. Secret settings are never written.
+is written commented out, with the error, unless an 'expect error', 'expect status' or
+'expect matched' right after it held: then the script checks that failure. Secret settings are never written.
 Commands that only look (help, status, keys, received, history…) are not written.
 Without FILE: says whether a recording is running.
 
@@ -162,7 +162,7 @@ def _check_expect(invocation: Invocation) -> None:
 
 
 def _judges_outcome(invocation: Invocation) -> bool:
-    """expect error and expect status judge the command before them: its failure does not stop a replay."""
+    """expect error, status and matched judge the command before them: its failure does not stop a replay."""
     return invocation.args.what in expectations.OUTCOME_CHECKS
 
 
@@ -181,14 +181,18 @@ _FORMS = "\n".join(f"  {'expect ' + k + ' ' + form:<46} {meaning}" for k, (form,
 Forms (OP is one of = != < <= > >=, and = when left out):
 {_FORMS}
 
-A failed check says what was expected and what was found. 'expect error' and
-'expect status' right after a command that failed make the failure part of the script:
-the replay goes on and they decide.
+A failed check says what was expected and what was found. 'expect error',
+'expect status' and 'expect matched' right after a command that failed make the failure
+part of the script: the replay goes on and they decide. A get whose keys matched nothing
+ends with the peer's status (Success from dcmqrscp, 0xC000 from Orthanc) and the line
+"nothing matched these keys"; 'expect matched 0' holds on both, 'expect matched > 0'
+fails on both.
 
 Examples:
   expect status success
   expect completed 12
   expect received >= 10
+  expect matched > 0
   expect tsyntax rle
   expect value PatientName "DOE^JANE"
   expect error "rejected"

@@ -5,24 +5,46 @@ The shortcuts are generated from the settings table, so each stays in step with 
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 from getsh.completion.arguments import setting_names, setting_value, value_of_named_setting
 from getsh.context import Context
 from getsh.dicom.events import Notice
+from getsh.dicom.keys.qr_keys import levels
 from getsh.registry import REGISTRY, Arg, Command, Invocation, command
 from getsh.results import SettingChanged, SettingRow, SettingsTable
 from getsh.settings import BY_NAME, SETTINGS, Origin, lookup
 
 
-def change(ctx: Context, name: str, text: str) -> SettingChanged:
-    """Set one setting as typed; say whether the open association must be renegotiated."""
+def change(ctx: Context, name: str, text: str) -> Iterator[object]:
+    """Set one setting as typed; say whether the open association must be renegotiated, and what
+    followed from it (a model without the identifier's level moves the level)."""
     setting = lookup(name)
     before = ctx.wanted_association()
     ctx.settings.set(setting.name, text, Origin.TYPED)
     after = ctx.wanted_association()
     stale = ctx.session.link.is_open and before != after
-    return SettingChanged(setting.name, ctx.settings.show(setting.name), stale)
+    yield SettingChanged(setting.name, ctx.settings.show(setting.name), stale)
+    if setting.name == "model":
+        yield from level_follows_model(ctx)
+
+
+def level_follows_model(ctx: Context) -> Iterator[Notice]:
+    """A QueryRetrieveLevel the model does not have becomes the model's top level: left as it was, the
+    next get or find would fail (0xA900). Said in one line, with the other levels to choose from."""
+    identifier = ctx.session.identifier
+    level = str(identifier.get("QueryRetrieveLevel") or "").strip().upper()
+    model = ctx.settings["model"]
+    allowed = levels(model)
+    if not level or level in allowed:
+        return
+    identifier = copy.deepcopy(identifier)
+    identifier.QueryRetrieveLevel = allowed[0]
+    ctx.session.identifier = identifier
+    yield Notice(f"QueryRetrieveLevel is now {allowed[0]}: the {model} model has no {level} level "
+                 f"(its levels: {', '.join(allowed)}; level NAME chooses another)")
 
 
 def _joined(value: list[str]) -> str | None:
@@ -58,7 +80,7 @@ Examples:
     category="settings",
     check=_check_set,
 )
-def set_command(ctx: Context, args: SimpleNamespace) -> SettingChanged:
+def set_command(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     return change(ctx, args.name, " ".join(args.value))
 
 

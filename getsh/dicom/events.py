@@ -53,6 +53,7 @@ class Notice:
     """A line of information that is neither a result nor an error."""
 
     text: str
+    stderr: bool = False  # shown on stderr (a warning in getscu's words, where stdout is the result)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class GetDone:
     limit: bool = False  # cancelled at a limit getsh was set to keep (max-objects, retrieve-timeout …)
     disagreement: str = ""  # the peer's counts and getsh's do not add up: how (retrieve/counts.py)
     missing: int = 0  # objects the peer says it delivered that never arrived
+    nothing_matched: bool = False  # the keys matched nothing (0 sub-operations; status.empty_match)
 
 
     @property

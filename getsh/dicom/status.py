@@ -91,3 +91,41 @@ def retrieve_advice(status: DimseStatus, failed: int, received: int, refused: Se
         return ("some could not be sent: a SOP class or transfer syntax we did not accept is the usual cause "
                 "(see: status; try another prefer setting)")
     return ""
+
+
+# --- a C-GET that matched nothing ------------------------------------------------------------------
+
+FIND_SHOWS = "'find' shows what the archive holds"
+
+
+def empty_match(status: DimseStatus, sub_operations: int, arrived: int, cancelled: bool) -> str:
+    """Whether a C-GET's keys matched nothing. 'yes': the peer answered success (or a warning) with no
+    sub-operation and nothing arrived (dcmqrscp and the demo archive answer an unknown UID so). 'ask': it
+    answered a failure with none — Orthanc answers an unknown UID with 0xC000 (Unable to Process), a
+    generic failure, so a C-FIND of the same keys must tell. '': something matched, or we cannot say."""
+    if cancelled or sub_operations or arrived:
+        return ""
+    if status.category in ("Success", "Warning"):
+        return "yes"
+    if status.category == "Failure" and status.code not in SUB_OPERATION_STATUSES:
+        return "ask"
+    return ""
+
+
+def nothing_matched_advice(confirmed: bool, model: str = "", level: str = "", missing_above: Sequence[str] = ()) -> str:
+    """The line a C-GET that matched nothing earns. ``confirmed``: a C-FIND of the same keys matched nothing
+    too (the peer's status was a failure). ``missing_above``: unique keys of the levels above ``level`` that
+    the keys do not give — an archive that matches hierarchically (dcmqrscp) then matches nothing."""
+    how = "0 sub-operations"
+    if confirmed:
+        how += "; a C-FIND of the same keys matched nothing either"
+    if missing_above:
+        fix = f"key {missing_above[0]}=…"
+        if model == "patient" and "PatientID" in missing_above:
+            fix += ", or model study"
+        how += f"; no {', '.join(missing_above)} above the {level} level, which some archives need: {fix}"
+    return f"nothing matched these keys ({how}) — {FIND_SHOWS}"
+
+
+FIND_MATCHES = ("a C-FIND of the same keys matches, so it is not that nothing matched: the peer could not or "
+                "would not retrieve them (its log says why)")

@@ -35,13 +35,16 @@ KINDS: dict[str, tuple[str, str]] = {
     "failed": ("[OP] N", "failed sub-operations of the last get"),
     "warning": ("[OP] N", "sub-operations of the last get that completed with a warning"),
     "received": ("[OP] N", "objects the last get received"),
+    "matched": ("[OP] N", "objects the last get's keys matched (0: nothing matched, whatever the peer's status)"),
     "files": ("[OP] N", "files in the output directory (hidden and partial files not counted)"),
     "tsyntax": ("UID|NAME", "the transfer syntax of every object the last get received"),
     "value": ("[--any] KEYWORD VALUE", "a value in every object the last get received (--any: in one)"),
     "error": ("[TEXT]", "the command before: it failed, with TEXT in its error message"),
 }
-OUTCOME_CHECKS = ("error", "status")  # the kinds that judge whether the command before them failed
-NUMERIC = ("completed", "failed", "warning", "received", "files")
+# The kinds that judge whether the command before them failed: a get that matched nothing fails on some
+# peers (Orthanc: 0xC000) and succeeds on others, and 'expect matched 0' is meant to hold on both.
+OUTCOME_CHECKS = ("error", "status", "matched")
+NUMERIC = ("completed", "failed", "warning", "received", "matched", "files")
 STATUSES = ("success", "warning", "failure", "cancel")
 OPERATORS: dict[str, Callable[[int, int], bool]] = {
     "=": operator.eq, "==": operator.eq, "!=": operator.ne,
@@ -159,6 +162,8 @@ def evaluate(ctx: Context, exp: Expectation) -> Check:
     if exp.kind == "status":
         categories = sorted({d.status.category.lower() for d in gets})
         return Check(exp.describe(), categories == [exp.text], ", ".join(_status_words(d) for d in gets))
+    if exp.kind == "matched":
+        return _matched(exp, gets)
     if exp.kind in NUMERIC:
         number = len(received) if exp.kind == "received" else sum(getattr(d, exp.kind) for d in gets)
         return _compare(exp, number, str(number))
@@ -169,6 +174,22 @@ def evaluate(ctx: Context, exp: Expectation) -> Check:
         found = ", ".join(f"{syntax_name(uid)} ({uid})" for uid in others)
         return Check(exp.describe(), not others, f"also {found}" if others else f"all {len(received)} in it")
     return _value(exp, received)
+
+
+def _matched(exp: Expectation, gets: tuple[GetDone, ...]) -> Check:
+    """How many objects the keys matched: the peer's sub-operations (or what arrived, if more); 0 when
+    the get said nothing matched; not known after a failure that left it open. The parts of a retrieve
+    split over associations each matched the same objects: the largest counts."""
+    whole, parts = 0, 0
+    for done in gets:
+        subops = done.completed + done.failed + done.warning + done.remaining
+        number = 0 if done.nothing_matched else max(subops, len(done.received) + len(done.refused))
+        if not done.nothing_matched and not number and done.status.category == "Failure":
+            return Check(exp.describe(), False, f"not known: the get ended {_status_words(done)} with no "
+                                                "sub-operation, and no C-FIND said that nothing matched")
+        whole, parts = (whole, max(parts, number)) if done.part else (whole + number, parts)
+    number = whole + parts
+    return _compare(exp, number, f"{number} (nothing matched)" if not number else str(number))
 
 
 def _status_words(done: GetDone) -> str:

@@ -15,8 +15,11 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
 from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
+from rich.console import Console
+from rich.text import Text
 
 from getsh.exitstatus import ExitStatus, worst
+from getsh.literal import literal
 
 if TYPE_CHECKING:
     from getsh.env import Environment
@@ -76,7 +79,28 @@ def prompt_lines(session: PromptSession[str], runner_for: Callable[[], Runner]) 
             continue
         except EOFError:
             break
-        outcome = worst(outcome, runner.run_line(line))
+        runner.ctx.ask = yes_no(session, runner.ctx.env.console)  # while a typed line runs, someone answers
+        try:
+            outcome = worst(outcome, runner.run_line(line))
+        finally:
+            runner.ctx.ask = None
         if runner.ctx.session.quit_requested:
             break
     return outcome
+
+
+def yes_no(session: PromptSession[str], console: Console) -> Callable[[str, str], bool]:
+    """A y/N question on the shell's own terminal, for a command that must ask before it acts: why, shown
+    as a warning line, then the question; only y or yes is yes (Enter, Ctrl-C and Ctrl-D are no). Asked
+    outside the history: the answer is no command."""
+
+    def ask(why: str, question: str) -> bool:
+        console.print(Text(f"warning: {literal(why)}", style="yellow"), soft_wrap=True)
+        asking: PromptSession[str] = PromptSession(input=session.input, output=session.output, style=STYLE)
+        try:
+            answer = asking.prompt([("class:prompt", f"{question} [y/N] ")])
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask

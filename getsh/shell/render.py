@@ -137,7 +137,8 @@ class Renderer:
     @show.register
     def _(self, obj: Notice) -> None:
         style = "yellow" if obj.text.startswith("warning:") else ""
-        self.console.print(Text(literal(obj.text, newlines=True)), style=style)
+        console = self.err_console if obj.stderr else self.console
+        console.print(Text(literal(obj.text, newlines=True)), style=style)
 
     @show.register
     def _(self, obj: GetStarted) -> None:

@@ -114,7 +114,9 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
                           "the others fail here and come on another association", style="dim"))
     elif done.failed_uids:
         parts.append(Text("failed SOP instances: " + literal(", ".join(done.failed_uids)), style="red"))
-    if done.advice:
+    if done.nothing_matched:  # not a failure of the transfer: the answer to the question asked
+        parts.append(Text(literal(done.advice), style="bold yellow"))
+    elif done.advice:
         parts.append(Text(f"why: {literal(done.advice)}", style="yellow"))
     return Group(*parts)
 

@@ -303,9 +303,11 @@ def test_a_proper_c_get_identifier_has_no_warnings() -> None:
 def test_check_warnings() -> None:
     assert check(Dataset(), "study")[0].startswith("no QueryRetrieveLevel")
     assert "the study model has no PATIENT level" in check(build("QueryRetrieveLevel=PATIENT"), "study")[0]
-    assert check(build(), "study") == ["STUDY level: its unique key StudyInstanceUID is missing"]
+    assert check(build(), "study") == [
+        "STUDY level: its unique key StudyInstanceUID is missing (key StudyInstanceUID=…)"]
     above = check(build("QueryRetrieveLevel=STUDY", "StudyInstanceUID=1.2", model="patient"), "patient")
-    assert above == ["STUDY level: the PATIENT unique key above it PatientID is missing"]
+    assert above == ["STUDY level: the PATIENT unique key above it PatientID is missing "
+                     "(key PatientID=…, or model study, which needs none)"]
     assert "StudyInstanceUID is empty" in check(build("StudyInstanceUID"), "study")[0]
     mixed = check(build("StudyInstanceUID=1.2", "StudyDate=20240101", "PatientName", "SeriesInstanceUID=1.3"), "study")
     assert mixed[0].startswith("non-unique keys in a C-GET identifier: StudyDate, PatientName")

@@ -236,7 +236,8 @@ def check(dataset: Dataset, model: str) -> list[str]:
     elif level not in LEVELS:
         warnings.append(f"QueryRetrieveLevel {level!r} is not a level ({', '.join(LEVELS)})")
     elif level not in lvls:
-        warnings.append(f"the {model} model has no {level} level (it has {', '.join(lvls)}): the peer will refuse")
+        warnings.append(f"the {model} model has no {level} level (it has {', '.join(lvls)}): the peer will refuse "
+                        f"(type: level {lvls[0]})")
     else:
         path = lvls[: lvls.index(level) + 1]
     for lvl in path:
@@ -244,7 +245,9 @@ def check(dataset: Dataset, model: str) -> list[str]:
         value = dataset.get(key)
         where = "its unique key" if lvl == level else f"the {lvl} unique key above it"
         if key not in dataset:
-            warnings.append(f"{level} level: {where} {key} is missing")
+            fix = f"key {key}=…" + (", or model study, which needs none" if model == "patient"
+                                    and lvl == "PATIENT" != level else "")
+            warnings.append(f"{level} level: {where} {key} is missing ({fix})")
         elif value in (None, "") or (hasattr(value, "__len__") and len(value) == 0):
             warnings.append(f"{key} is empty: an empty unique key matches everything (or is refused)")
         elif lvl != level and not isinstance(value, str) and len(value) > 1:
@@ -274,3 +277,61 @@ def check(dataset: Dataset, model: str) -> list[str]:
     if foreign:
         warnings.append(f"not keys of the {model} model: {', '.join(foreign)}")
     return warnings
+
+
+# ---- what a request's keys say beyond its level -------------------------------------------------
+WILDCARDS = ("*", "?")
+
+
+def _values(dataset: Dataset, keyword: str) -> list[str] | None:
+    """A key's values as text (None: the key is absent; [] or ['']: present and empty)."""
+    if keyword not in dataset:
+        return None
+    value = dataset.get(keyword)
+    if value is None:
+        return []
+    return [str(v) for v in ([value] if isinstance(value, str) else value)]
+
+
+def _level_path(dataset: Dataset, model: str) -> tuple[str, tuple[str, ...]]:
+    """The identifier's level and the model's levels down to it (none when the level is not the model's)."""
+    lvls = levels(model)
+    level = str(dataset.get("QueryRetrieveLevel") or "").strip().upper()
+    return level, (lvls[: lvls.index(level) + 1] if level in lvls else ())
+
+
+def open_unique_keys(dataset: Dataset, model: str) -> list[str]:
+    """What in a C-GET identifier may select far more than was meant, in words: a unique key holding a
+    wildcard (``PatientID=*``), or the level's own unique key empty or missing.
+    PS3.4 (C.4.3.1.3) allows neither for retrieval; some peers refuse them, others send everything
+    they match (dcmqrscp sends the whole archive for ``PatientID=*`` or no PatientID)."""
+    level, path = _level_path(dataset, model)
+    found: list[str] = []
+    for lvl in path:
+        key = unique_key(model, lvl)
+        values = _values(dataset, key)
+        if values is None or not any(values):
+            if lvl == level:
+                found.append(f"no {key} at {level} level" if values is None else f"an empty {key}")
+        elif any(w in v for v in values for w in WILDCARDS):
+            found.append(f"{key}=" + "\\".join(values))
+    return found
+
+
+def implied_level(dataset: Dataset, model: str) -> tuple[str, str] | None:
+    """(level, key) when the identifier holds a unique key of a level below its QueryRetrieveLevel (or
+    it has no usable level): the deepest such level of the model and its key. None: the level stands."""
+    lvls = levels(model)
+    _level, path = _level_path(dataset, model)
+    for lvl in reversed(lvls[len(path):]):
+        key = unique_key(model, lvl)
+        values = _values(dataset, key)
+        if values and any(values):
+            return lvl, key
+    return None
+
+
+def missing_above(dataset: Dataset, model: str) -> list[str]:
+    """The unique keys of the levels above the identifier's level that it does not give (or gives empty)."""
+    _level, path = _level_path(dataset, model)
+    return [key for key in (unique_key(model, lvl) for lvl in path[:-1]) if not any(_values(dataset, key) or ())]

@@ -24,16 +24,24 @@ from dataclasses import dataclass, field, replace
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.events import Associated, GetDone, Notice, Received, SplitDone
+from getsh.dicom.events import Associated, FindDone, GetDone, Notice, Received, SplitDone
 from getsh.dicom.keys import identifier as ident
-from getsh.dicom.net.failures import unusable_for_get
+from getsh.dicom.keys import qr_keys
+from getsh.dicom.net.failures import unusable_for_find, unusable_for_get
 from getsh.dicom.net.presentation import GET_MODELS
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
+from getsh.dicom.query.find import FindRun
 from getsh.dicom.retrieve.bounds import Bounds, Watch
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
 from getsh.dicom.retrieve.run import GetRun
-from getsh.dicom.status import SUB_OPERATION_STATUSES, retrieve_advice
+from getsh.dicom.status import (
+    FIND_MATCHES,
+    SUB_OPERATION_STATUSES,
+    empty_match,
+    nothing_matched_advice,
+    retrieve_advice,
+)
 from getsh.dicom.storage.header_scan import with_header
 from getsh.dicom.storage.naming import DEFAULT_LAYOUT
 from getsh.dicom.storage.store import Storage
@@ -168,7 +176,8 @@ class Retrieval:
         finished: list[GetDone] = []
 
         def advise(done: GetDone) -> GetDone:
-            finished.append(replace(done, part=part) if part else self._for_table(done))
+            finished.append(replace(done, part=part) if part else self._plainly(assoc, identifier,
+                                                                                 self._for_table(done)))
             return finished[-1]
 
         model = self.options.model
@@ -197,6 +206,39 @@ class Retrieval:
             done = replace(done, received=done.received[:-rows] + tuple(shown))
         advice = retrieve_advice(done.status, done.failed, len(done.received), [r.reason for r in done.refused])
         return replace(done, advice=advice) if advice else done
+
+    def _plainly(self, assoc: Association, identifier: Dataset, done: GetDone) -> GetDone:
+        """A C-GET that matched nothing says so; when the peer's answer was a failure with no sub-operation
+        (Orthanc's 0xC000), only once a C-FIND of the same keys at the same level matched nothing too."""
+        subops = done.completed + done.failed + done.warning + done.remaining
+        how = empty_match(done.status, subops, len(done.received) + len(done.refused), done.cancelled)
+        if how == "ask":
+            matches = self._any_match(assoc, identifier)
+            if matches is None:  # no C-FIND, or it failed: the peer's status says what we know
+                return done
+            if matches:
+                return replace(done, advice=FIND_MATCHES)
+        if not how:
+            return done
+        model = self.options.model
+        level = str(identifier.get("QueryRetrieveLevel", "") or "").strip().upper()
+        advice = nothing_matched_advice(how == "ask", model, level, qr_keys.missing_above(identifier, model))
+        return replace(done, nothing_matched=True, advice=advice)
+
+    def _any_match(self, assoc: Association, identifier: Dataset) -> bool | None:
+        """Whether a C-FIND of ``identifier`` matches anything (C-CANCEL after the first match); None
+        when it cannot tell: no C-FIND context, or the C-FIND failed."""
+        model = self.options.model
+        level = str(identifier.get("QueryRetrieveLevel", "") or "").strip().upper()
+        if not assoc.is_established or unusable_for_find(assoc, model) is not None:
+            return None
+        run = FindRun(assoc, identifier, model, level, (), self.session.next_message_id(), limit=1,
+                      cancel_grace=self.options.bounds.cancel_grace)
+        found = [item for item in run.run() if isinstance(item, FindDone)]
+        status = found[-1].status if found else None
+        if status is None or status.category not in ("Success", "Cancel"):
+            return None
+        return bool(found[-1].rows)
 
     def _split_get(self, identifier: Dataset, storage: Storage, name: str,
                    groups: list[tuple[str, ...]]) -> Iterator[object]:

@@ -255,8 +255,8 @@ class GetRun:
         NetworkError says why when no final response came."""
         started = time.monotonic()
         level = str(self.identifier.get("QueryRetrieveLevel", ""))
-        keys = tuple((e.keyword or str(e.tag), str(e.value)) for e in self.identifier
-                     if e.keyword != "QueryRetrieveLevel")
+        keys = tuple((e.keyword or str(e.tag), "" if e.value is None else str(e.value)) for e in self.identifier
+                     if e.keyword != "QueryRetrieveLevel")  # an empty key is shown bare, not as 'None'
         yield GetStarted(self.label, self.model, level, keys)
         answer = _Answer()
         with self._listening():
