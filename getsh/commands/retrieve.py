@@ -109,13 +109,15 @@ def _completeness(ctx: Context, requests: list[Request], received: list[Received
     if unusable is not None:
         yield Notice(f"warning: the completeness check is not possible: {unusable.message}")
         return
-    try:
-        for request, count in wanted:
-            yield check(assoc, request.label, request.identifier, model, arrived, count)
-    except KeyboardInterrupt:  # mid C-FIND: the association cannot be trusted
-        ctx.session.link.close(abort=True)
-        yield Notice("warning: the completeness check was interrupted; the association was aborted "
-                     "(the next command re-associates)")
+    for request, count in wanted:
+        try:
+            checked = check(assoc, request.label, request.identifier, model, arrived, count)
+        except KeyboardInterrupt:  # mid C-FIND: the association cannot be trusted
+            ctx.session.link.close(abort=True)
+            yield Notice("warning: the completeness check was interrupted; the association was aborted "
+                         "(the next command re-associates)")
+            return
+        yield checked
 
 
 def _requests(ctx: Context, items: list[str], exact: bool) -> tuple[list[Request], list[Notice], list[str] | None]:

@@ -50,17 +50,10 @@ from getsh.results import (
     SettingChanged,
     SettingsTable,
 )
+from getsh.shell import tables
 from getsh.shell.found import LiveMatches, find_header, find_summary, found_table
 from getsh.shell.progress import RetrieveProgress
-from getsh.shell.tables import (
-    completeness_line,
-    explanation,
-    get_summary,
-    keys_tree,
-    object_tree,
-    received_table,
-    table_rows,
-)
+from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table, table_rows
 
 CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
 
@@ -190,7 +183,7 @@ class Renderer:
 
     @show.register
     def _(self, obj: CompletenessChecked) -> None:
-        self.console.print(completeness_line(obj), soft_wrap=True)
+        self.console.print(tables.completeness_line(obj), soft_wrap=True)
 
     @show.register
     def _(self, obj: FindStarted) -> None:
