@@ -43,14 +43,21 @@ class Session:
         self.message_id += 1
         return self.message_id
 
-    def seen_values(self) -> list[str]:
-        """IDs and UIDs of what arrived in this session, newest first, for value completion."""
+    def seen_values(self, keyword: str = "") -> list[str]:
+        """IDs and UIDs of what arrived in this session, newest first, for value completion: those of
+        ``keyword`` when it is one of them (StudyInstanceUID: the studies), else all of them."""
+        fields = (_SEEN[keyword],) if keyword in _SEEN else tuple(_SEEN.values())
         values: dict[str, None] = {}
         for item in reversed(self.received):
-            for value in (item.patient_id, item.study_uid, item.series_uid, item.sop_instance_uid):
+            for name in fields:
+                value = getattr(item, name)
                 if value:
                     values[value] = None
         return list(values)
+
+
+_SEEN = {"PatientID": "patient_id", "StudyInstanceUID": "study_uid", "SeriesInstanceUID": "series_uid",
+         "SOPInstanceUID": "sop_instance_uid"}
 
 
 @dataclass

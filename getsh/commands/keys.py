@@ -23,7 +23,9 @@ def _level(ctx: Context) -> str | None:
 
 def complete_keys(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
     model = ctx.settings["model"]
-    return complete_key(text, model, _level(ctx), ctx.session.seen_values(), ctx.session.identifier)
+    session = ctx.session
+    seen = session.seen_values(text.partition("=")[0].strip())  # StudyInstanceUID=: the studies seen
+    return complete_key(text, model, _level(ctx), seen, session.identifier, session.found)
 
 
 def _complete_path(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:

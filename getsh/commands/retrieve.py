@@ -11,10 +11,12 @@ from pydicom import Dataset
 from getsh.commands.request_checks import follow_keys, sets_level, wide_get
 from getsh.completion.arguments import paths
 from getsh.context import Context
-from getsh.dicom.events import Notice
+from getsh.dicom.events import Notice, Received
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys.charset import with_charset
+from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.net.sopclasses import classes_for
+from getsh.dicom.query.completeness import check, counts_only, instance_count, listable, row_for
 from getsh.dicom.query.rows import is_selection, row_identifier, select
 from getsh.dicom.retrieve.bounds import Bounds
 from getsh.dicom.retrieve.retrieval import Request, Retrieval, RetrieveOptions, SessionHooks, requests_for
@@ -52,9 +54,16 @@ sends the get at that level, and says so. A wildcard or an empty value in a uniq
 asks first, a script refuses it, --force sends it. A get whose keys matched nothing says
 so ("nothing matched these keys"); its exit status stays the peer's (see: help expect).
 
+After a row whose find returned an instance count (NumberOfStudyRelatedInstances …), or
+with --check after any request, the archive is asked with C-FIND what it lists under the
+request (down to IMAGE level, each level's unique key given) and the summary says which
+instances did not arrive, or that all did; exit status 5 when some are missing. Under
+patient/study-only there is no IMAGE level: only the rows' counts can be compared.
+
 Examples:
   get                                   the current keys
   get 3                                 row 3 of the last find (get 2-5,8 several; get all)
+  get 3 --check                         and check that all the archive lists arrived
   get StudyInstanceUID=1.2.3            this study, whatever the current keys
   get q1.dcm q2.dcm                     one C-GET per query file
   get --exact QueryRetrieveLevel=SERIES StudyInstanceUID=1.2 SeriesInstanceUID=1.2.3
@@ -64,7 +73,10 @@ Examples:
           Arg("exact", "each group of keys is the whole identifier: the current keys are not used",
               option="--exact", flag=True, default=False),
           Arg("force", "send keys that may retrieve the whole archive (a wildcard or empty unique key)",
-              option="--force", flag=True, default=False)],
+              option="--force", flag=True, default=False),
+          Arg("check", "then compare what arrived with what the archive lists (C-FIND down to IMAGE level); "
+              "without it, only rows that came with an instance count are checked",
+              option="--check", flag=True, default=False)],
     category="retrieve",
 )
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
@@ -86,6 +98,39 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     )
     retrieval = Retrieval(requests, options, _session_hooks(ctx), first_index=len(ctx.session.received) + 1)
     yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve
+    yield from _completeness(ctx, requests, retrieval.received, args.check)
+
+
+def _completeness(ctx: Context, requests: list[Request], received: list[Received], asked: bool) -> Iterator[object]:
+    """The completeness check (query/completeness.py) of each request asked for (--check) or whose
+    row of the last find came with an instance count."""
+    model = ctx.settings["model"]
+    counted = [instance_count(row_for(ctx.session.found, r.identifier)) for r in requests]
+    wanted = [(r, n) for r, n in zip(requests, counted, strict=True) if asked or n is not None]
+    if not wanted:
+        return
+    arrived = {item.sop_instance_uid for item in received}
+    if not listable(model):
+        counts = [n for _, n in wanted]
+        total = sum(n for n in counts if n is not None) if None not in counts else None
+        yield counts_only(", ".join(r.label for r, _ in wanted), total, len(arrived))
+        return
+    assoc, event = ctx.associate()
+    if event is not None:
+        yield event
+    unusable = unusable_for_find(assoc, model)
+    if unusable is not None:
+        yield Notice(f"warning: the completeness check is not possible: {unusable.message}")
+        return
+    for request, count in wanted:
+        try:
+            checked = check(assoc, request.label, request.identifier, model, arrived, count)
+        except KeyboardInterrupt:  # mid C-FIND: the association cannot be trusted
+            ctx.session.link.close(abort=True)
+            yield Notice("warning: the completeness check was interrupted; the association was aborted "
+                         "(the next command re-associates)")
+            return
+        yield checked
 
 
 def _requests(ctx: Context, items: list[str], exact: bool) -> tuple[list[Request], list[Notice], list[str] | None]:

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 from pydicom.dataset import Dataset
 
+from getsh.completion.found import found_values
+from getsh.dicom.events import FindDone
 from getsh.dicom.keys import qr_keys
 from getsh.dicom.keys.dictionary import Entry, enumerated, lookup, search, validate
 from getsh.dicom.keys.identifier import Step, parse_path
@@ -109,9 +111,11 @@ def _complete_items(word: str, node: str, typed: str, current: Dataset | None) -
     ] or ([Suggestion(f"{word}[{number}].", f"item {number} (new)")] if number.isdigit() else [])
 
 
-def complete_value(keyword: str, text: str, seen: Iterable[str] = ()) -> list[Suggestion]:
-    """Values after ``Keyword=``: the standard's enumerated values, then values seen this session
-    that fit the VR. With ``\\`` the last value is completed (multi-valued keys)."""
+def complete_value(keyword: str, text: str, seen: Iterable[str] = (),
+                   found: Iterable[tuple[str, str]] = ()) -> list[Suggestion]:
+    """Values after ``Keyword=``: the standard's enumerated values, then those the last find returned
+    (``found``: value and description), then values seen this session; those found and seen only when
+    they fit the VR. With ``\\`` the last value is completed (multi-valued keys)."""
     try:
         entry = lookup(keyword)
     except UsageError:
@@ -123,20 +127,23 @@ def complete_value(keyword: str, text: str, seen: Iterable[str] = ()) -> list[Su
     for value, meaning in enumerated(entry):
         if value.upper().startswith(wanted.upper()):
             out.setdefault(lead + value, meaning)
-    for value in list(dict.fromkeys(seen))[:200]:
+    offered = [*found, *((value, "seen") for value in list(dict.fromkeys(seen))[:200])]
+    for value, meaning in offered:
         if value.startswith(current) and lead + value not in out:
             try:
                 validate(entry, value)
             except UsageError:
                 continue
-            out[lead + value] = "seen"
+            out[lead + value] = meaning
     return [Suggestion(value, meaning) for value, meaning in out.items()]
 
 
 def complete_key(
-    text: str, model: str | None, level: str | None, seen: Iterable[str] = (), dataset: Dataset | None = None
+    text: str, model: str | None, level: str | None, seen: Iterable[str] = (), dataset: Dataset | None = None,
+    found: FindDone | None = None,
 ) -> list[Suggestion]:
-    """The word after ``key``: a path, or after ``=`` a value (suggestions are whole words)."""
+    """The word after ``key``: a path, or after ``=`` a value (suggestions are whole words): the last
+    find's values of that key first, with what they stand for, then those seen (complete_value)."""
     key, sep, value = text.partition("=")
     if not sep:
         return complete_path(text, model, level, dataset)
@@ -144,5 +151,6 @@ def complete_key(
         entry = parse_path(key.strip())[-1].entry
     except UsageError:
         return []
-    found = complete_value(entry.keyword or entry.label, value, seen)
-    return [Suggestion(f"{key}={s.text}", s.meta) for s in found]
+    keyword = entry.keyword or entry.label
+    offered = complete_value(keyword, value, seen, found_values(keyword, found))
+    return [Suggestion(f"{key}={s.text}", s.meta) for s in offered]

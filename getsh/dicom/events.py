@@ -271,3 +271,29 @@ class FindDone:
         if self.limited and self.status.category in ("Cancel", "Success"):
             return ExitStatus.SUCCESS
         return self.status.exit_status
+
+
+@dataclass(frozen=True)
+class CompletenessChecked:
+    """After a retrieve: the SOP instances the archive lists under one request (an IMAGE-level C-FIND,
+    query/completeness.py) against those that arrived, and the count its row carried, if any."""
+
+    label: str  # the request: "row 3", "keys", a query file
+    counted: int | None  # the instances its row counted (NumberOf…RelatedInstances); None: no count
+    listed: tuple[str, ...] | None  # the SOP Instance UIDs the archive lists; None: no list (``why``)
+    missing: tuple[str, ...]  # listed, and did not arrive, in the archive's order
+    arrived: int | None  # of those listed, how many arrived (without a list: objects this get received, or None)
+    why: str = ""  # why there is no list: patient/study-only has no IMAGE level, a C-FIND failed …
+    failed: bool = False  # the check's C-FIND failed (the peer's words in ``why``)
+
+    @property
+    def stale_count(self) -> bool:
+        """The row's count and the archive's own list disagree."""
+        return self.counted is not None and self.listed is not None and self.counted != len(self.listed)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        counted_more = self.counted is not None and self.arrived is not None and self.arrived < self.counted
+        if self.missing or (self.listed is None and counted_more):
+            return ExitStatus.SUBOPS_FAILED  # some of what the archive holds did not arrive
+        return ExitStatus.WARNING if self.failed else ExitStatus.SUCCESS

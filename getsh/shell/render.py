@@ -13,6 +13,7 @@ from rich.text import Text
 from getsh.dicom.events import (
     Associated,
     AssociationInfo,
+    CompletenessChecked,
     ContextInfo,
     EchoResult,
     FindDone,
@@ -49,6 +50,7 @@ from getsh.results import (
     SettingChanged,
     SettingsTable,
 )
+from getsh.shell import tables
 from getsh.shell.found import LiveMatches, find_header, find_summary, found_table
 from getsh.shell.progress import RetrieveProgress
 from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table, table_rows
@@ -180,6 +182,10 @@ class Renderer:
             self.console.print(Text("failed SOP instances: " + literal(", ".join(obj.failed_uids)), style="red"))
         for status in obj.failures:
             self.console.print(Text(f"an association ended with {literal(str(status))}", style="red"))
+
+    @show.register
+    def _(self, obj: CompletenessChecked) -> None:
+        self.console.print(tables.completeness_line(obj), soft_wrap=True)
 
     @show.register
     def _(self, obj: FindStarted) -> None:

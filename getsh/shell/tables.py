@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from getsh.dicom.events import GetDone, Received
+from getsh.dicom.events import CompletenessChecked, GetDone, Received
 from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.dicom.storage.checks import NO_PIXELS, UID_MISMATCH, UID_NOT_VALID
@@ -119,6 +119,39 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     elif done.advice:
         parts.append(Text(f"why: {literal(done.advice)}", style="yellow"))
     return Group(*parts)
+
+
+MISSING_SHOWN = 5  # missing SOP Instance UIDs named in full; the rest counted
+
+
+def completeness_line(done: CompletenessChecked) -> Text:
+    """``row 3: the archive lists 12 instances, 10 arrived; missing: …`` or ``all 12 … arrived``."""
+    line = Text(f"check {literal(done.label)}: ", style="bold")
+    if done.listed is None:
+        line.append(f"{'the check failed: ' if done.failed else ''}{literal(done.why)}",
+                    style="yellow" if done.failed else "")
+        if done.counted is not None and done.arrived is not None:
+            colour = "red" if done.arrived < done.counted else "green"
+            line.append(f"; the rows count {_instances(done.counted)}, {done.arrived} arrived", style=colour)
+        return line
+    listed = len(done.listed)
+    if not done.missing:
+        every = f"all {listed} instances" if listed > 1 else "the 1 instance"
+        line.append(f"{every} the archive lists arrived" if listed else "the archive lists no instances under it",
+                    style="green")
+    else:
+        line.append(f"the archive lists {_instances(listed)}, {done.arrived} arrived; missing: ", style="red")
+        shown = ", ".join(done.missing[:MISSING_SHOWN])
+        more = len(done.missing) - MISSING_SHOWN
+        line.append(literal(shown) + (f" and {more} more" if more > 0 else ""), style="red")
+    if done.stale_count:
+        line.append(f" — the row counted {_instances(done.counted or 0)}: the archive's count disagrees with "
+                    "its own list", style="yellow")
+    return line
+
+
+def _instances(count: int) -> str:
+    return f"{count} instance{'s' if count != 1 else ''}"
 
 
 def remarks_line(rows: Sequence[Received]) -> str:
