@@ -5,8 +5,10 @@ The shortcuts are generated from the settings table, so each stays in step with 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
 
+from getsh.commands.browse import current
 from getsh.completion.arguments import setting_names, setting_value, value_of_named_setting
 from getsh.context import Context
 from getsh.dicom.events import Notice
@@ -23,6 +25,14 @@ def change(ctx: Context, name: str, text: str) -> SettingChanged:
     after = ctx.wanted_association()
     stale = ctx.session.link.is_open and before != after
     return SettingChanged(setting.name, ctx.settings.show(setting.name), stale)
+
+
+def changed(ctx: Context, name: str, text: str) -> Iterator[object]:
+    """``change``, and what it moves: a new model puts ls and cd back at the root (said when they were not)."""
+    yield change(ctx, name, text)
+    _, moved = current(ctx)
+    if moved is not None:
+        yield moved
 
 
 def _joined(value: list[str]) -> str | None:
@@ -58,8 +68,8 @@ Examples:
     category="settings",
     check=_check_set,
 )
-def set_command(ctx: Context, args: SimpleNamespace) -> SettingChanged:
-    return change(ctx, args.name, " ".join(args.value))
+def set_command(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
+    return changed(ctx, args.name, " ".join(args.value))
 
 
 @command(
@@ -88,7 +98,7 @@ def _shortcut(name: str) -> Command:
     def handler(ctx: Context, args: SimpleNamespace) -> object:
         if not args.value:
             return Notice(f"{name} = {ctx.settings.show(name)} ({ctx.settings.origin(name).value})")
-        return change(ctx, name, " ".join(args.value))
+        return changed(ctx, name, " ".join(args.value))
 
     def check(invocation: Invocation) -> None:
         value = _joined(invocation.args.value)
