@@ -89,6 +89,11 @@ class Context:
             return self.session.discovered
         return classes_for(self.settings["accept"])
 
+    def archive(self) -> str:
+        """Who answers a C-FIND: the called AE title at the peer (nothing before a peer is known)."""
+        peer = self.session.peer
+        return f"{self.settings['aec']}@{peer}" if peer is not None else ""
+
     def timeouts(self) -> Timeouts:
         s = self.settings
         return Timeouts(connect=s["connect-timeout"], acse=s["acse-timeout"], dimse=s["dimse-timeout"])

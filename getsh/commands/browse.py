@@ -11,13 +11,14 @@ from getsh.commands.keys import complete_keys
 from getsh.context import Context
 from getsh.dicom.events import FindDone, Notice
 from getsh.dicom.keys import identifier as ident
-from getsh.dicom.query.browse import LEVEL_WORDS, MODEL_NAMES, PLURALS, Location, nothing_below
+from getsh.dicom.keys.qr_keys import levels
+from getsh.dicom.query.browse import LEVEL_WORDS, MODEL_NAMES, PLURALS, Location, label_of, nothing_below
 from getsh.dicom.query.return_keys import find_identifier
 from getsh.dicom.query.rows import select
 from getsh.dicom.retrieve.retrieval import Request
 from getsh.errors import UsageError
 from getsh.literal import literal
-from getsh.registry import Arg, command
+from getsh.registry import Arg, Suggestion, command
 from getsh.results import PlainText
 
 HERE = "."  # get . retrieves where you stand
@@ -28,16 +29,18 @@ NARROWING = {"PATIENT": "PatientName=DOE*", "STUDY": "StudyDate=20240101-", "SER
 
 
 def current(ctx: Context) -> tuple[Location, Notice | None]:
-    """Where ls and cd stand; back at the root, with a notice saying so, when the model changed."""
-    model = ctx.settings["model"]
+    """Where ls and cd stand; back at the root, with a notice saying so, when the model or the peer changed."""
+    model, archive = ctx.settings["model"], ctx.archive()
     location = ctx.session.browse
-    if location.model == model:
+    if (location.model, location.archive) == (model, archive):
         return location, None
-    ctx.session.browse = Location(model)
+    ctx.session.browse = Location(model, archive)
     if location.at_root:
         return ctx.session.browse, None
-    return ctx.session.browse, Notice(f"the model is now {model}: ls and cd are back at the root (you stood at "
-                                      f"{literal(location.path)} under {MODEL_NAMES.get(location.model)})")
+    what = f"the model is now {model}" if location.model != model else f"the peer is now {literal(archive)}"
+    where = f"under {MODEL_NAMES.get(location.model)}" if location.model != model else f"on {literal(location.archive)}"
+    return ctx.session.browse, Notice(f"{what}: ls and cd are back at the root (you stood at "
+                                      f"{literal(location.path)} {where})")
 
 
 def here_request(ctx: Context) -> Request:
@@ -145,6 +148,21 @@ def _no_listing(ctx: Context, location: Location, part: str, index: int) -> Usag
                       f"of {where}", f"ls lists the {what} here; then cd {part}")
 
 
+def _complete_cd(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
+    """The rows one can go into here, with what they are; then .. and /."""
+    location = ctx.session.browse  # read only: completion runs on its own thread
+    if (location.model, location.archive) != (ctx.settings["model"], ctx.archive()):
+        location = Location(ctx.settings["model"], ctx.archive())
+    found = ctx.session.found if location.lists(ctx.session.found) else location.listing
+    if found is not None and location.below is not None and location.below != levels(location.model)[-1]:
+        for row in found.rows:
+            if str(row.number).startswith(text):
+                yield Suggestion(str(row.number), literal(label_of(row)))
+    for word, meaning in (("..", "up"), ("/", "the root")):
+        if word.startswith(text) and (word == "/" or not location.at_root):
+            yield Suggestion(word, meaning)
+
+
 @command(
     "cd",
     "go into row N of the last listing (ls), up (cd ..), to a sibling (cd ../N), or to the root (cd /)",
@@ -161,7 +179,8 @@ Examples:
   cd ../2                               the next one over
   cd /
 """,
-    args=[Arg("path", "N, .., ../N, / (several joined with /)", required=False, metavar="N|..|/")],
+    args=[Arg("path", "N, .., ../N, / (several joined with /)", required=False, complete=_complete_cd,
+              metavar="N|..|/")],
     category="query",
     record=False,
 )

@@ -120,7 +120,7 @@ def _where(loader: Loader) -> tuple[str, ...]:
     if not loader.ready or loader.result is None:
         return ()
     ctx = loader.result.ctx
-    return tuple(ctx.session.browse.labels_under(ctx.settings["model"]))
+    return tuple(ctx.session.browse.labels_under(ctx.settings["model"], ctx.archive()))
 
 
 def run_deferred_shell(env: Environment, welcome: str, build: Callable[[], Runner]) -> int:

@@ -21,8 +21,8 @@ def make_session(ctx: Context, input: Input | None = None, output: Output | None
 
 
 def where(ctx: Context) -> tuple[str, ...]:
-    """The labels of the path ls and cd stand at (none at the root, or when the model changed)."""
-    return ctx.session.browse.labels_under(ctx.settings["model"])
+    """The labels of the path ls and cd stand at (none at the root, or when the model or the peer changed)."""
+    return ctx.session.browse.labels_under(ctx.settings["model"], ctx.archive())
 
 
 def run_shell(

@@ -128,3 +128,7 @@ def test_siblings_limit_narrowing_and_a_model_change(shell: Shell, demo_server: 
         in shown
     assert shell.ctx.session.browse.at_root
     assert "at STUDY level" in ok(shell, "ls")  # the study root lists studies at its root
+    ok(shell, "cd 1")
+    shown = ok(shell, "aec ELSEWHERE; pwd")  # another archive: the path means nothing there
+    assert f"the peer is now ELSEWHERE@127.0.0.1:{port}: ls and cd are back at the root (you stood at " in shown
+    assert shown.splitlines()[-1] == "/  (study root)"

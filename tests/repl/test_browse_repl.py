@@ -36,6 +36,10 @@ def test_walk_ls_cd_ls_cd_ls_get_here_up_pwd(demo_server, archive: list[ArchiveE
         patient = shell.ctx.session.found.rows[0]
         assert patient.value("PatientID") == "DEMO001"
 
+        shell.type("cd ", "\t")  # Tab offers the rows one can go into, with what they are
+        offered = shell.completions()
+        assert offered["1"] == "DOE^JANE" and offered["4"] == "O'BRIEN^PATRICK" and "/" in offered
+        shell.type("\x15")
         shown = shell.line("cd 1")
         assert "/DOE^JANE  (a patient; pwd shows its keys): ls lists its studies" in shown
         assert prompt_of(shell) == "getsh DOE^JANE> "
@@ -95,7 +99,8 @@ def test_bad_input_says_what_and_the_shell_lives(demo_server, tmp_path: Path) ->
         shell.line("cd 1")
         shell.line("ls")
         shell.line("cd 1")
-        shell.line("ls")
+        shown = shell.line("ls")
+        assert "at IMAGE level" in shown and "get N retrieves a row" in shown and "cd N" not in shown
         check("cd 1", "an instance is the deepest level: there is nothing to go into")
         check("cd x", "cd: 'x' is not a row number")
         assert shell.alive

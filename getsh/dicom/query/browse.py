@@ -1,11 +1,11 @@
 """Where ``ls`` and ``cd`` stand in an archive: a path of found rows from the root of a model down.
 
-A location is the model it was walked under and its steps, each a row that was entered: its level,
-the unique keys that identify it (those of its level and every level above, top down, as a C-GET
-identifier holds them) and a label for people. What ``ls`` lists is the level below the last step
-(the model's top level at the root), narrowed by the path's unique keys; what ``get .`` retrieves is
-the last step's level and unique keys alone. The listing made at each depth is kept, so that ``cd ..``
-can enter a sibling (``cd ../2``) without asking the archive again.
+A location is the model it was walked under, the archive that answered, and its steps, each a row
+that was entered: its level, the unique keys that identify it (those of its level and every level
+above, top down, as a C-GET identifier holds them) and a label for people. What ``ls`` lists is the
+level below the last step (the model's top level at the root), narrowed by the path's unique keys;
+what ``get .`` retrieves is the last step's level and unique keys alone. The listing made at each
+depth is kept, so that ``cd ..`` can enter a sibling (``cd ../2``) without asking the archive again.
 
 The path's unique keys come from the path itself, never from a peer's echo of them in a row: a row
 contributes only its own level's unique key.
@@ -41,6 +41,7 @@ class Location:
     """A place in the archive under one model; the root when it has no steps."""
 
     model: str
+    archive: str = ""  # who answered the listings (the called AE title at the peer): another one has other rows
     steps: tuple[Step, ...] = ()
     listings: tuple[FindDone | None, ...] = (None,)  # what ls listed at each depth (0: the root)
 
@@ -80,9 +81,10 @@ class Location:
     def path(self) -> str:
         return "/" + "/".join(self.labels)
 
-    def labels_under(self, model: str) -> tuple[str, ...]:
-        """The labels of the path if it was walked under ``model`` (a changed model is back at the root)."""
-        return self.labels if model == self.model else ()
+    def labels_under(self, model: str, archive: str) -> tuple[str, ...]:
+        """The labels of the path if it was walked under ``model`` on ``archive`` (after a change of
+        either, ls and cd are back at the root)."""
+        return self.labels if (model, archive) == (self.model, self.archive) else ()
 
     def listing_base(self) -> Dataset:
         """The matching keys of a listing here: the path's unique keys (the caller adds the rest)."""
