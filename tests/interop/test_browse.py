@@ -132,3 +132,19 @@ def test_siblings_limit_narrowing_and_a_model_change(shell: Shell, demo_server: 
     shown = ok(shell, "aec ELSEWHERE; pwd")  # another archive: the path means nothing there
     assert f"the peer is now ELSEWHERE@127.0.0.1:{port}: ls and cd are back at the root (you stood at " in shown
     assert shown.splitlines()[-1] == "/  (study root)"
+
+
+@pytest.mark.parametrize("peer", ["dcmqrscp", "orthanc"])
+def test_ls_limit_cancels_on_real_peers_and_the_association_goes_on(
+    request: pytest.FixtureRequest, shell: Shell, archive: list[ArchiveEntry], peer: str,
+) -> None:
+    port, aet = peer_address(request, peer)
+    shown = ok(shell, f"connect 127.0.0.1 {port} --aec {aet}; set ls-limit 2; ls")
+    assert len(shell.ctx.session.found.rows) == 2  # type: ignore[union-attr]
+    assert "the first 2 patients are listed (ls-limit): ls --all lists every one" in shown
+    assoc = shell.ctx.session.link.assoc
+    ok(shell, "ls --all")
+    assert listed(shell, "PATIENT") == {e.patient_id for e in archive}
+    assert shell.ctx.session.link.assoc is assoc  # the C-CANCEL left the association usable
+    ok(shell, "cd 1; ls")
+    assert listed(shell, "STUDY")
