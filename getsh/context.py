@@ -15,6 +15,7 @@ from getsh.dicom.net.association import Link
 from getsh.dicom.net.presentation import plan_contexts
 from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
 from getsh.dicom.net.sopclasses import classes_for
+from getsh.dicom.query.browse import Location
 from getsh.dicom.retrieve.plan import ClassGroup
 from getsh.env import Environment
 from getsh.errors import UsageError
@@ -36,6 +37,7 @@ class Session:
     message_id: int = 0  # of the last DIMSE request we sent
     discovered: tuple[str, ...] = ()  # storage classes 'accept auto' learned for the current get
     found: FindDone | None = None  # the last find's matches: what 'results', 'get N' and 'cd N' read
+    browse: Location = field(default_factory=lambda: Location("patient"))  # where ls and cd stand
     quit_requested: bool = False
     script: ScriptState = field(default_factory=ScriptState)  # recording, what expect looks at, replays
 
@@ -99,6 +101,11 @@ class Context:
         if self.settings["accept"] == "auto" and self.session.discovered:
             return self.session.discovered
         return classes_for(self.settings["accept"])
+
+    def archive(self) -> str:
+        """Who answers a C-FIND: the called AE title at the peer (nothing before a peer is known)."""
+        peer = self.session.peer
+        return f"{self.settings['aec']}@{peer}" if peer is not None else ""
 
     def timeouts(self) -> Timeouts:
         s = self.settings

@@ -246,6 +246,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cancel-grace", "after a C-CANCEL (Ctrl-C or a limit), abort the association if the peer has not "
             "ended the retrieve within this many seconds", 5, parse_seconds, show_seconds,
             flags=("--cancel-grace",), metavar="SECONDS"),
+    Setting("ls-limit", "ls lists at most this many rows, then sends C-CANCEL (ls --all lists every one)", 100,
+            parse_count, show_limit, metavar="N"),
     Setting("max-pdu", "maximum receive PDU size, bytes (4096..131072)", 16384, int_between(4096, 131072),
             flags=("-pdu", "--max-pdu"), metavar="BYTES", renegotiate=True),
     Setting("repeat", "send each request this many times", 1, int_between(1, 1_000_000),

@@ -104,9 +104,11 @@ def find(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
 
 
 def run_find(ctx: Context, model: str, level: str, identifier: Dataset, limit: int | None,
-             keep: Callable[[int, Dataset], None] | None = None) -> Iterator[object]:
-    """One C-FIND on the session's association, its rows kept as the session's results."""
-    columns = columns_of(identifier, model, level)
+             keep: Callable[[int, Dataset], None] | None = None, limit_name: str = "--limit",
+             hide: frozenset[str] = frozenset()) -> Iterator[object]:
+    """One C-FIND on the session's association, its rows kept as the session's results (``limit_name``:
+    what set ``limit``, as the user knows it; ``hide``: keys asked but not worth a column)."""
+    columns = tuple(c for c in columns_of(identifier, model, level) if c not in hide)
     assoc, event = ctx.associate()
     if event is not None:
         yield event
@@ -115,7 +117,7 @@ def run_find(ctx: Context, model: str, level: str, identifier: Dataset, limit: i
         raise unusable
     session = ctx.session
     run = FindRun(assoc, identifier, model, level, columns, session.next_message_id(), limit=limit,
-                  cancel_grace=ctx.settings["cancel-grace"], keep=keep,
+                  cancel_grace=ctx.settings["cancel-grace"], keep=keep, limit_name=limit_name,
                   diagnose=lambda elapsed: session.link.dimse_failure("C-FIND", ctx.timeouts(), elapsed))
     yield from run.run()  # yield from: a Ctrl-C while a row is drawn reaches the find (C-CANCEL)
     session.found = run.done

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from pydicom import Dataset
 
+from getsh.commands.browse import HERE, here_request
 from getsh.commands.request_checks import follow_keys, sets_level, wide_get
 from getsh.completion.arguments import paths
 from getsh.context import Context
@@ -37,7 +38,8 @@ def _key_or_file(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterat
 Sends C-GET-RQ under the current model with the current keys, receives the C-STORE
 sub-operations on the same association, and shows what arrived. Keys given here override
 the current ones for this request only. Row numbers of the last find (get 3, get 2-5,8,
-get all) retrieve those rows: each by its level and unique keys alone, one C-GET a row.
+get all) retrieve those rows: each by its level and unique keys alone, one C-GET a row;
+'get .' retrieves where ls and cd stand (pwd), the same way.
 Query files (DICOM files holding an identifier, as getscu's dcmfile-in) are sent one C-GET
 each, in order, with the keys given here applied on top. '+' between groups of keys sends
 one C-GET for each group; --exact makes each group the whole identifier (the current keys
@@ -64,6 +66,7 @@ Examples:
   get                                   the current keys
   get 3                                 row 3 of the last find (get 2-5,8 several; get all)
   get 3 --check                         and check that all the archive lists arrived
+  get .                                 where ls and cd stand (cd 2; get .)
   get StudyInstanceUID=1.2.3            this study, whatever the current keys
   get q1.dcm q2.dcm                     one C-GET per query file
   get --exact QueryRetrieveLevel=SERIES StudyInstanceUID=1.2 SeriesInstanceUID=1.2.3
@@ -149,6 +152,10 @@ def _requests(ctx: Context, items: list[str], exact: bool) -> tuple[list[Request
     notices: list[Notice] = []
     rows_named = False
     for group in groups:
+        if group == [HERE]:  # get .: where ls and cd stand
+            requests.append(here_request(ctx))
+            rows_named = True
+            continue
         if len(group) == 1 and is_selection(group[0]) and (found is not None or not _is_file(group[0])):
             if _is_file(group[0]):
                 notices.append(Notice(f"{group[0]} is taken as row numbers of the last find; a query file of "

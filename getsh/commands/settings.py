@@ -9,6 +9,7 @@ import copy
 from collections.abc import Iterator
 from types import SimpleNamespace
 
+from getsh.commands.browse import current
 from getsh.completion.arguments import setting_names, setting_value, value_of_named_setting
 from getsh.context import Context
 from getsh.dicom.events import Notice
@@ -47,6 +48,14 @@ def level_follows_model(ctx: Context) -> Iterator[Notice]:
                  f"(its levels: {', '.join(allowed)}; level NAME chooses another)")
 
 
+def changed(ctx: Context, name: str, text: str) -> Iterator[object]:
+    """``change``, and what it moves: a new model puts ls and cd back at the root (said when they were not)."""
+    yield from change(ctx, name, text)
+    _, moved = current(ctx)
+    if moved is not None:
+        yield moved
+
+
 def _joined(value: list[str]) -> str | None:
     """A setting's value as set and its shortcuts join it (several words: accept CT MR)."""
     return " ".join(value) if value else None
@@ -81,7 +90,7 @@ Examples:
     check=_check_set,
 )
 def set_command(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
-    return change(ctx, args.name, " ".join(args.value))
+    return changed(ctx, args.name, " ".join(args.value))
 
 
 @command(
@@ -110,7 +119,7 @@ def _shortcut(name: str) -> Command:
     def handler(ctx: Context, args: SimpleNamespace) -> object:
         if not args.value:
             return Notice(f"{name} = {ctx.settings.show(name)} ({ctx.settings.origin(name).value})")
-        return change(ctx, name, " ".join(args.value))
+        return changed(ctx, name, " ".join(args.value))
 
     def check(invocation: Invocation) -> None:
         value = _joined(invocation.args.value)

@@ -115,6 +115,14 @@ def _toolbar(loader: Loader) -> Callable[[], StyleAndTextTuples]:
     return draw
 
 
+def _where(loader: Loader) -> tuple[str, ...]:
+    """Where ls and cd stand, once the session is loaded (repl.where's; nothing is imported for it)."""
+    if not loader.ready or loader.result is None:
+        return ()
+    ctx = loader.result.ctx
+    return tuple(ctx.session.browse.labels_under(ctx.settings["model"], ctx.archive()))
+
+
 def run_deferred_shell(env: Environment, welcome: str, build: Callable[[], Runner]) -> int:
     """The plain interactive shell: prompt first, the session ``build`` makes behind it. The exit
     status, as app.run's for an interactive shell."""
@@ -136,7 +144,7 @@ def run_deferred_shell(env: Environment, welcome: str, build: Callable[[], Runne
 
     try:
         with life:
-            prompt_lines(session, runner_for)  # an interactive session that ends normally succeeded
+            prompt_lines(session, runner_for, lambda: _where(loader))  # a session that ends normally succeeded
     except Exception as exc:  # the libraries could not be loaded: nothing can run
         error = GetshError(f"cannot load pydicom and pynetdicom: {type(exc).__name__}: {exc}",
                            "reinstall getsh (pip install --force-reinstall getsh)")

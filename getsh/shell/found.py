@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from getsh.dicom.events import FindDone, FindStarted, FoundRow
+from getsh.dicom.keys.qr_keys import levels
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.return_keys import NOT_COLUMNS
 from getsh.literal import literal
@@ -222,8 +223,8 @@ def find_summary(done: FindDone, *, next_steps: bool = True) -> Text:
     elif n == 0 and status.category == "Success":
         line.append(" — nothing matched these keys (see: keys; a * matches any value)", style="dim")
     elif n and next_steps:
-        line.append(" — get N retrieves a row (get 2-5,8 several, get all every one); cd N goes into it",
-                    style="dim")
+        into = "; cd N goes into it" if done.level != levels(done.model)[-1] else ""  # not into an instance
+        line.append(f" — get N retrieves a row (get 2-5,8 several, get all every one){into}", style="dim")
     return line
 
 

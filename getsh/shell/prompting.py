@@ -3,7 +3,7 @@ factory (style, history file, completion and toolbar as given), and the prompt l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from prompt_toolkit import PromptSession
@@ -67,13 +67,38 @@ def make_prompt_session(
     )
 
 
-def prompt_lines(session: PromptSession[str], runner_for: Callable[[], Runner]) -> ExitStatus:
+LABEL_WIDTH = 24  # a step of the path in the prompt, at most
+PATH_WIDTH = 48  # the whole path in the prompt, at most: its end is kept
+
+
+def short_path(labels: Sequence[str]) -> str:
+    """Where ls and cd stand, for the prompt: each label elided, the path's start dropped when long,
+    peer text made literal."""
+    steps = [literal(label) for label in labels]
+    steps = [s if len(s) <= LABEL_WIDTH else s[: LABEL_WIDTH - 1] + "…" for s in steps]
+    path = "/".join(steps)
+    return path if len(path) <= PATH_WIDTH else "…" + path[-(PATH_WIDTH - 1):]
+
+
+def prompt_message(where: Callable[[], Sequence[str]]) -> Callable[[], StyleAndTextTuples]:
+    """The prompt: getsh, and where ls and cd stand (``where``: the labels of the path) below the root."""
+    def message() -> StyleAndTextTuples:
+        path = short_path(where())
+        return [("class:prompt", f"getsh {path}> " if path else "getsh> ")]
+
+    return message
+
+
+def prompt_lines(session: PromptSession[str], runner_for: Callable[[], Runner],
+                 where: Callable[[], Sequence[str]] = lambda: ()) -> ExitStatus:
     """Prompt until quit, Ctrl-D or end of input; Ctrl-C clears the line. Each line runs on
-    ``runner_for()``, which may wait (the deferred start's loader); the worst outcome."""
+    ``runner_for()``, which may wait (the deferred start's loader); the worst outcome. The prompt
+    shows ``where()``, the path ls and cd stand at."""
     outcome = ExitStatus.SUCCESS
+    message = prompt_message(where)
     while True:
         try:
-            line = session.prompt([("class:prompt", "getsh> ")])
+            line = session.prompt(message)
             runner = runner_for()
         except KeyboardInterrupt:
             continue

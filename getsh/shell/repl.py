@@ -20,6 +20,11 @@ def make_session(ctx: Context, input: Input | None = None, output: Output | None
     return make_prompt_session(ctx.env, RegistryCompleter(ctx, REGISTRY), toolbar(ctx), input, output)
 
 
+def where(ctx: Context) -> tuple[str, ...]:
+    """The labels of the path ls and cd stand at (none at the root, or when the model or the peer changed)."""
+    return ctx.session.browse.labels_under(ctx.settings["model"], ctx.archive())
+
+
 def run_shell(
     ctx: Context,
     runner: Runner,
@@ -32,5 +37,5 @@ def run_shell(
     session = session or make_session(ctx, input, output)
     with SessionLifetime(runner, show_released=True) as life:
         if not ctx.session.quit_requested:
-            life.outcome = prompt_lines(session, lambda: runner)
+            life.outcome = prompt_lines(session, lambda: runner, lambda: where(ctx))
     return life.outcome

@@ -120,7 +120,8 @@ class FindRun:
     def __init__(self, assoc: Association, identifier: Dataset, model: str, level: str, columns: tuple[str, ...],
                  message_id: int, *, limit: int | None = None, cancel_grace: float | None = 5.0,
                  keep: Callable[[int, Dataset], None] | None = None,
-                 diagnose: Callable[[float], NetworkError] | None = None) -> None:
+                 diagnose: Callable[[float], NetworkError] | None = None, limit_name: str = "--limit") -> None:
+        self.limit_name = limit_name  # what set the limit, in the words the user knows it by
         self.assoc, self.identifier, self.model, self.level = assoc, identifier, model, level
         self.columns, self.message_id, self.limit = columns, message_id, limit
         self.cancel_grace, self.keep, self.diagnose = cancel_grace, keep, diagnose
@@ -177,7 +178,7 @@ class FindRun:
                     if self.limit is not None and len(self.rows) >= self.limit and not self.cancelled:
                         self.limited = True
                         plural = "es" if self.limit != 1 else ""
-                        self._cancel(f"after {self.limit} match{plural} (--limit {self.limit})")
+                        self._cancel(f"after {self.limit} match{plural} ({self.limit_name} {self.limit})")
         finally:
             if worker.is_alive() and not self.aborted and status is None:
                 self._abort("the find was interrupted")
