@@ -46,11 +46,12 @@ LIVE_EVERY = 0.1  # seconds between redraws of the live table
 
 @lru_cache(maxsize=256)
 def vr_of(keyword: str) -> str:
+    """The VR of a column's key ('' for a private tag, an unknown word, or anything pydicom cannot read)."""
     from pydicom.datadict import dictionary_VR
 
     try:
         return str(dictionary_VR(keyword))
-    except KeyError:
+    except (KeyError, ValueError, TypeError, OverflowError):
         return ""
 
 
