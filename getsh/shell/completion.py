@@ -100,8 +100,23 @@ class RegistryCompleter(Completer):
                     yield Completion(name, -len(current), display_meta=meta)
 
 
+VALUE_WIDTH = 28  # a value offered after KEY= is shown at most this wide in the menu (middle elided)
+
+
 def _completion(suggestion: Suggestion, current: str) -> Completion:
     text = suggestion.text
     if any(c.isspace() for c in text) or any(c in text for c in "'\";"):
         text = shlex.quote(text)
-    return Completion(text, -len(current), display=suggestion.text, display_meta=suggestion.meta)
+    return Completion(text, -len(current), display=menu_text(suggestion.text, current), display_meta=suggestion.meta)
+
+
+def menu_text(text: str, current: str) -> str:
+    """What the menu shows for a suggestion: after ``KEY=`` (already typed) only the value, and a long
+    value cut in the middle — forty study UIDs differ in their tails, not in their common root."""
+    key, sep, value = text.partition("=")
+    if not sep or "=" not in current or not current.startswith(key + "="):
+        return text
+    if len(value) <= VALUE_WIDTH:
+        return value or text
+    head = (VALUE_WIDTH - 1) // 2
+    return value[:head] + "…" + value[-(VALUE_WIDTH - 1 - head):]

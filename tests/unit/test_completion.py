@@ -73,3 +73,14 @@ def test_a_failing_completer_offers_nothing_instead_of_crashing() -> None:
     ctx, _, _ = make_context()
     completer = RegistryCompleter(ctx, registry)
     assert list(completer.get_completions(Document("x "), CompleteEvent())) == []
+
+
+def test_the_menu_shows_values_after_key_equals_by_their_distinct_tails() -> None:
+    from getsh.shell.completion import menu_text
+
+    uid = "1.2.826.0.1.3680043.8.498.65360063970219476640466520842871838641"
+    shown = menu_text(f"StudyInstanceUID={uid}", "StudyInstanceUID=")
+    assert shown == "1.2.826.0.1.3…20842871838641" and len(shown) == 28
+    assert menu_text("PatientID=DEMO001", "PatientID=D") == "DEMO001"
+    assert menu_text("PatientID=", "Pat") == "PatientID="  # a key being typed: as it is
+    assert menu_text("StudyDate", "Stu") == "StudyDate"
