@@ -39,6 +39,23 @@ def show_seconds(value: float | None) -> str:
     return "unlimited" if value is None else f"{value}"
 
 
+def one_or_more(what: str, see: str = "") -> Callable[[str], int]:
+    """A command argument's converter: a whole number of ``what``, 1 or more (``see``: where the
+    numbers are listed)."""
+    where = f" (see: {see})" if see else ""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number of {what}{where}") from None
+        if number < 1:
+            raise ValueError(f"{number}: a number of {what} is 1 or more{where}")
+        return number
+
+    return parse
+
+
 def parse_count(text: str) -> int | None:
     """A whole number of objects, 1 or more, or ``unlimited``."""
     value = text.strip().lower()

@@ -24,16 +24,7 @@ from getsh.dicom.query.return_keys import above_level_warnings, columns_of, find
 from getsh.errors import GetshError, UsageError
 from getsh.registry import Arg, command
 from getsh.results import FindTable, PlainText
-
-
-def positive_count(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of matches") from None
-    if number < 1:
-        raise ValueError(f"{number}: the limit is a number of matches, 1 or more")
-    return number
+from getsh.setting_values import one_or_more
 
 
 def request_of(ctx: Context, keys: list[ident.KeyAssignment],
@@ -80,7 +71,7 @@ Examples:
 """,
     args=[Arg("keys", "keys for this request (Keyword=value, gggg,eeee=value)", type=ident.parse_key, many=True,
               required=False, complete=complete_keys, metavar="KEY"),
-          Arg("limit", "send C-CANCEL after this many matches", type=positive_count, option="--limit",
+          Arg("limit", "send C-CANCEL after this many matches", type=one_or_more("matches"), option="--limit",
               metavar="N"),
           Arg("extract", "write each response to DIR as rspNNNN.dcm (findscu -X)", option="--extract",
               metavar="DIR", complete=paths)],

@@ -25,6 +25,7 @@ from getsh.dicom.storage.header_scan import with_header
 from getsh.errors import UsageError
 from getsh.registry import Arg, Suggestion, command
 from getsh.results import TABLE_ROWS, ObjectView, ReceivedTable, RecordAs
+from getsh.setting_values import one_or_more
 
 
 def _key_or_file(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
@@ -251,20 +252,10 @@ def received(ctx: Context, args: SimpleNamespace) -> ReceivedTable:
     return ReceivedTable(tuple(rows), len(ctx.session.received), args.filter or "")
 
 
-def object_number(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an object number (see: received)") from None
-    if number < 1:
-        raise ValueError(f"{number}: object numbers start at 1")
-    return number
-
-
 @command(
     "show",
     "one received object's data set as a tree (like dcmdump; pixel data summarised)",
-    args=[Arg("number", "the object's number in 'received'", type=object_number, metavar="N")],
+    args=[Arg("number", "the object's number in 'received'", type=one_or_more("objects", "received"), metavar="N")],
     category="retrieve",
     record=False,
 )

@@ -8,10 +8,6 @@ real peer cannot be made to do that.
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +18,9 @@ import pytest
 from getsh.dicom.demo.server import DemoServer
 from getsh.dicom.events import Found
 from getsh.exitstatus import ExitStatus
-from tests.conftest import peer_missing
 from tests.faults.fake_peers import wait_for
 from tests.interop.test_cancel import ctrl_c, until
+from tests.repl.test_pty import start_terminal
 from tests.shell_driver import Shell, ShellDriver
 
 pytestmark = pytest.mark.interop
@@ -134,37 +130,23 @@ def test_second_ctrl_c_in_the_real_repl_aborts(slow: SlowFind) -> None:
 def test_ctrl_c_in_a_real_terminal_while_the_table_grows(slow: SlowFind, tmp_path: Path) -> None:
     """C-c in tmux: a real SIGINT while the live table grows; the find is cancelled, the table of what
     arrived stays on the screen, and the prompt comes back on the same association."""
-    if shutil.which("tmux") is None:
-        peer_missing("tmux is not installed (scripts/test installs it)")
     slow.delay = 0.3
-    base = ["tmux", "-L", f"getsh-find-{tmp_path.name}"]
-    home = shlex.quote(str(tmp_path / "home"))
-    command = (f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && GETSH_HOME={home} "
-               f"{shlex.quote(sys.executable)} -m getsh; sleep 30")
-    subprocess.run([*base, "new-session", "-d", "-s", "t", "-x", "160", "-y", "50", command], check=True)
-
-    def screen() -> str:
-        return subprocess.run([*base, "capture-pane", "-p", "-t", "t"], capture_output=True, text=True).stdout
-
-    def keys(*typed: str) -> None:
-        for key in typed:
-            subprocess.run([*base, "send-keys", "-t", "t", key], check=True)
-            time.sleep(0.2)
-
+    term = start_terminal(tmp_path, "")
     try:
-        until(lambda: "getsh>" in screen(), "the prompt", screen, 20)
-        keys(f"connect 127.0.0.1 {slow.port}", "Enter")
-        until(lambda: "associated with" in screen(), "the association", screen, 10)
-        keys("level IMAGE", "Enter", "find", "Enter")
-        until(lambda: "matches so far" in screen(), "the live table", screen, 10)
-        keys("C-c")
-        until(lambda: "cancelled at your request" in screen(), "the cancelled summary", screen, 10)
-        until(lambda: screen().rfind("getsh>") > screen().find("cancelled at your request"), "the prompt", screen, 10)
-        shown = screen()
+        term.wait_for("getsh>", 20)
+        term.keys(f"connect 127.0.0.1 {slow.port}", "Enter")
+        term.wait_for("associated with", 10)
+        term.keys("level IMAGE", "Enter", "find", "Enter")
+        term.wait_for("matches so far", 10)
+        term.keys("C-c")
+        term.wait_for("cancelled at your request", 10)
+        until(lambda: term.screen().rfind("getsh>") > term.screen().find("cancelled at your request"), "the prompt",
+              term.screen, 10)
+        shown = term.screen()
         assert "C-CANCEL sent" in shown and "C-FIND 0xFE00 Cancel" in shown and "SOP Instance UID" in shown
         assert "matches so far" not in shown  # the live table made way for the final one
-        keys("echo", "Enter")
-        until(lambda: "C-ECHO Success" in screen(), "the echo on the same association", screen, 10)
-        assert "re-associating" not in screen()
+        term.keys("echo", "Enter")
+        term.wait_for("C-ECHO Success", 10)
+        assert "re-associating" not in term.screen()
     finally:
-        subprocess.run([*base, "kill-server"], capture_output=True)
+        term.close()
