@@ -150,7 +150,7 @@ def test_charset_setting_makes_a_typed_name_match(
         status, shown = shell.run(f"set charset {charset}; find PatientName=Müller*")
         assert status is ExitStatus.SUCCESS, shown
         assert f"charset = {charset}" in shown
-        assert f"SpecificCharacterSet={charset}  PatientName=Müller*" in shown
+        assert f"PatientName=Müller*  (4 return keys, in {charset})" in shown
         assert "1 match at PATIENT level" in shown
         assert f"│ {LATIN1.shown} " in table_line(shown, LATIN1.patient_id)
         assert found(shell) == {LATIN1.patient_id: LATIN1.name}
@@ -170,7 +170,7 @@ def test_charset_refuses_what_it_cannot_hold_and_a_key_of_the_user_wins(
 
     status, shown = shell.run("find 'SpecificCharacterSet=ISO_IR 192' PatientName=*小東")
     assert status is ExitStatus.SUCCESS, shown
-    assert "SpecificCharacterSet=ISO_IR 192  PatientName=*小東" in shown
+    assert "PatientName=*小東  (4 return keys, in ISO_IR 192)" in shown
     assert found(shell) == {UTF8.patient_id: UTF8.name}
     status, shown = shell.run("echo")  # the shell and its association are alive
     assert status is ExitStatus.SUCCESS, shown
