@@ -29,6 +29,7 @@ from getsh.setting_values import (
     show_bool,
     show_limit,
     show_seconds,
+    show_size,
 )
 
 
@@ -271,6 +272,13 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("flag", (), "keep the bytes as received and say so in the table and the summary"),
         Choice("refuse", (), "answer the C-STORE with 0xC210 (cannot understand) and keep nothing"),
     )),
+    Setting("stream-above", "normal storage: a data set larger than this is gathered in a spool file in the output "
+            "directory instead of memory; either way only its non-bulk elements are decoded and its bulk data "
+            "(pixel data, an encapsulated document) is copied into the written file (K, M, G: ×1024)",
+            32 * 1024**2, parse_size, show_size, flags=("--stream-above",), metavar="BYTES"),
+    Setting("max-inflated", "normal storage: refuse (0xA700) a deflated data set that inflates past this size, "
+            "a deflate bomb; bit-preserving storage keeps deflated bytes as sent (K, M, G: ×1024)",
+            1024**3, parse_size, show_size, flags=("--max-inflated",), metavar="BYTES"),
     Setting("layout", "file names under the output directory: getscu's, or a template of {Keyword} fields",
             "getscu", _parse_layout, metavar="TEMPLATE"),
     Setting("existing", "when a received object's file name is taken", "rename", choices=(

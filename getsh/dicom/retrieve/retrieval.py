@@ -66,12 +66,16 @@ class RetrieveOptions:
     table_rows: int  # the table shows the last this many objects: they get their header words
     receive: str  # auto (getsh's direct receive path when it can) or pynetdicom (pynetdicom's own)
     malformed: str = "flag"  # bit-preserving: flag or refuse bytes that are not a well-formed data set
+    stream_above: int | None = 32 * 1024**2  # normal: a data set past this is spooled to disk (None: never)
+    max_inflated: int | None = 1024**3  # normal: a deflated data set inflating past this is refused (None: never)
     bounds: Bounds = field(default_factory=Bounds)  # how long and how much the retrieve may take (bounds.py)
 
     def make_storage(self) -> Storage:
         """The storage these options describe, checked (output directory, layout) as it is made."""
         layout = DEFAULT_LAYOUT if self.layout == "getscu" else self.layout
-        return Storage(os.path.expanduser(self.output), self.storage, layout, self.existing, malformed=self.malformed)
+        return Storage(os.path.expanduser(self.output), self.storage, layout, self.existing, malformed=self.malformed,
+                       stream_above=self.stream_above if self.stream_above is not None else 1 << 62,
+                       max_inflated=self.max_inflated)
 
 
 @dataclass(frozen=True)

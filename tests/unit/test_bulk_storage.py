@@ -1,0 +1,121 @@
+"""Normal storage without a second copy (storage/bulk.py, normal.py): the file written from the bytes
+in place, bulk copied, is the file decoding everything gave (byte for byte), from memory and from a
+spool file; copies are counted with tracemalloc; deflated data sets inflate in a stream, with a cap."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+import zlib
+from pathlib import Path
+
+import pytest
+from pydicom import Dataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    RLELossless,
+)
+from pynetdicom.dsutils import decode
+
+from getsh.dicom.net.syntaxes import syntax_encoding
+from getsh.dicom.storage.bulk import Source
+from getsh.dicom.storage.outcomes import StorageError
+from getsh.dicom.storage.store import Storage
+from tests.unit.test_storage import CT, encode, make_ds, meta_of
+
+DOCUMENT = "1.2.840.10008.5.1.4.1.1.104.1"  # Encapsulated PDF Storage
+
+
+def cases() -> list[tuple[str, Dataset, str]]:
+    pdf = Dataset()
+    pdf.SOPClassUID, pdf.SOPInstanceUID, pdf.PatientID, pdf.Modality = DOCUMENT, "1.2.3.5", "PAT1", "DOC"
+    pdf.MIMETypeOfEncapsulatedDocument = "application/pdf"
+    pdf.EncapsulatedDocument = b"%PDF-1.4 " * 1001 + b"x"  # even
+    pdf.add_new(0x00420012, "LO", "application/pdf")
+    floats = make_ds("1.2.3.6", FloatPixelData=b"\0\0\x80?" * 64)
+    del floats.PixelData
+    odd = make_ds("1.2.3.7", pixels=b"\x01\x02\x03")  # odd: decoded as before (pydicom pads it)
+    rle = make_ds("1.2.3.8", pixels=encapsulate([b"\x00\x01" * 50, b"\x02\x03" * 20]))
+    out = [(f"ct {ts.name}", make_ds(), str(ts)) for ts in
+           (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian)]
+    out += [("pdf", pdf, str(ExplicitVRLittleEndian)), ("pdf implicit", pdf, str(ImplicitVRLittleEndian)),
+            ("float", floats, str(ExplicitVRLittleEndian)), ("odd", odd, str(ExplicitVRLittleEndian)),
+            ("rle", rle, str(RLELossless)), ("pdf deflated", pdf, str(DeflatedExplicitVRLittleEndian)),
+            ("charset", make_ds("1.2.3.9", SpecificCharacterSet="ISO_IR 100", PatientName="Müller^Jö"),
+             str(ExplicitVRLittleEndian))]
+    return out
+
+
+def as_before(out: Path, raw: bytes, ts: str, ds: Dataset) -> bytes:
+    """What normal mode wrote before: everything decoded (pynetdicom's decode), then store_dataset."""
+    implicit, little, deflated = syntax_encoding(ts)
+    dataset = decode(io.BytesIO(raw), implicit, little, deflated)
+    dataset.set_original_encoding(implicit, little)
+    stored = Storage(out, "normal", existing="overwrite").store_dataset(dataset, meta_of(ds, ts))
+    return (out / str(stored.path)).read_bytes()
+
+
+@pytest.mark.parametrize("name", [c[0] for c in cases()])
+@pytest.mark.parametrize("stream_above", [1 << 30, 0])
+def test_written_file_is_byte_identical_to_decoding_everything(tmp_path: Path, name: str, stream_above: int) -> None:
+    _, ds, ts = next(c for c in cases() if c[0] == name)
+    raw = encode(ds, ts)
+    before = as_before(tmp_path / "before", raw, ts, ds) if (tmp_path / "before").mkdir() is None else b""
+    (tmp_path / "now").mkdir()
+    storage = Storage(tmp_path / "now", "normal", stream_above=stream_above)
+    spool = tmp_path / "received"
+    spool.write_bytes(raw)
+    source = Source(io.BytesIO(raw), len(raw)) if stream_above else Source.of_file(str(spool), 0)
+    stored, header = storage.store_received(source, meta_of(ds, ts))
+    assert (tmp_path / "now" / str(stored.path)).read_bytes() == before
+    assert (header.get("PatientID") if isinstance(header, dict) else header.PatientID) == "PAT1"
+    assert sorted(p.name for p in (tmp_path / "now").iterdir()) == [stored.path]  # no spool left behind
+
+
+def test_a_large_object_is_not_held_twice(tmp_path: Path) -> None:
+    """32 MB of pixel data in memory: storing it allocates far less than one more copy (it was ~2)."""
+    ds = make_ds(pixels=b"\x01\x02" * (16 << 20))
+    raw = encode(ds, ExplicitVRLittleEndian)
+    del ds
+    memory = io.BytesIO(raw)
+    del raw
+    storage = Storage(tmp_path, "normal")
+    tracemalloc.start()
+    try:
+        storage.store_received(Source(memory, memory.getbuffer().nbytes), meta_of(make_ds()))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak:,} bytes allocated while storing a 32 MB object"
+
+
+def deflate(data: bytes) -> bytes:
+    c = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return c.compress(data) + c.flush()
+
+
+def test_a_deflate_bomb_is_refused_past_max_inflated(tmp_path: Path) -> None:
+    ds = make_ds(pixels=b"\0" * (64 << 20))
+    raw = deflate(encode(ds, ExplicitVRLittleEndian))
+    assert len(raw) < 1 << 20
+    storage = Storage(tmp_path, "normal", max_inflated=16 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(StorageError) as refused:
+            storage.store_received(Source(io.BytesIO(raw), len(raw)), meta_of(ds, DeflatedExplicitVRLittleEndian))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert refused.value.dimse_status == 0xA700
+    assert "inflates past 16,777,216 bytes (max-inflated)" in str(refused.value)
+    assert peak < 24 << 20
+    assert list(tmp_path.iterdir()) == []
+    stored, _ = Storage(tmp_path, "normal", stream_above=8 << 20).store_received(
+        Source(io.BytesIO(raw), len(raw)), meta_of(ds, DeflatedExplicitVRLittleEndian))  # under the default cap
+    assert (tmp_path / str(stored.path)).stat().st_size < 1 << 20
+    assert [p.name for p in tmp_path.iterdir()] == [stored.path]
+    _ = CT
