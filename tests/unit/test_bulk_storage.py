@@ -5,6 +5,7 @@ spool file; copies are counted with tracemalloc; deflated data sets inflate in a
 from __future__ import annotations
 
 import io
+import threading
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -25,7 +26,7 @@ from getsh.dicom.net.syntaxes import syntax_encoding
 from getsh.dicom.storage.bulk import Source
 from getsh.dicom.storage.outcomes import StorageError
 from getsh.dicom.storage.store import Storage
-from tests.unit.test_storage import CT, encode, make_ds, meta_of
+from tests.unit.test_storage import encode, make_ds, meta_of
 
 DOCUMENT = "1.2.840.10008.5.1.4.1.1.104.1"  # Encapsulated PDF Storage
 
@@ -118,4 +119,23 @@ def test_a_deflate_bomb_is_refused_past_max_inflated(tmp_path: Path) -> None:
         Source(io.BytesIO(raw), len(raw)), meta_of(ds, DeflatedExplicitVRLittleEndian))  # under the default cap
     assert (tmp_path / str(stored.path)).stat().st_size < 1 << 20
     assert [p.name for p in tmp_path.iterdir()] == [stored.path]
-    _ = CT
+
+
+
+def test_bytes_after_the_deflate_stream_end_it(tmp_path: Path) -> None:
+    """A pad byte (or more) after the deflate stream, with the stream's end falling on a 1 MiB output
+    boundary: inflated once, the rest ignored (it looped for ever once)."""
+    from getsh.dicom.storage.bulk import inflate
+
+    ds = make_ds(pixels=b"\0" * (4 << 20))
+    plain = encode(ds, ExplicitVRLittleEndian)
+    def inflated(raw: bytes, got: list[bytes]) -> None:
+        source = inflate(Source(io.BytesIO(raw), len(raw)), str(tmp_path), 1 << 30, None, "1.2.3")
+        got.append(source.read(0, source.size))
+
+    for tail in (b"\0", b"\0" * 7):
+        got: list[bytes] = []
+        worker = threading.Thread(target=inflated, args=(deflate(plain) + tail, got), daemon=True)
+        worker.start()
+        worker.join(20)  # a loop that never ends fails here, it does not hang the run
+        assert got == [plain], "inflate did not end"

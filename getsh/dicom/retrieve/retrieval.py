@@ -196,9 +196,11 @@ class Retrieval:
     def _for_table(self, done: GetDone) -> GetDone:
         """The rows the table will show get their header words; advice says why sub-operations failed."""
         rows = self.options.table_rows
-        if done.received:
+        if done.received:  # the time this takes is the retrieve's too: the summary's seconds include it
+            began = time.monotonic()
             shown = [with_header(item) for item in done.received[-rows:]]
-            done = replace(done, received=done.received[:-rows] + tuple(shown))
+            done = replace(done, received=done.received[:-rows] + tuple(shown),
+                           seconds=done.seconds + time.monotonic() - began)
         advice = retrieve_advice(done.status, done.failed, len(done.received), [r.reason for r in done.refused])
         return replace(done, advice=advice) if advice else done
 

@@ -222,12 +222,13 @@ def inflate(source: Source, root: str, stream_above: int, max_inflated: int | No
     try:
         for chunk in source.chunks(0, source.size):
             data = bytes(chunk)
-            while data:
+            while data and not inflater.eof:  # past the stream's end: a pad byte, ignored (as pydicom does)
                 put(inflater.decompress(data, _CHUNK))
                 data = inflater.unconsumed_tail
             if inflater.eof:
                 break
-        put(inflater.flush())
+        if not inflater.eof:
+            put(inflater.flush())
     except zlib.error as exc:
         if spool is not None:
             spool.drop()
