@@ -262,7 +262,8 @@ SETTINGS: tuple[Setting, ...] = (
             flags=("-od", "--output-directory"), metavar="DIRECTORY", complete=directory_words,
             check_given=_existing_directory),
     Setting("storage", "what to do with received objects", "normal", choices=(
-        Choice("normal", ("-B", "--normal"), "receive in memory, then write to disk"),
+        Choice("normal", ("-B", "--normal"), "check, decode and write like getscu -B; one copy at most in memory "
+                                             "(see stream-above)"),
         Choice("bit-preserving", ("+B", "--bit-preserving"), "receive directly to disk, bytes as sent"),
         Choice("ignore", ("--ignore",), "receive but do not store"),
     )),

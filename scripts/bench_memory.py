@@ -4,7 +4,7 @@ deflate bomb, against the promise in docs/performance.md.
 
 Generates one multi-frame Secondary Capture object of ``--size`` MiB (1000 MiB; ``--quick``:
 300 MiB) and a deflate bomb: the same kind of object stored Deflated Explicit VR Little Endian, whose
-~1 MB of deflated bytes inflate to ``--bomb`` MiB (``--quick``: 300 MiB). Both are served by a DCMTK
+~1 MB of deflated bytes inflate to ``--bomb`` MiB (``--quick``: 128 MiB). Both are served by a DCMTK
 dcmqrscp it starts on 127.0.0.1 (TCP_NODELAY=1) and stops. Each run is getsh in a child process under
 GNU time (its peak RSS), ``getsh -c 'set …; connect …; get …'``:
 
@@ -19,7 +19,7 @@ The target for every run: peak RSS < 150 MB + 1.1 × the largest non-bulk part (
 Exits 1 if a run failed, lost or changed its object, or missed the target.
 
     python scripts/bench_memory.py            # ~1 GB object, ~1 GB bomb (a minute or two, 3 GB of disk)
-    python scripts/bench_memory.py --quick    # ~300 MB (CI: tests/interop/test_bench_memory_quick.py)
+    python scripts/bench_memory.py --quick    # ~300 MB, a 128 MB bomb (CI: tests/interop/test_bench_memory_quick.py)
 """
 
 from __future__ import annotations
@@ -172,16 +172,16 @@ def verdict(rss_mb: float, non_bulk: int) -> tuple[float, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
-    parser.add_argument("--quick", action="store_true", help="a ~300 MB object and bomb (CI)")
+    parser.add_argument("--quick", action="store_true", help="a ~300 MB object, a ~128 MB bomb (CI)")
     parser.add_argument("--size", type=int, help="the large object, MiB (default 1000; --quick 300)")
-    parser.add_argument("--bomb", type=int, help="what the deflate bomb inflates to, MiB (default 1024; --quick 300)")
+    parser.add_argument("--bomb", type=int, help="what the deflate bomb inflates to, MiB (default 1000; --quick 128)")
     parser.add_argument("--work", type=Path, help="work directory (default: a temporary one, removed)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--tree", type=Path, default=ROOT,
                         help="run getsh from this source tree (a checkout of another commit: before/after)")
     args = parser.parse_args(argv)
     size = args.size or (300 if args.quick else 1000)  # dcmqrscp indexes nothing of 1 GiB or more
-    bomb_size = args.bomb or (300 if args.quick else 1000)
+    bomb_size = args.bomb or (128 if args.quick else 1000)
     work = args.work or Path(tempfile.mkdtemp(prefix="getsh-bench-memory-"))
     work.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
@@ -242,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-        else:
+        else:  # the figures stay; the big files (and the peer's copies of them) go
             for name in ("large.dcm", "bomb.dcm"):
                 (work / name).unlink(missing_ok=True)
+            shutil.rmtree(work / "peer", ignore_errors=True)
 
 
 if __name__ == "__main__":

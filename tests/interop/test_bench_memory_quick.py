@@ -1,6 +1,6 @@
 """The memory benchmark's --quick run (scripts/bench_memory.py), so it cannot rot and so a second copy
 of an object cannot come back: a 300 MB object in normal mode (direct path and pynetdicom's) and
-bit-preserving, and a deflate bomb inflating to 300 MB in both modes, each getsh a child process
+bit-preserving, and a deflate bomb inflating to 128 MB in both modes, each getsh a child process
 whose peak RSS must stay under 150 MB + 1.1 × the largest non-bulk part (one more copy of the object
 is 300 MB). Real dcmqrscp, which deflates the bomb on the fly (+xd)."""
 
@@ -31,9 +31,10 @@ def test_bench_memory_quick_keeps_every_mode_under_the_target(dcmtk: Callable[[s
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-4000:]
     assert "every run within the target, every object intact" in result.stdout
     data = json.loads(report.read_text())
-    assert data["large"]["bytes"] > 300e6 and data["bomb"]["inflated"] > 300e6 and data["bomb"]["bytes"] < 1e6
+    assert data["large"]["bytes"] > 300e6 and data["bomb"]["inflated"] > 128e6 and data["bomb"]["bytes"] < 1e6
     rows = {(row["workload"], row["mode"]): row for row in data["rows"]}
     assert len(rows) == 6 and data["failures"] == 0
     for row in rows.values():
         assert row["rss_mb"] < row["target_mb"] < 160, row  # a second copy would be +300 MB
-    assert not list((tmp_path / "work").glob("*.dcm")), "the benchmark leaves no big files behind"
+    left = [p for p in (tmp_path / "work").rglob("*") if p.is_file() and p.stat().st_size > 1 << 20]
+    assert left == [], "the benchmark leaves no big files behind"
