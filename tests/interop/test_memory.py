@@ -8,6 +8,8 @@ allocate its 96 MB at least once."""
 from __future__ import annotations
 
 import importlib.util
+import re
+import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,3 +112,28 @@ def test_bit_preserving_keeps_a_deflate_bomb_as_sent_and_reads_only_its_header(
     assert peak < 48 << 20, f"{peak:,} bytes allocated for a data set inflating to {bomb['inflated']:,}"
     status, shown = shell.run("received")
     assert "MEMBENCH" in shown
+
+
+def test_the_summarys_time_includes_reading_the_tables_headers(shell: Shell, peer: Any, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary's seconds are the whole retrieve's: the header reads for the table count (they once
+    inflated a whole bomb, 2 s, while the summary said 0.10 s)."""
+    from getsh.dicom.retrieve import retrieval
+
+    read = retrieval.with_header
+
+    def slow(item: Any) -> Any:
+        time.sleep(1.0)
+        return read(item)
+
+    monkeypatch.setattr(retrieval, "with_header", slow)
+    out = tmp_path / "out"
+    out.mkdir()
+    shell.run(f"set model study; set prefer deflated; connect 127.0.0.1 {peer.port} --aec TESTQR; output {out}; "
+              "set storage bit-preserving")
+    began = time.monotonic()
+    status, shown = shell.run(f"get QueryRetrieveLevel=STUDY StudyInstanceUID={UID}.1")
+    wall = time.monotonic() - began
+    assert status is ExitStatus.SUCCESS, shown
+    seconds = float(re.search(r"received 1 objects?, .* in ([0-9.]+) s", shown).group(1))  # type: ignore[union-attr]
+    assert seconds >= 1.0 and seconds > wall - 0.5, (wall, shown)  # before: the second was left out

@@ -21,10 +21,13 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from pydicom import Dataset
+from pydicom.charset import default_encoding
+from pydicom.filebase import DicomFileLike
 from pydicom.filereader import read_dataset
+from pydicom.filewriter import write_data_element
 
 from getsh.dicom.storage import diskio
 from getsh.dicom.storage.outcomes import STATUS_OUT_OF_RESOURCES, StorageError
@@ -192,6 +195,42 @@ class Deflating(io.RawIOBase):
         if data:
             self.out.write(data)
             self.count += len(data)
+
+
+class Target(Protocol):
+    """The object a streamed data set is written into (``writer.ObjectWriter``)."""
+
+    @property
+    def file(self) -> BinaryIO: ...
+
+    def copy_range(self, source: Source, start: int, count: int) -> None: ...
+
+
+def write_streamed(target: Target, dataset: Dataset, bulk: Streamed, deflated: bool, implicit: bool,
+                   little: bool) -> None:
+    """pydicom's write_dataset loop (tag order, no retired group lengths, the data set's character set),
+    with the bulk elements copied from their source: through one compressor when deflated."""
+    out: Any = Deflating(target.file) if deflated else target.file
+    fp = DicomFileLike(out)
+    fp.is_implicit_VR, fp.is_little_endian = (False, True) if deflated else (implicit, little)
+    encoding = dataset.get("SpecificCharacterSet", default_encoding)
+    by_tag = {e.tag: e for e in bulk.elements}
+    for tag in sorted({*dataset.keys(), *by_tag}):
+        element = by_tag.get(tag)
+        if element is None:
+            if not (tag & 0xFFFF == 0 and tag >> 16 > 6):
+                write_data_element(fp, dataset.get_item(tag), encoding)
+            continue
+        fp.write(element_header(element, fp.is_implicit_VR, fp.is_little_endian))
+        if deflated:
+            for chunk in bulk.source.chunks(element.start, element.length):
+                fp.write(chunk)
+        else:
+            target.copy_range(bulk.source, element.start, element.length)
+        if element.undefined:
+            fp.write(delimiter(fp.is_little_endian))
+    if deflated:
+        out.finish()
 
 
 def inflate(source: Source, root: str, stream_above: int, max_inflated: int | None, uid: str) -> Source:

@@ -31,28 +31,18 @@ import copy
 import functools
 import os
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from pydicom import Dataset, dcmwrite
-from pydicom.charset import default_encoding
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomFileLike
-from pydicom.filewriter import write_data_element, write_dataset
+from pydicom.filewriter import write_dataset
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from getsh import __version__
 from getsh.dicom.events import Remark
 from getsh.dicom.net.syntaxes import syntax_uid
 from getsh.dicom.storage import checks, diskio
-from getsh.dicom.storage.bulk import (
-    DEFAULT_MAX_INFLATED,
-    DEFAULT_STREAM_ABOVE,
-    Deflating,
-    Source,
-    Streamed,
-    delimiter,
-    element_header,
-)
+from getsh.dicom.storage.bulk import DEFAULT_MAX_INFLATED, DEFAULT_STREAM_ABOVE, Source, Streamed, write_streamed
 from getsh.dicom.storage.checks import Structure, check_file
 from getsh.dicom.storage.diskio import dataset_offset
 from getsh.dicom.storage.header_scan import read_head
@@ -158,7 +148,7 @@ class Storage:
         try:
             if streamed:
                 assert bulk is not None
-                _write_streamed(writer, dataset, bulk, deflated, implicit, little)
+                write_streamed(writer, dataset, bulk, deflated, implicit, little)
             elif deflated:  # pydicom's dcmwrite knows how to deflate (and what to do with a private syntax)
                 out = copy.copy(dataset)  # shallow: the caller's data set keeps its own file_meta
                 out.file_meta, out.preamble = self._file_meta(meta), b"\0" * 128
@@ -353,33 +343,6 @@ class Storage:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _write_streamed(writer: ObjectWriter, dataset: Dataset, bulk: Streamed, deflated: bool, implicit: bool,
-                    little: bool) -> None:
-    """write_dataset's loop (tag order, no retired group lengths, the data set's character set), with
-    the bulk elements copied from their source (through one compressor when deflated)."""
-    target: Any = Deflating(writer.file) if deflated else writer.file
-    fp = DicomFileLike(target)
-    fp.is_implicit_VR, fp.is_little_endian = (False, True) if deflated else (implicit, little)
-    encoding = dataset.get("SpecificCharacterSet", default_encoding)
-    by_tag = {e.tag: e for e in bulk.elements}
-    for tag in sorted({*dataset.keys(), *by_tag}):
-        element = by_tag.get(tag)
-        if element is None:
-            if not (tag & 0xFFFF == 0 and tag >> 16 > 6):
-                write_data_element(fp, dataset.get_item(tag), encoding)
-            continue
-        fp.write(element_header(element, fp.is_implicit_VR, fp.is_little_endian))
-        if deflated:
-            for chunk in bulk.source.chunks(element.start, element.length):
-                fp.write(chunk)
-        else:
-            writer.copy_range(bulk.source, element.start, element.length)
-        if element.undefined:
-            fp.write(delimiter(fp.is_little_endian))
-    if deflated:
-        target.finish()
 
 
 @functools.lru_cache(maxsize=64)
