@@ -151,3 +151,27 @@ def test_bytes_after_the_deflate_stream_end_it(tmp_path: Path) -> None:
         worker.start()
         worker.join(20)  # a loop that never ends fails here, it does not hang the run
         assert got == [plain], "inflate did not end"
+
+
+def test_bit_preserving_header_reads_of_a_deflate_bomb_are_bounded(tmp_path: Path) -> None:
+    """A deflated object kept as sent: the layout's names, the table's header and `expect`'s reads take
+    its first bytes only (pydicom's dcmread inflated the whole file first: 64 MB here)."""
+    from getsh.dicom.storage.header_scan import read_head, read_header
+
+    ds = make_ds(pixels=b"\0" * (64 << 20))
+    raw = deflate(encode(ds, ExplicitVRLittleEndian))
+    meta = meta_of(ds, DeflatedExplicitVRLittleEndian)
+    tracemalloc.start()
+    try:
+        with Storage(tmp_path, "bit-preserving", "{PatientID}/{SOPInstanceUID}").open_object(meta) as writer:
+            writer.write(raw)
+            stored = writer.commit()
+        header = read_header(tmp_path / str(stored.path), str(DeflatedExplicitVRLittleEndian))
+        head = read_head(tmp_path / str(stored.path), ["PatientName", 0x00200013])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert stored.path == "PAT1/1.2.3.4"
+    assert header is not None and header["PatientID"] == "PAT1" and header["Modality"] == "CT"
+    assert str(head.PatientName) == "Doe^Jane" and head.InstanceNumber == 7 and "PixelData" not in head
+    assert peak < 8 << 20, f"{peak:,} bytes allocated"
