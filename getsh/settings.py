@@ -275,7 +275,8 @@ SETTINGS: tuple[Setting, ...] = (
     )),
     Setting("stream-above", "normal storage: a data set larger than this is gathered in a spool file in the output "
             "directory instead of memory; either way only its non-bulk elements are decoded and its bulk data "
-            "(pixel data, an encapsulated document) is copied into the written file (K, M, G: ×1024)",
+            "(pixel data, an encapsulated document, any element of 1 MiB or more) is copied into the written file "
+            "(K, M, G: ×1024)",
             32 * 1024**2, parse_size, show_size, flags=("--stream-above",), metavar="BYTES"),
     Setting("max-inflated", "normal storage: refuse (0xA700) a deflated data set that inflates past this size, "
             "a deflate bomb; bit-preserving storage keeps deflated bytes as sent (K, M, G: ×1024)",

@@ -1,7 +1,8 @@
 """Normal storage without a second copy: the received data set stays where it arrived (a BytesIO,
 or a spool file past ``stream-above``), only its non-bulk elements are decoded, and the bulk values
-(Pixel Data, Float/Double Float Pixel Data, Encapsulated Document, top-level Waveform Data) are
-copied from there into the written file (in-kernel from a file), never held as values.
+(Pixel Data, Float/Double Float Pixel Data, Encapsulated Document, top-level Waveform Data, and any
+other top-level element of LARGE bytes or more: a private blob, a huge sequence) are copied from
+there into the written file (in-kernel from a file), never held as values.
 
 Why the written file is the one decoding everything would give: pydicom writes a raw element as
 its bytes, and Pixel Data (made a DataElement by store.py) as its bytes padded to even; a bulk
@@ -36,7 +37,9 @@ BULK_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010, 0x00420011, 0x5400101
 PIXEL_DATA = 0x7FE00010
 DEFAULT_STREAM_ABOVE = 32 * 1024 * 1024
 DEFAULT_MAX_INFLATED = 1024 * 1024 * 1024
-_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"OD", b"OL", b"OV"})
+LARGE = 1024 * 1024  # any other top-level element this long is bulk too: copied as it came
+_PIXEL_VRS = frozenset({b"OB", b"OW", b"OF", b"OD", b"OL", b"OV"})
+_LENGTH_32 = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
 _CHUNK = 1024 * 1024
 
 
@@ -120,14 +123,20 @@ class Spool:
 
 
 def streamable(elements: tuple[Element, ...], implicit: bool, compressed: bool | None) -> tuple[Element, ...]:
-    """The bulk elements that can be copied as they are into what normal mode writes (see the docstring)."""
+    """The bulk elements that can be copied as they are into what normal mode writes (see the docstring):
+    pydicom writes every element raw, as it came, but Pixel Data, which store.py makes a DataElement
+    (its VR resolved, its value padded to even, its length form the syntax's)."""
     out = []
     for e in elements:
-        if not implicit and e.vr not in _LONG_VRS:
+        if e.tag != PIXEL_DATA:
+            if implicit or e.vr in _LENGTH_32:
+                out.append(e)
+            continue
+        if not implicit and e.vr not in _PIXEL_VRS:
             continue
         if not e.undefined and e.length % 2:
             continue
-        if e.tag == PIXEL_DATA and compressed is not None and e.undefined != compressed:
+        if compressed is not None and e.undefined != compressed:
             continue
         out.append(e)
     return tuple(out)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from getsh.dicom import portable
 from getsh.dicom.events import Remark
-from getsh.dicom.storage.bulk import BULK_TAGS, Element, Source
+from getsh.dicom.storage.bulk import BULK_TAGS, LARGE, Element, Source
 
 NOT_A_DATA_SET, TRUNCATED, TRAILING_GARBAGE = "not a data set", "truncated", "trailing garbage"
 UID_NOT_VALID, UID_MISMATCH = "not a UID", "UIDs differ"  # kinds of Remark, as a table shows them
@@ -153,7 +153,7 @@ class _Walk:
                         i = self._at(start, length)
                         value = bytes(self.buf[i : i + length])
                         self.uids[tag] = value.rstrip(b"\0 ").decode("latin-1")
-                if tag in BULK_TAGS:
+                if tag in BULK_TAGS or length >= LARGE:
                     self.bulk.append(Element(tag, _vr(vr).encode() if vr else b"", last_pos, start, length,
                                              undefined, pos))
             except _Fault as fault:
