@@ -90,6 +90,16 @@ def parse_size(text: str) -> int | None:
     return int(size)
 
 
+def show_size(value: int | None) -> str:
+    """A size as parse_size reads it back: 64M, 1G, 1536K, 100 (bytes), unlimited."""
+    if value is None:
+        return "unlimited"
+    for unit, factor in (("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if value >= factor and value % factor == 0:
+            return f"{value // factor}{unit}"
+    return f"{value}"
+
+
 def show_limit(value: int | None) -> str:
     return "unlimited" if value is None else f"{value}"
 

@@ -29,6 +29,7 @@ from getsh.setting_values import (
     show_bool,
     show_limit,
     show_seconds,
+    show_size,
 )
 
 
@@ -263,7 +264,8 @@ SETTINGS: tuple[Setting, ...] = (
             flags=("-od", "--output-directory"), metavar="DIRECTORY", complete=directory_words,
             check_given=_existing_directory),
     Setting("storage", "what to do with received objects", "normal", choices=(
-        Choice("normal", ("-B", "--normal"), "receive in memory, then write to disk"),
+        Choice("normal", ("-B", "--normal"), "check, decode and write like getscu -B; one copy at most in memory "
+                                             "(see stream-above)"),
         Choice("bit-preserving", ("+B", "--bit-preserving"), "receive directly to disk, bytes as sent"),
         Choice("ignore", ("--ignore",), "receive but do not store"),
     )),
@@ -273,6 +275,14 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("flag", (), "keep the bytes as received and say so in the table and the summary"),
         Choice("refuse", (), "answer the C-STORE with 0xC210 (cannot understand) and keep nothing"),
     )),
+    Setting("stream-above", "normal storage: a data set larger than this is gathered in a spool file in the output "
+            "directory instead of memory; either way only its non-bulk elements are decoded and its bulk data "
+            "(pixel data, an encapsulated document, any element of 1 MiB or more) is copied into the written file "
+            "(K, M, G: ×1024)",
+            32 * 1024**2, parse_size, show_size, flags=("--stream-above",), metavar="BYTES"),
+    Setting("max-inflated", "normal storage: refuse (0xA700) a deflated data set that inflates past this size, "
+            "a deflate bomb; bit-preserving storage keeps deflated bytes as sent (K, M, G: ×1024)",
+            1024**3, parse_size, show_size, flags=("--max-inflated",), metavar="BYTES"),
     Setting("layout", "file names under the output directory: getscu's, or a template of {Keyword} fields",
             "getscu", _parse_layout, metavar="TEMPLATE"),
     Setting("existing", "when a received object's file name is taken", "rename", choices=(

@@ -96,7 +96,7 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
         model=s["model"], propose=s["propose"], prefer=s["prefer"], accept=classes_for(s["accept"]),
         discover=s["accept"] == "auto", repeat=s["repeat"], dimse_timeout=s["dimse-timeout"], output=s["output"],
         storage=s["storage"], layout=s["layout"], existing=s["existing"], table_rows=TABLE_ROWS, receive=s["receive"],
-        malformed=s["malformed"],
+        malformed=s["malformed"], stream_above=s["stream-above"], max_inflated=s["max-inflated"],
         bounds=Bounds(no_progress=s["no-progress-timeout"], retrieve_timeout=s["retrieve-timeout"],
                       max_objects=s["max-objects"], max_bytes=s["max-bytes"], cancel_grace=s["cancel-grace"]),
     )

@@ -74,12 +74,16 @@ class RetrieveOptions:
     table_rows: int  # the table shows the last this many objects: they get their header words
     receive: str  # auto (getsh's direct receive path when it can) or pynetdicom (pynetdicom's own)
     malformed: str = "flag"  # bit-preserving: flag or refuse bytes that are not a well-formed data set
+    stream_above: int | None = 32 * 1024**2  # normal: a data set past this is spooled to disk (None: never)
+    max_inflated: int | None = 1024**3  # normal: a deflated data set inflating past this is refused (None: never)
     bounds: Bounds = field(default_factory=Bounds)  # how long and how much the retrieve may take (bounds.py)
 
     def make_storage(self) -> Storage:
         """The storage these options describe, checked (output directory, layout) as it is made."""
         layout = DEFAULT_LAYOUT if self.layout == "getscu" else self.layout
-        return Storage(os.path.expanduser(self.output), self.storage, layout, self.existing, malformed=self.malformed)
+        return Storage(os.path.expanduser(self.output), self.storage, layout, self.existing, malformed=self.malformed,
+                       stream_above=self.stream_above if self.stream_above is not None else 1 << 62,
+                       max_inflated=self.max_inflated)
 
 
 @dataclass(frozen=True)
@@ -201,9 +205,11 @@ class Retrieval:
     def _for_table(self, done: GetDone) -> GetDone:
         """The rows the table will show get their header words; advice says why sub-operations failed."""
         rows = self.options.table_rows
-        if done.received:
+        if done.received:  # the time this takes is the retrieve's too: the summary's seconds include it
+            began = time.monotonic()
             shown = [with_header(item) for item in done.received[-rows:]]
-            done = replace(done, received=done.received[:-rows] + tuple(shown))
+            done = replace(done, received=done.received[:-rows] + tuple(shown),
+                           seconds=done.seconds + time.monotonic() - began)
         advice = retrieve_advice(done.status, done.failed, len(done.received), [r.reason for r in done.refused])
         return replace(done, advice=advice) if advice else done
 

@@ -47,7 +47,7 @@ from getsh.dicom.retrieve.result import Ending, Tally, done_of, no_response, pro
 from getsh.dicom.retrieve.spool import chunked_receive, drop_spool, lenient_spool_meta
 from getsh.dicom.status import decode
 from getsh.dicom.storage.header_scan import header_of
-from getsh.dicom.storage.outcomes import ObjectMeta, StorageError, StorageMode, StoredFile, one_line
+from getsh.dicom.storage.outcomes import ObjectMeta, StorageError, StoredFile, one_line
 from getsh.dicom.storage.store import Storage
 from getsh.errors import NetworkError
 
@@ -289,7 +289,7 @@ class GetRun:
         """The worker runs the request; its messages are taken in batches until it ends."""
         worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
         try:
-            with (chunked_receive(self.storage.mode is not StorageMode.NORMAL), pynetdicom_errors() as errors,
+            with (chunked_receive(True), pynetdicom_errors() as errors,
                   self.ctrl_c.counting()):
                 answer.log = errors
                 worker.start()

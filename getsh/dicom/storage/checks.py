@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from getsh.dicom import portable
 from getsh.dicom.events import Remark
+from getsh.dicom.storage.bulk import BULK_TAGS, LARGE, Element, Source
 
 NOT_A_DATA_SET, TRUNCATED, TRAILING_GARBAGE = "not a data set", "truncated", "trailing garbage"
 UID_NOT_VALID, UID_MISMATCH = "not a UID", "UIDs differ"  # kinds of Remark, as a table shows them
@@ -61,6 +62,7 @@ class Structure:
     sop_instance_uid: str | None = None
     checked: bool = True  # False: a deflated data set is not walked
     pixels: bool = False  # a top-level pixel data element was found
+    bulk: tuple[Element, ...] = ()  # the top-level bulk elements (bulk.py), where they are
 
     @property
     def kind(self) -> str:
@@ -96,6 +98,7 @@ class _Walk:
         self.elements = 0  # top-level elements walked so far
         self.uids: dict[int, str] = {}
         self.pixels = False
+        self.bulk: list[Element] = []
 
     def _at(self, pos: int, count: int) -> int:
         """Where ``pos`` is in ``buf``, with ``count`` bytes after it if the data set has them."""
@@ -134,19 +137,25 @@ class _Walk:
         pos, last = 0, -1
         while pos < self.size:
             try:
+                last_pos = pos
                 tag, vr, length, start = self._header(pos)
                 if tag <= last or tag >> 16 == 0xFFFE:
                     raise _Fault(TRAILING_GARBAGE, f"{_tag_text(tag)} at byte {pos:,} is out of order")
-                if length == _UNDEFINED:
+                undefined = length == _UNDEFINED
+                if undefined:
                     if vr and vr not in _UNDEFINED_OK:
                         raise _Fault(TRAILING_GARBAGE, f"{_vr(vr)} {_tag_text(tag)} has an undefined length")
                     pos = self._items(start, 0)
+                    length = pos - 8 - start  # the items, without the sequence delimiter
                 else:
                     pos = self._past(tag, start, length)
                     if tag in (_SOP_CLASS, _SOP_INSTANCE) and length <= 128:
                         i = self._at(start, length)
                         value = bytes(self.buf[i : i + length])
                         self.uids[tag] = value.rstrip(b"\0 ").decode("latin-1")
+                if tag in BULK_TAGS or length >= LARGE:
+                    self.bulk.append(Element(tag, _vr(vr).encode() if vr else b"", last_pos, start, length,
+                                             undefined, pos))
             except _Fault as fault:
                 if self.elements == 0:  # nothing here was ever an element
                     raise _Fault(NOT_A_DATA_SET, str(fault).split(": ", 1)[1]) from None
@@ -195,7 +204,8 @@ def walk(fill: Callable[[int], bytes | memoryview], size: int, transfer_syntax: 
             problem = str(fault)
         except (struct.error, ValueError) as exc:
             problem = f"{TRAILING_GARBAGE}: {exc}"
-    return Structure(problem, state.uids.get(_SOP_CLASS), state.uids.get(_SOP_INSTANCE), pixels=state.pixels)
+    return Structure(problem, state.uids.get(_SOP_CLASS), state.uids.get(_SOP_INSTANCE), pixels=state.pixels,
+                     bulk=tuple(state.bulk))
 
 
 def check_bytes(data: bytes | bytearray | memoryview, transfer_syntax: str) -> Structure:
@@ -216,6 +226,21 @@ def check_file(path: str | os.PathLike[str], offset: int, transfer_syntax: str) 
     with open(path, "rb") as fp:
         fd = fp.fileno()
         return walk(fill, max(os.fstat(fd).st_size - offset, 0), transfer_syntax)
+
+
+def check_source(source: Source, transfer_syntax: str) -> Structure:
+    """``walk`` over a received data set wherever it is: in memory, or in a file through a window."""
+    view = source.memory()
+    if view is not None:
+        return check_bytes(view, transfer_syntax)
+    window = bytearray(_WINDOW)
+    fd = source.fp.fileno()
+
+    def fill(pos: int) -> memoryview:
+        buf = memoryview(window)
+        return buf[: portable.pread_into(fd, buf, source.offset + pos)]
+
+    return walk(fill, source.size, transfer_syntax)
 
 
 def uid_problem(uid: str) -> str:

@@ -5,16 +5,19 @@ rows, and ``received`` for every object; nothing was decoded while the objects a
 ``dcmread`` parses every element up to the pixel data (milliseconds for a CT header); this walks
 the top-level elements of the first 64 KB and stops after (0020,000E), skipping sequences whole.
 Only the values it returns are decoded (PatientName with the data set's character set, through
-pydicom). Anything it cannot walk (big endian, deflate, a header longer than the prefix) returns
-None and the caller falls back to pydicom.
+pydicom). A deflated file is inflated no further than the prefix (a deflate bomb stays a small
+read). Anything it cannot walk (big endian, a header longer than the prefix) returns None and the
+caller falls back to pydicom, through ``read_head``, which never inflates more than HEAD_LIMIT.
 """
 
 from __future__ import annotations
 
+import io
 import struct
+import zlib
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from getsh.dicom.events import Received
 from getsh.dicom.storage.diskio import offset_in
@@ -35,7 +38,11 @@ _WANTED = {
     0x0020000E: "SeriesInstanceUID",
 }
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-_IMPLICIT_LE = "1.2.840.10008.1.2"
+_IMPLICIT_LE, _EXPLICIT_LE = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
+_DEFLATED = {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.1.98"}
+_HEADER_TAGS: list[int | str] = [0x00080060, 0x00100010, 0x00100020, 0x0020000D, 0x0020000E]  # HEADER_KEYWORDS' tags
+HEAD_LIMIT = 1024 * 1024  # inflated bytes read_head reads at most from a deflated file
+_INFLATE_READ = 16 * 1024
 _BIG_OR_DEFLATED = {"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.1.98"}
 _U16, _U32, _TAG = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<HH")
 
@@ -141,14 +148,55 @@ def _decode(raw: dict[str, bytes]) -> dict[str, str]:
 
 
 def read_header(path: str | Path, transfer_syntax: str) -> dict[str, str] | None:
-    """``scan`` over a stored Part 10 file's data set (after its File Meta)."""
+    """``scan`` over a stored Part 10 file's data set (after its File Meta); a deflated one is inflated
+    no further than the prefix."""
     with open(path, "rb") as fp:
         head = fp.read(PREFIX)
-    try:
-        start = offset_in(head)
-    except ValueError:
-        return None
-    return scan(head[start:], transfer_syntax, complete=len(head) < PREFIX) if start else None
+        try:
+            start = offset_in(head)
+        except ValueError:
+            return None
+        if not start:
+            return None
+        if transfer_syntax in _DEFLATED:
+            fp.seek(start)
+            data, whole = inflated_head(fp, PREFIX)
+            return scan(data, _EXPLICIT_LE, complete=whole and len(data) < PREFIX)
+    return scan(head[start:], transfer_syntax, complete=len(head) < PREFIX)
+
+
+def inflated_head(fp: BinaryIO, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the raw deflate stream from ``fp``'s position: (the bytes, whether
+    that was all of it). A deflate bomb costs ``limit`` bytes here, whatever it inflates to."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    parts, have = [], 0
+    while have < limit and not inflater.eof:
+        chunk = fp.read(_INFLATE_READ)
+        if not chunk:
+            break
+        data = inflater.decompress(chunk, limit - have)
+        parts.append(data)
+        have += len(data)
+    return b"".join(parts), inflater.eof
+
+
+def read_head(path: str | Path, tags: list[int | str], *, force: bool = False) -> Dataset:
+    """``dcmread(path, stop_before_pixels=True, specific_tags=tags)``, except that a deflated file is
+    inflated no further than HEAD_LIMIT bytes (pydicom inflates all of it first): the attributes
+    asked for, read from a stored file back."""
+    from pydicom import dcmread
+    from pydicom.filereader import read_dataset, read_file_meta_info
+    from pydicom.tag import Tag
+
+    if str(read_file_meta_info(path).get("TransferSyntaxUID", "")) not in _DEFLATED:
+        return dcmread(path, stop_before_pixels=True, specific_tags=tags, force=force)  # type: ignore[arg-type]
+    wanted = [Tag(t) for t in tags]
+    last = max(wanted, default=0)
+    with open(path, "rb") as fp:
+        fp.seek(offset_in(fp.read(PREFIX)))
+        data, _ = inflated_head(fp, HEAD_LIMIT)
+    return read_dataset(io.BytesIO(data), False, True, stop_when=lambda tag, vr, length: tag > last,
+                        specific_tags=wanted)  # type: ignore[arg-type]
 
 
 def header_of(dataset: Dataset) -> dict[str, str]:
@@ -164,12 +212,10 @@ def with_header(item: Received) -> Received:
     """
     if item.modality or item.study_uid or item.path is None:
         return item
-    from pydicom import dcmread
 
     path = Path(item.output_dir) / item.path
     try:
-        header = read_header(path, item.transfer_syntax) or header_of(
-            dcmread(path, stop_before_pixels=True, specific_tags=list(HEADER_KEYWORDS)))
+        header = read_header(path, item.transfer_syntax) or header_of(read_head(path, _HEADER_TAGS))
     except Exception:  # a header we cannot read only costs the table its details
         return item
     return replace(item, patient_id=header["PatientID"], patient_name=header["PatientName"],

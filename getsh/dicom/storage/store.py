@@ -32,7 +32,7 @@ import functools
 import os
 from pathlib import Path, PurePosixPath
 
-from pydicom import Dataset, dcmread, dcmwrite
+from pydicom import Dataset, dcmwrite
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomFileLike
 from pydicom.filewriter import write_dataset
@@ -42,9 +42,12 @@ from getsh import __version__
 from getsh.dicom.events import Remark
 from getsh.dicom.net.syntaxes import syntax_uid
 from getsh.dicom.storage import checks, diskio
+from getsh.dicom.storage.bulk import DEFAULT_MAX_INFLATED, DEFAULT_STREAM_ABOVE, Source, Streamed, write_streamed
 from getsh.dicom.storage.checks import Structure, check_file
 from getsh.dicom.storage.diskio import dataset_offset
+from getsh.dicom.storage.header_scan import read_head
 from getsh.dicom.storage.naming import DEFAULT_LAYOUT, Layout, numbered
+from getsh.dicom.storage.normal import store_received
 from getsh.dicom.storage.outcomes import (
     DEFAULT_POLICY,
     STATUS_CANNOT_DECODE,
@@ -82,6 +85,8 @@ class Storage:
         implementation_uid: str | None = None,
         implementation_version: str = IMPLEMENTATION_VERSION_NAME,
         malformed: Malformed | str = Malformed.FLAG,
+        stream_above: int = DEFAULT_STREAM_ABOVE,
+        max_inflated: int | None = DEFAULT_MAX_INFLATED,
     ) -> None:
         self.mode = StorageMode(mode)
         self.malformed = Malformed(malformed)
@@ -95,6 +100,8 @@ class Storage:
             check_output_dir(self.output_dir)
         self.root = os.path.realpath(self.output_dir)
         self._umask = diskio.current_umask()
+        self.stream_above = stream_above  # normal mode: a data set past this goes to a spool file (bulk.py)
+        self.max_inflated = max_inflated  # normal mode: a deflated data set is refused past this (None: never)
 
     # --- the three ways in ------------------------------------------------------------------
 
@@ -124,24 +131,31 @@ class Storage:
                                dimse_status=STATUS_CANNOT_DECODE)
         return checks.remarks(meta.sop_class_uid, meta.sop_instance_uid, structure, flag_structure=True)
 
-    def store_dataset(self, dataset: Dataset, meta: ObjectMeta, remarks: tuple[Remark, ...] = ()) -> StoredFile:
-        """Write a decoded data set like getscu -B: File Meta plus the data set in meta's transfer syntax."""
+    def store_dataset(self, dataset: Dataset, meta: ObjectMeta, remarks: tuple[Remark, ...] = (),
+                      bulk: Streamed | None = None) -> StoredFile:
+        """Write a decoded data set like getscu -B: File Meta plus the data set in meta's transfer syntax.
+        ``bulk``: the bulk elements ``dataset`` lacks, copied from where they arrived (bulk.py)."""
         if self.mode is StorageMode.IGNORE:
             return ignored(meta, 0)
         if self.mode is StorageMode.BIT_PRESERVING:
             raise ValueError("bit-preserving storage needs the received bytes: use open_object or store_file")
         deflated, implicit, little, compressed = _write_plan(str(meta.transfer_syntax))
-        writer = ObjectWriter(self, meta, header=not deflated)
+        streamed = bulk is not None and (bool(bulk.elements) or syntax_uid(str(meta.transfer_syntax))
+                                         == DeflatedExplicitVRLittleEndian)
+        writer = ObjectWriter(self, meta, header=not deflated or streamed)
+        if not deflated and compressed is not None and "PixelData" in dataset:
+            dataset["PixelData"].is_undefined_length = compressed
         try:
-            if deflated:  # pydicom's dcmwrite knows how to deflate (and what to do with a private syntax)
+            if streamed:
+                assert bulk is not None
+                write_streamed(writer, dataset, bulk, deflated, implicit, little)
+            elif deflated:  # pydicom's dcmwrite knows how to deflate (and what to do with a private syntax)
                 out = copy.copy(dataset)  # shallow: the caller's data set keeps its own file_meta
                 out.file_meta, out.preamble = self._file_meta(meta), b"\0" * 128
                 # Not enforce_file_format: it refuses empty UIDs, and a broken object is still stored.
                 # The File Meta comes out byte-identical to file_meta_bytes() (a test checks it).
                 dcmwrite(writer.file, out, enforce_file_format=False)
             else:  # what dcmwrite does after the File Meta, without its copies and checks (~0.5 ms an object)
-                if compressed is not None and "PixelData" in dataset:
-                    dataset["PixelData"].is_undefined_length = compressed
                 fp = DicomFileLike(writer.file)
                 fp.is_implicit_VR, fp.is_little_endian = implicit, little
                 write_dataset(fp, dataset)
@@ -157,6 +171,14 @@ class Storage:
             ) from exc
         return writer.commit(dataset, remarks)
 
+    def store_received(self, source: Source, meta: ObjectMeta) -> tuple[StoredFile, dict[str, str] | Dataset]:
+        """Normal mode: a received data set checked, decoded but for its bulk, written (normal.py);
+        with the table's few values. ``source`` is closed."""
+        try:
+            return store_received(self, source, meta)
+        finally:
+            source.close()
+
     def store_file(self, path: str | os.PathLike[str], meta: ObjectMeta, *, move: bool = False) -> StoredFile:
         """Store a received file: pynetdicom's ``event.dataset_path`` (preamble, its File Meta, the
         data set as received) or a bare data set. Bit-preserving: with ``move`` and on the same file
@@ -171,16 +193,8 @@ class Storage:
             ) from exc
         if self.mode is StorageMode.IGNORE:
             return ignored(meta, os.path.getsize(path) - offset)
-        if self.mode is StorageMode.NORMAL and offset:
-            notes = self.check(meta, self._structure(path, offset, meta))
-            try:
-                dataset = dcmread(path, force=True)
-            except Exception as exc:
-                raise StorageError(
-                    f"cannot decode the data set of {meta.sop_instance_uid}: {one_line(exc)}",
-                    dimse_status=STATUS_CANNOT_DECODE,
-                ) from exc
-            return self.store_dataset(dataset, meta, notes)
+        if self.mode is StorageMode.NORMAL:  # decoded from it, bulk copied: the file stays (the caller's)
+            return self.store_received(Source.of_file(os.fspath(path), offset), meta)[0]
         if move and offset and self._movable(path, meta, offset):
             notes = self.check(meta, self._structure(path, offset, meta))
             os.chmod(path, 0o666 & ~self._umask)  # it was a mkstemp file (0600)
@@ -345,6 +359,6 @@ def _write_plan(transfer_syntax: str) -> tuple[bool, bool, bool, bool | None]:
 def _header(path: str, keywords: frozenset[str]) -> Dataset | None:
     """Only the attributes a layout needs, read from the partial file (no pixel data)."""
     try:
-        return dcmread(path, stop_before_pixels=True, specific_tags=sorted(keywords), force=True)
+        return read_head(path, list(sorted(keywords)), force=True)
     except Exception:
         return None  # unreadable: the layout names what it cannot read 'unknown'

@@ -11,19 +11,18 @@ from __future__ import annotations
 import os
 from typing import BinaryIO, Protocol
 
-from pydicom import Dataset, dcmread
+from pydicom import Dataset
 
 from getsh.dicom.events import Remark
 from getsh.dicom.storage import diskio
+from getsh.dicom.storage.bulk import Source, Streamed
 from getsh.dicom.storage.checks import Structure, check_file
 from getsh.dicom.storage.outcomes import (
-    STATUS_CANNOT_DECODE,
     Action,
     ObjectMeta,
     StorageError,
     StorageMode,
     StoredFile,
-    one_line,
 )
 
 
@@ -47,9 +46,18 @@ class Destination(Protocol):
     def place(self, partial: str, meta: ObjectMeta, size: int, dataset: Dataset | None,
               remarks: tuple[Remark, ...] = ()) -> StoredFile: ...
 
-    def store_dataset(self, dataset: Dataset, meta: ObjectMeta, remarks: tuple[Remark, ...] = ()) -> StoredFile: ...
+    def store_dataset(self, dataset: Dataset, meta: ObjectMeta, remarks: tuple[Remark, ...] = (),
+                      bulk: Streamed | None = None) -> StoredFile: ...
 
     def check(self, meta: ObjectMeta, structure: Structure) -> tuple[Remark, ...]: ...
+
+    def store_received(self, source: Source, meta: ObjectMeta) -> tuple[StoredFile, dict[str, str] | Dataset]: ...
+
+    @property
+    def stream_above(self) -> int: ...
+
+    @property
+    def max_inflated(self) -> int | None: ...
 
 _BUFFER = 256 * 1024
 
@@ -114,6 +122,17 @@ class ObjectWriter:
             self._fail(exc)
         self.size += count
 
+    def copy_range(self, source: Source, start: int, count: int) -> None:
+        """Append ``count`` bytes of a received data set from ``start``: from memory as they are, from
+        a file in-kernel. Errors are the caller's (store.py writes through ``file`` too)."""
+        view = source.memory()
+        if view is not None:
+            self.file.write(view[start : start + count])
+            return
+        self.file.flush()
+        diskio.copy_range(source.fp.fileno(), self._fd, source.offset + start, count)
+        self.file.seek(0, os.SEEK_END)
+
     def commit(self, dataset: Dataset | None = None, remarks: tuple[Remark, ...] = ()) -> StoredFile:
         """Close, name and place the object; ``dataset`` (if decoded anyway) saves re-reading names.
         Bytes kept as received are walked first (checks.py): refused, or kept with remarks."""
@@ -152,20 +171,11 @@ class ObjectWriter:
             os.close(fd)
 
     def _decode_and_store(self) -> StoredFile:
-        """Raw bytes fed in normal mode: check, decode and write like getscu -B."""
+        """Raw bytes fed in normal mode: checked, decoded (all but the bulk) and written like getscu -B."""
         try:
-            remarks = self.storage.check(self.meta, check_file(self._path, self.data_offset, self.meta.transfer_syntax))
-            dataset = dcmread(self._path, force=True)
-        except StorageError:
-            raise
-        except Exception as exc:
-            raise StorageError(
-                f"cannot decode the data set of {self.meta.sop_instance_uid}: {one_line(exc)}",
-                dimse_status=STATUS_CANNOT_DECODE,
-            ) from exc
+            return self.storage.store_received(Source.of_file(self._path, self.data_offset), self.meta)[0]
         finally:
             diskio.remove(self._path)
-        return self.storage.store_dataset(dataset, self.meta, remarks)
 
     def abort(self) -> None:
         """Drop the object: close and remove the partial file. Idempotent."""

@@ -4,11 +4,12 @@ paths refuse, check and name the same bytes the same way (storage/checks.py, ``S
 
 Bit-preserving and ignore stream the fragments as they arrive (one ``writev`` per buffer-full,
 the File Meta in the same call as the first fragment; memory stays flat whatever the size);
-normal mode gathers the data set, decodes it as pynetdicom would for ``event.dataset`` and writes
-it like getscu -B, after walking its bytes (what does not decode is refused with 0xC210, one line,
-never a traceback). A request without UIDs is refused (0xC000) once its data set has been read. A
-storage failure part-way does not stop the receiving: the rest of the data set is read and dropped,
-and ``finish`` answers with the failure's C-STORE status.
+normal mode gathers the data set once (in memory, or in a spool file past ``stream-above``), walks
+it, decodes all but its bulk elements as pynetdicom would for ``event.dataset`` and writes it like
+getscu -B with the bulk copied from where it is (storage/normal.py; what does not decode is
+refused with 0xC210, one line, never a traceback). A request without UIDs is refused (0xC000) once
+its data set has been read. A storage failure part-way does not stop the receiving: the rest of the
+data set is read and dropped, and ``finish`` answers with the failure's C-STORE status.
 """
 
 from __future__ import annotations
@@ -21,19 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from pydicom import Dataset
-from pynetdicom.dsutils import decode
 
-from getsh.dicom.net.syntaxes import syntax_encoding
-from getsh.dicom.storage.checks import check_bytes
-from getsh.dicom.storage.header_scan import PREFIX, scan
+from getsh.dicom.storage.bulk import Source, Spool
+from getsh.dicom.storage.diskio import dataset_offset
 from getsh.dicom.storage.outcomes import (
-    STATUS_CANNOT_DECODE,
     STATUS_PROCESSING_FAILURE,
     ObjectMeta,
     StorageError,
     StorageMode,
     StoredFile,
-    one_line,
 )
 from getsh.dicom.storage.store import Storage
 from getsh.dicom.storage.writer import ObjectWriter
@@ -92,26 +89,55 @@ class StreamSink:
 
 
 class DecodeSink:
-    """Normal mode: the data set is gathered, decoded and written like getscu -B."""
+    """Normal mode: the data set is gathered where it can stay whole once (in memory, or past the
+    storage's ``stream_above`` in a spool file), then checked, decoded but for its bulk, and written
+    like getscu -B with the bulk copied from there (storage/normal.py)."""
 
     def __init__(self, storage: Storage, meta: ObjectMeta, report: Report) -> None:
         self.storage, self.meta, self.report = storage, meta, report
-        self.data = bytearray()
+        self.memory = BytesIO()
+        self.spool: Spool | None = None
+        self.failure: StorageError | None = None
 
     def write_many(self, chunks: list[memoryview]) -> None:
-        for chunk in chunks:
-            self.data += chunk
+        if self.failure is not None:
+            return
+        try:
+            if self.spool is not None:
+                self.spool.write_many(chunks)
+                return
+            for chunk in chunks:
+                self.memory.write(chunk)
+            if self.memory.tell() > self.storage.stream_above:  # from now on the bytes go to disk
+                self.spool = Spool(self.storage.root)
+                with self.memory.getbuffer() as view:
+                    self.spool.write_many([view])
+                self.memory = BytesIO()
+        except OSError as exc:
+            size = self.spool.size if self.spool is not None else self.memory.tell()
+            self.failure = self.storage.write_error(exc, self.meta, size)
+            self.abort()
 
     def finish(self) -> int:
-        raw, self.data = bytes(self.data), bytearray()  # one copy alive at a time (BytesIO shares bytes)
+        if self.failure is not None:
+            return self.report(self.meta, self.failure, None)
+        spool, self.spool = self.spool, None
+        memory, self.memory = self.memory, BytesIO()
         try:
-            stored, header = store_encoded(self.storage, raw, self.meta)
+            source = spool.source() if spool is not None else Source(memory, memory.tell())
+            stored, header = self.storage.store_received(source, self.meta)
         except Exception as error:  # StorageError, or anything else: answered, as on pynetdicom's path
             return self.report(self.meta, error, None)
+        finally:
+            if spool is not None:
+                spool.drop()
         return self.report(self.meta, stored, header)
 
     def abort(self) -> None:
-        self.data = bytearray()
+        self.memory = BytesIO()
+        spool, self.spool = self.spool, None
+        if spool is not None:
+            spool.drop()
 
 
 class RefusedSink:
@@ -144,23 +170,6 @@ def make_sink(storage: Storage, meta: ObjectMeta, report: Report) -> StreamSink 
     return StreamSink(storage, meta, report)
 
 
-def store_encoded(storage: Storage, raw: bytes, meta: ObjectMeta) -> tuple[StoredFile, dict[str, str] | Dataset]:
-    """Normal mode, either path: walk the received bytes (refused if they are not a well-formed data
-    set), decode them as pynetdicom would for ``event.dataset``, write them like getscu -B; the stored
-    file and the table's few values (read from the bytes: pydicom would convert each element asked for)."""
-    syntax = str(meta.transfer_syntax)
-    notes = storage.check(meta, check_bytes(raw, syntax))
-    implicit, little, deflated = syntax_encoding(syntax)
-    try:
-        dataset = decode(BytesIO(raw), implicit, little, deflated)
-        dataset.set_original_encoding(implicit, little)
-    except Exception as exc:
-        raise StorageError(f"cannot decode the data set of {meta.sop_instance_uid}: {one_line(exc)}",
-                           dimse_status=STATUS_CANNOT_DECODE) from exc
-    stored = storage.store_dataset(dataset, meta, notes)
-    return stored, scan(raw[:PREFIX], syntax, complete=len(raw) <= PREFIX) or dataset
-
-
 Outcome = tuple[ObjectMeta, "StoredFile | Exception", "dict[str, str] | Dataset | None"]
 
 
@@ -172,19 +181,18 @@ def store_event(storage: Storage, event: Any) -> Outcome:
                       str(event.context.transfer_syntax))
     try:
         storage.admit(meta)
-        if storage.mode is StorageMode.NORMAL:
-            raw = request.DataSet.getvalue() if request.DataSet is not None else b""
-            stored, header = store_encoded(storage, raw, meta)
+        if storage.mode is StorageMode.NORMAL:  # from pynetdicom's spool file, the bulk copied in-kernel
+            path = str(event.dataset_path)
+            stored, header = storage.store_received(Source.of_file(path, dataset_offset(path)), meta)
             return meta, stored, header
         return meta, storage.store_file(event.dataset_path, meta, move=True), None
     except Exception as error:  # StorageError, or anything else: answered with a status, as on the direct path
         return meta, error, None
     finally:
-        # pynetdicom's spool file (bit-preserving, ignore): its C-GET path never removes it, so it is
-        # ours; renamed into place it is gone already, refused or ignored it goes now.
-        if storage.mode is not StorageMode.NORMAL:
-            with suppress(Exception):
-                Path(event.dataset_path).unlink(missing_ok=True)
+        # pynetdicom's spool file (chunked receive, every mode): its C-GET path never removes it, so
+        # it is ours; renamed into place it is gone already, read, refused or ignored it goes now.
+        with suppress(Exception):
+            Path(event.dataset_path).unlink(missing_ok=True)
 
 
 def _text(uid: object) -> str:
