@@ -217,25 +217,30 @@ class Retrieval:
             shown = [with_header(item) for item in done.received[-rows:]]
             done = replace(done, received=done.received[:-rows] + tuple(shown))
         negotiated = ""
-        if done.failed and done.status.code in SUB_OPERATION_STATUSES:
+        if done.failed and not done.refused and done.status.code in SUB_OPERATION_STATUSES:
             contexts = contexts_of(assoc)
             proposed = {cx.abstract_syntax for cx in contexts}
             dropped = [uid for uid in self.classes if uid not in proposed]
-            negotiated = failure_advice(contexts, done.received, self._failed_classes(identifier, done), dropped)
+            negotiated = failure_advice(contexts, done.received, self._failed_classes(assoc, identifier, done), dropped)
         advice = retrieve_advice(done.status, done.failed, len(done.received), [r.reason for r in done.refused],
                                  negotiated)
         return replace(done, advice=advice) if advice else done
 
-    def _failed_classes(self, identifier: Dataset, done: GetDone) -> tuple[str, ...] | None:
+    def _failed_classes(self, assoc: Association, identifier: Dataset, done: GetDone) -> tuple[str, ...] | None:
         """The classes of the objects that did not arrive, where something says: the identifier's SOPClassUID,
-        or the classes the peer named for accept auto of which nothing arrived (None: nothing says)."""
+        or the classes the peer names for the request (accept auto's answer, else a C-FIND now) of which
+        nothing arrived. None: nothing says (dcmqrscp returns no SOPClassUID), or objects of every class came."""
         named = str(identifier.get("SOPClassUID", "") or "").strip()
         if named:
             return (named,)
-        if self.discovered:
-            arrived = {r.sop_class_uid for r in done.received}
-            return tuple(uid for uid in self.classes if uid not in arrived) or None
-        return None
+        classes = self.classes if self.discovered else ()
+        if not classes and assoc.is_established and unusable_for_find(assoc, self.options.model) is None:
+            try:  # advice is not worth failing the retrieve for: the next command notices a lost association
+                classes = discover_classes(assoc, identifier, self.options.model).classes
+            except NetworkError:
+                return None
+        arrived = {r.sop_class_uid for r in done.received}
+        return tuple(uid for uid in classes if uid not in arrived) or None
 
     def _plainly(self, assoc: Association, identifier: Dataset, done: GetDone) -> GetDone:
         """A C-GET that matched nothing says so; when the peer's answer was a failure with no sub-operation
