@@ -123,6 +123,7 @@ class Retrieval:
         self.limit = ""  # the limit that ended the retrieve ('' while none has)
         self.classes: tuple[str, ...] = options.accept  # the storage classes the request's objects may have
         self.discovered = False  # whether the peer named them (accept auto)
+        self.listed: tuple[str, ...] | None = None  # the classes a C-FIND after a failure found (None: not asked)
 
     def run(self) -> Iterator[object]:
         """Check every request and make the storage first: nothing is sent if either fails. A limit
@@ -133,6 +134,7 @@ class Retrieval:
         self.started = time.monotonic()
         for request in self.requests:
             classes = options.accept
+            self.listed = None
             for round_ in range(1, options.repeat + 1):
                 if self.limit:
                     return
@@ -233,14 +235,16 @@ class Retrieval:
         named = str(identifier.get("SOPClassUID", "") or "").strip()
         if named:
             return (named,)
-        classes = self.classes if self.discovered else ()
-        if not classes and assoc.is_established and unusable_for_find(assoc, self.options.model) is None:
-            try:  # advice is not worth failing the retrieve for: the next command notices a lost association
-                classes = discover_classes(assoc, identifier, self.options.model).classes
+        classes = self.classes if self.discovered else self.listed
+        if classes is None and assoc.is_established and unusable_for_find(assoc, self.options.model) is None:
+            # Asked once a request. Advice is not worth failing the retrieve for: a lost association is
+            # noticed by the next command.
+            try:
+                classes = self.listed = discover_classes(assoc, identifier, self.options.model).classes
             except NetworkError:
                 return None
         arrived = {r.sop_class_uid for r in done.received}
-        return tuple(uid for uid in classes if uid not in arrived) or None
+        return tuple(uid for uid in classes or () if uid not in arrived) or None
 
     def _plainly(self, assoc: Association, identifier: Dataset, done: GetDone) -> GetDone:
         """A C-GET that matched nothing says so; when the peer's answer was a failure with no sub-operation
