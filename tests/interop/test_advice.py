@@ -93,8 +93,8 @@ def test_classes_that_do_not_fit_are_named_with_how_to_get_them(shell: Shell, de
     status, shown = shell.run(f"connect 127.0.0.1 {demo_server.port}; prefer rle; echo")
     assert status is ExitStatus.SUCCESS, shown
     text = " ".join(shown.split())
-    assert ("14 storage classes did not fit in the 128 presentation contexts (prefer rle gives the common image "
-            "classes a second context each): Stored Print Storage SOP Class, ") in text
+    assert ("14 retired storage classes did not fit in the 128 presentation contexts (prefer rle gives the common "
+            "image classes a second context each): Stored Print Storage SOP Class (retired), ") in text
     assert "and 11 more; objects of those classes cannot arrive — to get them: accept auto or accept CT MR …" in text
     assert "or accept all (the get is then split over as many associations as the classes need)" in text
 

@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydicom.uid import UID
+
 from getsh.dicom.events import ContextInfo, Received
 from getsh.dicom.net.presentation import FIND_MODELS, GET_MODELS, VERIFICATION
 from getsh.dicom.net.syntaxes import EXPLICIT_BE, EXPLICIT_LE, IMPLICIT, PREFER, syntax_name, uid_name
@@ -47,7 +49,12 @@ class ClassTerms:
 
 
 def class_name(uid: str) -> str:
-    return uid_name(uid)
+    """The class's name; a retired one says so (the retired Ultrasound Image Storage is not today's)."""
+    return f"{uid_name(uid)} (retired)" if retired(uid) else uid_name(uid)
+
+
+def retired(uid: str) -> bool:
+    return bool(UID(uid).is_retired)
 
 
 def storage_terms(contexts: Sequence[ContextInfo]) -> dict[str, ClassTerms]:
@@ -205,9 +212,10 @@ def dropped_advice(dropped: Sequence[str], prefer: str, split: bool) -> str:
     why = (f" (prefer {prefer} gives the common image classes a second context each)"
            if prefer and prefer not in _NO_FIRST_CHOICE else "")
     listed = names([class_name(uid) for uid in dropped])
+    count = f"{len(dropped)} {'retired ' if all(retired(uid) for uid in dropped) else ''}"
     if split:
-        return (f"{len(dropped)} storage classes did not fit in this association's 128 presentation contexts{why}: "
+        return (f"{count}storage classes did not fit in this association's 128 presentation contexts{why}: "
                 f"{listed}; a get is split over as many associations as the classes need, so they arrive on another")
-    return (f"{len(dropped)} storage classes did not fit in the 128 presentation contexts{why}: {listed}; objects "
+    return (f"{count}storage classes did not fit in the 128 presentation contexts{why}: {listed}; objects "
             "of those classes cannot arrive — to get them: accept auto or accept CT MR … (fewer classes), or "
             "accept all (the get is then split over as many associations as the classes need)")
