@@ -40,6 +40,7 @@ class Associated:
     contexts: tuple[ContextInfo, ...] = ()
     show_contexts: bool = False
     dropped: int = 0  # storage classes that did not fit in the 128-context budget
+    dropped_advice: str = ""  # which ones, and how to get them (net/negotiation.py)
 
 
 @dataclass(frozen=True)

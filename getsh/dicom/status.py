@@ -74,15 +74,20 @@ def failure_hint(service: str) -> str:
     return FAILURE_HINTS.get(service, "")
 
 
-def retrieve_advice(status: DimseStatus, failed: int, received: int, refused: Sequence[str] = ()) -> str:
+def retrieve_advice(status: DimseStatus, failed: int, received: int, refused: Sequence[str] = (),
+                    negotiated: str = "") -> str:
     """Why a retrieve's sub-operations failed, when we can tell ('' when the status says it all).
 
     ``refused`` holds why we refused objects ourselves (we could not store them): that comes first.
+    ``negotiated`` is what the association's presentation contexts say about the failures
+    (net/negotiation.py): when there is one, it replaces the general words.
     """
     if refused:
         return f"we refused {len(refused)}: {refused[0]}"
     if status.code not in SUB_OPERATION_STATUSES:  # not about sub-operations: the status says it
         return ""
+    if failed and negotiated:
+        return negotiated
     if failed and not received:
         return ("the peer could not send them on this association: it may hold them in a transfer syntax we did not "
                 "accept (try: prefer rle, prefer lossless, …), or a SOP class we did not propose or it did not take "

@@ -253,7 +253,8 @@ class Renderer:
         text.append(f"with {literal(obj.called_ae)} @ {literal(obj.peer)} as {literal(obj.calling_ae)} ")
         text.append(f"({obj.accepted} of {obj.proposed} presentation contexts accepted)", style="dim")
         if obj.dropped:
-            text.append(f"\n{obj.dropped} storage classes did not fit in the 128 presentation contexts: "
+            text.append(f"\n{literal(obj.dropped_advice)}" if obj.dropped_advice else
+                        f"\n{obj.dropped} storage classes did not fit in the 128 presentation contexts: "
                         "objects of those classes cannot arrive (narrow it: accept auto, or accept CT MR …)",
                         style="yellow")
         self.console.print(text)

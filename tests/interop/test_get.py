@@ -244,7 +244,9 @@ def test_rle_study_needs_an_rle_context_and_getsh_says_so(
     assert status is ExitStatus.FAILURE
     assert "C-GET Failure: Refused: Out of resources, unable to perform sub-operations (0xA702)" in shown
     assert f"sub-operations: 0 completed, {len(expected)} failed" in shown
-    assert "why: the peer could not send them" in shown and "prefer rle" in shown
+    why = " ".join(shown.split()).split("why: ", 1)[1]  # what the negotiation says: uncompressed only, all accepted
+    assert "it accepted the storage classes proposed in Explicit VR Little Endian only" in why
+    assert "if it holds the objects compressed and cannot convert them, prefer their syntax (prefer rle" in why
     status, shown = shell.run(f"prefer rle; {get}")
     assert status is ExitStatus.SUCCESS, shown
     assert "settings changed (prefer rle): re-associating" in shown

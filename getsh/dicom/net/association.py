@@ -16,8 +16,9 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
 from getsh.dicom.net.failures import association_failure, describe_abort, no_response_within, pynetdicom_errors
+from getsh.dicom.net.negotiation import dropped_advice
 from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
-from getsh.dicom.net.presentation import MAX_CONTEXTS
+from getsh.dicom.net.presentation import MAX_CONTEXTS, SERVICE_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
 from getsh.dicom.portable import peer_closed
 from getsh.errors import NetworkError
@@ -31,6 +32,33 @@ def _nodelay(event: evt.Event) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+
+
+def _dropped(request: AssociationRequest) -> str:
+    """Which storage classes did not fit, and how to get them ('' when all did)."""
+    plan = request.plan
+    if not plan.dropped:
+        return ""
+    split = len(set(plan.storage_classes)) + len(plan.dropped) > MAX_CONTEXTS - SERVICE_CONTEXTS
+    return dropped_advice(plan.dropped, dict(request.because).get("prefer", ""), split)
+
+
+def contexts_of(assoc: Association) -> list[ContextInfo]:
+    """Each presentation context ``assoc`` proposed and what became of it, in the order proposed."""
+    accepted = {(str(cx.abstract_syntax), cx.context_id): cx for cx in assoc.accepted_contexts}
+    rejected = {cx.context_id: cx for cx in assoc.rejected_contexts}
+    infos = []
+    for cx in assoc.requestor.requested_contexts:
+        key = (str(cx.abstract_syntax), cx.context_id)
+        if key in accepted:
+            got = accepted[key]
+            infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), "accepted",
+                                     (str(got.transfer_syntax[0]),), bool(got.as_scu), bool(got.as_scp)))
+        else:
+            reason = rejected[cx.context_id].status.lower() if cx.context_id in rejected else "no answer"
+            proposed = tuple(str(ts) for ts in cx.transfer_syntax)
+            infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), reason, proposed, False, False))
+    return infos
 
 
 def settle(assoc: Association, limit: float = 1.0) -> None:
@@ -205,6 +233,7 @@ class Link:
             reason=reason,
             contexts=tuple(infos),
             dropped=len(request.plan.dropped),
+            dropped_advice=_dropped(request),
         )
 
     def close(self, abort: bool) -> Released | None:
@@ -283,23 +312,9 @@ class Link:
     # --- inspection -----------------------------------------------------------------------
 
     def context_infos(self) -> list[ContextInfo]:
-        assoc, request = self.assoc, self.request
-        if assoc is None or request is None:
+        if self.assoc is None or self.request is None:
             return []
-        accepted = {(str(cx.abstract_syntax), cx.context_id): cx for cx in assoc.accepted_contexts}
-        rejected = {cx.context_id: cx for cx in assoc.rejected_contexts}
-        infos = []
-        for cx in assoc.requestor.requested_contexts:
-            key = (str(cx.abstract_syntax), cx.context_id)
-            if key in accepted:
-                got = accepted[key]
-                infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), "accepted",
-                                         (str(got.transfer_syntax[0]),), bool(got.as_scu), bool(got.as_scp)))
-            else:
-                reason = rejected[cx.context_id].status.lower() if cx.context_id in rejected else "no answer"
-                proposed = tuple(str(ts) for ts in cx.transfer_syntax)
-                infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), reason, proposed, False, False))
-        return infos
+        return contexts_of(self.assoc)
 
     def info(self, wanted: AssociationRequest | None) -> AssociationInfo:
         assoc, request = self.assoc, self.request

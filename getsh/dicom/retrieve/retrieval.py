@@ -27,7 +27,9 @@ from pynetdicom.association import Association
 from getsh.dicom.events import Associated, FindDone, GetDone, Notice, Received, SplitDone
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys import qr_keys
+from getsh.dicom.net.association import contexts_of
 from getsh.dicom.net.failures import unusable_for_find, unusable_for_get
+from getsh.dicom.net.negotiation import failure_advice, ignored_preference
 from getsh.dicom.net.presentation import GET_MODELS
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
@@ -123,6 +125,9 @@ class Retrieval:
         self.received: list[Received] = []  # what this retrieve brought so far, in order
         self.started = time.monotonic()  # the retrieve-timeout counts from here
         self.limit = ""  # the limit that ended the retrieve ('' while none has)
+        self.classes: tuple[str, ...] = options.accept  # the storage classes the request's objects may have
+        self.discovered = False  # whether the peer named them (accept auto)
+        self.listed: tuple[str, ...] | None = None  # the classes a C-FIND after a failure found (None: not asked)
 
     def run(self) -> Iterator[object]:
         """Check every request and make the storage first: nothing is sent if either fails. A limit
@@ -133,12 +138,14 @@ class Retrieval:
         self.started = time.monotonic()
         for request in self.requests:
             classes = options.accept
+            self.listed = None
             for round_ in range(1, options.repeat + 1):
                 if self.limit:
                     return
                 name = request.label if options.repeat == 1 else f"{request.label} ({round_}/{options.repeat})"
                 if options.discover and round_ == 1:
                     classes = yield from self._discover(request.identifier)
+                self.classes = tuple(classes)
                 groups = class_groups(classes, options.model, options.propose, options.prefer)
                 if len(groups) <= 1:
                     yield from self._get(request.identifier, storage, name)
@@ -160,6 +167,7 @@ class Retrieval:
             yield event
         found = discover_classes(assoc, identifier, self.options.model)
         self.session.learned(found.classes)
+        self.discovered = bool(found.classes)
         if found.classes:
             names = ", ".join(uid_name(uid).replace(" Storage", "") for uid in found.classes[:6])
             more = f" and {len(found.classes) - 6} more" if len(found.classes) > 6 else ""
@@ -180,8 +188,10 @@ class Retrieval:
         finished: list[GetDone] = []
 
         def advise(done: GetDone) -> GetDone:
-            finished.append(replace(done, part=part) if part else self._plainly(assoc, identifier,
-                                                                                 self._for_table(done)))
+            if part:
+                finished.append(replace(done, part=part))
+            else:
+                finished.append(self._plainly(assoc, identifier, self._for_table(done, assoc, identifier)))
             return finished[-1]
 
         model = self.options.model
@@ -200,18 +210,47 @@ class Retrieval:
         finally:  # the worker has ended: what it stored, even when no final response came
             self.received += run.tally.received
             self.limit = self.limit or run.brakes.limit
+        ignored = ignored_preference(self.options.prefer, contexts_of(assoc), finished[-1].received)
+        if ignored:
+            yield Notice(ignored)
         return finished[-1]
 
-    def _for_table(self, done: GetDone) -> GetDone:
-        """The rows the table will show get their header words; advice says why sub-operations failed."""
+    def _for_table(self, done: GetDone, assoc: Association, identifier: Dataset) -> GetDone:
+        """The rows the table will show get their header words; advice says why sub-operations failed,
+        from what was negotiated."""
         rows = self.options.table_rows
         if done.received:  # the time this takes is the retrieve's too: the summary's seconds include it
             began = time.monotonic()
             shown = [with_header(item) for item in done.received[-rows:]]
             done = replace(done, received=done.received[:-rows] + tuple(shown),
                            seconds=done.seconds + time.monotonic() - began)
-        advice = retrieve_advice(done.status, done.failed, len(done.received), [r.reason for r in done.refused])
+        negotiated = ""
+        if done.failed and not done.refused and done.status.code in SUB_OPERATION_STATUSES:
+            contexts = contexts_of(assoc)
+            proposed = {cx.abstract_syntax for cx in contexts}
+            dropped = [uid for uid in self.classes if uid not in proposed]
+            negotiated = failure_advice(contexts, done.received, self._failed_classes(assoc, identifier, done), dropped)
+        advice = retrieve_advice(done.status, done.failed, len(done.received), [r.reason for r in done.refused],
+                                 negotiated)
         return replace(done, advice=advice) if advice else done
+
+    def _failed_classes(self, assoc: Association, identifier: Dataset, done: GetDone) -> tuple[str, ...] | None:
+        """The classes of the objects that did not arrive, where something says: the identifier's SOPClassUID,
+        or the classes the peer names for the request (accept auto's answer, else a C-FIND now) of which
+        nothing arrived. None: nothing says (dcmqrscp returns no SOPClassUID), or objects of every class came."""
+        named = str(identifier.get("SOPClassUID", "") or "").strip()
+        if named:
+            return (named,)
+        classes = self.classes if self.discovered else self.listed
+        if classes is None and assoc.is_established and unusable_for_find(assoc, self.options.model) is None:
+            # Asked once a request. Advice is not worth failing the retrieve for: a lost association is
+            # noticed by the next command.
+            try:
+                classes = self.listed = discover_classes(assoc, identifier, self.options.model).classes
+            except NetworkError:
+                return None
+        arrived = {r.sop_class_uid for r in done.received}
+        return tuple(uid for uid in classes or () if uid not in arrived) or None
 
     def _plainly(self, assoc: Association, identifier: Dataset, done: GetDone) -> GetDone:
         """A C-GET that matched nothing says so; when the peer's answer was a failure with no sub-operation
