@@ -123,10 +123,20 @@ class ShellDriver:
         self._thread.join(timeout)
         return self.outcome
 
-    def completions(self) -> dict[str, str]:
-        """What the completion menu offers right now: text → the note shown beside it."""
-        state = self.session.default_buffer.complete_state
-        return {c.text: c.display_meta_text for c in state.completions} if state else {}
+    def completions(self, wait: float = 10.0) -> dict[str, str]:
+        """What the completion menu offers: text → the note shown beside it. Completion runs in the
+        background, so this waits up to ``wait`` seconds for the menu (a loaded machine is slow to
+        fill it); a test that expects no menu passes a short ``wait``."""
+        deadline = time.monotonic() + wait
+        seen, steady_since = -1, time.monotonic()
+        while True:
+            state = self.session.default_buffer.complete_state
+            count = len(state.completions) if state else 0
+            if count != seen:  # still filling: completions arrive as the completer yields them
+                seen, steady_since = count, time.monotonic()
+            if (count and time.monotonic() - steady_since >= 0.3) or time.monotonic() >= deadline:
+                return {c.text: c.display_meta_text for c in state.completions} if state else {}
+            time.sleep(0.05)
 
     @property
     def buffer(self) -> str:

@@ -30,7 +30,7 @@ def test_found_studies_are_offered_with_their_description(demo_server: object, a
         assert offered[f"StudyInstanceUID={chest}"] == "2024-01-15, CT CHEST W/O CONTRAST, CT/SR, ACC1001"
         shell.type("\x15")
         shell.type("key SeriesInstanceUID=", "\t")  # a study find holds no series: nothing to offer
-        assert shell.completions() == {} and shell.buffer == "key SeriesInstanceUID="
+        assert shell.completions(wait=1.0) == {} and shell.buffer == "key SeriesInstanceUID="
         shell.type("\x15")
         shell.line("model study")  # under study root a study row carries the patient's name too
         shell.line("find QueryRetrieveLevel=STUDY PatientID=DEMO001")
@@ -59,7 +59,7 @@ def test_found_patients_are_offered_with_their_names(demo_server: object) -> Non
         assert len(shell.completions()) == 4
         shell.type("\x15")
         shell.type("key PatientID=DEMO0032", "\t")
-        assert shell.completions() == {}
+        assert shell.completions(wait=1.0) == {}
 
 
 def test_deeper_rows_offer_the_study_they_belong_to_and_what_arrived_comes_after(
