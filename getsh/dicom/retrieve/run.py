@@ -32,7 +32,7 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.net.association import settle
 from getsh.dicom.net.cancellation import Cancellation, PynetdicomPath
-from getsh.dicom.net.failures import pynetdicom_errors
+from getsh.dicom.net.failures import PeerAbort, pynetdicom_errors
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.pdu_bounds import abort_for
 from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
@@ -180,6 +180,11 @@ class GetRun:
         if isinstance(primitive, (A_ABORT, A_P_ABORT)):
             self.ending.peer_abort = primitive
 
+    def _on_pdu(self, event: evt.Event) -> None:
+        """EVT_PDU_RECV: the peer's A-ABORT, seen as it is decoded (on the direct path too: it hands
+        its PDUs to pynetdicom's decoder), before the association ends (failures.PeerAbort)."""
+        self.ending.abort_pdu = PeerAbort.of(event.pdu) or self.ending.abort_pdu
+
     def _on_close(self, event: evt.Event) -> None:
         self.ending.connection_closed = True
 
@@ -237,6 +242,8 @@ class GetRun:
             self.events.put(Response(outcome.status, outcome.identifier), urgent=True)
         elif outcome.ending in ("timeout", "stopped"):
             assoc.abort()
+        elif outcome.ending == "closed":  # seen here first; pynetdicom's EVT_CONN_CLOSE follows
+            self.ending.connection_closed = True
         return True
 
     def _direct_get(self, transport: Transport) -> DirectGet:
@@ -269,8 +276,8 @@ class GetRun:
         lenient_spool_meta()
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
-            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DIMSE_RECV, self.guard.on_dimse),
-            (evt.EVT_DATA_RECV, self._on_data)]
+            (evt.EVT_PDU_RECV, self._on_pdu), (evt.EVT_CONN_CLOSE, self._on_close),
+            (evt.EVT_DIMSE_RECV, self.guard.on_dimse), (evt.EVT_DATA_RECV, self._on_data)]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
