@@ -72,7 +72,7 @@ def done_of(label: str, tally: Tally, ending: Ending, status: Dataset, identifie
         cancelled=cancelled,
         cancel_reason=ending.cancelled if cancelled else "",
         limit=cancelled and bool(ending.limit),
-        disagreement=disagreement(peer, ours, announced=tally.announced),
+        disagreement=disagreement(peer, ours, announced=tally.announced, cancelled=cancelled),
         missing=missing(peer, ours),
     )
 
