@@ -70,6 +70,41 @@ def test_a_typed_session_recorded_then_replayed_brings_the_same_objects(
     assert f"{script}: " in result.stdout and "1 of 1 expectations held" in result.stdout
 
 
+def warnings_in(text: str) -> set[str]:
+    return {line.strip() for line in text.splitlines() if line.strip().startswith("warning:")}
+
+
+@pytest.mark.parametrize("peer", ["dcmqrscp", "orthanc"])
+def test_a_recording_replays_without_warnings_its_live_session_did_not_show(
+    request: pytest.FixtureRequest, peer: str, archive: list[ArchiveEntry], tmp_path: Path,
+) -> None:
+    """Issue 19: the header clears the identifier before it sets the keys in force; 'clear' said
+    "warning: PATIENT level: its unique key PatientID is missing" on every replay. Here a patient-level
+    get (the default model's own level) and a study-level one, typed, recorded, replayed."""
+    server = request.getfixturevalue(peer)
+    out, script = tmp_path / "out", tmp_path / "session.getsh"
+    (out / "study").mkdir(parents=True)
+    study = next(e for e in archive if e.patient_id == "DEMO001" and e.modality == "MR").study_uid
+    live = ""
+    with ShellDriver(key_delay=0.05) as shell:
+        for line in (f"record {script}", f"connect 127.0.0.1 {server.port} --aec {server.ae_title}",
+                     f"output {out}", "key PatientID=DEMO001", "get", "expect status success", "record stop",
+                     f"record {script} --append", f"output {out / 'study'}", "model study", "unkey PatientID",
+                     "level STUDY", f"key StudyInstanceUID={study}", "get", "record stop"):
+            live += shell.line(line, timeout=60)
+    assert "C-GET Success" in live and warnings_in(live) == set(), live
+    text = script.read_text()
+    assert text.count("\nclear\n") == 2 and "# failed when recorded" not in text, text
+
+    shutil.rmtree(out)
+    (out / "study").mkdir(parents=True)
+    result = run(script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert warnings_in(result.stdout + result.stderr) == set(), result.stdout + result.stderr
+    assert uids_in(out / "study") == {e.sop_instance_uid for e in archive if e.study_uid == study}
+    assert uids_in(out) == {e.sop_instance_uid for e in archive if e.patient_id == "DEMO001"}
+
+
 @pytest.fixture
 def rle_script(demo_server, archive: list[ArchiveEntry], tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:  # type: ignore[no-untyped-def]
     """The head of a script retrieving the demo's RLE series: (script, output directory, objects)."""
