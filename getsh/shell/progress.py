@@ -97,7 +97,8 @@ class RetrieveProgress:
         done = max(c.completed + c.failed + c.warning, self.received)
         total = done + c.remaining if c.remaining is not None else None
         elapsed = self.progress.tasks[0].elapsed or 0.0
-        rate = " ".join(rates(self.received, self.bytes, elapsed, "obj/s")) if elapsed > 0.2 and self.bytes else ""
+        nbytes = max(self.bytes, c.arrived)  # what arrived, the object on its way included
+        rate = " ".join(rates(self.received, nbytes, elapsed, "obj/s")) if elapsed > 0.2 and nbytes else ""
         counts = f"{self.received} received"
         if c.failed or c.warning:
             counts += f", {c.failed} failed, {c.warning} warning"

@@ -329,3 +329,29 @@ def test_the_object_in_flight_at_a_cancel_is_counted_beside_the_peers(shell: She
             ) in shown, shown
     assert_complete(tmp_path, objects)
     shell.close()  # the fake's own final response is still due on this association
+
+
+def test_a_large_object_on_its_way_shows_its_bytes_arriving(shell: Shell, fake: list[FakeQR], tmp_path: Path) -> None:
+    """Issue 19: the progress bar learns the bytes of an object still arriving (``GetProgress.arrived``),
+    so a single large object has a rate before it completes instead of "0 obj/s"."""
+    from getsh.dicom.events import GetProgress
+
+    (big,) = make_objects(1, pixels=4096)
+    big.Rows, big.PixelData = 512, bytes(range(256)) * 4096 * 2
+    peer = start(fake, FakeQR(sends_slowly(big, per_second=2_000_000)))
+    connect(shell, peer, tmp_path, "set max-pdu 16384")
+    seen: list[object] = []
+    show = shell.runner.renderer.show
+
+    def watching(obj: object) -> None:
+        seen.append(obj)
+        show(obj)
+
+    shell.runner.renderer.show = watching  # type: ignore[method-assign]
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.SUCCESS, shown
+    first = next(n for n, item in enumerate(seen) if isinstance(item, Received))
+    arriving = [item.arrived for item in seen[:first] if isinstance(item, GetProgress)]
+    assert len(arriving) >= 2 and arriving == sorted(arriving) and 0 < arriving[0] < arriving[-1] < 2_200_000, arriving
+    assert_complete(tmp_path, [big])
+    shell.close()  # the fake sent a raw final response: pynetdicom's own is still due on this association

@@ -39,3 +39,22 @@ def test_the_words() -> None:
     assert rates(1, 2_000_000, 2.0) == ["1.0 MB/s"]
     assert rates(4, 2_000_000, 2.0, "obj/s") == ["2.0 obj/s", "1.0 MB/s"]
     assert rates(4, 10, 0.0) == []
+
+
+def test_the_bar_has_a_rate_while_a_large_object_arrives() -> None:
+    import time
+
+    from getsh.dicom.events import GetProgress, GetStarted
+    from getsh.shell.progress import RetrieveProgress
+
+    bar = RetrieveProgress(Console(file=io.StringIO(), width=200, force_terminal=True))
+    bar.start(GetStarted("keys", "patient", "PATIENT", ()))
+    try:
+        time.sleep(0.3)
+        bar.update(GetProgress(1, 0, 0, 0, arrived=300_000_000))
+        assert bar.progress is not None
+        fields = bar.progress.tasks[0].fields
+        assert fields["counts"] == "0 received, 1 remaining"
+        assert fields["rate"].endswith(" MB/s") and "obj/s" not in fields["rate"], fields
+    finally:
+        bar.stop()

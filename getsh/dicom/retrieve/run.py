@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydicom import Dataset
 from pynetdicom import evt
@@ -318,7 +318,8 @@ class GetRun:
             for _ in range(self.ctrl_c.take()):  # Ctrl-C pressed since the last pass (interrupts.py)
                 yield from self._emit(self.brakes.interrupt())
             direct = self.direct
-            notice = self.brakes.check(self.pdu_bytes + (direct.bytes_read if direct is not None else 0))
+            arrived = self.pdu_bytes + (direct.bytes_read if direct is not None else 0)
+            notice = self.brakes.check(arrived)
             if notice is not None:
                 yield from self._emit(notice)
             try:
@@ -333,8 +334,10 @@ class GetRun:
             if any(isinstance(m, Event) and isinstance(m.item, Received) for m in batch):
                 progress = last_progress  # a batch ends with the counts drawn, even if the peer sent none
             progress = yield from self._deliver(batch, answer, progress)
+            if progress is None and arrived > last_progress.arrived:  # a large object on its way
+                progress = last_progress
             if progress is not None:
-                last_progress = progress
+                last_progress = progress = replace(progress, arrived=max(arrived, last_progress.arrived))
                 yield from self._emit(progress)
 
     def _deliver(self, batch: list[Message], answer: _Answer,
