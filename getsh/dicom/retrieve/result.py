@@ -43,6 +43,7 @@ class Ending:
     silence: float = 0.0  # how long the peer had been silent when the responses ended
     peer_abort: Any = None  # the A-ABORT / A-P-ABORT indication, if the association ended so
     abort_pdu: PeerAbort | None = None  # the A-ABORT PDU the peer sent (its source and reason), if it did
+    released: bool = False  # the peer sent an A-RELEASE-RQ while the request ran
     connection_closed: bool = False
     invalid: str = ""  # what was invalid in the peer's message, when the direct path found it
     cancelled: str = ""  # why C-CANCEL-RQ was sent ('' if it was not)
@@ -115,6 +116,9 @@ def no_response(tally: Tally, ending: Ending, dimse_timeout: float | None, secon
         detail = f": {shorten(invalid)}" if invalid else ""
         return NetworkError(f"C-GET: the peer sent an invalid DIMSE message{detail}; the association was "
                             f"aborted after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
+    if ending.released:  # what ended it first, whatever pynetdicom or the peer did after
+        return NetworkError(f"C-GET: the peer released the association after {seconds:.1f} s, before the final "
+                            f"response{kept}", "the next command re-associates")
     if ending.abort_pdu is not None or ending.peer_abort is not None or (
             ending.connection_closed and ending.silence < (dimse_timeout or float("inf"))):
         how = describe_abort(ending.peer_abort, ending.connection_closed, ending.abort_pdu)

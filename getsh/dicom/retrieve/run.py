@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pydicom import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
+from pynetdicom.pdu import A_RELEASE_RQ
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
@@ -181,9 +182,10 @@ class GetRun:
             self.ending.peer_abort = primitive
 
     def _on_pdu(self, event: evt.Event) -> None:
-        """EVT_PDU_RECV: the peer's A-ABORT, seen as it is decoded (on the direct path too: it hands
-        its PDUs to pynetdicom's decoder), before the association ends (failures.PeerAbort)."""
+        """EVT_PDU_RECV: the peer's A-ABORT or A-RELEASE-RQ, seen as it is decoded (on the direct path
+        too: it hands its PDUs to pynetdicom's decoder), before the association ends (failures.PeerAbort)."""
         self.ending.abort_pdu = PeerAbort.of(event.pdu) or self.ending.abort_pdu
+        self.ending.released = self.ending.released or isinstance(event.pdu, A_RELEASE_RQ)
 
     def _on_close(self, event: evt.Event) -> None:
         self.ending.connection_closed = True
@@ -327,7 +329,8 @@ class GetRun:
             except KeyboardInterrupt:
                 yield from self._emit(self.brakes.interrupt())
                 continue
-            if not batch and not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()):
+            if not batch and not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()
+                                            or self.ending.released):  # pynetdicom answers it once the worker ends
                 self.cancellation.wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
                 woken = True
             progress: GetProgress | None = None  # only the latest of a batch is worth drawing
