@@ -1,7 +1,8 @@
 """How an association ended, said as it happened, every time (issue 19): the peer's A-ABORT with
 its source and reason, an A-ABORT from the peer's DICOM provider (A-P-ABORT), a connection that
-simply closed, a release the peer asked for in the middle of the request. One run proves nothing when the words depend on which of pynetdicom's threads gets
-there first, so each path runs fifty gets in a loop, the kinds of ending in turn.
+simply closed, a release the peer asked for in the middle of the request. One run proves nothing
+when the words depend on which of pynetdicom's threads gets there first, so each path runs fifty
+gets in a loop, the kinds of ending in turn.
 
 The peer is a FakeQR (a real pynetdicom acceptor) that sends two objects properly, then writes the
 ending's bytes on its socket: an A-ABORT PDU (PS3.8 9.3.8) with the source and reason under test,
