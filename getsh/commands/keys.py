@@ -109,8 +109,12 @@ def keys(ctx: Context, args: SimpleNamespace) -> KeysView:
     category="keys",
 )
 def clear(ctx: Context, args: SimpleNamespace) -> KeysView:
+    """The identifier it leaves, without a C-GET's warnings: a cleared identifier lacks its unique key
+    by design ('keys' and 'get' still warn), and a recording's header clears before it sets the keys
+    in force, so a replay would warn where its live session never did."""
     ctx.session.identifier = ident.default_identifier(ctx.settings["model"])
-    return _show_keys(ctx)
+    shown = _show_keys(ctx)
+    return KeysView(shown.nodes, (), shown.model)
 
 
 @command(

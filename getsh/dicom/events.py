@@ -145,6 +145,7 @@ class GetProgress:
     completed: int
     failed: int
     warning: int
+    arrived: int = 0  # bytes of the request received so far, objects whole or not: a rate while a large one arrives
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from getsh.dicom.net.syntaxes import PREFER, syntax_name
 from getsh.dicom.storage.header_scan import read_head
 from getsh.errors import UsageError
 from getsh.results import Check, Outcome
+from getsh.script.recording import ending
 
 if TYPE_CHECKING:
     from getsh.context import Context
@@ -157,7 +158,8 @@ def evaluate(ctx: Context, exp: Expectation) -> Check:
         return Check(exp.describe(), False, "no get has run in this session")
     gets = last.gets
     if not gets:
-        return Check(exp.describe(), False, f"the last get ended without a final response: {last.error}")
+        how = "ended without a final response" if last.sent_get else "sent no C-GET"
+        return Check(exp.describe(), False, f"'{last.line}' {how}: {last.error or ending(last)}")
     received = [r for done in gets for r in done.received]
     if exp.kind == "status":
         categories = sorted({d.status.category.lower() for d in gets})

@@ -123,6 +123,34 @@ def _nested(ctx: Context, registry: Registry, statement: Statement, path: str, v
     return [ScriptError(p.where, f"{p.message} (sourced at {statement.where})", p.hint) for p in problems]
 
 
+class Judged:
+    """A command that failed with ``expect error``/``expect status`` lines right after it: they decide.
+    It passes if every one of them held; if one did not, the command failed too (each line is judged
+    for itself: a failed get and the expect that found it failed are two failures, not one)."""
+
+    def __init__(self) -> None:
+        self.case: int | None = None  # its index among the replay's cases
+        self.problem: tuple[str, str, str] = ("", "", "")
+        self.held = True
+
+    def wait(self, case: int, problem: tuple[str, str, str]) -> None:
+        self.case, self.problem, self.held = case, problem, True
+
+    def saw(self, line: Line, held: bool) -> None:
+        """An expect line after it ran."""
+        if self.case is not None and line.judges_outcome and not held:
+            self.held = False
+
+    def settle(self, cases: list[Case], counts: dict[str, int]) -> None:
+        """Its expect lines have run (or the replay stopped): mark it failed if one of them did not hold."""
+        if self.case is not None and not self.held:
+            category, message, detail = self.problem
+            cases[self.case] = replace(cases[self.case], kind=category, result="error", message=message,
+                                       detail=detail)
+            counts[category] += 1
+        self.case = None
+
+
 class Replay:
     """One run of a script: what ``source`` returns and the runner plays."""
 
@@ -167,6 +195,7 @@ class Replay:
         located = LocatedRenderer(runner.renderer)
         child = runner.rendering_to(located)
         counts = {"script": 0, "command": 0, "expectation": 0}
+        judged = Judged()
         stopped_at = reason = ""
         index = 0
         while index < len(lines):
@@ -184,20 +213,27 @@ class Replay:
                         break
                     index += len(skipped)
                     continue
+            if not line.is_expect:
+                judged.settle(self.cases, counts)  # the expect lines of the command before have all run
             located.where = where
             clock = time.perf_counter()
             outcome = child.run_invocation(line.invocation)
             seconds = time.perf_counter() - clock
             problem = _problem(line, outcome)
-            judged = not line.is_expect and any(x.judges_outcome for x in self._expects_after(lines, index))
-            if problem is None or judged:
-                self.cases.append(Case(where, text, _kind(line), "passed", seconds=seconds))
+            case = Case(where, text, _kind(line), "passed", seconds=seconds)
+            if line.is_expect:
+                judged.saw(line, problem is None)
+            elif problem is not None and any(x.judges_outcome for x in self._expects_after(lines, index)):
+                judged.wait(len(self.cases), problem)  # its expect lines decide: passed if they all hold
+                problem = None
+            if problem is None:
+                self.cases.append(case)
             else:
                 category, message, detail = problem
                 if category == "command" and not outcome.error:  # e.g. a get that ended with a failure status
                     located.error(GetshError(message, "the summary above says more"))
-                self.cases.append(Case(where, text, category, "failure" if category == "expectation" else "error",
-                                       message, detail, seconds))
+                self.cases.append(replace(case, kind=category, result="failure" if category == "expectation"
+                                          else "error", message=message, detail=detail))
                 counts[category] += 1
                 if not self.options.keep_going:
                     stopped_at, reason = where, STOP_REASONS[category]
@@ -206,6 +242,7 @@ class Replay:
             if self.ctx.session.quit_requested:
                 stopped_at, reason = (where, "quit") if index < len(lines) else ("", "")
                 break
+        judged.settle(self.cases, counts)
         done_at = len(self.cases)
         self.cases += [Case(ln.statement.where, ln.statement.text, _kind(ln), "skipped",
                             f"not run: the replay stopped at {stopped_at}") for ln in lines[done_at:]]

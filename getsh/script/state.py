@@ -25,19 +25,22 @@ class Frame:
     variables: Mapping[str, str]
 
 
+RETRIEVES = ("get",)  # the commands 'expect status/completed/…' judge, whether or not their C-GET went out
+
+
 @dataclass
 class ScriptState:
     """The active recording, what ``expect`` looks at, and the scripts being replayed."""
 
     recording: Recording | None = None
     last: Outcome | None = None  # the last recorded command other than expect: what 'expect error' judges
-    last_get: Outcome | None = None  # the last command that sent a C-GET
+    last_get: Outcome | None = None  # the last get: it sent a C-GET, or failed before it could (not associated)
     replaying: list[Frame] = field(default_factory=list)  # the scripts being replayed, innermost last
 
     def after(self, invocation: Invocation, outcome: Outcome) -> str | None:
         """Note what a command did (the runner calls this for every one); a warning to show, if any."""
-        if outcome.sent_get:
-            self.last_get = outcome
+        if outcome.sent_get or invocation.command.name in RETRIEVES:
+            self.last_get = outcome  # a get that failed to associate is the last get: no earlier one stands in
         if not invocation.command.record:
             return None  # a command that only looks is neither replayed nor judged
         if not invocation.checks_previous:

@@ -22,6 +22,24 @@ def human_size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
+def per_second(rate: float) -> str:
+    """A rate with the digits that matter: 1234, 12, 2.5, 0.25 (never a bare 0 for a slow one)."""
+    return f"{rate:.0f}" if rate >= 10 or rate == 0 else f"{rate:.1f}" if rate >= 1 else f"{rate:.2g}"
+
+
+def objects_words(count: int) -> str:
+    return f"{count} object{'s' * (count != 1)}"
+
+
+def rates(objects: int, nbytes: float, seconds: float, unit: str = "objects/s") -> list[str]:
+    """["12 objects/s", "1.2 MB/s"]; for one object (or none yet) only its bytes a second: an object
+    rate of one object says nothing, and "0 objects/s" while a large one arrives reads wrong."""
+    if seconds <= 0:
+        return []
+    words = [f"{per_second(objects / seconds)} {unit}"] if objects > 1 else []
+    return [*words, f"{human_size(nbytes / seconds)}/s"]
+
+
 UPDATE_EVERY = 0.05  # seconds
 
 
@@ -79,7 +97,8 @@ class RetrieveProgress:
         done = max(c.completed + c.failed + c.warning, self.received)
         total = done + c.remaining if c.remaining is not None else None
         elapsed = self.progress.tasks[0].elapsed or 0.0
-        rate = f"{self.received / elapsed:.0f} obj/s {human_size(self.bytes / elapsed)}/s" if elapsed > 0.2 else ""
+        nbytes = max(self.bytes, c.arrived)  # what arrived, the object on its way included
+        rate = " ".join(rates(self.received, nbytes, elapsed, "obj/s")) if elapsed > 0.2 and nbytes else ""
         counts = f"{self.received} received"
         if c.failed or c.warning:
             counts += f", {c.failed} failed, {c.warning} warning"

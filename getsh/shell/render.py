@@ -52,7 +52,7 @@ from getsh.results import (
 )
 from getsh.shell import tables
 from getsh.shell.found import LiveMatches, find_header, find_summary, found_table
-from getsh.shell.progress import RetrieveProgress
+from getsh.shell.progress import RetrieveProgress, objects_words
 from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table, table_rows
 
 CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
@@ -174,7 +174,7 @@ class Renderer:
     def _(self, obj: SplitDone) -> None:
         line = Text(f"C-GET {literal(obj.label)} over {obj.associations} associations: ", style="bold")
         style = "green" if obj.exit_status == 0 else "red"
-        line.append(f"{obj.received} of {obj.matched} objects received", style=style)
+        line.append(f"{obj.received} of {objects_words(obj.matched)} received", style=style)
         if obj.failed:
             line.append(f", {obj.failed} failed on every association", style="red")
         self.console.print(line)

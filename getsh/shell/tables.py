@@ -15,7 +15,7 @@ from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.dicom.storage.checks import NO_PIXELS, UID_MISMATCH, UID_NOT_VALID
 from getsh.literal import literal
 from getsh.results import TABLE_ROWS, KeysView, ObjectView
-from getsh.shell.progress import human_size
+from getsh.shell.progress import human_size, objects_words, rates
 
 STATUS_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow"}
 
@@ -98,12 +98,11 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     parts.append(Text(counts))
     if done.disagreement:
         parts.append(Text(f"counts do not add up: {done.disagreement}", style="red" if done.missing else "yellow"))
-    rate = ""
-    if done.seconds > 0 and done.received:
-        rate = f" ({len(done.received) / done.seconds:.0f} objects/s, {human_size(done.bytes / done.seconds)}/s)"
+    speed = rates(len(done.received), done.bytes, done.seconds) if done.received else []
+    rate = f" ({', '.join(speed)})" if speed else ""
     where = f" into {literal(done.received[0].output_dir)}" if done.received and done.received[0].path else ""
-    parts.append(Text(f"received {len(done.received)} objects, {human_size(done.bytes)} in {done.seconds:.2f} s"
-                      f"{rate}{where}", style="dim"))
+    parts.append(Text(f"received {objects_words(len(done.received))}, {human_size(done.bytes)} in "
+                      f"{done.seconds:.2f} s{rate}{where}", style="dim"))
     remarked = remarks_line(done.received)
     if remarked:
         parts.append(Text(remarked, style="yellow"))

@@ -30,6 +30,7 @@ from tests.faults.endless_peers import (
     trickles,
 )
 from tests.faults.fake_peers import FakeQR, make_objects, sends
+from tests.faults.raw_peers import final_response, send_raw, then_raw
 from tests.faults.test_get_faults import GET, assert_complete, connect, error_lines, everything, start
 from tests.shell_driver import Shell, run_getsh
 
@@ -307,3 +308,50 @@ def test_objects_getsh_refused_are_counted_beside_the_peers(shell: Shell, fake: 
     assert "sub-operations: 2 completed, 1 failed, 0 warning (the peer's counts); getsh received 3, refused 1" in shown
     assert "counts do not add up" not in shown
     assert_complete(tmp_path, [objects[0], objects[2]])
+
+
+def test_the_object_in_flight_at_a_cancel_is_counted_beside_the_peers(shell: Shell, fake: list[FakeQR],
+                                                                       tmp_path: Path) -> None:
+    """Issue 19: the C-CANCEL at max-objects goes out before the capping object's C-STORE-RSP; a peer
+    that honours it may count that object as not started though it sent it (Orthanc does). getsh kept
+    it: both counts are shown, and the line says which object it is."""
+    objects = make_objects(5)
+    peer = start(fake, FakeQR(then_raw(objects, lambda event, _: send_raw(
+        event.assoc, final_response(event, 0xFE00, completed=4, remaining=2)), stall=False)))
+    connect(shell, peer, tmp_path, "set max-objects 5")
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.LIMIT, shown
+    assert peer.cancels == 1
+    assert ("sub-operations: 4 completed, 0 failed, 0 warning, 2 not started (the peer's counts); "
+            "getsh received 5\n") in shown, shown
+    assert ("counts do not add up: the peer reports 4 completed + 0 failed + 2 not started, getsh received 5: "
+            "the object in flight at the C-CANCEL arrived whole and was kept; the peer does not count it\n"
+            ) in shown, shown
+    assert_complete(tmp_path, objects)
+    shell.close()  # the fake's own final response is still due on this association
+
+
+def test_a_large_object_on_its_way_shows_its_bytes_arriving(shell: Shell, fake: list[FakeQR], tmp_path: Path) -> None:
+    """Issue 19: the progress bar learns the bytes of an object still arriving (``GetProgress.arrived``),
+    so a single large object has a rate before it completes instead of "0 obj/s"."""
+    from getsh.dicom.events import GetProgress
+
+    (big,) = make_objects(1, pixels=4096)
+    big.Rows, big.PixelData = 512, bytes(range(256)) * 4096 * 2
+    peer = start(fake, FakeQR(sends_slowly(big, per_second=2_000_000)))
+    connect(shell, peer, tmp_path, "set max-pdu 16384")
+    seen: list[object] = []
+    show = shell.runner.renderer.show
+
+    def watching(obj: object) -> None:
+        seen.append(obj)
+        show(obj)
+
+    shell.runner.renderer.show = watching  # type: ignore[method-assign]
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.SUCCESS, shown
+    first = next(n for n, item in enumerate(seen) if isinstance(item, Received))
+    arriving = [item.arrived for item in seen[:first] if isinstance(item, GetProgress)]
+    assert len(arriving) >= 2 and arriving == sorted(arriving) and 0 < arriving[0] < arriving[-1] < 2_200_000, arriving
+    assert_complete(tmp_path, [big])
+    shell.close()  # the fake sent a raw final response: pynetdicom's own is still due on this association

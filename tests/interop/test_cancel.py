@@ -128,6 +128,20 @@ def cancelled_summary(shown: str, total: int, received: int) -> int:
     return done
 
 
+def counts_side_by_side(shown: str, done: int, received: int, total: int) -> None:
+    """getsh's count beside the peer's, and a line when they differ (issue 19): a peer that counts the
+    object in flight at the C-CANCEL as not started, though it sent it, is one short."""
+    assert f"getsh received {received}\n" in shown, shown
+    flat = " ".join(shown.split())
+    if received == done:
+        assert "counts do not add up" not in shown, shown
+    else:
+        assert received == done + 1, shown
+        assert (f"counts do not add up: the peer reports {done} completed + 0 failed + {total - done} not started, "
+                f"getsh received {received}: the object in flight at the C-CANCEL arrived whole and was kept; "
+                "the peer does not count it") in flat, shown
+
+
 def expected(archive: list[ArchiveEntry]) -> int:
     return sum(1 for e in archive if e.patient_id == PATIENT)
 
@@ -208,6 +222,7 @@ def test_real_archives_honour_c_cancel_for_c_get(request: pytest.FixtureRequest,
     received = shell.ctx.session.received
     done = cancelled_summary(shown, total, len(received))
     assert done <= len(received) <= done + (1 if peer == "orthanc" else 0)
+    counts_side_by_side(shown, done, len(received), total)
     assert_kept(tmp_path, archive, received)
     assert shell.ctx.session.link.assoc is assoc and assoc is not None and assoc.is_established
     no_more_interrupts(shell)
@@ -215,6 +230,28 @@ def test_real_archives_honour_c_cancel_for_c_get(request: pytest.FixtureRequest,
     status, shown = shell.run(f"output {tmp_path / 'again'}; {GET}")
     assert status is ExitStatus.SUCCESS and f"{total} completed" in shown, shown
     assert "associated" not in shown
+
+
+@pytest.mark.parametrize("receive", ["auto", "pynetdicom"])
+@pytest.mark.parametrize(("peer", "aet"), [("dcmqrscp", "TESTQR"), ("orthanc", "ORTHANC")])
+def test_max_objects_cancels_and_both_counts_are_shown(request: pytest.FixtureRequest, shell: Shell, peer: str,
+                                                       aet: str, receive: str, archive: list[ArchiveEntry],
+                                                       tmp_path: Path) -> None:
+    """max-objects sends C-CANCEL before the capping object's C-STORE-RSP. Orthanc 1.10 then counts
+    that object as not started (4 completed of 5 received), dcmqrscp as completed: either way the
+    summary shows getsh's count beside the peer's, and explains a difference."""
+    port = request.getfixturevalue(peer).port
+    total = expected(archive)
+    shell.run(f"set receive {receive}; set max-objects 5; connect 127.0.0.1 {port} --aec {aet}; output {tmp_path}")
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.LIMIT, shown
+    counts = re.search(r"sub-operations: (\d+) completed, 0 failed, 0 warning, (\d+) not started", shown)
+    assert counts and int(counts[1]) + int(counts[2]) == total, shown
+    received = shell.ctx.session.received
+    assert len(received) == 5
+    counts_side_by_side(shown, int(counts[1]), 5, total)
+    assert int(counts[1]) == (4 if peer == "orthanc" else 5), shown  # as measured: if it changes, say so
+    assert_kept(tmp_path, archive, received)
 
 
 # --- a peer that ignores C-CANCEL ---------------------------------------------------------------

@@ -384,3 +384,41 @@ def test_received_lists_and_filters_and_show_renders_one_object(
     status, shown = shell.run("show 999")
     assert status is ExitStatus.ERROR and f"there is no object 999: {len(everything)} received so far" in shown
     shell.close()
+
+
+@pytest.mark.parametrize("peer", ["dcmqrscp", "orthanc"])
+def test_the_summary_reads_right_for_one_object_and_for_slow_ones(
+    request: pytest.FixtureRequest, shell: Shell, archive: list[ArchiveEntry], tmp_path: Path, peer: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 19: "received 1 objects" and "(0 objects/s …)" on a single large object. One object is
+    "1 object", with its bytes a second only; a rate under one object a second keeps its digits."""
+    import re
+    import time
+
+    from getsh.dicom.storage.store import Storage
+
+    port, aet = peer_address(request, peer)
+    ct = [e for e in archive if e.patient_id == PLAIN and e.modality == "CT"]
+    shell.run(f"connect 127.0.0.1 {port} --aec {aet}; output {tmp_path}")
+    status, shown = shell.run(f"get {keys_for('patient', 'IMAGE', ct[0])}")
+    assert status is ExitStatus.SUCCESS, shown
+    (line,) = [ln for ln in shown.splitlines() if ln.startswith("received ")]
+    assert re.fullmatch(rf"received 1 object, [\d.]+ KB in [\d.]+ s \([\d.]+ [KMG]?B/s\) into {tmp_path}", line), line
+
+    store = Storage.store_dataset
+
+    def slow_disk(self: Storage, *args: object, **kwargs: object) -> object:
+        time.sleep(1.3)
+        return store(self, *args, **kwargs)
+
+    monkeypatch.setattr(Storage, "store_dataset", slow_disk)
+    two = tmp_path / "two"
+    two.mkdir()
+    keys = keys_for("patient", "IMAGE", ct[0]).replace(ct[0].sop_instance_uid,
+                                                       f"{ct[0].sop_instance_uid}\\{ct[1].sop_instance_uid}")
+    status, shown = shell.run(f"output {two}; get {keys}")
+    assert status is ExitStatus.SUCCESS, shown
+    (line,) = [ln for ln in shown.splitlines() if ln.startswith("received ")]
+    assert re.fullmatch(rf"received 2 objects, [\d.]+ KB in [\d.]+ s \(0\.\d\d? objects/s, [\d.]+ [KMG]?B/s\) "
+                        rf"into {two}", line), line

@@ -70,6 +70,41 @@ def test_a_typed_session_recorded_then_replayed_brings_the_same_objects(
     assert f"{script}: " in result.stdout and "1 of 1 expectations held" in result.stdout
 
 
+def warnings_in(text: str) -> set[str]:
+    return {line.strip() for line in text.splitlines() if line.strip().startswith("warning:")}
+
+
+@pytest.mark.parametrize("peer", ["dcmqrscp", "orthanc"])
+def test_a_recording_replays_without_warnings_its_live_session_did_not_show(
+    request: pytest.FixtureRequest, peer: str, archive: list[ArchiveEntry], tmp_path: Path,
+) -> None:
+    """Issue 19: the header clears the identifier before it sets the keys in force; 'clear' said
+    "warning: PATIENT level: its unique key PatientID is missing" on every replay. Here a patient-level
+    get (the default model's own level) and a study-level one, typed, recorded, replayed."""
+    server = request.getfixturevalue(peer)
+    out, script = tmp_path / "out", tmp_path / "session.getsh"
+    (out / "study").mkdir(parents=True)
+    study = next(e for e in archive if e.patient_id == "DEMO001" and e.modality == "MR").study_uid
+    live = ""
+    with ShellDriver(key_delay=0.05) as shell:
+        for line in (f"record {script}", f"connect 127.0.0.1 {server.port} --aec {server.ae_title}",
+                     f"output {out}", "key PatientID=DEMO001", "get", "expect status success", "record stop",
+                     f"record {script} --append", f"output {out / 'study'}", "model study", "unkey PatientID",
+                     "level STUDY", f"key StudyInstanceUID={study}", "get", "record stop"):
+            live += shell.line(line, timeout=60)
+    assert "C-GET Success" in live and warnings_in(live) == set(), live
+    text = script.read_text()
+    assert text.count("\nclear\n") == 2 and "# failed when recorded" not in text, text
+
+    shutil.rmtree(out)
+    (out / "study").mkdir(parents=True)
+    result = run(script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert warnings_in(result.stdout + result.stderr) == set(), result.stdout + result.stderr
+    assert uids_in(out / "study") == {e.sop_instance_uid for e in archive if e.study_uid == study}
+    assert uids_in(out) == {e.sop_instance_uid for e in archive if e.patient_id == "DEMO001"}
+
+
 @pytest.fixture
 def rle_script(demo_server, archive: list[ArchiveEntry], tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:  # type: ignore[no-untyped-def]
     """The head of a script retrieving the demo's RLE series: (script, output directory, objects)."""
@@ -152,6 +187,41 @@ def test_getsh_run_exit_statuses(demo_server, tmp_path: Path, body: str, status:
     assert f"{script}{message.format()}" in result.stderr
     if status == 3:
         assert "associated" not in result.stdout  # a bad line stops the script before anything runs
+
+
+def test_keep_going_judges_each_line_for_itself(dcmqrscp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: a get that failed to associate (dcmqrscp rejects a called AE title it does not know)
+    is the last get: the expect line after it judges it, not an earlier get nor "no get has run"; it
+    fails as a command unless the expect lines after it hold; the summary and JUnit count both."""
+    out = tmp_path / "out"
+    out.mkdir()
+    script, report = tmp_path / "s.getsh", tmp_path / "report.xml"
+    script.write_text(f"connect 127.0.0.1 {dcmqrscp.port} --aec TESTQR\noutput {out}\nkey PatientID=DEMO001\n"
+                      "set aec NOSUCH\nget\nexpect status success\n"  # 4-6: no get has run before
+                      "get\nexpect error 'called AE title not recognised'\n"  # 7-8: the failure expected
+                      "set aec TESTQR\nget\nexpect completed 17\n"  # 9-11
+                      "set aec NOSUCH\nget\nexpect status success\n")  # 12-14: a get ran before
+    result = run(script, "--keep-going", "--junit", str(report))
+    assert result.returncode == 2, result.stdout + result.stderr
+    rejected = "re-associating failed: association rejected permanently by the service user: called AE title not " \
+               f"recognised (NOSUCH @ 127.0.0.1:{dcmqrscp.port})"
+    errors = [line.removeprefix(f"{script}:") for line in result.stderr.splitlines() if line.startswith(f"{script}:")]
+    assert [e.split(": ")[0] for e in errors[:-1]] == ["5", "6", "7", "13", "14"], result.stderr  # 7: as it ran
+    for number in (6, 14):
+        line = next(e for e in errors if e.startswith(f"{number}: "))
+        assert line.startswith(f"{number}: expectation failed: expected status success, found 'get' sent no C-GET: "
+                               "settings changed (aec NOSUCH), and " + rejected), line
+    assert "no get has run" not in result.stderr
+    assert errors[-1].startswith(" 10 of 10 commands run, 2 failed; 2 of 4 expectations held"), errors[-1]
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None
+    assert {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped")} == \
+        {"tests": "14", "failures": "2", "errors": "2", "skipped": "0"}
+    results = {int(c.get("line") or 0): (c[0].tag if len(c) else "passed") for c in suite.findall("testcase")}
+    assert [n for n, r in results.items() if r == "error"] == [5, 13]
+    assert [n for n, r in results.items() if r == "failure"] == [6, 14]
+    assert results[7] == results[8] == "passed"  # its failure was the one expected
+    assert len(list(out.iterdir())) == 17
 
 
 def test_getsh_run_of_an_unreadable_script(tmp_path: Path) -> None:

@@ -69,3 +69,14 @@ def test_deadlines_and_the_grace() -> None:
     assert what == "abort" and why.endswith("1 s after the C-CANCEL (cancel-grace 1)")
     assert Watch(Bounds(cancel_grace=None), started=0.0).due(1e9, cancelled_at=0.0) == ("", "")
     assert Watch(Bounds(), started=0.0).due(1e9, None) == ("", "")  # off by default: nothing is ever cut
+
+
+def test_the_object_in_flight_at_a_cancel_is_named() -> None:
+    """After a C-CANCEL the peer answered, one more accepted than it counts is the object in flight."""
+    peer, ours = PeerCounts(146, 0, 0, 9854), GetshCounts(147, 0)
+    assert disagreement(peer, ours, announced=10_000, cancelled=True) == (
+        "the peer reports 146 completed + 0 failed + 9854 not started, getsh received 147: the object in flight "
+        "at the C-CANCEL arrived whole and was kept; the peer does not count it")
+    assert disagreement(peer, ours, announced=10_000) == (  # no cancel: no explanation to offer
+        "the peer reports 146 completed + 0 failed + 9854 not started, getsh received 147")
+    assert disagreement(PeerCounts(145, 0, 0, 9855), ours, cancelled=True).endswith("getsh received 147")

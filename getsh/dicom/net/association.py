@@ -15,7 +15,13 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
-from getsh.dicom.net.failures import association_failure, describe_abort, no_response_within, pynetdicom_errors
+from getsh.dicom.net.failures import (
+    PeerAbort,
+    association_failure,
+    describe_abort,
+    no_response_within,
+    pynetdicom_errors,
+)
 from getsh.dicom.net.negotiation import dropped_advice
 from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
 from getsh.dicom.net.presentation import MAX_CONTEXTS, SERVICE_CONTEXTS
@@ -101,6 +107,7 @@ class Link:
         self.opened_at: float | None = None
         self.last_used: float | None = None
         self._abort: Any = None
+        self._abort_pdu: PeerAbort | None = None  # the A-ABORT the peer sent, if it did
         self._closed_by_peer = False
         self._ours_closed = False
         self._distrusted = ""  # why getsh aborted an association it could no longer vouch for
@@ -122,7 +129,7 @@ class Link:
             return f"the peer sent {why}; getsh aborted the association"
         if self.assoc.is_released:
             return "the peer released the association"
-        return describe_abort(self._abort, self._closed_by_peer)
+        return describe_abort(self._abort, self._closed_by_peer, self._abort_pdu)
 
     def state(self, wanted: AssociationRequest | None) -> str:
         """none / open / stale / closed, as shown in the toolbar and ``status``."""
@@ -188,6 +195,7 @@ class Link:
         roles: list[Any] = [build_role(cx.abstract_syntax, scp_role=True) for cx in request.plan.contexts
                             if cx.scp_role]
         self._abort = None
+        self._abort_pdu = None
         self._closed_by_peer = False
         self._ours_closed = False
         self._distrusted = ""
@@ -195,6 +203,7 @@ class Link:
             (evt.EVT_CONN_OPEN, _nodelay),
             (evt.EVT_CONN_OPEN, lambda event: bound_pdu_reads(event.assoc, request.max_pdu)),
             (evt.EVT_ACSE_RECV, self._on_acse),
+            (evt.EVT_PDU_RECV, self._on_pdu),
             (evt.EVT_CONN_CLOSE, self._on_close),
             (evt.EVT_DIMSE_RECV, _unsolicited),
         ]
@@ -219,7 +228,8 @@ class Link:
                     assoc.dul.socket.close()
                 raise NetworkError(f"association request to {request.called_ae} @ {request.peer}: the peer sent "
                                    f"{why}; getsh aborted it", "the peer is at fault: check its log")
-            raise association_failure(assoc, request, timeouts, errors, elapsed, self._abort, self._closed_by_peer)
+            raise association_failure(assoc, request, timeouts, errors, elapsed, self._abort, self._closed_by_peer,
+                                      self._abort_pdu)
         self.assoc = assoc
         self.request = request
         self.opened_at = self.last_used = time.monotonic()
@@ -352,6 +362,9 @@ class Link:
         primitive = event.primitive  # type: ignore[attr-defined]
         if isinstance(primitive, (A_ABORT, A_P_ABORT)):
             self._abort = primitive
+
+    def _on_pdu(self, event: evt.Event) -> None:
+        self._abort_pdu = PeerAbort.of(event.pdu) or self._abort_pdu
 
     def _on_close(self, event: evt.Event) -> None:
         # After our own A-ABORT (a DIMSE timeout, a second Ctrl-C) the close is ours, not the peer's.

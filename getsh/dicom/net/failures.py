@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from pynetdicom.association import Association
+from pynetdicom.pdu import A_ABORT_RQ
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.net.presentation import FIND_MODELS, GET_MODELS, VERIFICATION
@@ -60,15 +62,50 @@ PROVIDER_REASONS = {
 }
 
 
-def describe_abort(primitive: Any, connection_closed: bool) -> str:
-    """Words for an A-ABORT / A-P-ABORT indication."""
-    if isinstance(primitive, A_ABORT):
+@dataclass(frozen=True)
+class PeerAbort:
+    """An A-ABORT PDU the peer sent, as it came off the wire: its source and reason (PS3.8 9.3.8).
+
+    Why not pynetdicom's indication: a peer's A-ABORT from its DICOM provider (source 2, reason 0)
+    and a connection that simply closed both reach the user as an A-P-ABORT with reason 0, and that
+    indication is only evented when pynetdicom's reactor takes it off its queue, which may be after
+    a request stopped listening. The PDU is evented (EVT_PDU_RECV) as it is decoded, on both receive
+    paths (the direct path hands its PDUs to pynetdicom's decoder), before the association ends."""
+
+    source: int
+    reason: int
+
+    @classmethod
+    def of(cls, pdu: Any) -> PeerAbort | None:
+        """The A-ABORT in an EVT_PDU_RECV's PDU, or None for any other PDU."""
+        if not isinstance(pdu, A_ABORT_RQ):
+            return None
+        return cls(int(pdu.source or 0), int(pdu.reason_diagnostic or 0))
+
+    @property
+    def words(self) -> str:
+        if self.source == 2:  # the peer's DICOM provider: its reason is significant
+            return f"aborted by the peer's DICOM provider: {provider_reason(self.reason)}"
+        return f"aborted by {ABORT_SOURCES.get(self.source, f'the peer (source {self.source})')}"
+
+
+def provider_reason(reason: int) -> str:
+    return PROVIDER_REASONS.get(reason, f"reason {reason}")
+
+
+def describe_abort(primitive: Any, connection_closed: bool, sent: PeerAbort | None = None) -> str:
+    """Words for how an association ended: the A-ABORT PDU the peer ``sent`` (its source and reason)
+    first; else pynetdicom's A-ABORT / A-P-ABORT indication: one with a reason is our own DICOM
+    provider's (it found the peer's PDUs wrong), one without is the connection closing."""
+    if sent is not None:
+        return sent.words
+    if isinstance(primitive, A_ABORT):  # only a PDU makes one: its EVT_PDU_RECV was not seen
         return f"aborted by {ABORT_SOURCES.get(primitive.abort_source or 0, 'the peer')}"
     if isinstance(primitive, A_P_ABORT):
         reason = primitive.provider_reason or 0
         if reason == 0 and connection_closed:
             return "the peer closed the connection"
-        return f"aborted by the DICOM provider: {PROVIDER_REASONS.get(reason, f'reason {reason}')}"
+        return f"aborted by getsh's DICOM provider: {provider_reason(reason)}"
     return "the peer closed the connection" if connection_closed else "the association was aborted"
 
 
@@ -115,6 +152,7 @@ def association_failure(
     elapsed: float,
     abort: Any,
     connection_closed: bool,
+    sent: PeerAbort | None = None,
 ) -> NetworkError:
     """Why an association request failed, in words, with the fix."""
     where = f"{request.called_ae} @ {request.peer}"
@@ -154,9 +192,9 @@ def association_failure(
             f"{where} accepted none of the {len(request.plan)} presentation contexts we proposed",
             "try another model or transfer syntax (model, propose, prefer); 'status' lists them",
         )
-    if abort is not None or connection_closed:
+    if abort is not None or connection_closed or sent is not None:
         return NetworkError(
-            f"association request to {where}: {describe_abort(abort, connection_closed)}",
+            f"association request to {where}: {describe_abort(abort, connection_closed, sent)}",
             "the peer may not accept our AE title or this kind of request: check its log",
         )
     detail = "; ".join(log) or f"no answer after {elapsed:.1f} s"

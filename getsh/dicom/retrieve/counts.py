@@ -74,9 +74,10 @@ def announced_by(completed: int, failed: int, warning: int, remaining: int | Non
     return None if remaining is None else completed + failed + warning + remaining
 
 
-def disagreement(peer: PeerCounts, ours: GetshCounts, *, announced: int | None = None) -> str:
+def disagreement(peer: PeerCounts, ours: GetshCounts, *, announced: int | None = None, cancelled: bool = False) -> str:
     """'' when the counts add up; else one line: "the peer reports 7 completed + 9 failed, getsh
-    received 1" (and what the peer had announced, when that does not add up either)."""
+    received 1" (and what the peer had announced, when that does not add up either). ``cancelled``:
+    the peer answered a C-CANCEL; one more accepted than it counts is then the object in flight."""
     succeeded = peer.completed + peer.warning
     wrong = succeeded != ours.accepted or peer.failed < ours.refused
     total = peer.completed + peer.failed + peer.warning + peer.remaining
@@ -86,6 +87,8 @@ def disagreement(peer: PeerCounts, ours: GetshCounts, *, announced: int | None =
     line = f"the peer reports {peer.words}, {ours.words}"
     if unannounced:
         line += f"; it had announced {announced} sub-operation{'s' * (announced != 1)}"
+    elif cancelled and ours.accepted == succeeded + 1 and peer.failed >= ours.refused:
+        line += ": the object in flight at the C-CANCEL arrived whole and was kept; the peer does not count it"
     return line
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydicom import Dataset
 
 from getsh.dicom.events import GetDone, GetProgress, Received, StoreFailed
-from getsh.dicom.net.failures import describe_abort, no_response_within
+from getsh.dicom.net.failures import PeerAbort, describe_abort, no_response_within
 from getsh.dicom.retrieve.counts import GetshCounts, PeerCounts, announced_by, disagreement, missing
 from getsh.dicom.status import decode
 from getsh.errors import NetworkError
@@ -42,6 +42,8 @@ class Ending:
 
     silence: float = 0.0  # how long the peer had been silent when the responses ended
     peer_abort: Any = None  # the A-ABORT / A-P-ABORT indication, if the association ended so
+    abort_pdu: PeerAbort | None = None  # the A-ABORT PDU the peer sent (its source and reason), if it did
+    released: bool = False  # the peer sent an A-RELEASE-RQ while the request ran
     connection_closed: bool = False
     invalid: str = ""  # what was invalid in the peer's message, when the direct path found it
     cancelled: str = ""  # why C-CANCEL-RQ was sent ('' if it was not)
@@ -71,7 +73,7 @@ def done_of(label: str, tally: Tally, ending: Ending, status: Dataset, identifie
         cancelled=cancelled,
         cancel_reason=ending.cancelled if cancelled else "",
         limit=cancelled and bool(ending.limit),
-        disagreement=disagreement(peer, ours, announced=tally.announced),
+        disagreement=disagreement(peer, ours, announced=tally.announced, cancelled=cancelled),
         missing=missing(peer, ours),
     )
 
@@ -114,9 +116,12 @@ def no_response(tally: Tally, ending: Ending, dimse_timeout: float | None, secon
         detail = f": {shorten(invalid)}" if invalid else ""
         return NetworkError(f"C-GET: the peer sent an invalid DIMSE message{detail}; the association was "
                             f"aborted after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
-    if ending.peer_abort is not None or (ending.connection_closed
-                                         and ending.silence < (dimse_timeout or float("inf"))):
-        how = describe_abort(ending.peer_abort, ending.connection_closed)
+    if ending.released:  # what ended it first, whatever pynetdicom or the peer did after
+        return NetworkError(f"C-GET: the peer released the association after {seconds:.1f} s, before the final "
+                            f"response{kept}", "the next command re-associates")
+    if ending.abort_pdu is not None or ending.peer_abort is not None or (
+            ending.connection_closed and ending.silence < (dimse_timeout or float("inf"))):
+        how = describe_abort(ending.peer_abort, ending.connection_closed, ending.abort_pdu)
         return NetworkError(f"C-GET: {how} after {seconds:.1f} s, before the final response{kept}",
                             "the next command re-associates")
     if dimse_timeout is not None and ending.silence >= dimse_timeout - 0.05:

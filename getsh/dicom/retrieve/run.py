@@ -22,17 +22,18 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydicom import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
+from pynetdicom.pdu import A_RELEASE_RQ
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
 from getsh.dicom.net.association import settle
 from getsh.dicom.net.cancellation import Cancellation, PynetdicomPath
-from getsh.dicom.net.failures import pynetdicom_errors
+from getsh.dicom.net.failures import PeerAbort, pynetdicom_errors
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.pdu_bounds import abort_for
 from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
@@ -180,6 +181,12 @@ class GetRun:
         if isinstance(primitive, (A_ABORT, A_P_ABORT)):
             self.ending.peer_abort = primitive
 
+    def _on_pdu(self, event: evt.Event) -> None:
+        """EVT_PDU_RECV: the peer's A-ABORT or A-RELEASE-RQ, seen as it is decoded (on the direct path
+        too: it hands its PDUs to pynetdicom's decoder), before the association ends (failures.PeerAbort)."""
+        self.ending.abort_pdu = PeerAbort.of(event.pdu) or self.ending.abort_pdu
+        self.ending.released = self.ending.released or isinstance(event.pdu, A_RELEASE_RQ)
+
     def _on_close(self, event: evt.Event) -> None:
         self.ending.connection_closed = True
 
@@ -237,6 +244,8 @@ class GetRun:
             self.events.put(Response(outcome.status, outcome.identifier), urgent=True)
         elif outcome.ending in ("timeout", "stopped"):
             assoc.abort()
+        elif outcome.ending == "closed":  # seen here first; pynetdicom's EVT_CONN_CLOSE follows
+            self.ending.connection_closed = True
         return True
 
     def _direct_get(self, transport: Transport) -> DirectGet:
@@ -269,8 +278,8 @@ class GetRun:
         lenient_spool_meta()
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
-            (evt.EVT_CONN_CLOSE, self._on_close), (evt.EVT_DIMSE_RECV, self.guard.on_dimse),
-            (evt.EVT_DATA_RECV, self._on_data)]
+            (evt.EVT_PDU_RECV, self._on_pdu), (evt.EVT_CONN_CLOSE, self._on_close),
+            (evt.EVT_DIMSE_RECV, self.guard.on_dimse), (evt.EVT_DATA_RECV, self._on_data)]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
@@ -311,7 +320,8 @@ class GetRun:
             for _ in range(self.ctrl_c.take()):  # Ctrl-C pressed since the last pass (interrupts.py)
                 yield from self._emit(self.brakes.interrupt())
             direct = self.direct
-            notice = self.brakes.check(self.pdu_bytes + (direct.bytes_read if direct is not None else 0))
+            arrived = self.pdu_bytes + (direct.bytes_read if direct is not None else 0)
+            notice = self.brakes.check(arrived)
             if notice is not None:
                 yield from self._emit(notice)
             try:
@@ -319,15 +329,18 @@ class GetRun:
             except KeyboardInterrupt:
                 yield from self._emit(self.brakes.interrupt())
                 continue
-            if not batch and not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()):
+            if not batch and not woken and (not self.assoc.is_established or self.assoc.acse.is_aborted()
+                                            or self.ending.released):  # pynetdicom answers it once the worker ends
                 self.cancellation.wake()  # e.g. our side aborted on an invalid message: nobody tells the worker
                 woken = True
             progress: GetProgress | None = None  # only the latest of a batch is worth drawing
             if any(isinstance(m, Event) and isinstance(m.item, Received) for m in batch):
                 progress = last_progress  # a batch ends with the counts drawn, even if the peer sent none
             progress = yield from self._deliver(batch, answer, progress)
+            if progress is None and arrived > last_progress.arrived:  # a large object on its way
+                progress = last_progress
             if progress is not None:
-                last_progress = progress
+                last_progress = progress = replace(progress, arrived=max(arrived, last_progress.arrived))
                 yield from self._emit(progress)
 
     def _deliver(self, batch: list[Message], answer: _Answer,
