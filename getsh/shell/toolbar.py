@@ -9,7 +9,7 @@ from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 from getsh.context import Context
 from getsh.literal import literal
-from getsh.shell.render import duration
+from getsh.shell.tables import duration
 
 STATE_STYLES = {"open": "class:toolbar.ok", "stale": "class:toolbar.warn", "closed": "class:toolbar.bad"}
 
