@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -24,7 +23,7 @@ STATUS_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow"}
 
 
 RECEIVED_COLUMNS = (
-    Column("patient", "patient", cap=24),  # 16 below ROOMY columns
+    Column("patient", "patient", cap=24),  # the ID and the name; below ROOMY columns the ID only
     Column("study", "study", cap=13, full=True, middle=True),
     Column("series", "series", cap=13, full=True, middle=True),
     Column("mod", "mod"),
@@ -46,7 +45,7 @@ def received_table(rows: Sequence[Received], title: str = "", width: int = WIDE,
     """One line per object, fitted to ``width``: columns by priority (the caption names those left
     out), UIDs and file names cut in the middle. ``raw``: every column, every value whole (wrapped)."""
     numbers = len(str(rows[-1].index)) if rows else 1
-    cells = [received_cells(r) for r in rows]
+    cells = [received_cells(r, names=raw or width >= ROOMY) for r in rows]
     if raw:
         table = Table(title=title or None, title_justify="left")
         table.add_column("#", justify="right", no_wrap=True, min_width=numbers)
@@ -57,9 +56,7 @@ def received_table(rows: Sequence[Received], title: str = "", width: int = WIDE,
             table.add_row(str(r.index), *(v if isinstance(v, Text) else Text(v) for v in values))
         return table
     plain = [{k: v.plain if isinstance(v, Text) else v for k, v in row.items()} for row in cells]
-    columns = RECEIVED_COLUMNS if width >= ROOMY else [replace(c, cap=16) if c.key == "patient" else c
-                                                       for c in RECEIVED_COLUMNS]
-    fitted = fit(columns, plain, RECEIVED_PRIORITY, width - numbers - 5)
+    fitted = fit(RECEIVED_COLUMNS, plain, RECEIVED_PRIORITY, width - numbers - 5)
     hidden = ", ".join(c.header for c in fitted.hidden)
     caption = f"not shown at this width: {hidden} (received --raw: all; show N: one object)" if hidden else None
     first = Column("#", "#", right=True)
@@ -68,13 +65,13 @@ def received_table(rows: Sequence[Received], title: str = "", width: int = WIDE,
                         title=title or None, title_justify="left", caption=caption, caption_justify="left")
 
 
-def received_cells(r: Received) -> dict[str, Text | str]:
+def received_cells(r: Received, names: bool = True) -> dict[str, Text | str]:
     """One row of the received table by column: every value from the peer or its file shown as it is;
-    the status in a few words (``show N`` says it whole)."""
+    the status in a few words (``show N`` says it whole). ``names``: the patient's name after the ID."""
     happened = Text(literal(short_action(r)), style="yellow" if r.action not in ("written", "ignored") else "")
     if r.remarks:  # kept, but something is wrong with it (the summary says what)
         happened.append("; " + ", ".join(dict.fromkeys(literal(m.kind) for m in r.remarks)), style="yellow")
-    patient = r.patient_id + (f" ({r.patient_name})" if r.patient_name else "")
+    patient = r.patient_id + (f" ({r.patient_name})" if r.patient_name and names else "")
     cells: dict[str, Text | str] = {
         "patient": patient, "study": r.study_uid, "series": r.series_uid, "mod": r.modality,
         "class": uid_name(r.sop_class_uid).replace(" Storage", ""), "uid": r.sop_instance_uid,
