@@ -318,9 +318,10 @@ class Renderer:
 
     @show.register
     def _(self, obj: HelpIndex) -> None:
-        for category, commands in obj.sections:
+        names = max(len(n + (f" ({a})" if a else "")) for _, commands in obj.sections for n, a, _ in commands)
+        for category, commands in obj.sections:  # one column of names for every section, summaries aligned
             table = Table(title=category, title_justify="left", show_header=False, box=None, pad_edge=False)
-            table.add_column("command", style="bold cyan", no_wrap=True)
+            table.add_column("command", style="bold cyan", no_wrap=True, min_width=names)
             table.add_column("summary", overflow="fold")
             for name, aliases, summary in commands:
                 table.add_row(name + (f" ({aliases})" if aliases else ""), summary)
