@@ -29,7 +29,13 @@ def make_runner(ctx: Context, *, next_steps: bool = True) -> Runner:
     line (or config) chose. ``next_steps``: the renderer suggests the shell's next commands (not in
     a one-shot mode, where there is no next command)."""
     ctx.session.identifier = default_identifier(ctx.settings["model"])
-    return Runner(ctx, Renderer(ctx.env.console, ctx.env.err_console, next_steps=next_steps))
+
+    def paging() -> str:  # the pager: for a line typed at the prompt (someone to ask), never in a replay
+        if ctx.ask is None or ctx.session.script.replaying:
+            return "off"
+        return str(ctx.settings["pager"])
+
+    return Runner(ctx, Renderer(ctx.env.console, ctx.env.err_console, next_steps=next_steps, paging=paging))
 
 
 def start(env: Environment, settings: Settings, *, next_steps: bool = True) -> Runner:

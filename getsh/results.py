@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from getsh.dicom.events import FindDone, GetDone, GetStarted, Received
+from getsh.dicom.events import ContextInfo, FindDone, GetDone, GetStarted, Received
 from getsh.exitstatus import ExitStatus
 
 
@@ -56,6 +56,16 @@ class ReceivedTable:
     rows: tuple[Received, ...]
     total: int
     filter: str
+    raw: bool = False  # every column, every value whole (wrapped), whatever the width
+
+
+@dataclass(frozen=True)
+class RejectedContexts:
+    """``status --rejected``: only the presentation contexts the peer refused, of ``proposed``."""
+
+    contexts: tuple[ContextInfo, ...]
+    proposed: int
+    state: str  # the association's: open, stale, closed, none
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class ObjectView:
     path: str
     nodes: list[Any]
     transfer_syntax: str
+    happened: str = ""  # what became of it, in full ("renamed to CT.1.2…_1 (CT.1.2… exists)")
 
 
 @dataclass(frozen=True)

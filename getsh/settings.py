@@ -304,6 +304,12 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("debug", ("-d", "--debug"), "debug information, with tracebacks"),
         Choice("trace", (), "everything, including PDU dumps"),
     ), flags=("-ll", "--log-level"), metavar="LEVEL", apply=logs.configure, recorded=False),
+    Setting("pager", "long output at the shell's prompt (status, received, show, help, settings) through $PAGER "
+            "(else less -RS); never in scripts, pipes, -c or replays", "auto", choices=(
+        Choice("auto", (), "when it does not fit on the screen"),
+        Choice("on", (), "always"),
+        Choice("off", (), "never"),
+    ), recorded=False),
     Setting("verbose-pc", "show presentation contexts when associating", False, parse_bool, show_bool,
             choices=(Choice("off", (), "do not list presentation contexts"),
                      Choice("on", ("+v", "--verbose-pc"), "list presentation contexts when associating")),

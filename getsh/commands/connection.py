@@ -12,6 +12,7 @@ from getsh.dicom.net.echo import verify
 from getsh.dicom.net.request import Peer
 from getsh.errors import NetworkError
 from getsh.registry import Arg, command
+from getsh.results import RejectedContexts
 from getsh.settings import Origin
 
 
@@ -96,13 +97,26 @@ def echo(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     help="""
 Shows the open association, or what the next one would be. Each proposed presentation
 context is listed with its result (accepted, or why it was rejected), the transfer syntax
-and our roles; the count against the 128-context budget is shown.
+and our roles; the count against the 128-context budget is shown. Each context stays on
+one line; a narrow terminal leaves out the columns that matter least (the caption says
+which). --rejected lists only the contexts the peer refused. A list longer than the
+screen goes through the pager (see: help pager).
+
+Examples:
+  status
+  status --rejected
 """,
+    args=[Arg("rejected", "only the presentation contexts the peer rejected", option="--rejected", flag=True,
+              default=False)],
     category="connection",
     record=False,
 )
-def status(ctx: Context, args: SimpleNamespace) -> AssociationInfo:
-    return ctx.session.link.info(ctx.wanted_association())
+def status(ctx: Context, args: SimpleNamespace) -> AssociationInfo | RejectedContexts:
+    info = ctx.session.link.info(ctx.wanted_association())
+    if args.rejected:
+        refused = tuple(cx for cx in info.contexts if not cx.accepted)
+        return RejectedContexts(refused, len(info.contexts), info.state)
+    return info
 
 
 @command(

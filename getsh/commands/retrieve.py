@@ -231,15 +231,21 @@ def _is_file(item: str) -> bool:
     "every object received in this session, optionally filtered",
     help="""
 Lists the objects received so far: number, patient, study, series, modality, SOP class,
-SOP Instance UID, transfer syntax, size and file. FILTER keeps the rows where any of
-those contains it (case-insensitive).
+SOP Instance UID, transfer syntax, size, file (relative to the output directory) and what
+happened to it. FILTER keeps the rows where any of those contains it (case-insensitive).
+Each row stays on one line: a narrow terminal shows the columns that matter most (the
+caption names the others) and cuts long UIDs and file names in the middle; --raw shows
+every column and every value whole. 'show N' shows one object, its file and what became
+of it in full.
 
 Examples:
   received
   received CT
   received 1.2.840.113619
+  received --raw
 """,
-    args=[Arg("filter", "text to look for in any column", required=False)],
+    args=[Arg("filter", "text to look for in any column", required=False),
+          Arg("raw", "every column, every value whole (rows may wrap)", option="--raw", flag=True, default=False)],
     category="retrieve",
     record=False,
 )
@@ -249,7 +255,7 @@ def received(ctx: Context, args: SimpleNamespace) -> ReceivedTable:
     if args.filter:
         needle = args.filter.lower()
         rows = [r for r in rows if any(needle in str(v).lower() for v in vars(r).values())]
-    return ReceivedTable(tuple(rows), len(ctx.session.received), args.filter or "")
+    return ReceivedTable(tuple(rows), len(ctx.session.received), args.filter or "", args.raw)
 
 
 @command(
@@ -278,4 +284,4 @@ def show(ctx: Context, args: SimpleNamespace) -> ObjectView:
         known = [m.text for m in item.remarks]  # kept as received, though it is not a data set (say)
         raise UsageError(f"cannot read {path}: {first}",
                          f"it was {known[-1]}" if known else "was the file moved or deleted?") from None
-    return ObjectView(args.number, str(path), nodes, dataset.file_meta.get("TransferSyntaxUID", ""))
+    return ObjectView(args.number, str(path), nodes, dataset.file_meta.get("TransferSyntaxUID", ""), item.action)

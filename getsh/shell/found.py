@@ -24,6 +24,7 @@ from getsh.dicom.keys.qr_keys import levels
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.return_keys import NOT_COLUMNS
 from getsh.literal import literal
+from getsh.shell.columns import elide, fitting
 
 MODEL_NAMES = {"patient": "patient root", "study": "study root", "psonly": "patient/study only"}
 
@@ -53,14 +54,6 @@ def vr_of(keyword: str) -> str:
         return str(dictionary_VR(keyword))
     except (KeyError, ValueError, TypeError, OverflowError):
         return ""
-
-
-def elide(text: str, width: int) -> str:
-    """``text`` cut in the middle to ``width`` characters (a UID's root and its tail both matter)."""
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2
-    return text[:head] + "…" + text[-(width - 1 - head):]
 
 
 _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
@@ -145,20 +138,6 @@ MAX_CELL = 40  # a description wider than this is cut with an ellipsis, not give
 NAME_CELL = 60  # a person name may be wider: its groups (Yamada, Tarou = 山田, 太郎 = やまだ, たろう) read together
 
 
-def fitting(columns: Sequence[str], widths: dict[str, int], level: str, room: int) -> list[str]:
-    """The columns that fit in ``room`` characters, by priority, in their own order."""
-    ranked = PRIORITY.get(level, ())
-    order = sorted(columns, key=lambda c: (c in ranked, ranked.index(c) if c in ranked else 0))
-    kept: set[str] = set()
-    used = 0
-    for column in order:
-        need = widths[column] + 3  # a cell's padding and its border
-        if used + need <= room or not kept:
-            kept.add(column)
-            used += need
-    return [c for c in columns if c in kept]
-
-
 def found_table(columns: Sequence[str], rows: Sequence[FoundRow], width: int, raw: bool = False,
                 title: str = "", level: str = "") -> Table:
     """The matches, one row each; on a narrow terminal the columns that matter least are left out
@@ -170,7 +149,7 @@ def found_table(columns: Sequence[str], rows: Sequence[FoundRow], width: int, ra
     widths = {c: min(caps[c] or 1 << 16, max([cell_len(labels[c]), *(cell_len(x[c]) for x in cells)]))
               for c in columns}  # in terminal cells: a CJK character takes two
     numbers = max((len(str(r.number)) for r in rows), default=1)
-    shown = fitting(columns, widths, level, width - numbers - 4)
+    shown = fitting(columns, widths, PRIORITY.get(level, ()), width - numbers - 4)
     hidden = [labels[c] for c in columns if c not in shown]
     caption = f"not shown at this width: {', '.join(hidden)} (results --json has them)" if hidden else None
     table = Table(title=title or None, title_justify="left", caption=caption, caption_justify="left")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import singledispatchmethod
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,6 @@ from getsh.dicom.events import (
     Associated,
     AssociationInfo,
     CompletenessChecked,
-    ContextInfo,
     EchoResult,
     FindDone,
     FindStarted,
@@ -29,7 +29,6 @@ from getsh.dicom.events import (
     StoreFailed,
 )
 from getsh.dicom.keys.dictionary import Explanation
-from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.errors import GetshError
 from getsh.literal import literal
 from getsh.logs import VALUE_WARNINGS
@@ -44,6 +43,7 @@ from getsh.results import (
     PlainText,
     ReceivedTable,
     RecordAs,
+    RejectedContexts,
     ReplayDone,
     ScriptProblems,
     ScriptStep,
@@ -52,22 +52,28 @@ from getsh.results import (
 )
 from getsh.shell import tables
 from getsh.shell.found import LiveMatches, find_header, find_summary, found_table
+from getsh.shell.paging import Paging
 from getsh.shell.progress import RetrieveProgress, objects_words
-from getsh.shell.tables import explanation, get_summary, keys_tree, object_tree, received_table, table_rows
+from getsh.shell.tables import (
+    PROSE,
+    association_table,
+    context_table,
+    duration,
+    explanation,
+    get_summary,
+    keys_tree,
+    object_tree,
+    received_table,
+    reflow,
+    settings_table,
+    table_rows,
+)
+
+# What a command returns that may be long: through the pager when it does not fit (see shell/paging.py).
+PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Explanation, SettingsTable,
+         HelpIndex, HelpPage, HistoryView, FindTable)
 
 CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.1f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 if TYPE_CHECKING:
@@ -86,7 +92,8 @@ class then_shown(DispatchingMethod):
             return method
 
         def show(item: Any) -> None:
-            method(item)
+            with obj.paged(item):
+                method(item)
             obj.shown(item)
 
         show.register = self.register  # type: ignore[attr-defined]
@@ -96,8 +103,10 @@ class then_shown(DispatchingMethod):
 class Renderer:
     """Draws on the environment's consoles; errors go to stderr, one line each."""
 
-    def __init__(self, console: Console, err_console: Console, *, next_steps: bool = True) -> None:
+    def __init__(self, console: Console, err_console: Console, *, next_steps: bool = True,
+                 paging: Callable[[], str] | None = None) -> None:
         self.console = console
+        self.paging = Paging(console, paging or (lambda: "off"))  # the pager setting where paging is possible
         self.next_steps = next_steps  # suggest the shell's next command (get N, cd N); not in a one-shot mode
         self.err_console = err_console
         self.progress = RetrieveProgress(console)
@@ -116,6 +125,10 @@ class Renderer:
         self.err_console.print(line, soft_wrap=True)
         self.in_get = False
         self.value_warnings()
+
+    def paged(self, obj: Any) -> AbstractContextManager[None]:
+        """Long output (tables and lists a command returns) through the pager, where paging is possible."""
+        return self.paging.around() if isinstance(obj, PAGED) else nullcontext()
 
     def shown(self, obj: Any) -> None:
         """After ``show(obj)``: unless a retrieve is under way, what pydicom found wrong in the values
@@ -225,7 +238,7 @@ class Renderer:
             self.console.print(Text(f"no objects{what} ({obj.total} received in this session)"))
             return
         title = f"{len(obj.rows)} of {obj.total} objects" + (f" matching '{literal(obj.filter)}'" if obj.filter else "")
-        self.console.print(received_table(obj.rows, title, self.console.width))
+        self.console.print(received_table(obj.rows, title, self.console.width, raw=obj.raw))
 
     @show.register
     def _(self, obj: ObjectView) -> None:
@@ -259,7 +272,7 @@ class Renderer:
                         style="yellow")
         self.console.print(text)
         if obj.show_contexts:
-            self.console.print(context_table(obj.contexts))
+            self.console.print(context_table(obj.contexts, width=self.console.width))
 
     @show.register
     def _(self, obj: Released) -> None:
@@ -279,7 +292,18 @@ class Renderer:
     def _(self, obj: AssociationInfo) -> None:
         self.console.print(association_table(obj))
         if obj.contexts:
-            self.console.print(context_table(obj.contexts, obj.budget))
+            self.console.print(context_table(obj.contexts, obj.budget, self.console.width))
+
+    @show.register
+    def _(self, obj: RejectedContexts) -> None:
+        if obj.state not in ("open", "stale") or not obj.proposed:
+            self.console.print(Text("no association: nothing was negotiated yet (connect HOST PORT, or echo)"))
+        elif not obj.contexts:
+            self.console.print(Text(f"the peer accepted all {obj.proposed} proposed presentation contexts",
+                                    style="green"))
+        else:
+            title = f"presentation contexts rejected: {len(obj.contexts)} of {obj.proposed} proposed"
+            self.console.print(context_table(obj.contexts, width=self.console.width, title=title))
 
     @show.register
     def _(self, obj: SettingChanged) -> None:
@@ -290,22 +314,15 @@ class Renderer:
 
     @show.register
     def _(self, obj: SettingsTable) -> None:
-        table = Table(title="settings", title_justify="left", expand=False)
-        for column in ("setting", "value", "from", "getscu", "meaning"):
-            table.add_column(column, overflow="fold")
-        for row in obj.rows:
-            style = "bold" if row.origin != "default" else ""
-            name = row.name + (" *" if row.renegotiate else "")
-            table.add_row(Text(literal(name)), Text(literal(row.value), style=style), Text(literal(row.origin)),
-                          Text(literal(row.flags)), Text(literal(row.help)))
-        self.console.print(table)
+        self.console.print(settings_table(obj, self.console.width))
         self.console.print("* negotiated: a change re-associates", style="dim")
 
     @show.register
     def _(self, obj: HelpIndex) -> None:
-        for category, commands in obj.sections:
+        names = max(len(n + (f" ({a})" if a else "")) for _, commands in obj.sections for n, a, _ in commands)
+        for category, commands in obj.sections:  # one column of names for every section, summaries aligned
             table = Table(title=category, title_justify="left", show_header=False, box=None, pad_edge=False)
-            table.add_column("command", style="bold cyan", no_wrap=True)
+            table.add_column("command", style="bold cyan", no_wrap=True, min_width=names)
             table.add_column("summary", overflow="fold")
             for name, aliases, summary in commands:
                 table.add_row(name + (f" ({aliases})" if aliases else ""), summary)
@@ -325,8 +342,8 @@ class Renderer:
             for name, text in obj.arguments:
                 table.add_row(name, text)
             self.console.print(table)
-        if obj.text:
-            self.console.print(Text(obj.text))
+        if obj.text:  # prose reflowed to the terminal (at most PROSE wide); examples and lists as written
+            self.console.print(Text(reflow(obj.text)), width=min(self.console.width, PROSE))
 
     # --- scripts ---------------------------------------------------------------------------
 
@@ -370,42 +387,6 @@ class Renderer:
             self.console.print("no commands yet")
         for number, line in obj.entries:
             self.console.print(Text(f"{number:>5}  ", style="dim") + Text(literal(line)), overflow="fold")
-
-
-def association_table(info: AssociationInfo) -> Table:
-    table = Table(show_header=False, box=None, pad_edge=False, title="association", title_justify="left")
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    state = info.state + (f" ({info.state_reason})" if info.state_reason else "")
-    colour = {"open": "green", "stale": "yellow", "closed": "red"}.get(info.state, "dim")
-    table.add_row("peer", Text(literal(info.peer) or "none — connect HOST PORT"))
-    table.add_row("called AE", Text(literal(info.called_ae)))
-    table.add_row("calling AE", Text(literal(info.calling_ae)))
-    table.add_row("state", Text(literal(state), style=colour))
-    if info.age is not None:
-        table.add_row("age", f"{duration(info.age)} (idle {duration(info.idle)})")
-    if info.peer_max_pdu is not None:
-        table.add_row("max PDU", f"peer {info.peer_max_pdu or 'unlimited'} / ours {info.our_max_pdu}")
-    if info.implementation_class_uid:
-        implementation = f"{info.implementation_class_uid} {info.implementation_version}".strip()
-        table.add_row("peer implementation", Text(literal(implementation)))
-    return table
-
-
-def context_table(contexts: tuple[ContextInfo, ...], budget: int = 128) -> Table:
-    accepted = sum(1 for cx in contexts if cx.accepted)
-    table = Table(
-        title=f"presentation contexts: {len(contexts)}/{budget} proposed, {accepted} accepted",
-        title_justify="left",
-    )
-    for column in ("id", "abstract syntax", "result", "transfer syntax", "our role"):
-        table.add_column(column, overflow="fold")
-    for cx in contexts:
-        roles = "/".join(r for r, on in (("SCU", cx.scu_role), ("SCP", cx.scp_role)) if on) or "-"
-        result = Text(literal(cx.result), style="green" if cx.accepted else "red")
-        syntax = literal(", ".join(syntax_name(ts) for ts in cx.transfer_syntaxes))
-        table.add_row(str(cx.context_id), Text(literal(uid_name(cx.abstract_syntax))), result, Text(syntax), roles)
-    return table
 
 
 def replay_summary(done: ReplayDone) -> Text:

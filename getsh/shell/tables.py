@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from rich.console import Group, RenderableType
@@ -9,61 +10,88 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from getsh.dicom.events import CompletenessChecked, GetDone, Received
+from getsh.dicom.events import AssociationInfo, CompletenessChecked, ContextInfo, GetDone, Received
 from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.dicom.storage.checks import NO_PIXELS, UID_MISMATCH, UID_NOT_VALID
 from getsh.literal import literal
-from getsh.results import TABLE_ROWS, KeysView, ObjectView
+from getsh.results import TABLE_ROWS, KeysView, ObjectView, SettingsTable
+from getsh.shell.columns import Column, Fitted, fit, fitted_table
 from getsh.shell.progress import human_size, objects_words, rates
 
 STATUS_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow"}
 
 
-def short_uid(uid: str, keep: int = 8) -> str:
-    """The tail of a UID, which is what tells siblings apart."""
-    return uid if len(uid) <= keep + 1 else "…" + uid[-keep:]
+RECEIVED_COLUMNS = (
+    Column("patient", "patient", cap=24),  # the ID and the name; below ROOMY columns the ID only
+    Column("study", "study", cap=13, full=True, middle=True),
+    Column("series", "series", cap=13, full=True, middle=True),
+    Column("mod", "mod"),
+    Column("class", "SOP class", cap=22),
+    Column("uid", "SOP Instance UID", cap=26, full=True, middle=True),
+    Column("syntax", "transfer syntax", cap=20),
+    Column("size", "size", right=True),
+    Column("file", "file", cap=26, full=True, middle=True),
+    Column("status", "status", cap=30),
+)
+# What stays on a narrow terminal, most important first: what happened to each object and where it is
+# (the getscu layout names a file by its SOP Instance UID), then what it is.
+RECEIVED_PRIORITY = ("status", "file", "size", "mod", "uid", "patient", "class", "syntax", "series", "study")
+WIDE = 200  # the width assumed when none is given
+ROOMY = 160  # from this width, the patient column may hold an ID and a name
 
 
-WIDE = 190  # below this many columns the table drops study, series and file (see 'show N')
+def received_table(rows: Sequence[Received], title: str = "", width: int = WIDE, raw: bool = False) -> Table:
+    """One line per object, fitted to ``width``: columns by priority (the caption names those left
+    out), UIDs and file names cut in the middle. ``raw``: every column, every value whole (wrapped)."""
+    numbers = len(str(rows[-1].index)) if rows else 1
+    cells = [received_cells(r, names=raw or width >= ROOMY) for r in rows]
+    if raw:
+        table = Table(title=title or None, title_justify="left")
+        table.add_column("#", justify="right", no_wrap=True, min_width=numbers)
+        for column in RECEIVED_COLUMNS:
+            table.add_column(column.header, overflow="fold", justify="right" if column.right else "left")
+        for r, row in zip(rows, cells, strict=True):
+            values = (row[c.key] for c in RECEIVED_COLUMNS)
+            table.add_row(str(r.index), *(v if isinstance(v, Text) else Text(v) for v in values))
+        return table
+    plain = [{k: v.plain if isinstance(v, Text) else v for k, v in row.items()} for row in cells]
+    fitted = fit(RECEIVED_COLUMNS, plain, RECEIVED_PRIORITY, width - numbers - 5)
+    hidden = ", ".join(c.header for c in fitted.hidden)
+    caption = f"not shown at this width: {hidden} (received --raw: all; show N: one object)" if hidden else None
+    first = Column("#", "#", right=True)
+    fitted = Fitted([first, *fitted.shown], {**fitted.widths, "#": numbers}, fitted.hidden)
+    return fitted_table(fitted, [{"#": str(r.index), **row} for r, row in zip(rows, cells, strict=True)],
+                        title=title or None, title_justify="left", caption=caption, caption_justify="left")
 
 
-def received_table(rows: Sequence[Received], title: str = "", width: int = WIDE) -> Table:
-    """One line per object; the SOP Instance UID always whole. Narrow terminals get fewer columns."""
-    wide = width >= WIDE
-    table = Table(title=title or None, title_justify="left")
-    table.add_column("#", justify="right", no_wrap=True, min_width=len(str(rows[-1].index)) if rows else 1)
-    table.add_column("patient", overflow="ellipsis", no_wrap=True, max_width=24 if wide else 12)
-    if wide:
-        table.add_column("study", no_wrap=True)
-        table.add_column("series", no_wrap=True)
-    table.add_column("mod", no_wrap=True, min_width=3)
-    table.add_column("SOP class", overflow="ellipsis", no_wrap=True, max_width=24 if wide else 14)
-    table.add_column("SOP Instance UID", overflow="fold", min_width=20)
-    table.add_column("transfer syntax", overflow="ellipsis", no_wrap=True, max_width=24 if wide else 14)
-    table.add_column("size", justify="right", no_wrap=True, min_width=7)
-    if wide:
-        table.add_column("file", overflow="ellipsis", no_wrap=True, max_width=28)
-    table.add_column("", no_wrap=True, min_width=7)
-    for r in rows:
-        table.add_row(*received_cells(r, wide))
-    return table
-
-
-def received_cells(r: Received, wide: bool) -> list[Text]:
-    """One row of the received table: every value from the peer or its file shown as it is."""
-    patient = r.patient_id + (f" ({r.patient_name})" if r.patient_name and wide else "")
-    cells = [str(r.index), patient]
-    if wide:
-        cells += [short_uid(r.study_uid), short_uid(r.series_uid)]
-    cells += [r.modality, uid_name(r.sop_class_uid).replace(" Storage", ""), r.sop_instance_uid,
-              syntax_name(r.transfer_syntax), human_size(r.size)]
-    if wide:
-        cells.append(r.path or "-")
-    happened = Text(literal(r.action), style="yellow" if r.action not in ("written", "ignored") else "")
+def received_cells(r: Received, names: bool = True) -> dict[str, Text | str]:
+    """One row of the received table by column: every value from the peer or its file shown as it is;
+    the status in a few words (``show N`` says it whole). ``names``: the patient's name after the ID."""
+    happened = Text(literal(short_action(r)), style="yellow" if r.action not in ("written", "ignored") else "")
     if r.remarks:  # kept, but something is wrong with it (the summary says what)
         happened.append("; " + ", ".join(dict.fromkeys(literal(m.kind) for m in r.remarks)), style="yellow")
-    return [Text(literal(cell)) for cell in cells] + [happened]
+    patient = r.patient_id + (f" ({r.patient_name})" if r.patient_name and names else "")
+    cells: dict[str, Text | str] = {
+        "patient": patient, "study": r.study_uid, "series": r.series_uid, "mod": r.modality,
+        "class": uid_name(r.sop_class_uid).replace(" Storage", ""), "uid": r.sop_instance_uid,
+        "syntax": syntax_name(r.transfer_syntax), "size": human_size(r.size), "file": r.path or "-",
+    }
+    return {**{k: literal(v) for k, v in cells.items() if isinstance(v, str)}, "status": happened}
+
+
+_NUMBERED = re.compile(r"(_\d+)(\.[^./_]*)?$")
+
+
+def short_action(r: Received) -> str:
+    """What happened to an object, in a few words: ``renamed (_1)`` for "renamed to CT.1.2…_1
+    (CT.1.2… exists)", ``kept existing`` for "… exists, kept (received copy discarded)"."""
+    if r.action.startswith("renamed") and r.path:
+        numbered = _NUMBERED.search(r.path)
+        return f"renamed ({numbered[1]})" if numbered else "renamed"
+    if r.action.endswith("(received copy discarded)"):
+        return "kept existing"
+    return r.action
 
 
 def table_rows(is_terminal: bool, height: int) -> int:
@@ -118,6 +146,111 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     elif done.advice:
         parts.append(Text(f"why: {literal(done.advice)}", style="yellow"))
     return Group(*parts)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def association_table(info: AssociationInfo) -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False, title="association", title_justify="left")
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    state = info.state + (f" ({info.state_reason})" if info.state_reason else "")
+    colour = {"open": "green", "stale": "yellow", "closed": "red"}.get(info.state, "dim")
+    table.add_row("peer", Text(literal(info.peer) or "none — connect HOST PORT"))
+    table.add_row("called AE", Text(literal(info.called_ae)))
+    table.add_row("calling AE", Text(literal(info.calling_ae)))
+    table.add_row("state", Text(literal(state), style=colour))
+    if info.age is not None:
+        table.add_row("age", f"{duration(info.age)} (idle {duration(info.idle)})")
+    if info.peer_max_pdu is not None:
+        table.add_row("max PDU", f"peer {info.peer_max_pdu or 'unlimited'} / ours {info.our_max_pdu}")
+    if info.implementation_class_uid:
+        implementation = f"{info.implementation_class_uid} {info.implementation_version}".strip()
+        table.add_row("peer implementation", Text(literal(implementation)))
+    return table
+
+
+SETTING_COLUMNS = (
+    Column("setting", "setting"),
+    Column("value", "value", cap=16, full=True, middle=True),
+    Column("from", "from"),
+    Column("getscu", "getscu", cap=22),
+    Column("meaning", "meaning", cap=40, fill=True),
+)
+SETTING_PRIORITY = ("setting", "value", "meaning", "from", "getscu")
+
+
+def settings_table(settings: SettingsTable, width: int = WIDE) -> Table:
+    """Every setting on one line: its value (bold when not the default), where it came from, getscu's
+    options and its meaning, as many of them as the width allows; ``help NAME`` says it all."""
+    rows: list[dict[str, Text | str]] = []
+    for row in settings.rows:
+        rows.append({"setting": literal(row.name + (" *" if row.renegotiate else "")),
+                     "value": Text(literal(row.value), style="bold" if row.origin != "default" else ""),
+                     "from": literal(row.origin), "getscu": literal(row.flags), "meaning": literal(row.help)})
+    plain = [{k: v.plain if isinstance(v, Text) else v for k, v in row.items()} for row in rows]
+    fitted = fit(SETTING_COLUMNS, plain, SETTING_PRIORITY, width - 1)
+    cut = any(fitted.widths[c.key] < max(len(r[c.key]) for r in plain) for c in fitted.shown)
+    caption = "help NAME: a setting in full (its meaning, values and getscu options)" if cut or fitted.hidden else None
+    return fitted_table(fitted, rows, title="settings", title_justify="left", caption=caption, caption_justify="left")
+
+
+PROSE = 100  # help text is reflowed to the terminal's width, but no wider than this
+
+
+def reflow(text: str) -> str:
+    """Help text written with line breaks at ~90 columns, as paragraphs the console wraps at its own
+    width: lines of one paragraph are joined; blank lines, indented lines (examples, lists) and lines
+    ending with a colon stay as they are."""
+    out: list[str] = []
+    for line in text.strip("\n").splitlines():
+        joins = out and out[-1] and line and not line[0].isspace() and not out[-1][0].isspace() \
+            and not out[-1].endswith(":")
+        if joins:
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+CONTEXT_COLUMNS = (
+    Column("id", "id", right=True),
+    Column("abstract", "abstract syntax", cap=30, full=True),
+    Column("result", "result", cap=29),
+    Column("syntax", "transfer syntax", cap=26, full=True),
+    Column("role", "our role"),
+)
+CONTEXT_PRIORITY = ("abstract", "result", "syntax", "id", "role")
+
+
+def context_table(contexts: Sequence[ContextInfo], budget: int = 128, width: int = WIDE,
+                  title: str = "") -> Table:
+    """The proposed presentation contexts, one line each, fitted to ``width``: the accepted transfer
+    syntax, or why the context was rejected (with the syntaxes proposed)."""
+    accepted = sum(1 for cx in contexts if cx.accepted)
+    rows: list[dict[str, Text | str]] = []
+    for cx in contexts:
+        roles = "/".join(r for r, on in (("SCU", cx.scu_role), ("SCP", cx.scp_role)) if on) or "-"
+        name = uid_name(cx.abstract_syntax).removesuffix(" Storage")
+        rows.append({"id": str(cx.context_id), "abstract": literal(name),
+                     "result": Text(literal(cx.result), style="green" if cx.accepted else "red"),
+                     "syntax": literal(", ".join(syntax_name(ts) for ts in cx.transfer_syntaxes)), "role": roles})
+    plain = [{k: v.plain if isinstance(v, Text) else v for k, v in row.items()} for row in rows]
+    fitted = fit(CONTEXT_COLUMNS, plain, CONTEXT_PRIORITY, width - 1)
+    hidden = ", ".join(c.header for c in fitted.hidden)
+    caption = f"not shown at this width: {hidden}" if hidden else None
+    title = title or f"presentation contexts: {len(contexts)}/{budget} proposed, {accepted} accepted"
+    return fitted_table(fitted, rows, title=title, title_justify="left", caption=caption, caption_justify="left")
 
 
 MISSING_SHOWN = 5  # missing SOP Instance UIDs named in full; the rest counted
@@ -184,6 +317,8 @@ def _objects(n: int) -> str:
 
 def object_tree(view: ObjectView) -> Tree:
     tree = Tree(Text(f"object {view.number}: {literal(view.path)}", style="bold"))
+    if view.happened:
+        tree.add(Text(f"stored: {literal(view.happened)}", style="dim"))
     if view.transfer_syntax:
         tree.add(Text(f"transfer syntax: {literal(syntax_name(str(view.transfer_syntax)))}", style="dim"))
     _add_nodes(tree, view.nodes)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from prompt_toolkit.application import get_app
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 from getsh.context import Context
 from getsh.literal import literal
-from getsh.shell.render import duration
+from getsh.shell.tables import duration
 
 STATE_STYLES = {"open": "class:toolbar.ok", "stale": "class:toolbar.warn", "closed": "class:toolbar.bad"}
 
@@ -31,8 +32,24 @@ def toolbar(ctx: Context) -> Callable[[], StyleAndTextTuples]:
         parts.append((STATE_STYLES.get(state, ""), f"[{status}]"))
         level = ctx.session.identifier.get("QueryRetrieveLevel", "-") or "-"
         keys = len(ctx.session.identifier)
-        settings = f"  {s['aet']}  model {s['model']}  level {level}  keys {keys}  output {s['output']} "
-        parts.append(("", literal(settings)))
+        fields = {"aet": f"  {s['aet']}", "model": f"  model {s['model']}", "level": f"  level {level}",
+                  "keys": f"  keys {keys}", "output": f"  output {s['output']}"}
+        room = _columns() - sum(len(part[1]) for part in parts) - 1
+        for name in DROPPED_FIRST:  # a narrow terminal: the least useful go, the level stays whole
+            if sum(len(literal(v)) for v in fields.values()) <= room:
+                break
+            del fields[name]
+        parts.append(("", literal("".join(fields.values())) + " "))
         return parts
 
     return draw
+
+
+DROPPED_FIRST = ("output", "aet", "keys", "model")  # what the toolbar leaves out when the terminal is narrow
+
+
+def _columns() -> int:
+    try:
+        return get_app().output.get_size().columns
+    except Exception:  # no application running (a test drawing it alone)
+        return 200

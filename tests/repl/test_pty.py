@@ -20,9 +20,10 @@ pytestmark = pytest.mark.repl
 class Terminal:
     """A tmux session on a private server: send keys, read the screen."""
 
-    def __init__(self, command: str, socket_name: str) -> None:
+    def __init__(self, command: str, socket_name: str, width: int = 160, height: int = 45) -> None:
         self.base = ["tmux", "-L", socket_name]
-        subprocess.run([*self.base, "new-session", "-d", "-s", "t", "-x", "160", "-y", "45", command], check=True)
+        subprocess.run([*self.base, "new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), command],
+                       check=True)
 
     def keys(self, *keys: str, pause: float = 0.3) -> None:
         """Each key (or literal text) in turn, with a person's pause after it."""
@@ -30,8 +31,10 @@ class Terminal:
             subprocess.run([*self.base, "send-keys", "-t", "t", key], check=True)
             time.sleep(pause)
 
-    def screen(self) -> str:
-        result = subprocess.run([*self.base, "capture-pane", "-p", "-t", "t"], capture_output=True, text=True)
+    def screen(self, history: bool = False) -> str:
+        """What the terminal shows; ``history``: with what scrolled out of sight above it."""
+        since = ["-S", "-"] if history else []
+        result = subprocess.run([*self.base, "capture-pane", "-p", "-t", "t", *since], capture_output=True, text=True)
         return result.stdout
 
     def wait_for(self, text: str, timeout: float = 30.0) -> str:
@@ -47,15 +50,17 @@ class Terminal:
         subprocess.run([*self.base, "kill-server"], capture_output=True)
 
 
-def start_terminal(tmp_path: Path, args: str) -> Terminal:
+def start_terminal(tmp_path: Path, args: str, width: int = 160, height: int = 45, env: str = "") -> Terminal:
+    """getsh ARGS in a ``width`` × ``height`` terminal, in tmp_path; ``env``: assignments put before it."""
     if shutil.which("tmux") is None:
         peer_missing("tmux is not installed (scripts/test installs it)")
     status = tmp_path / "exit-status"
     command = (
-        f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && GETSH_HOME={shlex.quote(str(tmp_path / 'home'))} "
+        f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES PAGER && "
+        f"{env} GETSH_HOME={shlex.quote(str(tmp_path / 'home'))} "
         f"{shlex.quote(sys.executable)} -m getsh {args}; echo $? > {shlex.quote(str(status))}; sleep 60"
     )
-    term = Terminal(command, f"getsh-test-{tmp_path.name}")
+    term = Terminal(command, f"getsh-test-{tmp_path.name}", width, height)
     term.status_file = status  # type: ignore[attr-defined]
     return term
 
