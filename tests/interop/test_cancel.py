@@ -296,7 +296,7 @@ def test_a_second_ctrl_c_after_the_cancel_aborts(shell: Shell, slow: SlowDemo, t
     interrupt_on(shell, 3)
     interrupt_when(shell, GetDone, 1)
     status, shown = shell.run(GET)
-    assert status is ExitStatus.WARNING, shown
+    assert status is ExitStatus.NETWORK, shown  # aborted, whenever the second Ctrl-C came
     assert "cancelled at your request" in shown and "(2/3)" not in shown
     received = shell.ctx.session.received
     assert stopped_line(shown).groups() == ("1", "3", str(len(received)), str(tmp_path))
@@ -439,3 +439,66 @@ def test_ctrl_c_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> None:
         assert "re-associating" not in screen()
     finally:
         subprocess.run([*base, "kill-server"], capture_output=True)
+
+
+def test_ctrl_c_stops_a_repeat_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> None:
+    """set repeat 2000 in tmux: one C-c stops the whole get (before: the loop carried on through single,
+    double and triple Ctrl-C); the summary counts what is on disk; the association is kept."""
+    from tests.repl.test_pty import start_terminal
+
+    slow.delay = 0.02
+    out = tmp_path / "out"
+    out.mkdir()
+    term = start_terminal(tmp_path, "")
+    try:
+        term.wait_for("getsh>", timeout=20)
+        term.keys(f"output {out}; set repeat 2000; connect 127.0.0.1 {slow.port}", "Enter")
+        term.wait_for("associated with")
+        term.keys(GET, "Enter", pause=0)
+        until(lambda: len(files_in(out)) >= 40, "three rounds on disk", term.screen, 30)
+        term.keys("C-c")
+        shown = term.wait_for("get stopped at your request", timeout=10)
+        stopped = stopped_line(shown.replace("\n", " "))
+        sent, kept = int(stopped[1]), int(stopped[3])
+        assert stopped[2] == "2000" and 3 <= sent < 2000 and stopped[4] == str(out)
+        time.sleep(1)
+        assert kept == len(files_in(out)) and f"C-GET keys ({sent + 1}/2000)" not in term.screen()
+        term.keys("echo", "Enter")
+        shown = term.wait_for("C-ECHO Success")
+        assert "re-associating" not in shown and "aborted" not in shown
+    finally:
+        term.close()
+
+
+def test_second_ctrl_c_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> None:
+    """C-c, then C-c again before the peer answers the C-CANCEL: the association is aborted, the summary
+    says what is on disk, and the next command re-associates (as docs/retrieving.md says). Before: only
+    'error: get: interrupted', and the association stayed open."""
+    from tests.repl.test_pty import start_terminal
+
+    slow.delay = 1.0
+    out = tmp_path / "out"
+    out.mkdir()
+    term = start_terminal(tmp_path, "")
+    try:
+        term.wait_for("getsh>", timeout=20)
+        term.keys(f"output {out}; connect 127.0.0.1 {slow.port}", "Enter")
+        term.wait_for("associated with")
+        term.keys(GET, "Enter", pause=0)
+        until(lambda: len(files_in(out)) >= 2, "two objects on disk", term.screen, 20)
+        term.keys("C-c", pause=0.3)
+        term.keys("C-c", pause=0)
+        shown = term.wait_for("the next command re-associates", timeout=10)
+        term.wait_for("error: C-GET aborted at your request")
+        shown = term.screen()
+        assert "association aborted" in shown and "cancelled at your request" not in shown
+        joined = " ".join(line.strip() for line in shown.splitlines())
+        stopped = stopped_line(joined)
+        assert stopped.group(1, 2) == ("1", "1") and int(stopped[3]) == len(files_in(out)) >= 2
+        assert "the association was aborted (the next command re-associates)" in joined
+        assert "get: interrupted" not in shown
+        term.keys("echo", "Enter")
+        shown = term.wait_for("C-ECHO Success")
+        assert "associated with ANY-SCP" in shown.split("error: C-GET aborted")[-1]
+    finally:
+        term.close()
