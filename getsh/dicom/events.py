@@ -226,7 +226,7 @@ class RetrieveStopped:
 
     @property
     def exit_status(self) -> ExitStatus:
-        return ExitStatus.NETWORK if self.aborted else ExitStatus.WARNING  # partial at your request, as a cancelled C-GET
+        return ExitStatus.NETWORK if self.aborted else ExitStatus.WARNING  # partial, as a cancelled C-GET
 
 
 # --- C-FIND ---------------------------------------------------------------------------------------
