@@ -62,7 +62,12 @@ def session(runner: Runner, opts: Options) -> int:
         if opts.demo:
             _start_demo(runner, opts, life)
         elif opts.peer:
-            life.update(runner.run_line(_connect_line(opts.peer)))
+            connected = life.update(runner.run_line(_connect_line(opts.peer))) is ExitStatus.SUCCESS
+            if not connected and opts.mode != "run" and (opts.commands or not env.stdin_isatty):
+                # -c or piped lines would each meet the same refusal (and print it again): not run
+                runner.renderer.show(Notice("the commands were not run: no association with the peer given",
+                                            stderr=True))
+                return int(life.outcome)
         if opts.mode == "run":  # the same replay as 'source FILE …' in the shell
             return int(runner.run_one(shlex.join(opts.run_words)))
         for path in opts.query_files:  # getscu's order: the query file first, then each -k

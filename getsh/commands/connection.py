@@ -43,7 +43,11 @@ def host_name(text: str) -> str:
 Opens an association now, with the calling and called AE titles, the information model,
 transfer-syntax preferences and PDU size from the settings, and keeps it open. Later
 commands reuse it; if the peer drops it, or a setting that is negotiated changes, the next
-command re-associates and says so.
+command re-associates and says so. The new association replaces the one in use only once
+it is established: when it fails (a wrong port, host or AE title), the one in use stays as
+it was, with its peer and AE titles. A peer that allows one association at a time refuses
+a second with 'local limit exceeded': connect then says so, releases the one in use and
+associates again.
 
 Examples:
   connect 127.0.0.1 11112

@@ -174,3 +174,18 @@ def test_one_shot_echo(demo_server) -> None:  # type: ignore[no-untyped-def]
     refused = run_getsh(["echo", "127.0.0.1", str(port)])
     assert refused.returncode == 7 and f"connection refused by 127.0.0.1:{port}" in refused.stderr
     assert run_getsh(["echo", "127.0.0.1"]).returncode == 1
+
+
+def test_dash_c_with_a_wrong_called_ae_prints_the_rejection_once(dcmqrscp) -> None:  # type: ignore[no-untyped-def]
+    """The peer on the command line refuses the association: -c's commands (or piped lines) would each
+    meet the same refusal and print it again; they are not run, and the status is the refusal's."""
+    rejection = ("association rejected permanently by the service user: called AE title not recognised "
+                 f"(WRONGAE @ 127.0.0.1:{dcmqrscp.port})")
+    for args, stdin in ((["-c", "echo; echo"], None), ([], "echo\necho\n")):
+        result = run_getsh([*args, "-aec", "WRONGAE", "127.0.0.1", str(dcmqrscp.port)], stdin=stdin)
+        assert result.returncode == 7, result.stderr
+        assert result.stderr.count(rejection) == 1, result.stderr
+        assert "the commands were not run: no association with the peer given" in result.stderr
+        assert "C-ECHO" not in result.stdout
+    ok = run_getsh(["-c", "echo", "-aec", dcmqrscp.ae_title, "127.0.0.1", str(dcmqrscp.port)])
+    assert ok.returncode == 0 and "C-ECHO Success" in ok.stdout
