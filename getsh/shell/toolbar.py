@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -31,8 +32,16 @@ def toolbar(ctx: Context) -> Callable[[], StyleAndTextTuples]:
         parts.append((STATE_STYLES.get(state, ""), f"[{status}]"))
         level = ctx.session.identifier.get("QueryRetrieveLevel", "-") or "-"
         keys = len(ctx.session.identifier)
-        settings = f"  {s['aet']}  model {s['model']}  level {level}  keys {keys}  output {s['output']} "
+        settings = f"  {s['aet']}  model {s['model']}  level {level}  keys {keys}  output {home_short(s['output'])} "
         parts.append(("", literal(settings)))
         return parts
 
     return draw
+
+
+def home_short(path: str) -> str:
+    """A path under the home directory as ``~/…`` (the demo's output: ~/.local/share/getsh/demo-received)."""
+    home = os.path.expanduser("~").rstrip(os.sep)
+    if home and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home):]
+    return path
