@@ -502,3 +502,18 @@ def test_second_ctrl_c_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> Non
         assert "associated with ANY-SCP" in shown.split("error: C-GET aborted")[-1]
     finally:
         term.close()
+
+
+def test_ctrl_c_stops_a_get_of_several_rows(shell: Shell, slow: SlowDemo, tmp_path: Path) -> None:
+    """get 1-4 of the last find: one C-GET a row; Ctrl-C in the first stops the other three."""
+    shell.run(f"connect 127.0.0.1 {slow.port}; output {tmp_path}")
+    status, shown = shell.run("ls")
+    assert "4 matches at PATIENT level" in shown, shown
+    interrupt_on(shell, 2)
+    status, shown = shell.run("get 1-4")
+    assert status is ExitStatus.WARNING, shown
+    assert "C-GET row 1:" in shown and "C-GET row 2:" not in shown and "cancelled at your request" in shown
+    received = shell.ctx.session.received
+    assert stopped_line(shown).groups() == ("1", "4", str(len(received)), str(tmp_path))
+    assert len(files_in(tmp_path)) == len(received) >= 2
+    assert shell.ctx.session.link.is_open
