@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import getsh.commands  # noqa: F401  (registers every command)
@@ -15,6 +16,7 @@ from getsh.dicom.keys.identifier import default_identifier
 from getsh.exitstatus import ExitStatus
 from getsh.lifetime import SessionLifetime
 from getsh.runner import Runner
+from getsh.settings import Origin
 from getsh.shell.render import Renderer
 
 if TYPE_CHECKING:
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from getsh.dicom.demo.server import DemoServer
     from getsh.env import Environment
     from getsh.settings import Settings
+
+
+DEMO_OUTPUT = "demo-received"  # under getsh's data directory: --demo's output unless the user set one
 
 
 def make_runner(ctx: Context, *, next_steps: bool = True) -> Runner:
@@ -68,7 +73,12 @@ def session(runner: Runner, opts: Options) -> int:
         if opts.demo:
             _start_demo(runner, opts, life)
         elif opts.peer:
-            life.update(runner.run_line(_connect_line(opts.peer)))
+            connected = life.update(runner.run_line(_connect_line(opts.peer))) is ExitStatus.SUCCESS
+            if not connected and opts.mode != "run" and (opts.commands or not env.stdin_isatty):
+                # -c or piped lines would each meet the same refusal (and print it again): not run
+                runner.renderer.show(Notice("the commands were not run: no association with the peer given",
+                                            stderr=True))
+                return int(life.outcome)
         if opts.mode == "run":  # the same replay as 'source FILE …' in the shell
             return int(runner.run_one(shlex.join(opts.run_words)))
         for path in opts.query_files:  # getscu's order: the query file first, then each -k
@@ -97,7 +107,21 @@ def _start_demo(runner: Runner, opts: Options, life: SessionLifetime) -> None:
     life.after_close(demo.stop)
     port = demo.start()
     runner.renderer.show(Notice(describe_demo(demo, port)))
+    settings = runner.ctx.settings
+    if settings.origin("output") is Origin.DEFAULT:  # not into whatever directory the demo was started from
+        output = demo_output(runner.ctx.env.home)
+        settings.set("output", str(output), Origin.DEMO)
+        runner.renderer.show(Notice(f"received objects go to {output} (the demo's own directory; output DIR "
+                                    "chooses another)"))
     life.update(runner.run_line(f"connect 127.0.0.1 {port} --aec {shlex.quote(demo.ae_title)}"))
+
+
+def demo_output(home: Path) -> Path:
+    """Where ``--demo`` stores what it retrieves unless told otherwise: a directory of its own under
+    getsh's data directory (GETSH_HOME), made now, so a clone or the home directory gets no files."""
+    output = home / DEMO_OUTPUT
+    output.mkdir(parents=True, exist_ok=True)
+    return output
 
 
 def one_shot_get(runner: Runner, opts: Options) -> int:

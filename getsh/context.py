@@ -9,7 +9,7 @@ from typing import TypeVar
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.events import Associated, FindDone, Received
+from getsh.dicom.events import Associated, FindDone, Received, Released
 from getsh.dicom.keys.identifier import default_identifier
 from getsh.dicom.net.association import Link
 from getsh.dicom.net.presentation import plan_contexts
@@ -120,13 +120,15 @@ class Context:
         assoc, event = self.session.link.ensure(wanted, self.timeouts())
         return assoc, self._announced(event)
 
-    def reconnect(self) -> Associated:
-        """Associate afresh now (``connect``), whatever state the current association is in."""
+    def reconnect(self) -> tuple[Released | None, Associated]:
+        """Associate afresh now (``connect``), whatever state the current association is in. The new
+        association replaces the current one only once it is established (which is then released, or
+        aborted under the abort setting); if it fails, the current one is left as it was."""
         wanted = self.wanted_association()
         if wanted is None:
             raise UsageError("not connected to a peer", "connect HOST PORT first")
-        event = self.session.link.open(wanted, self.timeouts())
-        return self._announced(event)
+        released, event = self.session.link.replace(wanted, self.timeouts(), abort=self.settings["abort"])
+        return released, self._announced(event)
 
     def _announced(self, event: _Event) -> _Event:
         if event is not None and self.settings["verbose-pc"]:

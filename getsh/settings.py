@@ -40,6 +40,7 @@ class Origin(Enum):
     CONFIG = "config"
     COMMAND_LINE = "command line"
     TYPED = "typed"
+    DEMO = "--demo"  # the demo's own output directory (app.py), unless the user chose one
 
 
 @dataclass(frozen=True)

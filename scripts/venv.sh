@@ -23,14 +23,29 @@ getsh_venv() {
   if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && python -c 'import importlib.metadata as m; m.version("getsh")' 2>/dev/null; then
     return 0
   fi
-  # Quiet unless it fails: the first run installs everything, later runs check in a second.
+  # The first run installs everything (some 15 s): say what it is doing as it goes; later runs check
+  # in a second. Quiet about the details unless it fails.
   log="$(mktemp)"
-  if ! python -m pip install -q --disable-pip-version-check -e "$spec" >"$log" 2>&1; then
+  local started=$SECONDS pid line shown=""
+  echo "installing getsh${extra:+[$extra]} and the libraries it needs (pydicom, pynetdicom, prompt_toolkit, rich) into $VIRTUAL_ENV…" >&2
+  python -m pip install --disable-pip-version-check --progress-bar off -e "$spec" >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    line="$(grep -E '^(Collecting|Obtaining|Building|Installing collected)' "$log" | tail -n 1 | cut -c1-100)" || true
+    if [ -n "$line" ] && [ "$line" != "$shown" ]; then
+      if [ -t 2 ]; then printf '\r\033[K  %s' "$line" >&2; else printf '  %s\n' "$line" >&2; fi
+      shown="$line"
+    fi
+    sleep 0.2
+  done
+  [ -t 2 ] && [ -n "$shown" ] && printf '\r\033[K' >&2
+  if ! wait "$pid"; then
     cat "$log" >&2
     rm -f "$log"
     echo "could not install getsh (see above)" >&2
     return 1
   fi
   rm -f "$log"
+  echo "getsh is installed ($((SECONDS - started)) s)" >&2
   touch "$stamp"
 }

@@ -235,8 +235,10 @@ class Dcmqrscp(_ChildPeer):
         port: int | None = None,
         max_pdu: int = 131072,
         start_timeout: float = 10.0,
+        max_associations: int = 16,
     ) -> None:
         super().__init__(workdir)
+        self.max_associations = max_associations  # more at once are refused: A-ASSOCIATE-RJ local limit exceeded
         self.files = [Path(f) for f in files]
         self.ae_title = ae_title
         self.extra_args = list(extra_args)
@@ -251,7 +253,7 @@ class Dcmqrscp(_ChildPeer):
         self.config_path.write_text(
             f"NetworkTCPPort = {port}\n"
             f"MaxPDUSize = {self.max_pdu}\n"
-            "MaxAssociations = 16\n"
+            f"MaxAssociations = {self.max_associations}\n"
             "HostTable BEGIN\nHostTable END\n"
             "VendorTable BEGIN\nVendorTable END\n"
             "AETable BEGIN\n"

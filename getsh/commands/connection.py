@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterator
 from types import SimpleNamespace
 
 from getsh.context import Context
-from getsh.dicom.events import AssociationInfo, Notice
+from getsh.dicom.events import Associated, AssociationInfo, Notice, Released
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.dicom.net.echo import verify
-from getsh.dicom.net.request import Peer
+from getsh.dicom.net.failures import Rejected
+from getsh.dicom.net.request import AssociationRequest, Peer
 from getsh.errors import NetworkError
 from getsh.registry import Arg, command
 from getsh.results import RejectedContexts
 from getsh.settings import Origin
+
+RELEASE_SETTLES = (0.1, 0.2, 0.4, 0.8)  # seconds between tries after releasing for a peer's local limit
 
 
 def port_number(text: str) -> int:
@@ -40,7 +44,11 @@ def host_name(text: str) -> str:
 Opens an association now, with the calling and called AE titles, the information model,
 transfer-syntax preferences and PDU size from the settings, and keeps it open. Later
 commands reuse it; if the peer drops it, or a setting that is negotiated changes, the next
-command re-associates and says so.
+command re-associates and says so. The new association replaces the one in use only once
+it is established: when it fails (a wrong port, host or AE title), the one in use stays as
+it was, with its peer and AE titles. A peer that allows one association at a time refuses
+a second with 'local limit exceeded': connect then says so, releases the one in use and
+associates again.
 
 Examples:
   connect 127.0.0.1 11112
@@ -56,21 +64,56 @@ Examples:
     category="connection",
 )
 def connect(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
+    link = ctx.session.link
+    working = link.request if link.is_open else None  # the association in use, kept if the new one fails
+    before = {name: (ctx.settings.show(name), ctx.settings.origin(name)) for name in ("aec", "aet")}
+    previous = ctx.session.peer
     if args.aec:
         ctx.settings.set("aec", args.aec, Origin.TYPED)
     if args.aet:
         ctx.settings.set("aet", args.aet, Origin.TYPED)
-    previous = ctx.session.peer
     ctx.session.peer = Peer(args.host, args.port)
+    try:
+        released, associated = yield from _associate(ctx, working)
+    except NetworkError:
+        if working is not None and link.is_open:  # the one in use stays, and so do its peer and AE titles
+            ctx.session.peer = previous
+            for name, (text, origin) in before.items():
+                ctx.settings.set(name, text, origin)
+            yield Notice(f"still associated with {working.called_ae} @ {working.peer} as {working.calling_ae}, "
+                         "as before")
+        elif previous is not None and previous != ctx.session.peer:
+            yield Notice(f"the peer is now {ctx.session.peer} (was {previous}); fix the problem and retry with: echo")
+        raise
+    if released is not None:
+        yield released
+    yield associated
+
+
+def _associate(ctx: Context, working: AssociationRequest | None
+               ) -> Generator[object, None, tuple[Released | None, Associated]]:
+    """The new association, replacing the one in use once it is established. A peer that allows one
+    association per AE refuses a second with 'local limit exceeded': then ours is released first."""
+    try:
+        return ctx.reconnect()
+    except Rejected as rejected:
+        wanted = ctx.wanted_association()
+        if not (rejected.local_limit and working is not None and wanted is not None
+                and working.peer == wanted.peer and ctx.session.link.is_open):
+            raise
+        yield Notice(f"{wanted.called_ae} @ {wanted.peer} refused a second association (local limit exceeded: it "
+                     "allows one at a time): releasing the current one first, then associating again")
     released = ctx.session.link.close(abort=ctx.settings["abort"])
     if released is not None:
         yield released
-    try:
-        yield ctx.reconnect()
-    except NetworkError:
-        if previous is not None and previous != ctx.session.peer:
-            yield Notice(f"the peer is now {ctx.session.peer} (was {previous}); fix the problem and retry with: echo")
-        raise
+    for pause in RELEASE_SETTLES:  # the peer may count ours a moment after the release (dcmqrscp reaps a child)
+        try:
+            return None, ctx.reconnect()[1]
+        except Rejected as rejected:
+            if not rejected.local_limit:
+                raise
+        time.sleep(pause)
+    return None, ctx.reconnect()[1]
 
 
 @command(

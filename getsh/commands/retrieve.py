@@ -46,9 +46,11 @@ each, in order, with the keys given here applied on top. '+' between groups of k
 one C-GET for each group; --exact makes each group the whole identifier (the current keys
 are not used): a recording writes 'get 3' that way, so a replay retrieves the same objects
 whatever order the archive answers a find in. The 'repeat' setting repeats each request.
-Ctrl-C sends C-CANCEL and keeps what has arrived; a second Ctrl-C aborts the association,
-and so does a peer that has not ended the retrieve 'cancel-grace' seconds after the
-C-CANCEL. Limits cancel the same way: no object completed for 'no-progress-timeout'
+Ctrl-C stops the whole command: it sends C-CANCEL for the C-GET under way and keeps
+what has arrived, and no further request or repeat is sent (a summary says how far it
+got and what is on disk); a second Ctrl-C aborts the association (the next command
+re-associates), and so does a peer that has not ended the retrieve 'cancel-grace'
+seconds after the C-CANCEL. Limits cancel the same way: no object completed for 'no-progress-timeout'
 seconds, 'retrieve-timeout', 'max-objects', 'max-bytes'.
 
 A unique key of a deeper level than the current one (StudyInstanceUID at PATIENT level)
@@ -102,7 +104,8 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     )
     retrieval = Retrieval(requests, options, _session_hooks(ctx), first_index=len(ctx.session.received) + 1)
     yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve
-    yield from _completeness(ctx, requests, retrieval.received, args.check)
+    if not retrieval.stopped:  # Ctrl-C stops the whole command
+        yield from _completeness(ctx, requests, retrieval.received, args.check)
 
 
 def _completeness(ctx: Context, requests: list[Request], received: list[Received], asked: bool) -> Iterator[object]:

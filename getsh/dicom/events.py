@@ -213,6 +213,24 @@ class SplitDone:
         return ExitStatus.SUBOPS_FAILED if self.failed else ExitStatus.SUCCESS
 
 
+@dataclass(frozen=True)
+class RetrieveStopped:
+    """A retrieve ended early at the user's Ctrl-C: how far it got (requests × repeat C-GETs) and what
+    it left on disk. A second Ctrl-C aborted the association (the next command re-associates)."""
+
+    sent: int  # C-GETs sent, the one that was cancelled or aborted among them
+    total: int  # C-GETs the retrieve would have sent
+    received: int  # objects this retrieve stored
+    size: int  # their bytes
+    output_dir: str
+    seconds: float
+    aborted: bool = False
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.NETWORK if self.aborted else ExitStatus.WARNING  # partial, as a cancelled C-GET
+
+
 # --- C-FIND ---------------------------------------------------------------------------------------
 
 

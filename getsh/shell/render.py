@@ -25,6 +25,7 @@ from getsh.dicom.events import (
     Notice,
     Received,
     Released,
+    RetrieveStopped,
     SplitDone,
     StoreFailed,
 )
@@ -53,7 +54,7 @@ from getsh.results import (
 from getsh.shell import tables
 from getsh.shell.found import LiveMatches, find_header, find_summary, found_table
 from getsh.shell.paging import Paging
-from getsh.shell.progress import RetrieveProgress, objects_words
+from getsh.shell.progress import RetrieveProgress, human_size, objects_words
 from getsh.shell.tables import (
     PROSE,
     association_table,
@@ -195,6 +196,11 @@ class Renderer:
             self.console.print(Text("failed SOP instances: " + literal(", ".join(obj.failed_uids)), style="red"))
         for status in obj.failures:
             self.console.print(Text(f"an association ended with {literal(str(status))}", style="red"))
+
+    @show.register
+    def _(self, obj: RetrieveStopped) -> None:
+        self.progress.stop()
+        self.console.print(stopped_line(obj), soft_wrap=True)
 
     @show.register
     def _(self, obj: CompletenessChecked) -> None:
@@ -407,4 +413,18 @@ def replay_summary(done: ReplayDone) -> Text:
         text.append(f" ({duration(done.seconds)})", style="dim")
     if done.junit:
         text.append(f"; JUnit report: {literal(done.junit)}", style="dim")
+    return text
+
+
+def stopped_line(done: RetrieveStopped) -> Text:
+    """``get stopped at your request after 37 of 2000 C-GETs: 629 objects (5.8 MB) in /out, in 4.2 s``."""
+    text = Text("get stopped at your request ", style="bold yellow")
+    text.append(f"after {done.sent} of {done.total} C-GET{'s' * (done.total != 1)}" if done.sent else
+                "before any C-GET was sent")
+    objects = f"{done.received} object{'s' * (done.received != 1)}"
+    text.append(f": {objects} ({human_size(done.size)}) on disk in {literal(done.output_dir)}" if done.received else
+                ": nothing was received")
+    text.append(f", in {duration(done.seconds)}", style="dim")
+    if done.aborted:
+        text.append("; the association was aborted (the next command re-associates)", style="yellow")
     return text

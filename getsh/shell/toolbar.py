@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -33,7 +34,7 @@ def toolbar(ctx: Context) -> Callable[[], StyleAndTextTuples]:
         level = ctx.session.identifier.get("QueryRetrieveLevel", "-") or "-"
         keys = len(ctx.session.identifier)
         fields = {"aet": f"  {s['aet']}", "model": f"  model {s['model']}", "level": f"  level {level}",
-                  "keys": f"  keys {keys}", "output": f"  output {s['output']}"}
+                  "keys": f"  keys {keys}", "output": f"  output {home_short(s['output'])}"}
         room = _columns() - sum(len(part[1]) for part in parts) - 1
         for name in DROPPED_FIRST:  # a narrow terminal: the least useful go, the level stays whole
             if sum(len(literal(v)) for v in fields.values()) <= room:
@@ -53,3 +54,11 @@ def _columns() -> int:
         return get_app().output.get_size().columns
     except Exception:  # no application running (a test drawing it alone)
         return 200
+
+
+def home_short(path: str) -> str:
+    """A path under the home directory as ``~/…`` (the demo's output: ~/.local/share/getsh/demo-received)."""
+    home = os.path.expanduser("~").rstrip(os.sep)
+    if home and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home):]
+    return path

@@ -30,7 +30,7 @@ from pydicom import dcmread
 
 from getsh.dicom.demo.data import ArchiveEntry
 from getsh.dicom.demo.server import DemoServer
-from getsh.dicom.events import Received
+from getsh.dicom.events import GetDone, Received
 from getsh.dicom.storage.store import Storage
 from getsh.exitstatus import ExitStatus
 from tests.conftest import peer_missing
@@ -254,6 +254,98 @@ def test_max_objects_cancels_and_both_counts_are_shown(request: pytest.FixtureRe
     assert_kept(tmp_path, archive, received)
 
 
+# --- Ctrl-C stops the whole command: every request, every repeat ------------------------------
+
+def interrupt_when(shell: Shell, kind: type, *counts: int) -> None:
+    """Ctrl-C while the shell draws the n-th event of ``kind``, for each n in counts."""
+    show = shell.runner.renderer.show
+    seen = [0]
+
+    def drawing(obj: object) -> None:
+        show(obj)
+        if isinstance(obj, kind):
+            seen[0] += 1
+            if seen[0] in counts:
+                raise KeyboardInterrupt
+
+    shell.runner.renderer.show = drawing  # type: ignore[method-assign]
+
+
+def stopped_line(shown: str) -> re.Match[str]:
+    found = re.search(r"get stopped at your request after (\d+) of (\d+) C-GETs?: (\d+) objects? \(.+?\) on disk "
+                      r"in (\S+), in [\d.]+ (?:ms|s)", shown)
+    assert found, shown
+    return found
+
+
+def files_in(out: Path) -> list[Path]:
+    return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def test_ctrl_c_stops_a_repeated_get(shell: Shell, slow: SlowDemo, archive: list[ArchiveEntry],
+                                     tmp_path: Path) -> None:
+    """set repeat 50: the Ctrl-C in round 2 cancels that C-GET and no third one is sent; the summary
+    says how far it got and what is on disk; the association is kept."""
+    total = expected(archive)
+    slow.delay = 0.02
+    shell.run(f"connect 127.0.0.1 {slow.port}; output {tmp_path}; set repeat 50")
+    assoc = shell.ctx.session.link.assoc
+    interrupt_on(shell, total + 3)  # the third object of the second round
+    status, shown = shell.run(GET)
+
+    assert status is ExitStatus.WARNING, shown
+    assert "C-GET keys (2/50)" in shown and "(3/50)" not in shown
+    assert "C-GET Cancel" in shown and "cancelled at your request" in shown
+    stopped = stopped_line(shown)
+    received = shell.ctx.session.received
+    assert stopped.groups() == ("2", "50", str(len(received)), str(tmp_path))
+    assert total < len(received) < 2 * total
+    assert len(files_in(tmp_path)) == len(received)
+    assert shell.ctx.session.link.assoc is assoc and assoc is not None and assoc.is_established
+    assert "check keys" not in shown  # no completeness check after a stop
+
+    no_more_interrupts(shell)
+    status, shown = shell.run("set repeat 1; echo")
+    assert "C-ECHO Success" in shown and "associated" not in shown
+
+
+def test_ctrl_c_between_requests_stops_before_the_next(shell: Shell, slow: SlowDemo, tmp_path: Path) -> None:
+    """get A + B + C: a Ctrl-C while the first one's summary is drawn (no C-GET under way) sends no
+    other; the association stays, as nothing was under way."""
+    shell.run(f"connect 127.0.0.1 {slow.port}; output {tmp_path}")
+    assoc = shell.ctx.session.link.assoc
+    interrupt_when(shell, GetDone, 1)
+    status, shown = shell.run("get QueryRetrieveLevel=PATIENT PatientID=DEMO003 + PatientID=DEMO002 + "
+                              "PatientID=DEMO004")
+    assert status is ExitStatus.WARNING, shown
+    assert shown.count("C-GET keys:") == 1 and "C-GET Success" in shown
+    received = shell.ctx.session.received
+    assert stopped_line(shown).groups() == ("1", "3", str(len(received)), str(tmp_path))
+    assert "aborted" not in shown and len(files_in(tmp_path)) == len(received) == 4
+    assert shell.ctx.session.link.assoc is assoc and assoc is not None and assoc.is_established
+
+
+def test_a_second_ctrl_c_after_the_cancel_aborts(shell: Shell, slow: SlowDemo, tmp_path: Path) -> None:
+    """The first Ctrl-C cancels; a second while the cancelled C-GET's summary is drawn aborts the
+    association, as the docs say, and the summary says what is on disk; the next command re-associates."""
+    shell.run(f"connect 127.0.0.1 {slow.port}; output {tmp_path}; set repeat 3")
+    assoc = shell.ctx.session.link.assoc
+    interrupt_on(shell, 3)
+    interrupt_when(shell, GetDone, 1)
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.NETWORK, shown  # aborted, whenever the second Ctrl-C came
+    assert "cancelled at your request" in shown and "(2/3)" not in shown
+    received = shell.ctx.session.received
+    assert stopped_line(shown).groups() == ("1", "3", str(len(received)), str(tmp_path))
+    assert "the association was aborted (the next command re-associates)" in shown
+    assert assoc is not None and not assoc.is_established
+    assert len(files_in(tmp_path)) == len(received) >= 3
+
+    no_more_interrupts(shell)
+    status, shown = shell.run("echo")
+    assert status is ExitStatus.SUCCESS and "associated with ANY-SCP" in shown, shown
+
+
 # --- a peer that ignores C-CANCEL ---------------------------------------------------------------
 
 def test_a_peer_that_ignores_c_cancel_is_reported_honestly(shell: Shell, fake: list[FakeQR], tmp_path: Path) -> None:
@@ -384,3 +476,81 @@ def test_ctrl_c_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> None:
         assert "re-associating" not in screen()
     finally:
         subprocess.run([*base, "kill-server"], capture_output=True)
+
+
+def test_ctrl_c_stops_a_repeat_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> None:
+    """set repeat 2000 in tmux: one C-c stops the whole get (before: the loop carried on through single,
+    double and triple Ctrl-C); the summary counts what is on disk; the association is kept."""
+    from tests.repl.test_pty import start_terminal
+
+    slow.delay = 0.02
+    out = tmp_path / "out"
+    out.mkdir()
+    term = start_terminal(tmp_path, "")
+    try:
+        term.wait_for("getsh>", timeout=20)
+        term.keys(f"output {out}; set repeat 2000; connect 127.0.0.1 {slow.port}", "Enter")
+        term.wait_for("associated with")
+        term.keys(GET, "Enter", pause=0)
+        until(lambda: len(files_in(out)) >= 40, "three rounds on disk", term.screen, 30)
+        term.keys("C-c")
+        shown = term.wait_for("get stopped at your request", timeout=10)
+        stopped = stopped_line(shown.replace("\n", " "))
+        sent, kept = int(stopped[1]), int(stopped[3])
+        assert stopped[2] == "2000" and 3 <= sent < 2000 and stopped[4] == str(out)
+        time.sleep(1)
+        assert kept == len(files_in(out)) and f"C-GET keys ({sent + 1}/2000)" not in term.screen()
+        term.keys("echo", "Enter")
+        shown = term.wait_for("C-ECHO Success")
+        assert "re-associating" not in shown and "aborted" not in shown
+    finally:
+        term.close()
+
+
+def test_second_ctrl_c_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> None:
+    """C-c, then C-c again before the peer answers the C-CANCEL: the association is aborted, the summary
+    says what is on disk, and the next command re-associates (as docs/retrieving.md says). Before: only
+    'error: get: interrupted', and the association stayed open."""
+    from tests.repl.test_pty import start_terminal
+
+    slow.delay = 1.0
+    out = tmp_path / "out"
+    out.mkdir()
+    term = start_terminal(tmp_path, "")
+    try:
+        term.wait_for("getsh>", timeout=20)
+        term.keys(f"output {out}; connect 127.0.0.1 {slow.port}", "Enter")
+        term.wait_for("associated with")
+        term.keys(GET, "Enter", pause=0)
+        until(lambda: len(files_in(out)) >= 2, "two objects on disk", term.screen, 20)
+        term.keys("C-c", pause=0.3)
+        term.keys("C-c", pause=0)
+        shown = term.wait_for("the next command re-associates", timeout=10)
+        term.wait_for("error: C-GET aborted at your request")
+        shown = term.screen()
+        assert "association aborted" in shown and "cancelled at your request" not in shown
+        joined = " ".join(line.strip() for line in shown.splitlines())
+        stopped = stopped_line(joined)
+        assert stopped.group(1, 2) == ("1", "1") and int(stopped[3]) == len(files_in(out)) >= 2
+        assert "the association was aborted (the next command re-associates)" in joined
+        assert "get: interrupted" not in shown
+        term.keys("echo", "Enter")
+        shown = term.wait_for("C-ECHO Success")
+        assert "associated with ANY-SCP" in shown.split("error: C-GET aborted")[-1]
+    finally:
+        term.close()
+
+
+def test_ctrl_c_stops_a_get_of_several_rows(shell: Shell, slow: SlowDemo, tmp_path: Path) -> None:
+    """get 1-4 of the last find: one C-GET a row; Ctrl-C in the first stops the other three."""
+    shell.run(f"connect 127.0.0.1 {slow.port}; output {tmp_path}")
+    status, shown = shell.run("ls")
+    assert "4 matches at PATIENT level" in shown, shown
+    interrupt_on(shell, 2)
+    status, shown = shell.run("get 1-4")
+    assert status is ExitStatus.WARNING, shown
+    assert "C-GET row 1:" in shown and "C-GET row 2:" not in shown and "cancelled at your request" in shown
+    received = shell.ctx.session.received
+    assert stopped_line(shown).groups() == ("1", "4", str(len(received)), str(tmp_path))
+    assert len(files_in(tmp_path)) == len(received) >= 2
+    assert shell.ctx.session.link.is_open

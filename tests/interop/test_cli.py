@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,3 +177,37 @@ def test_one_shot_echo(demo_server) -> None:  # type: ignore[no-untyped-def]
     refused = run_getsh(["echo", "127.0.0.1", str(port)])
     assert refused.returncode == 7 and f"connection refused by 127.0.0.1:{port}" in refused.stderr
     assert run_getsh(["echo", "127.0.0.1"]).returncode == 1
+
+
+def test_dash_c_with_a_wrong_called_ae_prints_the_rejection_once(dcmqrscp) -> None:  # type: ignore[no-untyped-def]
+    """The peer on the command line refuses the association: -c's commands (or piped lines) would each
+    meet the same refusal and print it again; they are not run, and the status is the refusal's."""
+    rejection = ("association rejected permanently by the service user: called AE title not recognised "
+                 f"(WRONGAE @ 127.0.0.1:{dcmqrscp.port})")
+    for args, stdin in ((["-c", "echo; echo"], None), ([], "echo\necho\n")):
+        result = run_getsh([*args, "-aec", "WRONGAE", "127.0.0.1", str(dcmqrscp.port)], stdin=stdin)
+        assert result.returncode == 7, result.stderr
+        assert result.stderr.count(rejection) == 1, result.stderr
+        assert "the commands were not run: no association with the peer given" in result.stderr
+        assert "C-ECHO" not in result.stdout
+    ok = run_getsh(["-c", "echo", "-aec", dcmqrscp.ae_title, "127.0.0.1", str(dcmqrscp.port)])
+    assert ok.returncode == 0 and "C-ECHO Success" in ok.stdout
+
+
+def test_the_demo_output_is_its_own_unless_the_user_chose_one(tmp_path: Path) -> None:
+    """--demo stores under GETSH_HOME/demo-received, not in the directory it was started from; -od (or a
+    config file's output) wins, and then nothing is said about it."""
+    home = tmp_path / "home"
+    get = "get QueryRetrieveLevel=PATIENT PatientID=DEMO003; output"
+    result = subprocess.run([sys.executable, "-m", "getsh", "--demo", "-c", get], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "GETSH_HOME": str(home), "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert f"received objects go to {home / 'demo-received'}" in result.stdout
+    assert f"output = {home / 'demo-received'} (--demo)" in result.stdout, result.stdout
+    assert len(list((home / "demo-received").iterdir())) == 4 and sorted(tmp_path.iterdir()) == [home]
+
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    result = run_getsh(["--demo", "-od", str(chosen), "-c", get], env={"GETSH_HOME": str(home)})
+    assert result.returncode == 0 and "received objects go to" not in result.stdout, result.stderr
+    assert len(list(chosen.iterdir())) == 4

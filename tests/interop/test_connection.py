@@ -204,3 +204,51 @@ def test_peer_abort_while_idle_is_reported_on_the_next_command(shell: Shell) -> 
         assert status is ExitStatus.SUCCESS and "C-ECHO Success" in shown
     finally:
         server.shutdown()
+
+
+# --- connect replaces the association only once the new one is established ----------------------
+
+def test_a_failed_connect_leaves_the_working_association_as_it_was(shell: Shell, dcmqrscp) -> None:  # type: ignore[no-untyped-def]
+    """connect to a wrong port, or with a wrong AE title: before, the working association was released
+    first and the session was left with none."""
+    status, shown = shell.run(f"connect 127.0.0.1 {dcmqrscp.port} --aec {dcmqrscp.ae_title}")
+    assoc = shell.ctx.session.link.assoc
+    assert status is ExitStatus.SUCCESS and assoc is not None
+    wrong = free_port()
+    status, shown = shell.run(f"connect 127.0.0.1 {wrong}")
+    assert status is ExitStatus.NETWORK and f"connection refused by 127.0.0.1:{wrong}" in shown
+    assert f"still associated with TESTQR @ 127.0.0.1:{dcmqrscp.port} as GETSCU, as before" in shown
+    assert "released" not in shown
+    status, shown = shell.run(f"connect 127.0.0.1 {dcmqrscp.port} --aec WRONGAE --aet OTHER")
+    assert status is ExitStatus.NETWORK and "called AE title not recognised" in shown
+    assert "still associated with TESTQR" in shown
+
+    assert shell.ctx.session.link.assoc is assoc and assoc.is_established
+    assert (shell.ctx.settings["aec"], shell.ctx.settings["aet"]) == ("TESTQR", "GETSCU")
+    assert str(shell.ctx.session.peer) == f"127.0.0.1:{dcmqrscp.port}"
+    status, shown = shell.run("echo")
+    assert status is ExitStatus.SUCCESS and "C-ECHO Success" in shown and "associat" not in shown
+    assert shell.ctx.session.link.assoc is assoc
+
+    status, shown = shell.run(f"connect 127.0.0.1 {dcmqrscp.port}")  # a working connect: released, then the new one
+    assert status is ExitStatus.SUCCESS
+    assert shown.index("released the association") < shown.index("associated with TESTQR")
+    assert not assoc.is_established and shell.ctx.session.link.assoc is not assoc
+
+
+def test_a_peer_that_allows_one_association_is_reconnected_by_releasing_first(  # type: ignore[no-untyped-def]
+        shell: Shell, archive, make_dcmqrscp) -> None:
+    """dcmqrscp with MaxAssociations = 1 refuses a second association with A-ASSOCIATE-RJ 'local limit
+    exceeded': connect says so, releases the one it has, and associates again."""
+    peer = make_dcmqrscp([e.path for e in archive[:3]], max_associations=1)
+    status, shown = shell.run(f"connect 127.0.0.1 {peer.port} --aec TESTQR")
+    first = shell.ctx.session.link.assoc
+    assert status is ExitStatus.SUCCESS and first is not None
+    status, shown = shell.run(f"connect 127.0.0.1 {peer.port} --aec TESTQR")
+    assert status is ExitStatus.SUCCESS, shown
+    assert (f"TESTQR @ 127.0.0.1:{peer.port} refused a second association (local limit exceeded: it allows one "
+            "at a time): releasing the current one first, then associating again") in shown
+    assert shown.index("local limit") < shown.index("released the association") < shown.index("associated with")
+    assert not first.is_established and shell.ctx.session.link.is_open
+    status, shown = shell.run("echo")
+    assert status is ExitStatus.SUCCESS and "C-ECHO Success" in shown

@@ -140,3 +140,31 @@ def test_a_plain_shell_prompts_first_and_loads_behind_the_prompt(tmp_path: Path)
         assert exit_status(term) == "0"
     finally:
         term.close()
+
+
+def test_the_demo_keeps_what_it_retrieves_in_a_directory_of_its_own(tmp_path: Path) -> None:
+    """getsh --demo started in a git clone wrote its objects there, repeated gets adding _1 copies. Its
+    output is now a directory of its own under getsh's data directory, named at start-up and in the
+    toolbar; an output the user chose (-od, a config file, typed) is kept."""
+    if shutil.which("tmux") is None:
+        peer_missing("tmux is not installed (scripts/test installs it)")
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    home = tmp_path / "home"
+    command = (f"cd {shlex.quote(str(clone))} && unset COLUMNS LINES && HOME={shlex.quote(str(tmp_path))} "
+               f"GETSH_HOME={shlex.quote(str(home))} {shlex.quote(sys.executable)} -m getsh --demo; sleep 60")
+    term = Terminal(command, f"getsh-test-{tmp_path.name}")
+    try:
+        received = home / "demo-received"
+        screen = term.wait_for("getsh>")
+        assert f"received objects go to {received} (the demo's own directory; output DIR chooses another)" in screen
+        term.wait_for("output ~/home/demo-received")  # the toolbar names it
+        for _ in range(2):
+            term.keys("get QueryRetrieveLevel=PATIENT PatientID=DEMO003", "Enter")
+            term.wait_for("C-GET Success")
+            term.keys("C-l")
+        assert list(clone.iterdir()) == []
+        names = sorted(p.name for p in received.iterdir())
+        assert len(names) == 8 and sum(name.endswith("_1") for name in names) == 4
+    finally:
+        term.close()

@@ -98,6 +98,28 @@ def _unsolicited(event: evt.Event) -> None:
         abort_for(assoc, f"a {name} that belongs to no request (none was running)")
 
 
+class PeerEnd:
+    """How the peer ended one association (pynetdicom's thread fills it in): each association has its
+    own, so one being opened cannot change what is known of the one in use."""
+
+    def __init__(self) -> None:
+        self.abort: Any = None  # the A-ABORT / A-P-ABORT indication
+        self.abort_pdu: PeerAbort | None = None  # the A-ABORT PDU the peer sent, if it did (its source, reason)
+        self.closed_by_peer = False
+
+    def on_acse(self, event: evt.Event) -> None:
+        primitive = event.primitive  # type: ignore[attr-defined]
+        if isinstance(primitive, (A_ABORT, A_P_ABORT)):
+            self.abort = primitive
+
+    def on_pdu(self, event: evt.Event) -> None:
+        self.abort_pdu = PeerAbort.of(event.pdu) or self.abort_pdu
+
+    def on_close(self, event: evt.Event) -> None:
+        # After our own A-ABORT (a DIMSE timeout, a second Ctrl-C) the close is ours, not the peer's.
+        self.closed_by_peer = not event.assoc.is_aborted
+
+
 class Link:
     """Owns the session's association and knows when it must be renewed."""
 
@@ -106,9 +128,7 @@ class Link:
         self.request: AssociationRequest | None = None
         self.opened_at: float | None = None
         self.last_used: float | None = None
-        self._abort: Any = None
-        self._abort_pdu: PeerAbort | None = None  # the A-ABORT the peer sent, if it did
-        self._closed_by_peer = False
+        self._end = PeerEnd()
         self._ours_closed = False
         self._distrusted = ""  # why getsh aborted an association it could no longer vouch for
 
@@ -129,7 +149,7 @@ class Link:
             return f"the peer sent {why}; getsh aborted the association"
         if self.assoc.is_released:
             return "the peer released the association"
-        return describe_abort(self._abort, self._closed_by_peer, self._abort_pdu)
+        return describe_abort(self._end.abort, self._end.closed_by_peer, self._end.abort_pdu)
 
     def state(self, wanted: AssociationRequest | None) -> str:
         """none / open / stale / closed, as shown in the toolbar and ``status``."""
@@ -181,9 +201,14 @@ class Link:
         return self.assoc, event
 
     def open(self, request: AssociationRequest, timeouts: Timeouts, reason: str = "") -> Associated:
-        """Associate now, replacing any association we had; NetworkError says why it failed."""
-        if self.is_open:
-            self.close(abort=False)
+        """Associate now, replacing any association we had (see ``replace``)."""
+        return self.replace(request, timeouts, reason)[1]
+
+    def replace(self, request: AssociationRequest, timeouts: Timeouts, reason: str = "",
+                abort: bool = False) -> tuple[Released | None, Associated]:
+        """Associate now. The new association replaces ours only once it is established: ours is then
+        released (aborted with ``abort``), and the Released event says so; a failure (NetworkError,
+        ``Rejected`` for an A-ASSOCIATE-RJ) leaves ours as it was."""
         address = resolve(request.peer.host, request.peer.port)
         ae = AE(ae_title=request.calling_ae)
         ae.acse_timeout = timeouts.acse
@@ -194,17 +219,13 @@ class Link:
         # pynetdicom types these lists with every item kind it takes (invariant lists): say what they are
         roles: list[Any] = [build_role(cx.abstract_syntax, scp_role=True) for cx in request.plan.contexts
                             if cx.scp_role]
-        self._abort = None
-        self._abort_pdu = None
-        self._closed_by_peer = False
-        self._ours_closed = False
-        self._distrusted = ""
+        end = PeerEnd()
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, _nodelay),
             (evt.EVT_CONN_OPEN, lambda event: bound_pdu_reads(event.assoc, request.max_pdu)),
-            (evt.EVT_ACSE_RECV, self._on_acse),
-            (evt.EVT_PDU_RECV, self._on_pdu),
-            (evt.EVT_CONN_CLOSE, self._on_close),
+            (evt.EVT_ACSE_RECV, end.on_acse),
+            (evt.EVT_PDU_RECV, end.on_pdu),
+            (evt.EVT_CONN_CLOSE, end.on_close),
             (evt.EVT_DIMSE_RECV, _unsolicited),
         ]
         started = time.monotonic()
@@ -219,8 +240,8 @@ class Link:
                 evt_handlers=handlers,
             )
         if not assoc.is_established:
-            self.assoc = None
-            self.request = None
+            if not self.is_open:  # nothing usable is left as it was: the next attempt starts afresh
+                self.assoc, self.request = None, None
             elapsed = time.monotonic() - started
             why = diagnosis(assoc)
             if why:
@@ -228,13 +249,15 @@ class Link:
                     assoc.dul.socket.close()
                 raise NetworkError(f"association request to {request.called_ae} @ {request.peer}: the peer sent "
                                    f"{why}; getsh aborted it", "the peer is at fault: check its log")
-            raise association_failure(assoc, request, timeouts, errors, elapsed, self._abort, self._closed_by_peer,
-                                      self._abort_pdu)
-        self.assoc = assoc
-        self.request = request
+            raise association_failure(assoc, request, timeouts, errors, elapsed, end.abort, end.closed_by_peer,
+                                      end.abort_pdu)
+        released = self.close(abort=abort) if self.is_open else None
+        self.assoc, self.request, self._end = assoc, request, end
+        self._ours_closed = False
+        self._distrusted = ""
         self.opened_at = self.last_used = time.monotonic()
         infos = self.context_infos()
-        return Associated(
+        return released, Associated(
             peer=str(request.peer),
             calling_ae=request.calling_ae,
             called_ae=request.called_ae,
@@ -296,7 +319,7 @@ class Link:
             closed = True
         if not closed:
             return
-        self._closed_by_peer = True
+        self._end.closed_by_peer = True
         settle(assoc)
         if assoc.is_established:
             assoc.abort()
@@ -355,17 +378,3 @@ class Link:
             contexts=tuple(self.context_infos()),
             budget=MAX_CONTEXTS,
         )
-
-    # --- event handlers (called on pynetdicom's thread) -----------------------------------
-
-    def _on_acse(self, event: evt.Event) -> None:
-        primitive = event.primitive  # type: ignore[attr-defined]
-        if isinstance(primitive, (A_ABORT, A_P_ABORT)):
-            self._abort = primitive
-
-    def _on_pdu(self, event: evt.Event) -> None:
-        self._abort_pdu = PeerAbort.of(event.pdu) or self._abort_pdu
-
-    def _on_close(self, event: evt.Event) -> None:
-        # After our own A-ABORT (a DIMSE timeout, a second Ctrl-C) the close is ours, not the peer's.
-        self._closed_by_peer = not event.assoc.is_aborted

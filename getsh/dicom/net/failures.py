@@ -62,6 +62,19 @@ PROVIDER_REASONS = {
 }
 
 
+class Rejected(NetworkError):
+    """An A-ASSOCIATE-RJ: its source and reason (diagnostic), as PS3.8 numbers them."""
+
+    def __init__(self, message: str, hint: str, source: int, reason: int) -> None:
+        super().__init__(message, hint)
+        self.source, self.reason = source, reason
+
+    @property
+    def local_limit(self) -> bool:
+        """The peer has as many associations as it allows (some allow one per calling AE)."""
+        return (self.source, self.reason) == (3, 2)
+
+
 @dataclass(frozen=True)
 class PeerAbort:
     """An A-ABORT PDU the peer sent, as it came off the wire: its source and reason (PS3.8 9.3.8).
@@ -167,7 +180,7 @@ def association_failure(
         hint = REJECT_HINTS.get((source, diagnostic), "")
         if result == 2 and "later" not in hint:  # transient: the same request may succeed later
             hint = f"{hint}; {TRANSIENT_HINT}" if hint else TRANSIENT_HINT
-        return NetworkError(message.replace("  ", " "), hint)
+        return Rejected(message.replace("  ", " "), hint, source, diagnostic)
     tcp = next((m.split(":", 1)[1].strip() for m in log if m.startswith("TCP Initialisation Error")), "")
     if tcp:
         if "timed out" in tcp:

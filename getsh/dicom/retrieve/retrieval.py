@@ -15,16 +15,18 @@ the screen. A C-MOVE or a parallel retrieve is meant to plan the same way and yi
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.events import Associated, FindDone, GetDone, Notice, Received, SplitDone
+from getsh.dicom.events import Associated, FindDone, GetDone, Notice, Received, RetrieveStopped, SplitDone
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys import qr_keys
 from getsh.dicom.net.association import contexts_of
@@ -34,7 +36,7 @@ from getsh.dicom.net.presentation import GET_MODELS
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
 from getsh.dicom.query.find import FindRun
-from getsh.dicom.retrieve.bounds import Bounds, Watch
+from getsh.dicom.retrieve.bounds import AT_YOUR_REQUEST, Bounds, Watch
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.status import (
@@ -128,21 +130,48 @@ class Retrieval:
         self.classes: tuple[str, ...] = options.accept  # the storage classes the request's objects may have
         self.discovered = False  # whether the peer named them (accept auto)
         self.listed: tuple[str, ...] | None = None  # the classes a C-FIND after a failure found (None: not asked)
+        self.presses = 0  # Ctrl-Cs taken so far, by the C-GETs' loops or between them
+        self.sent = 0  # C-GETs sent (requests × repeat; a split one counts once)
+        self.summarised = False  # the last C-GET ended with its own summary (a GetDone)
+        self.exchanging = False  # an association or a C-FIND is under way (see _exchange)
+        self.aborted = False  # Ctrl-C aborted the association
 
     def run(self) -> Iterator[object]:
         """Check every request and make the storage first: nothing is sent if either fails. A limit
-        reached ends the retrieve: no request is sent after it."""
+        reached ends the retrieve: no request is sent after it. So does Ctrl-C: the first cancels the
+        C-GET under way (or stops before the next one), the second aborts; the summary says how far
+        it got (``RetrieveStopped``)."""
         yield from self._check()
         storage = self.options.make_storage()
-        options = self.options
         self.started = time.monotonic()
+        try:
+            yield from self._rounds(storage)
+        except KeyboardInterrupt:  # taken outside a C-GET's own loop: between requests, or while drawing
+            self._pressed()
+        except NetworkError:
+            if not self.presses:
+                raise
+            self.aborted = True  # the second Ctrl-C aborted the C-GET under way: say what is on disk first
+            yield from self._summary(storage, always=True)
+            raise
+        if self.presses:
+            yield from self._summary(storage)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether Ctrl-C ended the retrieve early."""
+        return self.presses > 0
+
+    def _rounds(self, storage: Storage) -> Iterator[object]:
+        options = self.options
         for request in self.requests:
             classes = options.accept
             self.listed = None
             for round_ in range(1, options.repeat + 1):
-                if self.limit:
+                if self.limit or self.presses:
                     return
                 name = request.label if options.repeat == 1 else f"{request.label} ({round_}/{options.repeat})"
+                self.sent += 1
                 if options.discover and round_ == 1:
                     classes = yield from self._discover(request.identifier)
                 self.classes = tuple(classes)
@@ -151,6 +180,32 @@ class Retrieval:
                     yield from self._get(request.identifier, storage, name)
                 else:
                     yield from self._split_get(request.identifier, storage, name, groups)
+
+    def _pressed(self) -> None:
+        """A Ctrl-C raised outside a C-GET's loop. A second one, or one that came while an association
+        was being opened or a C-FIND ran (the exchange is half done), aborts the association."""
+        self.presses += 1
+        if self.presses >= 2 or self.exchanging:
+            self.session.forget()
+            self.aborted = True
+
+    def _summary(self, storage: Storage, always: bool = False) -> Iterator[object]:
+        """How far a retrieve that Ctrl-C ended got: when it was one of several C-GETs, or the last one's
+        own summary did not come (aborted, or stopped before it was sent). A press meanwhile is ignored."""
+        total = len(self.requests) * self.options.repeat
+        if not (always or total > 1 or not self.summarised):
+            return
+        with contextlib.suppress(KeyboardInterrupt):
+            yield RetrieveStopped(self.sent, total, len(self.received), sum(r.size for r in self.received),
+                                  storage.root, time.monotonic() - self.started, aborted=self.aborted)
+
+    @contextmanager
+    def _exchange(self) -> Iterator[None]:
+        """An exchange with the peer that a KeyboardInterrupt would leave half done (associating, a
+        C-FIND): the flag stays set when one unwinds it, so ``_pressed`` aborts."""
+        self.exchanging = True
+        yield
+        self.exchanging = False
 
     def _check(self) -> Iterator[Notice]:
         for request in self.requests:
@@ -162,10 +217,11 @@ class Retrieval:
 
     def _discover(self, identifier: Dataset) -> Generator[object, None, tuple[str, ...]]:
         """accept auto: ask the peer which storage classes the objects have, then propose exactly those."""
-        assoc, event = self.session.associate(None)
+        with self._exchange():
+            assoc, event = self.session.associate(None)
+            found = discover_classes(assoc, identifier, self.options.model)
         if event is not None:
             yield event
-        found = discover_classes(assoc, identifier, self.options.model)
         self.session.learned(found.classes)
         self.discovered = bool(found.classes)
         if found.classes:
@@ -179,7 +235,9 @@ class Retrieval:
     def _get(self, identifier: Dataset, storage: Storage, name: str, group: ClassGroup | None = None,
              part: str = "") -> Generator[object, None, GetDone]:
         """One C-GET on an association proposing ``group``'s classes (None: the session's); returns its result."""
-        assoc, event = self.session.associate(group)
+        with self._exchange():
+            assoc, event = self.session.associate(group)
+        self.summarised = False
         if event is not None:
             yield event
         unusable = unusable_for_get(assoc, self.options.model)  # nothing is sent that could not work
@@ -210,6 +268,8 @@ class Retrieval:
         finally:  # the worker has ended: what it stored, even when no final response came
             self.received += run.tally.received
             self.limit = self.limit or run.brakes.limit
+            self.presses += run.brakes.interrupts
+        self.summarised = True
         ignored = ignored_preference(self.options.prefer, contexts_of(assoc), finished[-1].received)
         if ignored:
             yield Notice(ignored)
@@ -279,7 +339,9 @@ class Retrieval:
             return None
         run = FindRun(assoc, identifier, model, level, (), self.session.next_message_id(), limit=1,
                       cancel_grace=self.options.bounds.cancel_grace)
-        found = [item for item in run.run() if isinstance(item, FindDone)]
+        with self._exchange():
+            found = [item for item in run.run() if isinstance(item, FindDone)]
+        self.presses += (run.cancelled == AT_YOUR_REQUEST) + run.aborted.startswith(AT_YOUR_REQUEST)
         status = found[-1].status if found else None
         if status is None or status.category not in ("Success", "Cancel"):
             return None
@@ -293,7 +355,7 @@ class Retrieval:
                      f"(128 presentation contexts each): the C-GET is sent on each in turn")
         dones: list[GetDone] = []
         for number, classes in enumerate(groups, 1):
-            if self.limit:
+            if self.limit or self.presses:
                 break
             part = f"{number} of {len(groups)}"
             group = ClassGroup(f"association {part}", classes)

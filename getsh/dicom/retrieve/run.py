@@ -306,6 +306,7 @@ class GetRun:
                 if not answer.final:
                     settle(self.assoc)  # the responses ended without a final one
                     drop_spool(self.assoc)
+            self.brakes.interrupts += self.ctrl_c.take()  # pressed after the last pass: counted, too late to cancel
         finally:
             if not answer.ended and worker.is_alive():
                 # Left while the C-GET runs (the shell stopped listening, or a bug): the association
