@@ -9,8 +9,11 @@ Why it is shaped this way:
   the child runner's renderer only tags errors and checks with ``file:line``.
 - A command that fails stops the replay unless the ``expect`` lines right after it judge
   its outcome (``expect error …``, ``expect status …``): then they decide.
-- The exit status is the worst of: 3 a script error, 2 a command failed, 1 an expectation
-  did not hold, 0 all held.
+- The exit status is the worst (exitstatus.worst) of the statuses of the lines that failed, as
+  ``-c`` would end with them: 3 a script error, 7 the archive could not be reached, 9 an
+  expectation did not hold, 6 a get the peer failed … (one table for every mode:
+  docs/getting-started.md), 0 when all went well.
+- ``-q`` (log-level fatal) leaves out the echo of each line (not with ``--step``, which asks about it).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from getsh.errors import GetshError
-from getsh.exitstatus import ExitStatus
-from getsh.registry import Invocation, Registry
+from getsh.exitstatus import ExitStatus, worst
+from getsh.registry import Invocation, Registry, split_spans
 from getsh.results import Check, Outcome, ReplayDone, ScriptProblems, ScriptStep
 from getsh.script.junit import Case, junit_xml
 from getsh.script.reading import LocatedError, ScriptError, Statement, read_script
@@ -36,8 +39,8 @@ if TYPE_CHECKING:
     from getsh.runner import Renderer, Runner
 
 MAX_DEPTH = 8  # scripts sourcing scripts
-# What stops a replay, worst first, and the exit status it earns.
-STATUSES = {"script": ExitStatus.SCRIPT, "command": ExitStatus.ERROR, "expectation": ExitStatus.USAGE}
+# What stops a replay, and the exit status it earns (a command's is its own: 7 refused, 6 a failed get …).
+STATUSES = {"script": ExitStatus.SCRIPT, "expectation": ExitStatus.EXPECTATION}
 STOP_REASONS = {"script": "a script it sources has errors", "command": "a command failed",
                 "expectation": "an expectation did not hold"}
 
@@ -100,7 +103,8 @@ def validate(ctx: Context, registry: Registry, path: str, variables: Mapping[str
         except ScriptError as error:
             return lines, [error]
         except GetshError as error:
-            return lines, [ScriptError(statement.at(error.column), error.message, error.hint)]
+            return lines, [ScriptError(statement.at(error.column or _column(statement, error)), error.message,
+                                       error.hint)]
         lines.append(Line(statement, invocation))
     return lines, problems
 
@@ -153,7 +157,8 @@ class Replay:
             return
         if self.options.dry_run:
             for line in lines:
-                yield ScriptStep(line.statement.where, line.statement.text, dry_run=True)
+                if not self._quiet():
+                    yield ScriptStep(line.statement.where, line.statement.text, dry_run=True)
                 self.cases.append(Case(line.statement.where, line.statement.text, _kind(line), "passed"))
             yield self._done(started, ExitStatus.SUCCESS, lines, dry_run=True)
             return
@@ -166,13 +171,14 @@ class Replay:
     def _run(self, runner: Runner, lines: list[Line], started: float) -> Iterator[object]:
         located = LocatedRenderer(runner.renderer)
         child = runner.rendering_to(located)
-        counts = {"script": 0, "command": 0, "expectation": 0}
+        status = ExitStatus.SUCCESS
         stopped_at = reason = ""
         index = 0
         while index < len(lines):
             line = lines[index]
             where, text = line.statement.where, line.statement.text
-            yield ScriptStep(where, text)
+            if self.options.step or not self._quiet():
+                yield ScriptStep(where, text)
             if self.options.step and not line.is_expect:
                 answer = self._ask()
                 if answer != "y":
@@ -198,7 +204,7 @@ class Replay:
                     located.error(GetshError(message, "the summary above says more"))
                 self.cases.append(Case(where, text, category, "failure" if category == "expectation" else "error",
                                        message, detail, seconds))
-                counts[category] += 1
+                status = worst(status, STATUSES.get(category, outcome.status))
                 if not self.options.keep_going:
                     stopped_at, reason = where, STOP_REASONS[category]
                     break
@@ -209,9 +215,7 @@ class Replay:
         done_at = len(self.cases)
         self.cases += [Case(ln.statement.where, ln.statement.text, _kind(ln), "skipped",
                             f"not run: the replay stopped at {stopped_at}") for ln in lines[done_at:]]
-        status = next((s for c, s in STATUSES.items() if counts[c]), ExitStatus.SUCCESS)
-        yield self._done(started, status, lines, failed=counts["command"] + counts["script"],
-                         expectations_failed=counts["expectation"], stopped_at=stopped_at, reason=reason)
+        yield self._done(started, status, lines, stopped_at=stopped_at, reason=reason)
 
     @staticmethod
     def _expects_after(lines: list[Line], index: int) -> list[Line]:
@@ -221,6 +225,10 @@ class Replay:
                 break
             following.append(line)
         return following
+
+    def _quiet(self) -> bool:
+        """-q: only what went wrong and the summary; the echo of each line is left out."""
+        return bool(self.ctx.settings["log-level"] == "fatal")
 
     def _ask(self) -> str:
         """y, n or q, read from the environment's input (end of input: q). Enter means yes."""
@@ -246,8 +254,9 @@ class Replay:
 
     def _done(self, started: float, status: ExitStatus, lines: list[Line], **details: Any) -> ReplayDone:
         seconds = time.perf_counter() - started
-        commands = [c for c in self.cases if c.kind != "expectation"]
-        checks = [c for c in self.cases if c.kind == "expectation"]
+        ended = {c.where: c.result for c in self.cases}  # each line's case: passed, failure, error, skipped
+        commands = [ended.get(ln.statement.where, "skipped") for ln in lines if not ln.is_expect]
+        checks = [ended.get(ln.statement.where, "skipped") for ln in lines if ln.is_expect]
         junit = self.options.junit or ""
         if junit:
             try:
@@ -255,11 +264,10 @@ class Replay:
             except OSError as exc:
                 raise GetshError(f"cannot write the JUnit report {junit}: {exc.strerror or exc}") from None
         return ReplayDone(
-            path=self.path, status=status, commands=sum(1 for ln in lines if not ln.is_expect),
-            ran=sum(1 for c in commands if c.result != "skipped" and c.text),
-            failed=details.pop("failed", 0), expectations=sum(1 for ln in lines if ln.is_expect),
-            held=sum(1 for c in checks if c.result == "passed"),
-            expectations_failed=details.pop("expectations_failed", 0), seconds=seconds, junit=junit, **details,
+            path=self.path, status=status, commands=len(commands), ran=sum(1 for c in commands if c != "skipped"),
+            failed=sum(1 for c in commands if c in ("failure", "error")), expectations=len(checks),
+            held=checks.count("passed"), expectations_failed=sum(1 for c in checks if c in ("failure", "error")),
+            seconds=seconds, junit=junit, **details,
         )
 
 
@@ -267,6 +275,12 @@ def _stopped_before(path: str, problems: list[ScriptError]) -> str:
     """Why nothing ran: the script (or one it sources) could not be read, or a line of it is bad."""
     unreadable = all(p.where in (path, "") for p in problems)
     return f"{'it cannot be read' if unreadable else 'a bad line stops it'}: nothing was run"
+
+
+def _column(statement: Statement, error: GetshError) -> int:
+    """Where on the line the word a declaration's check blamed starts (1 when none is)."""
+    word = getattr(error, "word", None)
+    return next((column for text, column in split_spans(statement.text) if word and word in text), 1)
 
 
 def _same_file(path: str, others: list[str]) -> bool:
@@ -287,6 +301,6 @@ def _problem(line: Line, outcome: Outcome) -> tuple[str, str, str] | None:
         return "expectation", f"expected {check.expectation}, found {check.found}", ""
     if outcome.status is ExitStatus.SCRIPT:  # a script it sourced has bad lines
         return "script", outcome.error or "the script it runs has errors", outcome.hint
-    if line.is_expect or outcome.status is ExitStatus.USAGE:  # an expect that could not run; a sourced one failed
+    if line.is_expect or outcome.status is ExitStatus.EXPECTATION:  # an expect that could not run; a sourced one failed
         return "expectation", outcome.error or "an expectation did not hold", outcome.hint
     return "command", outcome.error or ending(outcome), outcome.hint
