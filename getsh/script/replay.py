@@ -227,7 +227,7 @@ class Replay:
         return following
 
     def _quiet(self) -> bool:
-        """-q: only what went wrong and the summary; the echo of each line is left out."""
+        """-q (log-level fatal): the echo of each line is left out; errors still name their file:line."""
         return bool(self.ctx.settings["log-level"] == "fatal")
 
     def _ask(self) -> str:
