@@ -149,7 +149,7 @@ class Check:
 
     @property
     def exit_status(self) -> ExitStatus:
-        return ExitStatus.SUCCESS if self.held else ExitStatus.USAGE
+        return ExitStatus.SUCCESS if self.held else ExitStatus.EXPECTATION
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,11 @@ class ReplayDone:
     @property
     def exit_status(self) -> ExitStatus:
         return self.status
+
+    @property
+    def not_run(self) -> int:
+        """Expectations that never ran: the replay stopped before them, or --step skipped them."""
+        return self.expectations - self.held - self.expectations_failed
 
 
 @dataclass(frozen=True)

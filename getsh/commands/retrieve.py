@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,9 +24,28 @@ from getsh.dicom.retrieve.bounds import Bounds
 from getsh.dicom.retrieve.retrieval import Request, Retrieval, RetrieveOptions, SessionHooks, requests_for
 from getsh.dicom.storage.header_scan import with_header
 from getsh.errors import UsageError
-from getsh.registry import Arg, Suggestion, command
+from getsh.registry import Arg, Invocation, Suggestion, command
 from getsh.results import TABLE_ROWS, ObjectView, ReceivedTable, RecordAs
 from getsh.setting_values import one_or_more
+
+# A word without '=' that can only mean a key: a keyword, a tag, a sequence path. Another one (q1.dcm, dir/q)
+# may name a query file a line before it writes (save q1.dcm): it is left to the run.
+_KEY_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9]*|\(?[0-9A-Fa-f]{4},?[0-9A-Fa-f]{4}.*|.*\[[0-9]*\].*")
+
+
+def _check_items(invocation: Invocation) -> None:
+    """A replay's first pass (and --dry-run) rejects a key of a get line that running it would: only the
+    words that are keys, not row numbers, '.', '+' or query files."""
+    for item in invocation.args.items:
+        if item in ("+", HERE) or is_selection(item) or ("=" not in item and not _KEY_LIKE.fullmatch(item)):
+            continue
+        if "=" not in item and _is_file(item):
+            continue
+        try:
+            ident.parse_key(item)
+        except UsageError as error:
+            error.word = error.word or item
+            raise
 
 
 def _key_or_file(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
@@ -84,6 +104,7 @@ Examples:
               "without it, only rows that came with an instance count are checked",
               option="--check", flag=True, default=False)],
     category="retrieve",
+    check=_check_items,
 )
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     requests, notices, recorded = _requests(ctx, args.items, args.exact)

@@ -37,6 +37,9 @@ in its canonical form as it runs, flushed line by line. A command that ended wit
 is written commented out, with the error, unless an 'expect error', 'expect status' or
 'expect matched' right after it held: then the script checks that failure. Secret settings are never written.
 Commands that only look (help, status, keys, received, history…) are not written.
+The peer and the output directory are written as variables, the recorded values their
+defaults (connect ${{GETSH_HOST:-pacs}} ${{GETSH_PORT:-104}}; GETSH_AEC, GETSH_AET, GETSH_OUTPUT):
+getsh run FILE --var GETSH_PORT=11112 replays it against another archive.
 Without FILE: says whether a recording is running.
 
 Examples:
@@ -176,7 +179,7 @@ _FORMS = "\n".join(f"  {'expect ' + k + ' ' + form:<46} {meaning}" for k, (form,
 
 @command(
     "expect",
-    "check the last get (or the command before): in a script, one that does not hold fails it (exit 1)",
+    "check the last get (or the command before): in a script, one that does not hold fails it (exit 9)",
     help=f"""
 Forms (OP is one of = != < <= > >=, and = when left out):
 {_FORMS}

@@ -83,7 +83,7 @@ def substitute(text: str, variables: Mapping[str, str], where: str) -> str:
         name, default_given, default = body.partition(":-")
         if not _NAME.fullmatch(name):
             raise ScriptError(at, f"'${{{shown}}}': {excerpt(name)} is not a variable name",
-                              "names are letters, digits and _, e.g. ${PORT} or ${PORT:-11112}")
+                              "names are letters, digits and _, e.g. ${GETSH_PORT} or ${GETSH_PORT:-11112}")
         if variables.get(name):
             return variables[name]
         if default_given:

@@ -1,7 +1,9 @@
 """Recording a session into a script, as it goes: the header, then each command in canonical form.
 
 A recording is the canonical form of each command as the runner dispatched it, so a replay
-(replay.py) hands each line back to the runner as if typed. Secrets never reach the file.
+(replay.py) hands each line back to the runner as if typed. Secrets never reach the file. The peer
+and the output directory are written as variables whose defaults are the recorded values
+(``connect ${GETSH_HOST:-127.0.0.1} ${GETSH_PORT:-11112}``), so one recording checks another archive.
 """
 
 from __future__ import annotations
@@ -24,6 +26,38 @@ if TYPE_CHECKING:
     from getsh.dicom.net.request import Peer
     from getsh.registry import Invocation
     from getsh.settings import Settings
+
+
+# What a recording writes as a variable, the recorded value its default: getsh run FILE --var GETSH_PORT=104.
+# GETSH_ and the setting's name: taken from --var or the environment like every variable, and never by
+# accident from one that means something else (tcsh exports HOST, container platforms PORT).
+VARIABLES = {"host": "GETSH_HOST", "port": "GETSH_PORT", "aec": "GETSH_AEC", "aet": "GETSH_AET",
+             "output": "GETSH_OUTPUT"}
+QUOTED = ("aec", "aet", "output")  # values that may hold a space: the reference is quoted as one word
+
+
+def variable(name: str, value: str) -> str:
+    """``${GETSH_PORT:-104}``, ``"${GETSH_OUTPUT:-/data/out}"``: the value as its variable's default; the value
+    alone when no default can hold it (a '}' ends the reference, a '"' the quotes)."""
+    if not value or "}" in value or '"' in value or "\n" in value:
+        return shlex.quote(value)
+    reference = f"${{{VARIABLES[name]}:-{value}}}"
+    return f'"{reference}"' if name in QUOTED else reference
+
+
+def with_variables(invocation: Invocation) -> str | None:
+    """A ``connect`` line, or one that sets aec, aet or output, with its values as variables; None for another."""
+    name, args = invocation.command.name, invocation.args
+    if name == "connect":
+        words = [name, variable("host", str(args.host)), variable("port", str(args.port))]
+        for option in ("aec", "aet"):
+            if option in invocation.raw:
+                words += [f"--{option}", variable(option, str(getattr(args, option)))]
+        return " ".join(words)
+    setting = args.name if name == "set" else name
+    if setting not in QUOTED or name not in ("set", setting) or not args.value:
+        return None
+    return " ".join([*["set"] * (name == "set"), setting, variable(setting, " ".join(args.value))])
 
 
 def secret_words(words: Sequence[str]) -> int | None:
@@ -101,7 +135,7 @@ class Recording:
         else:
             if outcome.failed:
                 self._write(f"# when recorded, this ended with: {ending(outcome)}")
-            self._write(line)
+            self._write(with_variables(invocation) or line)
             self.commands += 1
 
     def stop(self) -> None:
@@ -142,12 +176,16 @@ def header(settings: Settings, peer: Peer | None, identifier: Dataset) -> list[s
     lines = [f"# getsh {__version__} recording, started {_now()}",
              "# replay: getsh run FILE (or 'source FILE' in the shell); format: docs/scripting.md",
              "# the settings in force, all of them, so the replay does not depend on its config file",
-             f"# (not {own}: the replayer's own; secrets are never recorded)"]
+             f"# (not {own}: the replayer's own; secrets are never recorded)",
+             f"# the peer and the output directory are variables, the recorded values their defaults: "
+             f"{', '.join(VARIABLES.values())} (getsh run FILE --var GETSH_PORT=104)"]
     for setting in SETTINGS:
         if setting.recorded and not setting.secret:
-            lines.append(f"set {setting.name} {shlex.quote(settings.show(setting.name))}")
+            value = settings.show(setting.name)
+            shown = variable(setting.name, value) if setting.name in QUOTED else shlex.quote(value)
+            lines.append(f"set {setting.name} {shown}")
     if peer is not None:
-        lines += ["# the peer", f"connect {shlex.quote(peer.host)} {peer.port}"]
+        lines += ["# the peer", f"connect {variable('host', peer.host)} {variable('port', str(peer.port))}"]
     lines += ["# the identifier (query keys) in force", "clear", *identifier_lines(identifier)]
     lines.append("# the session")
     return lines

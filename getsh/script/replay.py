@@ -9,8 +9,11 @@ Why it is shaped this way:
   the child runner's renderer only tags errors and checks with ``file:line``.
 - A command that fails stops the replay unless the ``expect`` lines right after it judge
   its outcome (``expect error …``, ``expect status …``): then they decide.
-- The exit status is the worst of: 3 a script error, 2 a command failed, 1 an expectation
-  did not hold, 0 all held.
+- The exit status is the worst (exitstatus.worst) of the statuses of the lines that failed, as
+  ``-c`` would end with them: 3 a script error, 7 the archive could not be reached, 9 an
+  expectation did not hold, 6 a get the peer failed … (one table for every mode:
+  docs/getting-started.md), 0 when all went well.
+- ``-q`` (log-level fatal) leaves out the echo of each line (not with ``--step``, which asks about it).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from getsh.errors import GetshError
-from getsh.exitstatus import ExitStatus
-from getsh.registry import Invocation, Registry
+from getsh.exitstatus import ExitStatus, worst
+from getsh.registry import Invocation, Registry, split_spans
 from getsh.results import Check, Outcome, ReplayDone, ScriptProblems, ScriptStep
 from getsh.script.junit import Case, junit_xml
 from getsh.script.reading import LocatedError, ScriptError, Statement, read_script
@@ -36,8 +39,8 @@ if TYPE_CHECKING:
     from getsh.runner import Renderer, Runner
 
 MAX_DEPTH = 8  # scripts sourcing scripts
-# What stops a replay, worst first, and the exit status it earns.
-STATUSES = {"script": ExitStatus.SCRIPT, "command": ExitStatus.ERROR, "expectation": ExitStatus.USAGE}
+# What stops a replay, and the exit status it earns (a command's is its own: 7 refused, 6 a failed get …).
+STATUSES = {"script": ExitStatus.SCRIPT, "expectation": ExitStatus.EXPECTATION}
 STOP_REASONS = {"script": "a script it sources has errors", "command": "a command failed",
                 "expectation": "an expectation did not hold"}
 
@@ -100,7 +103,8 @@ def validate(ctx: Context, registry: Registry, path: str, variables: Mapping[str
         except ScriptError as error:
             return lines, [error]
         except GetshError as error:
-            return lines, [ScriptError(statement.at(error.column), error.message, error.hint)]
+            return lines, [ScriptError(statement.at(error.column or _column(statement, error)), error.message,
+                                       error.hint)]
         lines.append(Line(statement, invocation))
     return lines, problems
 
@@ -131,24 +135,28 @@ class Judged:
     def __init__(self) -> None:
         self.case: int | None = None  # its index among the replay's cases
         self.problem: tuple[str, str, str] = ("", "", "")
+        self.status = ExitStatus.SUCCESS  # the command's own, should it count as failed
         self.held = True
 
-    def wait(self, case: int, problem: tuple[str, str, str]) -> None:
-        self.case, self.problem, self.held = case, problem, True
+    def wait(self, case: int, problem: tuple[str, str, str], status: ExitStatus) -> None:
+        self.case, self.problem, self.status, self.held = case, problem, status, True
 
     def saw(self, line: Line, held: bool) -> None:
         """An expect line after it ran."""
         if self.case is not None and line.judges_outcome and not held:
             self.held = False
 
-    def settle(self, cases: list[Case], counts: dict[str, int]) -> None:
-        """Its expect lines have run (or the replay stopped): mark it failed if one of them did not hold."""
+    def settle(self, cases: list[Case]) -> ExitStatus:
+        """Its expect lines have run (or the replay stopped): mark it failed if one of them did not hold,
+        and give the exit status that earns (SUCCESS: none)."""
+        earned = ExitStatus.SUCCESS
         if self.case is not None and not self.held:
             category, message, detail = self.problem
             cases[self.case] = replace(cases[self.case], kind=category, result="error", message=message,
                                        detail=detail)
-            counts[category] += 1
+            earned = STATUSES.get(category, self.status)
         self.case = None
+        return earned
 
 
 class Replay:
@@ -181,7 +189,8 @@ class Replay:
             return
         if self.options.dry_run:
             for line in lines:
-                yield ScriptStep(line.statement.where, line.statement.text, dry_run=True)
+                if not self._quiet():
+                    yield ScriptStep(line.statement.where, line.statement.text, dry_run=True)
                 self.cases.append(Case(line.statement.where, line.statement.text, _kind(line), "passed"))
             yield self._done(started, ExitStatus.SUCCESS, lines, dry_run=True)
             return
@@ -194,14 +203,15 @@ class Replay:
     def _run(self, runner: Runner, lines: list[Line], started: float) -> Iterator[object]:
         located = LocatedRenderer(runner.renderer)
         child = runner.rendering_to(located)
-        counts = {"script": 0, "command": 0, "expectation": 0}
+        status = ExitStatus.SUCCESS
         judged = Judged()
         stopped_at = reason = ""
         index = 0
         while index < len(lines):
             line = lines[index]
             where, text = line.statement.where, line.statement.text
-            yield ScriptStep(where, text)
+            if self.options.step or not self._quiet():
+                yield ScriptStep(where, text)
             if self.options.step and not line.is_expect:
                 answer = self._ask()
                 if answer != "y":
@@ -214,7 +224,7 @@ class Replay:
                     index += len(skipped)
                     continue
             if not line.is_expect:
-                judged.settle(self.cases, counts)  # the expect lines of the command before have all run
+                status = worst(status, judged.settle(self.cases))  # the expect lines of the command before have run
             located.where = where
             clock = time.perf_counter()
             outcome = child.run_invocation(line.invocation)
@@ -224,7 +234,7 @@ class Replay:
             if line.is_expect:
                 judged.saw(line, problem is None)
             elif problem is not None and any(x.judges_outcome for x in self._expects_after(lines, index)):
-                judged.wait(len(self.cases), problem)  # its expect lines decide: passed if they all hold
+                judged.wait(len(self.cases), problem, outcome.status)  # its expect lines decide: passed if all hold
                 problem = None
             if problem is None:
                 self.cases.append(case)
@@ -234,7 +244,7 @@ class Replay:
                     located.error(GetshError(message, "the summary above says more"))
                 self.cases.append(replace(case, kind=category, result="failure" if category == "expectation"
                                           else "error", message=message, detail=detail))
-                counts[category] += 1
+                status = worst(status, STATUSES.get(category, outcome.status))
                 if not self.options.keep_going:
                     stopped_at, reason = where, STOP_REASONS[category]
                     break
@@ -242,13 +252,11 @@ class Replay:
             if self.ctx.session.quit_requested:
                 stopped_at, reason = (where, "quit") if index < len(lines) else ("", "")
                 break
-        judged.settle(self.cases, counts)
+        status = worst(status, judged.settle(self.cases))
         done_at = len(self.cases)
         self.cases += [Case(ln.statement.where, ln.statement.text, _kind(ln), "skipped",
                             f"not run: the replay stopped at {stopped_at}") for ln in lines[done_at:]]
-        status = next((s for c, s in STATUSES.items() if counts[c]), ExitStatus.SUCCESS)
-        yield self._done(started, status, lines, failed=counts["command"] + counts["script"],
-                         expectations_failed=counts["expectation"], stopped_at=stopped_at, reason=reason)
+        yield self._done(started, status, lines, stopped_at=stopped_at, reason=reason)
 
     @staticmethod
     def _expects_after(lines: list[Line], index: int) -> list[Line]:
@@ -258,6 +266,10 @@ class Replay:
                 break
             following.append(line)
         return following
+
+    def _quiet(self) -> bool:
+        """-q (log-level fatal): the echo of each line is left out; errors still name their file:line."""
+        return bool(self.ctx.settings["log-level"] == "fatal")
 
     def _ask(self) -> str:
         """y, n or q, read from the environment's input (end of input: q). Enter means yes."""
@@ -283,8 +295,9 @@ class Replay:
 
     def _done(self, started: float, status: ExitStatus, lines: list[Line], **details: Any) -> ReplayDone:
         seconds = time.perf_counter() - started
-        commands = [c for c in self.cases if c.kind != "expectation"]
-        checks = [c for c in self.cases if c.kind == "expectation"]
+        ended = {c.where: c.result for c in self.cases}  # each line's case: passed, failure, error, skipped
+        commands = [ended.get(ln.statement.where, "skipped") for ln in lines if not ln.is_expect]
+        checks = [ended.get(ln.statement.where, "skipped") for ln in lines if ln.is_expect]
         junit = self.options.junit or ""
         if junit:
             try:
@@ -292,11 +305,10 @@ class Replay:
             except OSError as exc:
                 raise GetshError(f"cannot write the JUnit report {junit}: {exc.strerror or exc}") from None
         return ReplayDone(
-            path=self.path, status=status, commands=sum(1 for ln in lines if not ln.is_expect),
-            ran=sum(1 for c in commands if c.result != "skipped" and c.text),
-            failed=details.pop("failed", 0), expectations=sum(1 for ln in lines if ln.is_expect),
-            held=sum(1 for c in checks if c.result == "passed"),
-            expectations_failed=details.pop("expectations_failed", 0), seconds=seconds, junit=junit, **details,
+            path=self.path, status=status, commands=len(commands), ran=sum(1 for c in commands if c != "skipped"),
+            failed=sum(1 for c in commands if c in ("failure", "error")), expectations=len(checks),
+            held=checks.count("passed"), expectations_failed=sum(1 for c in checks if c in ("failure", "error")),
+            seconds=seconds, junit=junit, **details,
         )
 
 
@@ -304,6 +316,12 @@ def _stopped_before(path: str, problems: list[ScriptError]) -> str:
     """Why nothing ran: the script (or one it sources) could not be read, or a line of it is bad."""
     unreadable = all(p.where in (path, "") for p in problems)
     return f"{'it cannot be read' if unreadable else 'a bad line stops it'}: nothing was run"
+
+
+def _column(statement: Statement, error: GetshError) -> int:
+    """Where on the line the word a declaration's check blamed starts (1 when none is)."""
+    word = getattr(error, "word", None)
+    return next((column for text, column in split_spans(statement.text) if word and word in text), 1)
 
 
 def _same_file(path: str, others: list[str]) -> bool:
@@ -324,6 +342,6 @@ def _problem(line: Line, outcome: Outcome) -> tuple[str, str, str] | None:
         return "expectation", f"expected {check.expectation}, found {check.found}", ""
     if outcome.status is ExitStatus.SCRIPT:  # a script it sourced has bad lines
         return "script", outcome.error or "the script it runs has errors", outcome.hint
-    if line.is_expect or outcome.status is ExitStatus.USAGE:  # an expect that could not run; a sourced one failed
+    if line.is_expect or outcome.status is ExitStatus.EXPECTATION:  # an expect that could not run; a sourced one failed
         return "expectation", outcome.error or "an expectation did not hold", outcome.hint
     return "command", outcome.error or ending(outcome), outcome.hint

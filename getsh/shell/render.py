@@ -396,7 +396,8 @@ class Renderer:
 
 
 def replay_summary(done: ReplayDone) -> Text:
-    """``file: 5 of 7 commands run, 1 failed; 3 of 4 expectations held (2.3 s)``."""
+    """``file: 5 of 7 commands run, 1 failed; expectations: 1 held, 1 failed, 2 not run (2.3 s)``
+    (``4 expectations held`` when all did)."""
     text = Text(f"{literal(done.path)}: ", style="bold")
     if done.dry_run:
         text.append(f"dry run: {done.commands} commands and {done.expectations} expectations parse; "
@@ -408,7 +409,7 @@ def replay_summary(done: ReplayDone) -> Text:
         counts = f"{done.ran} of {done.commands} commands run"
         counts += f", {done.failed} failed" if done.failed else ""
         if done.expectations:
-            counts += f"; {done.held} of {done.expectations} expectations held"
+            counts += "; " + expectation_counts(done)
         text.append(counts, style=colour)
         text.append(f" ({duration(done.seconds)})", style="dim")
     if done.junit:
@@ -428,3 +429,12 @@ def stopped_line(done: RetrieveStopped) -> Text:
     if done.aborted:
         text.append("; the association was aborted (the next command re-associates)", style="yellow")
     return text
+
+
+def expectation_counts(done: ReplayDone) -> str:
+    """How the expectations went, each kind counted apart: one that never ran did not hold either."""
+    if done.held == done.expectations:
+        return f"{done.expectations} expectation{'s' * (done.expectations != 1)} held"
+    parts = [f"{done.held} held", f"{done.expectations_failed} failed" * bool(done.expectations_failed),
+             f"{done.not_run} not run" * bool(done.not_run)]
+    return "expectations: " + ", ".join(p for p in parts if p)

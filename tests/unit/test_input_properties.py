@@ -97,7 +97,7 @@ def test_any_text_to_any_command_is_success_or_one_error_line(shell: Shell, line
     command = REGISTRY.find(line.split(" ", 1)[0])
     assert command is not None
     statements = _statements(line)
-    if status is not ExitStatus.SUCCESS and status is not ExitStatus.USAGE:  # USAGE: an expect that did not hold
+    if status is not ExitStatus.SUCCESS and status is not ExitStatus.EXPECTATION:  # an expect that did not hold
         errors = [ln for ln in shown.splitlines() if "error: " in ln]
         assert errors, (line, shown)
         if len(statements) > 1:  # cmd; cmd: at most one error each

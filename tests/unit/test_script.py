@@ -183,7 +183,7 @@ def test_expectations_on_the_last_get(shell: Shell, tmp_path: Path, line: str, h
                _received(2, tmp_path, PatientName="DOE^JANE", PatientID="P2", StudyDescription="CT HEAD"))
     shell.ctx.session.script.last_get = _get(0x0000, objects, 2)
     status, shown = shell.run(f"expect {line}")
-    assert status is (ExitStatus.SUCCESS if held else ExitStatus.USAGE), shown
+    assert status is (ExitStatus.SUCCESS if held else ExitStatus.EXPECTATION), shown
     assert found in shown
     if not held:
         assert "expectation failed: expected" in shown
@@ -191,25 +191,25 @@ def test_expectations_on_the_last_get(shell: Shell, tmp_path: Path, line: str, h
 
 def test_status_of_every_request_of_the_last_get_and_no_get_yet(shell: Shell) -> None:
     status, shown = shell.run("expect status success")
-    assert status is ExitStatus.USAGE and "found no get has run in this session" in shown
+    assert status is ExitStatus.EXPECTATION and "found no get has run in this session" in shown
     shell.ctx.session.script.last_get = _get(0xA702, (), 0, failed=3)
     status, shown = shell.run("expect status failure; expect failed 3; expect tsyntax rle")
     assert "ok: status failure (found failure (0xA702: Refused: Out of resources" in shown
     assert "ok: failed 3" in shown
     assert "expected tsyntax RLE Lossless, found no objects were received" in shown
-    assert status is ExitStatus.USAGE
+    assert status is ExitStatus.EXPECTATION
 
 
 def test_tsyntax_holds_only_when_every_object_has_it(shell: Shell) -> None:
     shell.ctx.session.script.last_get = _get(0, (_received(1, None, RLELossless), _received(2, None)), 2)
     status, shown = shell.run("expect tsyntax rle")
-    assert status is ExitStatus.USAGE and "also Explicit VR Little Endian" in shown
+    assert status is ExitStatus.EXPECTATION and "also Explicit VR Little Endian" in shown
 
 
 def test_value_needs_stored_files(shell: Shell) -> None:
     shell.ctx.session.script.last_get = _get(0, (_received(1, None),), 1)
     status, shown = shell.run("expect value Modality CT")
-    assert status is ExitStatus.USAGE and "object 1 was not stored (storage ignore)" in shown
+    assert status is ExitStatus.EXPECTATION and "object 1 was not stored (storage ignore)" in shown
 
 
 def test_files_counts_the_output_directory(shell: Shell, tmp_path: Path) -> None:
@@ -219,7 +219,7 @@ def test_files_counts_the_output_directory(shell: Shell, tmp_path: Path) -> None
     (tmp_path / ".getsh-1.partial").write_bytes(b"x")  # hidden: not counted
     status, shown = shell.run(f"output {tmp_path}; expect files 2; expect files > 2")
     assert "ok: files 2" in shown and "expected files > 2, found 2 in" in shown
-    assert status is ExitStatus.USAGE
+    assert status is ExitStatus.EXPECTATION
 
 
 def test_expect_error_looks_at_the_command_before(shell: Shell) -> None:
@@ -227,7 +227,7 @@ def test_expect_error_looks_at_the_command_before(shell: Shell) -> None:
     status, shown = shell.run("expect error 'not connected'; expect error; keys; expect error CONNECTED")
     assert status is ExitStatus.SUCCESS, shown  # other expects and look-only commands are transparent
     status, shown = shell.run("set repeat 2; expect error")
-    assert status is ExitStatus.USAGE and "found 'set repeat 2' succeeded" in shown
+    assert status is ExitStatus.EXPECTATION and "found 'set repeat 2' succeeded" in shown
     status, shown = shell.run("echo; expect error refused")
     assert "expected an error containing 'refused', found 'echo' failed: not connected to a peer" in shown
 
@@ -248,7 +248,7 @@ def test_recording_header_commands_and_failures(shell: Shell, tmp_path: Path) ->
     text = script.read_text()
     lines = text.splitlines()
     assert lines[0].startswith("# getsh 0.1.0 recording, started ")
-    assert "set max-pdu 32768" in lines and "set model study" in lines and "set output ." in lines
+    assert "set max-pdu 32768" in lines and "set model study" in lines and 'set output "${GETSH_OUTPUT:-.}"' in lines
     assert not any(line.startswith(("set log-level", "set verbose-pc")) for line in lines)  # the replayer's own
     assert "clear" in lines and "key QueryRetrieveLevel=STUDY" in lines and "key StudyInstanceUID=1.2.3" in lines
     body = lines[lines.index("# the session") + 1:]
@@ -256,7 +256,7 @@ def test_recording_header_commands_and_failures(shell: Shell, tmp_path: Path) ->
         "set prefer rle",
         "# failed when recorded: not connected to a peer",
         "# echo",
-        "aet ME",
+        'aet "${GETSH_AET:-ME}"',
         "# the next command fails; the expect lines after it check how (not connected to a peer)",
         "echo",
         "expect error 'not connected'",
@@ -277,7 +277,8 @@ def test_record_refuses_to_clobber_and_appends(shell: Shell, tmp_path: Path) -> 
     assert script.read_text().startswith("echo\n\n# getsh")
     shell.run(f"record {script} --force; aet B; record stop")
     text = script.read_text()
-    assert text.startswith("# getsh") and "\naet B\n" in text and "\naet A\n" not in text
+    assert text.startswith("# getsh") and '\naet "${GETSH_AET:-B}"\n' in text
+    assert '\naet "${GETSH_AET:-A}"\n' not in text
     status, shown = shell.run("record stop")
     assert status is ExitStatus.ERROR and "not recording" in shown
     status, shown = shell.run(f"record {tmp_path / 'missing' / 'x.getsh'}")
@@ -317,7 +318,7 @@ def test_secrets_are_masked_and_never_recorded(monkeypatch: pytest.MonkeyPatch, 
         text = script.read_text()
         assert "hunter2" not in text and "swordfish" not in text and "hunter2" not in shown
         assert "# set tls-password ********\n# (this sets a secret: it is never recorded" in text
-        assert "\naet X\n" in text
+        assert '\naet "${GETSH_AET:-X}"\n' in text
     finally:
         shell.close()
 
@@ -338,10 +339,10 @@ def test_history(shell: Shell) -> None:
 def test_source_echoes_each_line_and_exit_statuses(shell: Shell, tmp_path: Path) -> None:
     ok = write(tmp_path / "ok.getsh", "aet ${WHO}\n# comment\nset repeat \\\n  2\nexpect error\n")
     status, shown = shell.run(f"source {ok} WHO=ME")
-    assert status is ExitStatus.USAGE  # the expect: 'set repeat 2' succeeded
+    assert status is ExitStatus.EXPECTATION  # the expect: 'set repeat 2' succeeded
     assert f"{ok}:1: aet ME" in shown and f"{ok}:3: set repeat 2" in shown
     assert f"{ok}:5: expectation failed: expected an error, found 'set repeat 2' succeeded" in shown
-    assert f"{ok}: 2 of 2 commands run; 0 of 1 expectations held" in shown
+    assert f"{ok}: 2 of 2 commands run; expectations: 0 held, 1 failed" in shown
     failing = write(tmp_path / "fail.getsh", "aet A\necho\naet B\n")
     status, shown = shell.run(f"replay {failing}")
     assert status is ExitStatus.ERROR
