@@ -27,9 +27,11 @@ from getsh.cmdline.modes import (
     FIND_SETTINGS,
     GENERAL,
     SERVE_OPTIONS,
+    SERVE_USAGE,
     arguments_text,
     parse_args,
     run_mode,
+    setting_options,
 )
 from getsh.cmdline.options import Options
 from getsh.env import HOME_VARIABLE, Environment
@@ -108,6 +110,28 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+def serve_help_text() -> str:
+    """``getsh serve --help``: serve's own usage and options, not the shell's."""
+    log_levels = [(o.label, o.help) for o in setting_options(s for s in SETTINGS if s.name == "log-level")]
+    return "\n".join([
+        f"getsh {__version__} serve — the embedded demo Query/Retrieve archive, in the foreground (Ctrl-C stops it)",
+        "",
+        SERVE_USAGE,
+        "",
+        "It listens on 127.0.0.1 only and answers C-ECHO, C-FIND and C-GET; other tools (getscu, findscu,",
+        "another getsh) can use it as an archive. The port it listens on is printed at start.",
+        "",
+        "serve options",
+        *_rows([(o.label, o.help) for o in SERVE_OPTIONS]),
+        *_rows([("-h, --help", "print this help text and exit")]),
+        "",
+        "logging options",
+        *_rows(log_levels),
+        "",
+        "the other modes: getsh --help",
+    ])
+
+
 def version_text() -> str:
     import pydicom
     import pynetdicom
@@ -151,7 +175,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     if opts.show_arguments:
         env.stderr.write(literal(arguments_text(opts.expanded), newlines=True) + "\n")  # from @files: shown as is
     if opts.mode == "help":
-        env.stdout.write(help_text() + "\n")
+        env.stdout.write((serve_help_text() if opts.help_for == "serve" else help_text()) + "\n")
         return ExitStatus.SUCCESS
     if opts.mode == "version":
         env.stdout.write(version_text() + "\n")

@@ -32,6 +32,11 @@ class SettingChanged:
 
 
 @dataclass(frozen=True)
+class ClearScreen:
+    """The screen cleared (the terminal's, if the output is one)."""
+
+
+@dataclass(frozen=True)
 class HelpIndex:
     """(category, [(usage name, aliases, summary)])"""
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 
 def _help(opts: Options, _: None) -> None:
+    if opts.mode != "help":
+        opts.help_for = opts.mode  # getsh serve --help: serve's own help
     opts.mode = "help"
 
 

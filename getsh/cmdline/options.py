@@ -22,6 +22,7 @@ class Options:
     peer: tuple[str, str] | None = None
     log_config: Path | None = None
     mode: str = "shell"  # shell | get | find | echo | run | serve | help | version
+    help_for: str = "shell"  # --help: the mode whose help is asked for (serve has its own)
     show_arguments: bool = False  # --arguments: print the expanded command line (as DCMTK)
     expanded: list[str] = field(default_factory=list)  # argv after @file expansion
     run_words: list[str] = field(default_factory=list)  # getsh run: the 'source' command's words

@@ -1,4 +1,4 @@
-"""key, unkey, keys, clear, level, load, save, dict: building the identifier a get sends."""
+"""key, unkey, keys, reset-keys, level, load, save, dict: building the identifier a get sends."""
 
 from __future__ import annotations
 
@@ -104,11 +104,15 @@ def keys(ctx: Context, args: SimpleNamespace) -> KeysView:
 
 
 @command(
-    "clear",
+    "reset-keys",
     "back to the model's default identifier (just its top QueryRetrieveLevel)",
+    help="""
+Forgets every key but the model's top QueryRetrieveLevel. (It was called 'clear'; 'clear'
+clears the screen now. Scripts of the old format still read 'clear' as reset-keys.)
+""",
     category="keys",
 )
-def clear(ctx: Context, args: SimpleNamespace) -> KeysView:
+def reset_keys(ctx: Context, args: SimpleNamespace) -> KeysView:
     ctx.session.identifier = ident.default_identifier(ctx.settings["model"])
     return _show_keys(ctx)
 

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING
 from getsh import __version__
 from getsh.errors import UsageError
 from getsh.results import Check, Outcome
+from getsh.script.reading import FORMAT_LINE
 from getsh.settings import BY_NAME, MASK, SETTINGS
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def _now() -> str:
 def header(settings: Settings, peer: Peer | None, identifier: Dataset) -> list[str]:
     """Comment lines, then the settings, the peer and the identifier in force, as commands."""
     own = ", ".join(s.name for s in SETTINGS if not s.recorded)
-    lines = [f"# getsh {__version__} recording, started {_now()}",
+    lines = [f"# getsh {__version__} recording, started {_now()}", FORMAT_LINE,
              "# replay: getsh run FILE (or 'source FILE' in the shell); format: docs/scripting.md",
              "# the settings in force, all of them, so the replay does not depend on its config file",
              f"# (not {own}: the replayer's own; secrets are never recorded)"]
@@ -148,13 +149,13 @@ def header(settings: Settings, peer: Peer | None, identifier: Dataset) -> list[s
             lines.append(f"set {setting.name} {shlex.quote(settings.show(setting.name))}")
     if peer is not None:
         lines += ["# the peer", f"connect {shlex.quote(peer.host)} {peer.port}"]
-    lines += ["# the identifier (query keys) in force", "clear", *identifier_lines(identifier)]
+    lines += ["# the identifier (query keys) in force", "reset-keys", *identifier_lines(identifier)]
     lines.append("# the session")
     return lines
 
 
 def identifier_lines(dataset: Dataset) -> list[str]:
-    """``key`` lines that rebuild ``dataset`` after ``clear``."""
+    """``key`` lines that rebuild ``dataset`` after ``reset-keys``."""
     lines = [] if "QueryRetrieveLevel" in dataset else ["unkey QueryRetrieveLevel"]
     for expression in key_expressions(dataset):
         lines.append(expression if expression.startswith("#") else f"key {shlex.quote(expression)}")

@@ -35,6 +35,7 @@ from getsh.literal import literal
 from getsh.logs import VALUE_WARNINGS
 from getsh.results import (
     Check,
+    ClearScreen,
     FindTable,
     HelpIndex,
     HelpPage,
@@ -141,6 +142,10 @@ class Renderer:
         style = "yellow" if obj.text.startswith("warning:") else ""
         console = self.err_console if obj.stderr else self.console
         console.print(Text(literal(obj.text, newlines=True)), style=style)
+
+    @show.register
+    def _(self, obj: ClearScreen) -> None:
+        self.console.clear()  # nothing when the output is not a terminal
 
     @show.register
     def _(self, obj: GetStarted) -> None:

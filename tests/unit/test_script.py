@@ -250,7 +250,7 @@ def test_recording_header_commands_and_failures(shell: Shell, tmp_path: Path) ->
     assert lines[0].startswith("# getsh 0.1.0 recording, started ")
     assert "set max-pdu 32768" in lines and "set model study" in lines and "set output ." in lines
     assert not any(line.startswith(("set log-level", "set verbose-pc")) for line in lines)  # the replayer's own
-    assert "clear" in lines and "key QueryRetrieveLevel=STUDY" in lines and "key StudyInstanceUID=1.2.3" in lines
+    assert "reset-keys" in lines and "key QueryRetrieveLevel=STUDY" in lines and "key StudyInstanceUID=1.2.3" in lines
     body = lines[lines.index("# the session") + 1:]
     assert body == [
         "set prefer rle",
