@@ -63,6 +63,8 @@ def session(runner: Runner, opts: Options) -> int:
             _start_demo(runner, opts, life)
         elif opts.peer:
             life.update(runner.run_line(_connect_line(opts.peer)))
+        elif opts.node:  # getsh -n NAME: as 'connect NAME' typed first
+            life.update(runner.run_line(f"connect {shlex.quote(opts.node)}"))
         if opts.mode == "run":  # the same replay as 'source FILE …' in the shell
             return int(runner.run_one(shlex.join(opts.run_words)))
         for path in opts.query_files:  # getscu's order: the query file first, then each -k

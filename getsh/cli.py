@@ -38,6 +38,7 @@ from getsh.env import HOME_VARIABLE, Environment
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
 from getsh.literal import literal
+from getsh.nodes import read_nodes, write_template
 from getsh.settings import SETTINGS, Origin, Settings
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ def help_text() -> str:
         "                                        one from the -k keys), the matches as a table, then exit",
         "       getsh echo [options] peer port   as echoscu: C-ECHO, then exit",
         "       getsh --demo [options]           the shell, on the embedded demo archive",
+        "       getsh -n NAME [options]          the shell, connected to a node of the config file",
+        "       getsh --init-config              write a commented config file (settings, nodes), then exit",
         "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
         "       getsh run FILE [run options]     replay a script (docs/scripting.md), then exit",
         "       getsh serve --demo [--port N]    run the demo Query/Retrieve archive in the foreground",
@@ -105,7 +108,8 @@ def help_text() -> str:
         "             after a failure status)",
         "             getsh run: 0 every command ran and every expectation held, 1 an expectation failed,",
         "             2 a command failed, 3 a bad script line or an unreadable script",
-        f"files: history and config in ${HOME_VARIABLE} (default: the user data directory)",
+        f"files: history and config in ${HOME_VARIABLE} (default: the user data directory); "
+        "getsh --init-config writes the config",
     ]
     return "\n".join(lines)
 
@@ -158,7 +162,19 @@ def load_config(env: Environment, settings: Settings) -> list[str]:
             settings.set(name, value, Origin.CONFIG)
         except GetshError as exc:
             warnings.append(f"{path}: {exc.message} (ignored)")
-    return warnings
+    return warnings + read_nodes(path)[1]
+
+
+def init_config(env: Environment) -> int:
+    """``getsh --init-config``: the commented template where the config is read; never over a file."""
+    try:
+        write_template(env.config_path)
+    except GetshError as exc:
+        env.stderr.write(literal(exc.plain(lead="getsh")) + "\n")
+        return ExitStatus.ERROR
+    env.stdout.write(f"wrote {literal(str(env.config_path))}: every line is a comment; uncomment and edit "
+                     "(a node: [nodes.NAME], then connect NAME or getsh -n NAME)\n")
+    return ExitStatus.SUCCESS
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
@@ -180,6 +196,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     if opts.mode == "version":
         env.stdout.write(version_text() + "\n")
         return ExitStatus.SUCCESS
+    if opts.mode == "init-config":
+        return init_config(env)
     from getsh import logs
 
     logs.configure(settings["log-level"], opts.log_config)
@@ -203,5 +221,5 @@ def _load_session(env: Environment, settings: Settings) -> Runner:
 
 def _plain_shell(opts: Options, env: Environment) -> bool:
     """An interactive shell with nothing to do before its first prompt."""
-    return (opts.mode == "shell" and env.stdin_isatty and not opts.demo and opts.peer is None
+    return (opts.mode == "shell" and env.stdin_isatty and not opts.demo and opts.peer is None and not opts.node
             and not (opts.commands or opts.query_files or opts.keys))
