@@ -79,6 +79,8 @@ def session(runner: Runner, opts: Options) -> int:
                 runner.renderer.show(Notice("the commands were not run: no association with the peer given",
                                             stderr=True))
                 return int(life.outcome)
+        elif opts.node:  # getsh -n NAME: as 'connect NAME' typed first
+            life.update(runner.run_line(f"connect {shlex.quote(opts.node)}"))
         if opts.mode == "run":  # the same replay as 'source FILE …' in the shell
             return int(runner.run_one(shlex.join(opts.run_words)))
         for path in opts.query_files:  # getscu's order: the query file first, then each -k

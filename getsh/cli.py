@@ -27,15 +27,18 @@ from getsh.cmdline.modes import (
     FIND_SETTINGS,
     GENERAL,
     SERVE_OPTIONS,
+    SERVE_USAGE,
     arguments_text,
     parse_args,
     run_mode,
+    setting_options,
 )
 from getsh.cmdline.options import Options
 from getsh.env import HOME_VARIABLE, Environment
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
 from getsh.literal import literal
+from getsh.nodes import read_nodes, write_template
 from getsh.settings import SETTINGS, Origin, Settings
 
 if TYPE_CHECKING:
@@ -75,6 +78,8 @@ def help_text() -> str:
         "                                        one from the -k keys), the matches as a table, then exit",
         "       getsh echo [options] peer port   as echoscu: C-ECHO, then exit",
         "       getsh --demo [options]           the shell, on the embedded demo archive",
+        "       getsh -n NAME [options]          the shell, connected to a node of the config file",
+        "       getsh --init-config              write a commented config file (settings, nodes), then exit",
         "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
         "       getsh run FILE [run options]     replay a script (docs/scripting.md), then exit",
         "       getsh serve --demo [--port N]    run the demo Query/Retrieve archive in the foreground",
@@ -103,9 +108,32 @@ def help_text() -> str:
         "             after a failure status)",
         "             getsh run: 0 every command ran and every expectation held, 1 an expectation failed,",
         "             2 a command failed, 3 a bad script line or an unreadable script",
-        f"files: history and config in ${HOME_VARIABLE} (default: the user data directory)",
+        f"files: history and config in ${HOME_VARIABLE} (default: the user data directory); "
+        "getsh --init-config writes the config",
     ]
     return "\n".join(lines)
+
+
+def serve_help_text() -> str:
+    """``getsh serve --help``: serve's own usage and options, not the shell's."""
+    log_levels = [(o.label, o.help) for o in setting_options(s for s in SETTINGS if s.name == "log-level")]
+    return "\n".join([
+        f"getsh {__version__} serve — the embedded demo Query/Retrieve archive, in the foreground (Ctrl-C stops it)",
+        "",
+        SERVE_USAGE,
+        "",
+        "It listens on 127.0.0.1 only and answers C-ECHO, C-FIND and C-GET; other tools (getscu, findscu,",
+        "another getsh) can use it as an archive. The port it listens on is printed at start.",
+        "",
+        "serve options",
+        *_rows([(o.label, o.help) for o in SERVE_OPTIONS]),
+        *_rows([("-h, --help", "print this help text and exit")]),
+        "",
+        "logging options",
+        *_rows(log_levels),
+        "",
+        "the other modes: getsh --help",
+    ])
 
 
 def version_text() -> str:
@@ -134,7 +162,19 @@ def load_config(env: Environment, settings: Settings) -> list[str]:
             settings.set(name, value, Origin.CONFIG)
         except GetshError as exc:
             warnings.append(f"{path}: {exc.message} (ignored)")
-    return warnings
+    return warnings + read_nodes(path)[1]
+
+
+def init_config(env: Environment) -> int:
+    """``getsh --init-config``: the commented template where the config is read; never over a file."""
+    try:
+        write_template(env.config_path)
+    except GetshError as exc:
+        env.stderr.write(literal(exc.plain(lead="getsh")) + "\n")
+        return ExitStatus.ERROR
+    env.stdout.write(f"wrote {literal(str(env.config_path))}: every line is a comment; uncomment and edit "
+                     "(a node: [nodes.NAME], then connect NAME or getsh -n NAME)\n")
+    return ExitStatus.SUCCESS
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
@@ -151,11 +191,13 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     if opts.show_arguments:
         env.stderr.write(literal(arguments_text(opts.expanded), newlines=True) + "\n")  # from @files: shown as is
     if opts.mode == "help":
-        env.stdout.write(help_text() + "\n")
+        env.stdout.write((serve_help_text() if opts.help_for == "serve" else help_text()) + "\n")
         return ExitStatus.SUCCESS
     if opts.mode == "version":
         env.stdout.write(version_text() + "\n")
         return ExitStatus.SUCCESS
+    if opts.mode == "init-config":
+        return init_config(env)
     from getsh import logs
 
     logs.configure(settings["log-level"], opts.log_config)
@@ -179,5 +221,5 @@ def _load_session(env: Environment, settings: Settings) -> Runner:
 
 def _plain_shell(opts: Options, env: Environment) -> bool:
     """An interactive shell with nothing to do before its first prompt."""
-    return (opts.mode == "shell" and env.stdin_isatty and not opts.demo and opts.peer is None
+    return (opts.mode == "shell" and env.stdin_isatty and not opts.demo and opts.peer is None and not opts.node
             and not (opts.commands or opts.query_files or opts.keys))

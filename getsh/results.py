@@ -7,6 +7,7 @@ from typing import Any
 
 from getsh.dicom.events import ContextInfo, FindDone, GetDone, GetStarted, Received
 from getsh.exitstatus import ExitStatus
+from getsh.nodes import Node
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,20 @@ class SettingChanged:
     name: str
     value: str
     stale: bool  # the open association no longer matches and will be renegotiated
+
+
+@dataclass(frozen=True)
+class NodesTable:
+    """The node book: where it was read, its nodes by name, and the sections that could not be used."""
+
+    path: str
+    nodes: tuple[Node, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClearScreen:
+    """The screen cleared (the terminal's, if the output is one)."""
 
 
 @dataclass(frozen=True)

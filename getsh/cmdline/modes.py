@@ -27,12 +27,25 @@ if TYPE_CHECKING:
 
 
 def _help(opts: Options, _: None) -> None:
+    if opts.mode != "help":
+        opts.help_for = opts.mode  # getsh serve --help: serve's own help
     opts.mode = "help"
 
 
 def _version(opts: Options, _: None) -> None:
     if opts.mode != "help":  # --help wins, wherever it stands
         opts.mode = "version"
+
+
+def _init_config(opts: Options, _: None) -> None:
+    if opts.mode != "help":
+        opts.mode = "init-config"
+
+
+def _node_name(text: str) -> str:
+    if not text or any(c.isspace() or c in "@:" for c in text):
+        raise ValueError(f"{text!r} is not a node name (a [nodes.NAME] section of the config file)")
+    return text
 
 
 def _key(text: str) -> str:
@@ -53,6 +66,10 @@ GENERAL = (
     Option(("-c", "--command"), "run these commands (separated by ';') instead of the shell, then exit",
            append("commands"), metavar="CMDS"),
     Option(("--demo",), "start the embedded demo archive on 127.0.0.1 and connect to it", assign("demo", True)),
+    Option(("-n", "--node"), "start connected to a node of the config file ([nodes.NAME]; 'nodes' lists them)",
+           assign("node"), metavar="NAME", convert=_node_name, hint="e.g. -n pacs1 (see: nodes, in the shell)"),
+    Option(("--init-config",), "write a commented config file (settings, the node book) where getsh reads it, "
+           "then exit", _init_config),
     Option(("-k", "--key"), "set a query key, as 'key KEY' in the shell (getscu's forms; repeatable)",
            append("keys"), metavar="KEY", convert=_key),
     Option(("-lc", "--log-config"), "configure logging from a Python logging configuration file (fileConfig format)",
@@ -109,7 +126,7 @@ def _refused(mode: str, spelling: str, usage: str) -> Option:
 
 
 def one_shot_options(mode: str, usage: str) -> tuple[Option, ...]:
-    refused = ("-c", "--command", "--demo")
+    refused = ("-c", "--command", "--demo", "-n", "--node", "--init-config")
     kept = tuple(o for o in GENERAL if not set(o.spellings) & set(refused))
     return kept + tuple(_refused(mode, spelling, usage) for spelling in refused)
 
@@ -153,7 +170,7 @@ LONG_FORMS.update({o.spellings[0]: o.spellings[1] for o in FIND_OPTIONS if len(o
 
 
 def _check_port(text: str) -> None:
-    from getsh.commands.connection import port_number
+    from getsh.nodes import port_number
 
     try:
         port_number(text)
@@ -194,7 +211,9 @@ def _peer(opts: Options, operands: list[str]) -> None:
 
 
 def _finish_general(opts: Options, operands: list[str]) -> None:
-    if opts.mode in ("help", "version"):
+    if opts.mode in ("help", "version", "init-config"):
+        if opts.mode == "init-config" and operands:
+            raise UsageError(f"--init-config takes no peer ({' '.join(operands)!r})", "getsh --init-config")
         return
     _peer(opts, operands)
     _check_settings_given(opts)
@@ -209,8 +228,9 @@ def _finish_general(opts: Options, operands: list[str]) -> None:
     if len(opts.query_files) > 1:
         raise UsageError("the shell holds one identifier: give it one query file",
                          "to send one C-GET per file, use: get FILE FILE… in the shell")
-    if opts.demo and opts.peer:
-        raise UsageError("--demo and a peer exclude each other", "give one of them")
+    if sum(map(bool, (opts.demo, opts.peer, opts.node))) > 1:
+        given = [name for name, on in (("--demo", opts.demo), ("a peer", opts.peer), ("-n", opts.node)) if on]
+        raise UsageError(f"{' and '.join(given)} exclude each other", "give one of them")
 
 
 # --- getsh run: the 'source' command's arguments, from its declaration ---------------------------

@@ -20,8 +20,10 @@ class Options:
     query_files: list[str] = field(default_factory=list)
     demo: bool = False
     peer: tuple[str, str] | None = None
+    node: str | None = None  # -n NAME: a node of the config file's node book
     log_config: Path | None = None
-    mode: str = "shell"  # shell | get | find | echo | run | serve | help | version
+    mode: str = "shell"  # shell | get | find | echo | run | serve | help | version | init-config
+    help_for: str = "shell"  # --help: the mode whose help is asked for (serve has its own)
     show_arguments: bool = False  # --arguments: print the expanded command line (as DCMTK)
     expanded: list[str] = field(default_factory=list)  # argv after @file expansion
     run_words: list[str] = field(default_factory=list)  # getsh run: the 'source' command's words

@@ -12,22 +12,13 @@ from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.dicom.net.echo import verify
 from getsh.dicom.net.failures import Rejected
 from getsh.dicom.net.request import AssociationRequest, Peer
-from getsh.errors import NetworkError
-from getsh.registry import Arg, command
-from getsh.results import RejectedContexts
+from getsh.errors import NetworkError, UsageError
+from getsh.nodes import MODELS, Node, described, known_names, parse_address, port_number, read_nodes
+from getsh.registry import Arg, Suggestion, command
+from getsh.results import NodesTable, RecordAs, RejectedContexts
 from getsh.settings import Origin
 
 RELEASE_SETTLES = (0.1, 0.2, 0.4, 0.8)  # seconds between tries after releasing for a peer's local limit
-
-
-def port_number(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise ValueError(f"{port} is out of range (1..65535)")
-    return port
 
 
 def host_name(text: str) -> str:
@@ -35,6 +26,48 @@ def host_name(text: str) -> str:
     if not host or any(c.isspace() for c in host):
         raise ValueError(f"{text!r} is not a host name or address")
     return host
+
+
+def _complete_nodes(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
+    """The node book's names, each with its address and notes."""
+    nodes, _warnings = read_nodes(ctx.env.config_path)
+    for name in sorted(nodes):
+        if name.lower().startswith(text.lower()):
+            yield Suggestion(name, described(nodes[name]))
+
+
+def _model(text: str) -> str:
+    model = text.strip().lower()
+    if model not in MODELS:
+        raise ValueError(f"{text!r} is not a model ({', '.join(MODELS)})")
+    return model
+
+
+def _resolve(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
+    """``connect NODE`` and ``connect AET@HOST:PORT`` as ``connect HOST PORT --aec … --aet … --model …``:
+    the arguments filled in, a line saying which node, and what a recording writes (the full form, so
+    a replay does not need this machine's node book)."""
+    if args.port is not None:
+        return
+    address = parse_address(args.host)
+    node: Node | None = None
+    if address is not None:
+        aec, args.host, args.port = address
+        args.aec = args.aec or aec
+    else:
+        nodes, _warnings = read_nodes(ctx.env.config_path)
+        node = nodes.get(args.host)
+        if node is None:
+            raise UsageError(f"connect: {args.host!r} is no node of {ctx.env.config_path}, and no port is given",
+                             f"connect HOST PORT, connect AET@HOST:PORT, or a node (nodes: {known_names(nodes)}; "
+                             "getsh --init-config writes a config with examples)")
+        args.host, args.port = node.host, node.port
+        args.aec, args.aet = args.aec or node.aec or None, args.aet or node.aet or None
+        args.model = args.model or node.model or None
+        yield Notice(f"node {node.name}: {described(node)}")
+    words = {"host": [args.host], "port": [str(args.port)]}
+    words.update({name: [getattr(args, name)] for name in ("aec", "aet", "model") if getattr(args, name)})
+    yield RecordAs(words)
 
 
 @command(
@@ -50,15 +83,23 @@ it was, with its peer and AE titles. A peer that allows one association at a tim
 a second with 'local limit exceeded': connect then says so, releases the one in use and
 associates again.
 
+The peer is HOST PORT, dcm4che's AET@HOST:PORT (AET: the peer's AE title, sets aec), or the
+name of a node in the config file ([nodes.NAME]: host, port, aec, aet, model, notes; 'nodes'
+lists them), whose AE titles and model are set too. --aec, --aet and --model win over a node's.
+
 Examples:
   connect 127.0.0.1 11112
   connect pacs.example.org 104 --aec ARCHIVE --aet MYSCU
+  connect ARCHIVE@pacs.example.org:104
+  connect pacs1
 """,
     args=[
-        Arg("host", "host name or IP address of the peer", type=host_name),
-        Arg("port", "TCP port of the peer", type=port_number),
+        Arg("host", "host name or IP address of the peer, AET@HOST:PORT, or a node's name", type=host_name,
+            complete=_complete_nodes, metavar="HOST|AET@HOST:PORT|NODE"),
+        Arg("port", "TCP port of the peer (not with AET@HOST:PORT or a node)", type=port_number, required=False),
         Arg("aec", "called AE title of the peer (sets aec)", option="--aec", type=validate_ae_title, metavar="AETITLE"),
         Arg("aet", "my calling AE title (sets aet)", option="--aet", type=validate_ae_title, metavar="AETITLE"),
+        Arg("model", "the information model (sets model)", option="--model", type=_model, metavar="MODEL"),
     ],
     aliases=("open",),
     category="connection",
@@ -66,8 +107,11 @@ Examples:
 def connect(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     link = ctx.session.link
     working = link.request if link.is_open else None  # the association in use, kept if the new one fails
-    before = {name: (ctx.settings.show(name), ctx.settings.origin(name)) for name in ("aec", "aet")}
+    before = {name: (ctx.settings.show(name), ctx.settings.origin(name)) for name in ("aec", "aet", "model")}
     previous = ctx.session.peer
+    yield from _resolve(ctx, args)
+    if args.model:
+        ctx.settings.set("model", args.model, Origin.TYPED)
     if args.aec:
         ctx.settings.set("aec", args.aec, Origin.TYPED)
     if args.aet:
@@ -175,3 +219,19 @@ Releases the association with A-RELEASE, or aborts it with A-ABORT when 'abort' 
 def disconnect(ctx: Context, args: SimpleNamespace) -> object:
     released = ctx.session.link.close(abort=ctx.settings["abort"])
     return released if released is not None else Notice("no association is open")
+
+
+@command(
+    "nodes",
+    "the node book: the named peers of the config file (connect NAME)",
+    help="""
+Lists the [nodes.NAME] sections of the config file: host, port, AE titles, model and notes.
+'connect NAME' (or 'getsh -n NAME') connects to one. 'getsh --init-config' writes a
+config file with examples, if there is none.
+""",
+    category="connection",
+    record=False,
+)
+def nodes(ctx: Context, args: SimpleNamespace) -> NodesTable:
+    found, warnings = read_nodes(ctx.env.config_path)
+    return NodesTable(str(ctx.env.config_path), tuple(found[name] for name in sorted(found)), tuple(warnings))

@@ -1,4 +1,4 @@
-"""help, quit."""
+"""help, quit, clear: what every shell has (and the habits of psql, pgcli and mysql: \\?, \\q)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from getsh.completion.arguments import command_names
 from getsh.context import Context
 from getsh.registry import REGISTRY, Arg, command
-from getsh.results import HelpIndex, HelpPage
+from getsh.results import ClearScreen, HelpIndex, HelpPage
 from getsh.settings import BY_NAME, Setting
 
 CATEGORY_ORDER = ("connection", "keys", "query", "retrieve", "settings", "general")
@@ -24,7 +24,7 @@ Examples:
 """,
     args=[Arg("command", "the command (or setting) to explain", required=False, complete=command_names,
               metavar="COMMAND")],
-    aliases=("?",),
+    aliases=("?", "\\?"),
     record=False,
 )
 def help_command(ctx: Context, args: SimpleNamespace) -> HelpIndex | HelpPage:
@@ -44,7 +44,7 @@ def help_command(ctx: Context, args: SimpleNamespace) -> HelpIndex | HelpPage:
 @command(
     "quit",
     "release the association and leave getsh (also Ctrl-D)",
-    aliases=("exit",),
+    aliases=("exit", "\\q"),
     record=False,
 )
 def quit_command(ctx: Context, args: SimpleNamespace) -> None:
@@ -56,3 +56,18 @@ def setting_help(setting: Setting) -> HelpPage:
     flags = f"getscu: {', '.join(setting.flags)} {setting.metavar}\n" if setting.flags else ""
     text = f"{flags}a change re-associates (it is negotiated)" if setting.renegotiate else flags.strip()
     return HelpPage(setting.name, f"set {setting.name} {setting.metavar}", setting.help, (), values, text)
+
+
+@command(
+    "clear",
+    "clear the screen, as in every shell (also Ctrl-L); the query keys are reset by reset-keys",
+    help="""
+Clears the terminal; output that is not a terminal (a pipe, a log) gets nothing. 'clear'
+used to reset the query keys: that is 'reset-keys' now. A script without a
+'# getsh script format 2' line (every recording made before the change) still reads 'clear'
+as reset-keys, so a saved check does not change its meaning.
+""",
+    record=False,
+)
+def clear_screen(ctx: Context, args: SimpleNamespace) -> ClearScreen:
+    return ClearScreen()

@@ -1,4 +1,4 @@
-"""key, unkey, keys, clear, level, load, save, dict: building the identifier a get sends."""
+"""key, unkey, keys, reset-keys, level, load, save, dict: building the identifier a get sends."""
 
 from __future__ import annotations
 
@@ -104,13 +104,17 @@ def keys(ctx: Context, args: SimpleNamespace) -> KeysView:
 
 
 @command(
-    "clear",
+    "reset-keys",
     "back to the model's default identifier (just its top QueryRetrieveLevel)",
+    help="""
+Forgets every key but the model's top QueryRetrieveLevel. (It was called 'clear'; 'clear'
+clears the screen now. Scripts of the old format still read 'clear' as reset-keys.)
+""",
     category="keys",
 )
-def clear(ctx: Context, args: SimpleNamespace) -> KeysView:
-    """The identifier it leaves, without a C-GET's warnings: a cleared identifier lacks its unique key
-    by design ('keys' and 'get' still warn), and a recording's header clears before it sets the keys
+def reset_keys(ctx: Context, args: SimpleNamespace) -> KeysView:
+    """The identifier it leaves, without a C-GET's warnings: a reset identifier lacks its unique key
+    by design ('keys' and 'get' still warn), and a recording's header resets before it sets the keys
     in force, so a replay would warn where its live session never did."""
     ctx.session.identifier = ident.default_identifier(ctx.settings["model"])
     shown = _show_keys(ctx)

@@ -18,6 +18,13 @@ from getsh.registry import MAX_LINE
 
 SUFFIX = ".getsh"
 
+# The script format: a recording writes FORMAT_LINE in its header. A script without it is of format 1,
+# written before 'clear' cleared the screen: there each command word of OLD_WORDS means what it meant then.
+FORMAT = 2
+FORMAT_LINE = f"# getsh script format {FORMAT}"
+_FORMAT = re.compile(r"#\s*getsh script format\s+(\d+)\s*$")
+OLD_WORDS = {"clear": "reset-keys"}  # format 1's meaning of a command word, in today's words
+
 
 class ScriptError(GetshError):
     """A script that cannot run as written: unreadable, or a line that does not parse."""
@@ -97,12 +104,34 @@ def substitute(text: str, variables: Mapping[str, str], where: str) -> str:
     return _REFERENCE.sub(value, text)
 
 
+def script_format(text: str) -> int:
+    """The format a script declares in a comment line before its first command (FORMAT_LINE); 1 if none."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            break
+        found = _FORMAT.match(line)
+        if found:
+            return int(found.group(1))
+    return 1
+
+
+def in_todays_words(text: str, version: int) -> str:
+    """A statement of a format-1 script with its command word in today's words (``clear`` → ``reset-keys``)."""
+    if version >= FORMAT:
+        return text
+    word, space, rest = text.partition(" ")
+    return OLD_WORDS[word] + space + rest if word in OLD_WORDS else text
+
+
 def parse_text(text: str, path: str, variables: Mapping[str, str]) -> tuple[list[Statement], list[ScriptError]]:
-    """The statements, or those before the first problem and that problem (path:line:column).
+    """The statements, or those before the first problem and that problem (path:line:column). A script
+    of an older format (``script_format``) has its statements put in today's words.
 
     The first bad line stops the reading: a file that is not a script (a log, /etc/passwd) gets
     one line saying so, not one error per line.
     """
+    version = script_format(text)
     statements: list[Statement] = []
     pieces: list[str] = []
     spans: list[tuple[int, int, int]] = []
@@ -129,7 +158,7 @@ def parse_text(text: str, path: str, variables: Mapping[str, str]) -> tuple[list
             length = offset + len(pieces[-1])
         if continued:
             continue
-        statements.append(Statement(path, start, " ".join(pieces), tuple(spans)))
+        statements.append(Statement(path, start, in_todays_words(" ".join(pieces), version), tuple(spans)))
         pieces, spans, open_statement = [], [], False
     if open_statement:
         return statements, [ScriptError(f"{path}:{start}", "the last line ends with '\\' but no line follows",

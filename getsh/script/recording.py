@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING
 from getsh import __version__
 from getsh.errors import UsageError
 from getsh.results import Check, Outcome
+from getsh.script.reading import FORMAT_LINE
 from getsh.settings import BY_NAME, MASK, SETTINGS
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ def with_variables(invocation: Invocation) -> str | None:
         for option in ("aec", "aet"):
             if option in invocation.raw:
                 words += [f"--{option}", variable(option, str(getattr(args, option)))]
+        rest = [a for a in invocation.command.options if a.name in invocation.raw and a.name not in ("aec", "aet")]
+        for arg in rest:  # what else the line said (--model): as it was
+            words += [arg.option or "", *([] if arg.flag else [shlex.quote(str(getattr(args, arg.name)))])]
         return " ".join(words)
     setting = args.name if name == "set" else name
     if setting not in QUOTED or name not in ("set", setting) or not args.value:
@@ -173,7 +177,7 @@ def _now() -> str:
 def header(settings: Settings, peer: Peer | None, identifier: Dataset) -> list[str]:
     """Comment lines, then the settings, the peer and the identifier in force, as commands."""
     own = ", ".join(s.name for s in SETTINGS if not s.recorded)
-    lines = [f"# getsh {__version__} recording, started {_now()}",
+    lines = [f"# getsh {__version__} recording, started {_now()}", FORMAT_LINE,
              "# replay: getsh run FILE (or 'source FILE' in the shell); format: docs/scripting.md",
              "# the settings in force, all of them, so the replay does not depend on its config file",
              f"# (not {own}: the replayer's own; secrets are never recorded)",
@@ -186,13 +190,13 @@ def header(settings: Settings, peer: Peer | None, identifier: Dataset) -> list[s
             lines.append(f"set {setting.name} {shown}")
     if peer is not None:
         lines += ["# the peer", f"connect {variable('host', peer.host)} {variable('port', str(peer.port))}"]
-    lines += ["# the identifier (query keys) in force", "clear", *identifier_lines(identifier)]
+    lines += ["# the identifier (query keys) in force", "reset-keys", *identifier_lines(identifier)]
     lines.append("# the session")
     return lines
 
 
 def identifier_lines(dataset: Dataset) -> list[str]:
-    """``key`` lines that rebuild ``dataset`` after ``clear``."""
+    """``key`` lines that rebuild ``dataset`` after ``reset-keys``."""
     lines = [] if "QueryRetrieveLevel" in dataset else ["unkey QueryRetrieveLevel"]
     for expression in key_expressions(dataset):
         lines.append(expression if expression.startswith("#") else f"key {shlex.quote(expression)}")

@@ -58,7 +58,7 @@ def make_prompt_session(
         auto_suggest=AutoSuggestFromHistory(),
         completer=completer,
         complete_while_typing=True,
-        complete_style=CompleteStyle.MULTI_COLUMN,
+        complete_style=CompleteStyle.COLUMN,  # one column, each description beside it
         bottom_toolbar=toolbar,
         refresh_interval=1.0,
         style=STYLE,

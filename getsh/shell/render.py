@@ -35,11 +35,13 @@ from getsh.literal import literal
 from getsh.logs import VALUE_WARNINGS
 from getsh.results import (
     Check,
+    ClearScreen,
     FindTable,
     HelpIndex,
     HelpPage,
     HistoryView,
     KeysView,
+    NodesTable,
     ObjectView,
     PlainText,
     ReceivedTable,
@@ -155,6 +157,26 @@ class Renderer:
         style = "yellow" if obj.text.startswith("warning:") else ""
         console = self.err_console if obj.stderr else self.console
         console.print(Text(literal(obj.text, newlines=True)), style=style)
+
+    @show.register
+    def _(self, obj: NodesTable) -> None:
+        for warning in obj.warnings:
+            self.console.print(Text(f"warning: {literal(warning)}", style="yellow"), soft_wrap=True)
+        if not obj.nodes:
+            self.console.print(Text(f"no nodes in {literal(obj.path)}: add [nodes.NAME] sections (host, port, aec, "
+                                    "aet, model, notes); getsh --init-config writes a config with examples"))
+            return
+        table = Table(title=f"nodes ({literal(obj.path)}): connect NAME", title_justify="left")
+        for column in ("name", "host", "port", "aec", "aet", "model", "notes"):
+            table.add_column(column, overflow="fold", no_wrap=column in ("name", "port"))
+        for node in obj.nodes:
+            table.add_row(*(Text(literal(str(value))) for value in (node.name, node.host, node.port, node.aec,
+                                                                    node.aet, node.model, node.notes)))
+        self.console.print(table)
+
+    @show.register
+    def _(self, obj: ClearScreen) -> None:
+        self.console.clear()  # nothing when the output is not a terminal
 
     @show.register
     def _(self, obj: GetStarted) -> None:

@@ -280,7 +280,7 @@ def test_query_files_one_request_each_and_repeat(
     queries = []
     for n, study in enumerate(studies):
         query = tmp_path / f"q{n}.dcm"
-        shell.run(f"clear; model study; level STUDY; key StudyInstanceUID={study}; save {query}")
+        shell.run(f"reset-keys; model study; level STUDY; key StudyInstanceUID={study}; save {query}")
         queries.append(query)
     out = tmp_path / "out"
     out.mkdir()

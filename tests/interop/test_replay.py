@@ -98,7 +98,7 @@ def test_a_recording_replays_without_warnings_its_live_session_did_not_show(
             live += shell.line(line, timeout=60)
     assert "C-GET Success" in live and warnings_in(live) == set(), live
     text = script.read_text()
-    assert text.count("\nclear\n") == 2 and "# failed when recorded" not in text, text
+    assert text.count("\nreset-keys\n") == 2 and "# failed when recorded" not in text, text
 
     shutil.rmtree(out)
     (out / "study").mkdir(parents=True)

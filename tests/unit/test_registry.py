@@ -32,7 +32,7 @@ def test_canonical_form_quotes_and_orders_options_after_positionals() -> None:
     ("line", "message", "hint"),
     [
         ("conect a 1", "unknown command 'conect'", "did you mean connect"),
-        ("connect host", "connect: missing PORT", "usage: connect HOST PORT"),
+        ("connect", "connect: missing HOST|AET@HOST:PORT|NODE", "usage: connect HOST|AET@HOST:PORT|NODE [PORT]"),
         ("connect host 104 extra", "connect: unexpected argument 'extra'", "usage: connect"),
         ("connect host port", "connect: PORT: 'port' is not a port number", "usage: connect"),
         ("connect host 70000", "connect: PORT: 70000 is out of range (1..65535)", "usage"),

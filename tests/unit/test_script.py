@@ -250,7 +250,7 @@ def test_recording_header_commands_and_failures(shell: Shell, tmp_path: Path) ->
     assert lines[0].startswith("# getsh 0.1.0 recording, started ")
     assert "set max-pdu 32768" in lines and "set model study" in lines and 'set output "${GETSH_OUTPUT:-.}"' in lines
     assert not any(line.startswith(("set log-level", "set verbose-pc")) for line in lines)  # the replayer's own
-    assert "clear" in lines and "key QueryRetrieveLevel=STUDY" in lines and "key StudyInstanceUID=1.2.3" in lines
+    assert "reset-keys" in lines and "key QueryRetrieveLevel=STUDY" in lines and "key StudyInstanceUID=1.2.3" in lines
     body = lines[lines.index("# the session") + 1:]
     assert body == [
         "set prefer rle",
@@ -535,3 +535,19 @@ def test_completion_of_expect_and_record(shell: Shell, tmp_path: Path) -> None:
     shell.run(f"record {tmp_path / 'r.getsh'}")
     assert "stop" in complete("record st")
     shell.run("record stop")
+
+
+def test_a_script_without_a_format_line_reads_clear_as_reset_keys() -> None:
+    from getsh.script.reading import FORMAT_LINE, parse_text, script_format
+
+    old = "# recorded long ago\nclear\nkey PatientID=1\n  clear  \nclearly\n"
+    assert script_format(old) == 1
+    statements, problems = parse_text(old, "old.getsh", {})
+    assert not problems
+    assert [s.text for s in statements] == ["reset-keys", "key PatientID=1", "reset-keys", "clearly"]
+
+    new = f"# a recording\n{FORMAT_LINE}\nclear\n"
+    assert script_format(new) == 2
+    assert [s.text for s in parse_text(new, "new.getsh", {})[0]] == ["clear"]
+    # the format is declared before the first command; a comment further down does not change it
+    assert script_format(f"echo\n{FORMAT_LINE}\n") == 1

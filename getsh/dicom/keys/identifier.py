@@ -243,7 +243,7 @@ def canonical(assignment: KeyAssignment) -> str:
 
 
 def default_identifier(model: str) -> Dataset:
-    """What ``clear`` goes back to: only the model's top level (PATIENT for patient root and
+    """What ``reset-keys`` goes back to: only the model's top level (PATIENT for patient root and
     patient/study only, STUDY for study root), the one level where a single unique key makes a
     complete C-GET identifier. No empty unique key: on a C-GET that would match everything."""
     dataset = Dataset()
