@@ -76,19 +76,24 @@ def slow(slow_demo: SlowDemo) -> Iterator[SlowDemo]:
         slow_demo.delay = 0.0
 
 
-def interrupt_on(shell: Shell | ShellDriver, *counts: int) -> None:
-    """Ctrl-C while the shell draws the n-th object received, for each n in counts."""
+def interrupt_when(shell: Shell | ShellDriver, kind: type, *counts: int) -> None:
+    """Ctrl-C while the shell draws the n-th event of ``kind``, for each n in counts."""
     show = shell.runner.renderer.show
     seen = [0]
 
     def drawing(obj: object) -> None:
         show(obj)
-        if isinstance(obj, Received):
+        if isinstance(obj, kind):
             seen[0] += 1
             if seen[0] in counts:
                 raise KeyboardInterrupt
 
     shell.runner.renderer.show = drawing  # type: ignore[method-assign]
+
+
+def interrupt_on(shell: Shell | ShellDriver, *counts: int) -> None:
+    """Ctrl-C while the shell draws the n-th object received, for each n in counts."""
+    interrupt_when(shell, Received, *counts)
 
 
 def no_more_interrupts(shell: Shell | ShellDriver) -> None:
@@ -255,21 +260,6 @@ def test_max_objects_cancels_and_both_counts_are_shown(request: pytest.FixtureRe
 
 
 # --- Ctrl-C stops the whole command: every request, every repeat ------------------------------
-
-def interrupt_when(shell: Shell, kind: type, *counts: int) -> None:
-    """Ctrl-C while the shell draws the n-th event of ``kind``, for each n in counts."""
-    show = shell.runner.renderer.show
-    seen = [0]
-
-    def drawing(obj: object) -> None:
-        show(obj)
-        if isinstance(obj, kind):
-            seen[0] += 1
-            if seen[0] in counts:
-                raise KeyboardInterrupt
-
-    shell.runner.renderer.show = drawing  # type: ignore[method-assign]
-
 
 def stopped_line(shown: str) -> re.Match[str]:
     found = re.search(r"get stopped at your request after (\d+) of (\d+) C-GETs?: (\d+) objects? \(.+?\) on disk "

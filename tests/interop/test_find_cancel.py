@@ -19,7 +19,7 @@ from getsh.dicom.demo.server import DemoServer
 from getsh.dicom.events import Found
 from getsh.exitstatus import ExitStatus
 from tests.faults.fake_peers import wait_for
-from tests.interop.test_cancel import ctrl_c, until
+from tests.interop.test_cancel import ctrl_c, interrupt_when, until
 from tests.repl.test_pty import start_terminal
 from tests.shell_driver import Shell, ShellDriver
 
@@ -60,17 +60,7 @@ def slow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlowFind]:
 
 def interrupt_on(shell: Shell, *counts: int) -> None:
     """Ctrl-C while the shell draws the n-th match, for each n in counts."""
-    show = shell.runner.renderer.show
-    seen = [0]
-
-    def drawing(obj: object) -> None:
-        show(obj)
-        if isinstance(obj, Found):
-            seen[0] += 1
-            if seen[0] in counts:
-                raise KeyboardInterrupt
-
-    shell.runner.renderer.show = drawing  # type: ignore[method-assign]
+    interrupt_when(shell, Found, *counts)
 
 
 def test_ctrl_c_cancels_keeps_the_matches_and_the_association(shell: Shell, slow: SlowFind) -> None:
