@@ -68,7 +68,8 @@ def record(ctx: Context, args: SimpleNamespace) -> Notice:
             raise UsageError("not recording", "record FILE starts a recording")
         recording, state.recording = state.recording, None
         recording.stop()
-        return Notice(f"recorded {recording.commands} commands to {recording.path}; replay: getsh run {recording.path}")
+        count = f"{recording.commands} command{'s' * (recording.commands != 1)}"
+        return Notice(f"recorded {count} to {recording.path}; replay: getsh run {recording.path}")
     if state.recording is not None:
         raise UsageError(f"already recording to {state.recording.path}", "record stop ends it")
     if args.force and args.append:

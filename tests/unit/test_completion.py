@@ -26,7 +26,7 @@ def test_command_names_with_summaries() -> None:
 
 
 def test_setting_names_then_values() -> None:
-    assert set(complete("set max")) == {"max-pdu", "max-objects", "max-bytes"}
+    assert set(complete("set max")) == {"max-pdu", "max-objects", "max-bytes", "max-inflated"}
     assert set(complete("set max-p")) == {"max-pdu"}
     assert set(complete("set prefer r")) == {"rle"}
     assert set(complete("set model ")) == {"patient", "study", "psonly"}
