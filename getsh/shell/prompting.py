@@ -4,7 +4,7 @@ factory (style, history file, completion and toolbar as given), and the prompt l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -53,7 +53,7 @@ def make_prompt_session(
 ) -> PromptSession[str]:
     """The shell's one PromptSession. The plain start gives it the registry's completer and the
     session's toolbar; the deferred start gives stand-ins that become them once loaded."""
-    return PromptSession(
+    return new_session(
         history=open_history(env),
         auto_suggest=AutoSuggestFromHistory(),
         completer=completer,
@@ -61,10 +61,15 @@ def make_prompt_session(
         complete_style=CompleteStyle.COLUMN,  # one column, each description beside it
         bottom_toolbar=toolbar,
         refresh_interval=1.0,
-        style=STYLE,
         input=input,
         output=output,
     )
+
+
+def new_session(**options: Any) -> PromptSession[str]:
+    """Where every PromptSession is made, in getsh's style: the shell's own (``make_prompt_session``)
+    and the short-lived one a y/N question is asked with (``yes_no``: no history, no completion)."""
+    return PromptSession(style=STYLE, **options)
 
 
 LABEL_WIDTH = 24  # a step of the path in the prompt, at most
@@ -121,7 +126,7 @@ def yes_no(session: PromptSession[str], console: Console) -> Callable[[str, str]
 
     def ask(why: str, question: str) -> bool:
         console.print(Text(f"warning: {literal(why)}", style="yellow"), soft_wrap=True)
-        asking: PromptSession[str] = PromptSession(input=session.input, output=session.output, style=STYLE)
+        asking = new_session(input=session.input, output=session.output)
         try:
             answer = asking.prompt([("class:prompt", f"{question} [y/N] ")])
         except (KeyboardInterrupt, EOFError):

@@ -90,3 +90,10 @@ def test_the_shell_does_not_import_the_composition_root() -> None:
     bad = [f"{i.module}:{i.line} imports {i.target}" for i in imports()
            if i.module.startswith("getsh.shell") and i.target in ("getsh.app", "getsh.cli")]
     assert bad == [], "shell/ is handed what it needs by app/cli, it does not import them"
+
+
+def test_one_place_makes_prompt_sessions() -> None:
+    """One front door (issue 12): every PromptSession is made by shell/prompting.new_session."""
+    made = [f"{p.relative_to(PACKAGE_ROOT)}:{n}" for p in sorted(PACKAGE_ROOT.rglob("*.py"))
+            for n, line in enumerate(p.read_text().splitlines(), 1) if "PromptSession(" in line]
+    assert len(made) == 1 and made[0].startswith("shell/prompting.py:"), made
