@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 
 import pytest
 from pynetdicom import AE, evt
@@ -63,6 +64,11 @@ def test_peer_gone_between_commands_then_back(shell: Shell, archive, make_dcmqrs
     first = make_dcmqrscp(files, port=port)
     assert shell.run(f"connect 127.0.0.1 {port} --aec TESTQR")[0] is ExitStatus.SUCCESS
     first.stop()
+    # "between commands": the peer's child process that served us is gone too (on a loaded machine it
+    # outlives stop() a moment, and an echo sent to it meets the close instead: said rightly, but another case)
+    deadline = time.monotonic() + 10
+    while shell.ctx.session.link.is_open and time.monotonic() < deadline:
+        time.sleep(0.05)
     status, shown = shell.run("echo")  # nobody listens now
     assert status is ExitStatus.NETWORK
     assert f"the peer closed the connection, and re-associating failed: connection refused by 127.0.0.1:{port}" in shown

@@ -11,7 +11,7 @@ import pytest
 
 from getsh.dicom.demo.data import ArchiveEntry
 from tests.interop.test_replay import WIDE, uids_in
-from tests.peers import free_port
+from tests.peers import free_port, refused_port
 from tests.shell_driver import run_getsh
 
 pytestmark = pytest.mark.interop
@@ -93,14 +93,15 @@ def test_a_recording_checks_another_archive_through_its_variables(
 
 
 def test_a_connect_that_failed_on_purpose_is_recorded_as_it_ran(demo_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    script, wrong = tmp_path / "rec.getsh", free_port()
-    record(script, f"connect 127.0.0.1 {wrong}", "expect error refused", f"connect 127.0.0.1 {demo_server.port}",
-           status=7)
-    lines = script.read_text().splitlines()
-    assert f"connect 127.0.0.1 {wrong}" in lines
-    assert f"connect ${{GETSH_HOST:-127.0.0.1}} ${{GETSH_PORT:-{demo_server.port}}}" in lines
-    result = run(script, "--var", f"GETSH_PORT={demo_server.port}")
-    assert result.returncode == 0, result.stdout + result.stderr  # the refusal is still checked, on its own port
+    with refused_port() as wrong:  # refused until the end: no peer started meanwhile can take it
+        script = tmp_path / "rec.getsh"
+        record(script, f"connect 127.0.0.1 {wrong}", "expect error refused", f"connect 127.0.0.1 {demo_server.port}",
+               status=7)
+        lines = script.read_text().splitlines()
+        assert f"connect 127.0.0.1 {wrong}" in lines
+        assert f"connect ${{GETSH_HOST:-127.0.0.1}} ${{GETSH_PORT:-{demo_server.port}}}" in lines
+        result = run(script, "--var", f"GETSH_PORT={demo_server.port}")
+        assert result.returncode == 0, result.stdout + result.stderr  # the refusal is still checked, on its own port
 
 
 # The same lines end with the same status under `getsh run` and `getsh -c`: the archive answered otherwise
