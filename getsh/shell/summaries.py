@@ -1,0 +1,56 @@
+"""One-line summaries that end a command: a retrieve stopped by Ctrl-C, a replay."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from getsh.dicom.events import RetrieveStopped
+from getsh.literal import literal
+from getsh.results import ReplayDone
+from getsh.shell.progress import human_size
+from getsh.shell.tables import duration
+
+
+def replay_summary(done: ReplayDone) -> Text:
+    """``file: 5 of 7 commands run, 1 failed; expectations: 1 held, 1 failed, 2 not run (2.3 s)``
+    (``4 expectations held`` when all did)."""
+    text = Text(f"{literal(done.path)}: ", style="bold")
+    if done.dry_run:
+        text.append(f"dry run: {done.commands} commands and {done.expectations} expectations parse; "
+                    "nothing was run", style="green")
+    elif done.reason and not done.ran and not done.stopped_at:
+        text.append(f"not run: {literal(done.reason)}", style="red")
+    else:
+        colour = "green" if done.exit_status == 0 else "red"
+        counts = f"{done.ran} of {done.commands} commands run"
+        counts += f", {done.failed} failed" if done.failed else ""
+        if done.expectations:
+            counts += "; " + expectation_counts(done)
+        text.append(counts, style=colour)
+        text.append(f" ({duration(done.seconds)})", style="dim")
+    if done.junit:
+        text.append(f"; JUnit report: {literal(done.junit)}", style="dim")
+    return text
+
+
+def stopped_line(done: RetrieveStopped) -> Text:
+    """``get stopped at your request after 37 of 2000 C-GETs: 629 objects (5.8 MB) in /out, in 4.2 s``."""
+    text = Text("get stopped at your request ", style="bold yellow")
+    text.append(f"after {done.sent} of {done.total} C-GET{'s' * (done.total != 1)}" if done.sent else
+                "before any C-GET was sent")
+    objects = f"{done.received} object{'s' * (done.received != 1)}"
+    text.append(f": {objects} ({human_size(done.size)}) on disk in {literal(done.output_dir)}" if done.received else
+                ": nothing was received")
+    text.append(f", in {duration(done.seconds)}", style="dim")
+    if done.aborted:
+        text.append("; the association was aborted (the next command re-associates)", style="yellow")
+    return text
+
+
+def expectation_counts(done: ReplayDone) -> str:
+    """How the expectations went, each kind counted apart: one that never ran did not hold either."""
+    if done.held == done.expectations:
+        return f"{done.expectations} expectation{'s' * (done.expectations != 1)} held"
+    parts = [f"{done.held} held", f"{done.expectations_failed} failed" * bool(done.expectations_failed),
+             f"{done.not_run} not run" * bool(done.not_run)]
+    return "expectations: " + ", ".join(p for p in parts if p)
