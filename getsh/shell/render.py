@@ -54,10 +54,10 @@ from getsh.results import (
     SettingsTable,
 )
 from getsh.shell import tables
-from getsh.shell.found import LiveMatches, find_header, find_summary, found_table
+from getsh.shell.found import MODEL_NAMES, LiveMatches, find_header, find_summary, found_table
 from getsh.shell.paging import Paging
 from getsh.shell.progress import RetrieveProgress, objects_words
-from getsh.shell.summaries import replay_summary, stopped_line
+from getsh.shell.summaries import associated_line, replay_summary, stopped_line
 from getsh.shell.tables import (
     PROSE,
     association_table,
@@ -167,13 +167,7 @@ class Renderer:
             self.console.print(Text(f"no nodes in {literal(obj.path)}: add [nodes.NAME] sections (host, port, aec, "
                                     "aet, model, notes); getsh --init-config writes a config with examples"))
             return
-        table = Table(title=f"nodes ({literal(obj.path)}): connect NAME", title_justify="left")
-        for column in ("name", "host", "port", "aec", "aet", "model", "notes"):
-            table.add_column(column, overflow="fold", no_wrap=column in ("name", "port"))
-        for node in obj.nodes:
-            table.add_row(*(Text(literal(str(value))) for value in (node.name, node.host, node.port, node.aec,
-                                                                    node.aet, node.model, node.notes)))
-        self.console.print(table)
+        self.console.print(tables.nodes_table(obj))
 
     @show.register
     def _(self, obj: ClearScreen) -> None:
@@ -183,8 +177,7 @@ class Renderer:
     def _(self, obj: GetStarted) -> None:
         keys = literal("  ".join(f"{k}={v}" if v else k for k, v in obj.keys))
         header = Text(f"C-GET {literal(obj.label)}: ", style="bold")
-        model = {"patient": "patient root", "study": "study root", "psonly": "patient/study only"}[obj.model]
-        header.append(f"{model}, {literal(obj.level) or 'no'} level  {keys}")
+        header.append(f"{MODEL_NAMES[obj.model]}, {literal(obj.level) or 'no'} level  {keys}")
         self.console.print(header, overflow="fold")
         self.progress.start(obj)
 
@@ -288,18 +281,7 @@ class Renderer:
 
     @show.register
     def _(self, obj: Associated) -> None:
-        text = Text()
-        if obj.reason:
-            text.append(f"{literal(obj.reason)}\n", style="yellow")
-        text.append("associated ", style="green")
-        text.append(f"with {literal(obj.called_ae)} @ {literal(obj.peer)} as {literal(obj.calling_ae)} ")
-        text.append(f"({obj.accepted} of {obj.proposed} presentation contexts accepted)", style="dim")
-        if obj.dropped:
-            text.append(f"\n{literal(obj.dropped_advice)}" if obj.dropped_advice else
-                        f"\n{obj.dropped} storage classes did not fit in the 128 presentation contexts: "
-                        "objects of those classes cannot arrive (narrow it: accept auto, or accept CT MR …)",
-                        style="yellow")
-        self.console.print(text)
+        self.console.print(associated_line(obj))
         if obj.show_contexts:
             self.console.print(context_table(obj.contexts, width=self.console.width))
 

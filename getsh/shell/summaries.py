@@ -1,10 +1,10 @@
-"""One-line summaries that end a command: a retrieve stopped by Ctrl-C, a replay."""
+"""Short summaries of what a command did: an association opened, a retrieve stopped by Ctrl-C, a replay."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from getsh.dicom.events import RetrieveStopped
+from getsh.dicom.events import Associated, RetrieveStopped
 from getsh.literal import literal
 from getsh.results import ReplayDone
 from getsh.shell.progress import human_size
@@ -54,3 +54,20 @@ def expectation_counts(done: ReplayDone) -> str:
     parts = [f"{done.held} held", f"{done.expectations_failed} failed" * bool(done.expectations_failed),
              f"{done.not_run} not run" * bool(done.not_run)]
     return "expectations: " + ", ".join(p for p in parts if p)
+
+
+def associated_line(obj: Associated) -> Text:
+    """``associated with AE @ host:port as AE (N of M presentation contexts accepted)``, with why it was
+    (re)opened before it and the storage classes left out after it."""
+    text = Text()
+    if obj.reason:
+        text.append(f"{literal(obj.reason)}\n", style="yellow")
+    text.append("associated ", style="green")
+    text.append(f"with {literal(obj.called_ae)} @ {literal(obj.peer)} as {literal(obj.calling_ae)} ")
+    text.append(f"({obj.accepted} of {obj.proposed} presentation contexts accepted)", style="dim")
+    if obj.dropped:
+        text.append(f"\n{literal(obj.dropped_advice)}" if obj.dropped_advice else
+                    f"\n{obj.dropped} storage classes did not fit in the 128 presentation contexts: "
+                    "objects of those classes cannot arrive (narrow it: accept auto, or accept CT MR …)",
+                    style="yellow")
+    return text

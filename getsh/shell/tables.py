@@ -15,7 +15,7 @@ from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.dicom.storage.checks import NO_PIXELS, UID_MISMATCH, UID_NOT_VALID
 from getsh.literal import literal
-from getsh.results import TABLE_ROWS, KeysView, ObjectView, SettingsTable
+from getsh.results import TABLE_ROWS, KeysView, NodesTable, ObjectView, SettingsTable
 from getsh.shell.columns import Column, Fitted, fit, fitted_table
 from getsh.shell.progress import human_size, objects_words, rates
 
@@ -365,3 +365,14 @@ def explanation(info: Explanation) -> RenderableType:
     parts: list[RenderableType] = [table]
     parts += [Text(literal(note), style="dim") for note in info.notes]
     return Group(*parts)
+
+
+def nodes_table(book: NodesTable) -> Table:
+    """The node book (``nodes``): one row a named peer, every value as the config file gave it."""
+    table = Table(title=f"nodes ({literal(book.path)}): connect NAME", title_justify="left")
+    for column in ("name", "host", "port", "aec", "aet", "model", "notes"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("name", "port"))
+    for node in book.nodes:
+        table.add_row(*(Text(literal(str(value))) for value in (node.name, node.host, node.port, node.aec,
+                                                                node.aet, node.model, node.notes)))
+    return table
