@@ -108,6 +108,26 @@ def test_limit_cancels_after_n_and_keeps_them(shell: Shell, demo_server: object)
     assert status is ExitStatus.SUCCESS, shown
 
 
+@pytest.mark.parametrize("peer", ["dcmqrscp", "orthanc"])
+def test_limit_on_a_real_archive_leaves_the_association_in_step(
+        request: pytest.FixtureRequest, shell: Shell, archive: list[ArchiveEntry], peer: str) -> None:
+    """Whether the C-CANCEL reaches the peer before its last match or after its final response (a race
+    on loopback), the association stays in step: Orthanc answers 0xFE00 *with* an identifier, which
+    findscu 3.6.7 leaves unread; the next find on the same association must get every match, no
+    left-over of the cancelled one."""
+    port, aet = peer_address(request, peer)
+    status, shown = shell.run(f"connect 127.0.0.1 {port} --aec {aet}; level IMAGE")
+    assert status is ExitStatus.SUCCESS, shown
+    for limit in (1, 2, 5, 1, 3):
+        status, shown = shell.run(f"find --limit {limit}")
+        assert status is ExitStatus.SUCCESS, shown
+        assert f"cancelled after {limit} match" in shown and len(rows_of(shell)) == limit, shown
+        status, shown = shell.run("find")
+        assert status is ExitStatus.SUCCESS, shown
+        assert {r["SOPInstanceUID"] for r in rows_of(shell)} == {e.sop_instance_uid for e in archive}, shown
+    assert "re-associat" not in shell.run("status")[1]
+
+
 def test_several_rows_are_one_command_and_record_as_their_unique_keys(
     shell: Shell, demo_server: object, tmp_path: Path, archive: list[ArchiveEntry],
 ) -> None:

@@ -167,14 +167,23 @@ def test_cancel_after_n_responses(both, request: pytest.FixtureRequest, archive:
     peer = request.getfixturevalue(which)
     run = both(peer, ["-S", "--cancel", "2", *keys("QueryRetrieveLevel=STUDY", "StudyInstanceUID", "PatientID")],
                verbose=True)
-    assert run.theirs.returncode == 0 and run.ours.returncode == 0, run.explain()
     log = run.theirs.stderr + run.theirs.stdout
+    assert run.ours.returncode == 0, run.explain()
+    assert run.theirs.returncode == 0 or findscu_missed_orthancs_cancel_identifier(log), run.explain()
     assert log.index("Sending Cancel Request") > log.index("Received Find Response 2")
     assert [p.name for p in responses(run.ours_dir)] == ["rsp0001.dcm", "rsp0002.dcm"]
     assert len(responses(run.theirs_dir)) >= 2
     assert identities(run.ours_dir) <= identities(run.theirs_dir)
     assert "cancelled after 2 matches" in run.ours.stdout
     assert run.ours.stdout.count("\n│ ") == 2  # two rows in the table
+
+
+def findscu_missed_orthancs_cancel_identifier(log: str) -> bool:
+    """A race of the reference tool, not of getsh: when the C-CANCEL reaches Orthanc before its final
+    response, Orthanc answers 0xFE00 *with* an identifier; findscu 3.6.7 says it assumes none, leaves that
+    data set's P-DATA unread and then fails its A-RELEASE on it (exit 2). getsh reads the whole message."""
+    return ("Status Cancel: MatchingTerminatedDueToCancelRequest, but DataSetType!=NULL" in log
+            and "Association Release Failed" in log and "P-Data PDU arrived" in log)
 
 
 def test_a_rejected_association_fails_in_both(both, dcmqrscp: Dcmqrscp) -> None:  # type: ignore[no-untyped-def]
