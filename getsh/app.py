@@ -102,10 +102,11 @@ def session(runner: Runner, opts: Options) -> int:
 
 
 def _start_demo(runner: Runner, opts: Options, life: SessionLifetime) -> None:
-    """``--demo``: the embedded archive, connected to; it stops once the session is closed."""
+    """``--demo``: the embedded archive, connected to; it stops once the session is closed. It checks
+    the called AE title as a real archive does, so ``aec WRONG`` shows a student a real reject."""
     from getsh.dicom.demo.server import DemoServer
 
-    demo = DemoServer(ae_title=opts.serve_aet)
+    demo = DemoServer(ae_title=opts.serve_aet, require_called_ae=True)
     life.after_close(demo.stop)
     port = demo.start()
     runner.renderer.show(Notice(describe_demo(demo, port)))

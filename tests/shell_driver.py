@@ -62,8 +62,8 @@ class Shell:
 class ShellDriver:
     """The real REPL on a pipe. Use as a context manager; ``type`` sends keys."""
 
-    def __init__(self, home: Path | None = None, key_delay: float = 0.15) -> None:
-        self.ctx, self.out, self.err = make_context(home)
+    def __init__(self, home: Path | None = None, key_delay: float = 0.15, width: int = 200) -> None:
+        self.ctx, self.out, self.err = make_context(home, width=width)
         self.runner = make_runner(self.ctx)
         self.lines_run = 0
         run_line = self.runner.run_line

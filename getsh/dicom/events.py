@@ -21,6 +21,8 @@ class ContextInfo:
     transfer_syntaxes: tuple[str, ...]  # the accepted one, or all those proposed when rejected
     scu_role: bool  # we may act as SCU on it
     scp_role: bool  # we may act as SCP on it (C-STORE sub-operations)
+    offered: tuple[str, ...] = ()  # every transfer syntax we proposed in it, accepted or not
+
 
     @property
     def accepted(self) -> bool:

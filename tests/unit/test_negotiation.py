@@ -14,6 +14,7 @@ GET = "1.2.840.10008.5.1.4.1.2.2.3"
 ELE = "1.2.840.10008.1.2.1"
 JPEG_LOSSLESS = "1.2.840.10008.1.2.4.70"
 RLE = "1.2.840.10008.1.2.5"
+IMPLICIT = "1.2.840.10008.1.2"
 
 
 def accepted(uid: str, syntax: str = ELE) -> ContextInfo:
@@ -67,3 +68,21 @@ def test_a_preference_is_ignored_only_where_it_had_a_context_of_its_own() -> Non
         "(the peer rejected our RLE Lossless context for it: transfer syntaxes not supported)")
     assert ignored_preference("uncompr", contexts, objects) == ""
     assert ignored_preference("rle", [accepted(CT, RLE)], [received(CT, RLE)]) == ""
+
+
+def test_a_class_accepted_only_uncompressed_suggests_the_compressed_syntax_it_may_be_stored_in() -> None:
+    """prefer implicit (or uncompr) against an archive holding RLE it cannot convert (dcmqrscp, the demo
+    archive): the class was accepted, so the peer's log is not the only suspect."""
+    advice = failure_advice([accepted(CT, IMPLICIT)], [], [CT])
+    assert advice.startswith("CT Image Storage: the peer accepted Implicit VR Little Endian, and we proposed no "
+                             "compressed syntax for it: if the peer holds these objects compressed and cannot "
+                             "convert them, it cannot send them → prefer their syntax (prefer rle")
+    assert advice.endswith("its log says why (a file missing or unreadable, for one)")
+
+
+def test_a_compressed_syntax_proposed_in_the_accepted_context_is_not_forgotten() -> None:
+    """prefer lossless when the budget is short: one context [JPEG Lossless, Explicit VR LE …], the peer
+    picked Explicit VR LE — we did propose a compressed syntax, so no 'prefer' advice."""
+    both = ContextInfo(5, CT, "accepted", (ELE,), False, True, (JPEG_LOSSLESS, ELE))
+    advice = failure_advice([both], [], [CT])
+    assert "we proposed no compressed syntax" not in advice and "the peer's own reasons" in advice

@@ -56,14 +56,14 @@ def contexts_of(assoc: Association) -> list[ContextInfo]:
     infos = []
     for cx in assoc.requestor.requested_contexts:
         key = (str(cx.abstract_syntax), cx.context_id)
+        proposed = tuple(str(ts) for ts in cx.transfer_syntax)
         if key in accepted:
             got = accepted[key]
             infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), "accepted",
-                                     (str(got.transfer_syntax[0]),), bool(got.as_scu), bool(got.as_scp)))
+                                     (str(got.transfer_syntax[0]),), bool(got.as_scu), bool(got.as_scp), proposed))
         else:
             reason = rejected[cx.context_id].status.lower() if cx.context_id in rejected else "no answer"
-            proposed = tuple(str(ts) for ts in cx.transfer_syntax)
-            infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), reason, proposed, False, False))
+            infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), reason, proposed, False, False, proposed))
     return infos
 
 

@@ -36,6 +36,7 @@ class ClassTerms:
     sop_class: str
     accepted: tuple[str, ...]  # the transfer syntax of each accepted context, in the order proposed
     rejected: tuple[tuple[str, tuple[str, ...]], ...]  # (the peer's reason, the syntaxes proposed) of each other
+    offered: tuple[str, ...] = ()  # every syntax proposed in its accepted contexts too, where known
 
     @property
     def name(self) -> str:
@@ -44,7 +45,7 @@ class ClassTerms:
     @property
     def proposed(self) -> tuple[str, ...]:
         """Every transfer syntax proposed for the class, once each."""
-        syntaxes = [*self.accepted, *(ts for _, group in self.rejected for ts in group)]
+        syntaxes = [*self.accepted, *self.offered, *(ts for _, group in self.rejected for ts in group)]
         return tuple(dict.fromkeys(syntaxes))
 
 
@@ -61,16 +62,19 @@ def storage_terms(contexts: Sequence[ContextInfo]) -> dict[str, ClassTerms]:
     """The storage classes proposed (every context but Verification and the Q/R models), in order."""
     accepted: dict[str, list[str]] = {}
     rejected: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    offered: dict[str, list[str]] = {}
     for cx in contexts:
         if cx.abstract_syntax in _SERVICES:
             continue
         accepted.setdefault(cx.abstract_syntax, [])
         rejected.setdefault(cx.abstract_syntax, [])
+        offered.setdefault(cx.abstract_syntax, []).extend(cx.offered)
         if cx.accepted:
             accepted[cx.abstract_syntax].extend(cx.transfer_syntaxes[:1])
         else:
             rejected[cx.abstract_syntax].append((cx.result, cx.transfer_syntaxes))
-    return {uid: ClassTerms(uid, tuple(accepted[uid]), tuple(rejected[uid])) for uid in accepted}
+    return {uid: ClassTerms(uid, tuple(accepted[uid]), tuple(rejected[uid]), tuple(dict.fromkeys(offered[uid])))
+            for uid in accepted}
 
 
 def names(items: Sequence[str], noun: str = "") -> str:
@@ -130,7 +134,12 @@ def class_advice(uid: str, all_terms: dict[str, ClassTerms], dropped: Sequence[s
         whole = "that context" if len(terms.rejected) == 1 else "every context"
         return (f"{name}: we proposed {syntaxes(terms.proposed)}; the peer rejected {whole} ({_reasons(terms)})"
                 f"{_elsewhere(terms, all_terms)}")
-    return f"{name}: the peer accepted {syntax_name(terms.accepted[0])}{_rejected_context(terms)} — {OWN_REASONS}"
+    accepted = f"{name}: the peer accepted {syntax_name(terms.accepted[0])}{_rejected_context(terms)}"
+    if set(terms.proposed) <= set(UNCOMPRESSED):  # e.g. prefer implicit: an archive storing it compressed can't send it
+        return (f"{accepted}, and we proposed no compressed syntax for it: if the peer holds these objects "
+                "compressed and cannot convert them, it cannot send them → prefer their syntax (prefer rle, "
+                f"prefer lossless, …: getsh proposes it beside the uncompressed ones); else {OWN_REASONS}")
+    return f"{accepted} — {OWN_REASONS}"
 
 
 def failure_advice(contexts: Sequence[ContextInfo], received: Sequence[Received],
