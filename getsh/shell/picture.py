@@ -132,13 +132,13 @@ class Strip:
             rows, cols = item.rgb.shape[:2]
             height = max(1, round(rows * item.aspect * width / cols))
             return cells(item.rgb, width, height, colour), _label(f"{item.number} {item.label}", width, "bold")
-        refused = isinstance(item, Unviewable)
+        if isinstance(item, Unviewable):
+            word, label = "not drawn", _label(f"{item.number} (see below)", width, "red")
+        else:
+            word, label = literal(item.label), _label(f"{item.number} {item.title}", width, "bold")
         blank = [Segment(" " * width)]
-        word = _fit("not drawn" if refused else literal(item.label), width).center(width)
-        lines = [blank] * (width // 4) + [[Segment(word, Style(dim=True))]] + [blank] * (width // 4)
-        if refused:
-            return lines, _label(f"{item.number} (see below)", width, "red")
-        return lines, _label(f"{item.number} {item.title}", width, "bold")
+        middle = [Segment(_fit(word, width).center(width), Style(dim=True))]
+        return [blank] * (width // 4) + [middle] + [blank] * (width // 4), label
 
 
 def _label(text: str, width: int, style: str) -> Segment:

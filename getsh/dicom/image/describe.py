@@ -28,7 +28,7 @@ def describe(header: Dataset, number: int, document_size: int | None) -> Descrip
     title = sop_class_name(uid)
     label = str(header.get("Modality", "") or "") or "?"
     if uid in _DOCUMENTS or "EncapsulatedDocument" in header or document_size is not None:
-        return Description(number, title, _DOCUMENTS.get(uid, "DOC"), _document(header, document_size), ())
+        return Description(number, title, _DOCUMENTS.get(uid, "DOC"), tuple(_document(header, document_size)), ())
     if "ContentSequence" in header or header.get("ValueType") == "CONTAINER":
         counter = [0]
         tree = _content(header, 0, counter)

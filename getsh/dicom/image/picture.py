@@ -52,7 +52,7 @@ def look(path: Path, number: int, frame: int | None = None, preview: int = PREVI
     facts = [f"{shape.columns}×{shape.rows}"]
     if shape.frames > 1:
         facts.append(f"frame {index + 1} of {shape.frames}")
-    facts.append(shape.photometric if shape.samples == 1 or shape.photometric != "RGB" else "RGB")
+    facts.append(shape.photometric)
     facts += words
     if step > 1:
         facts.append(f"every {step}th pixel read")

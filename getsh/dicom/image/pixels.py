@@ -90,7 +90,7 @@ def to_rgb(array: np.ndarray, header: Dataset, shape: Geometry, photometric: str
     if array.ndim == 3:  # colour: RGB as decoded (YBR converted by the decoder)
         top = float(2 ** min(shape.bits_stored, 16) - 1)
         rgb = array.astype(np.float32) * (255.0 / top) if top != 255 else array
-        words = [] if photometric == "RGB" and shape.photometric == "RGB" else [f"{shape.photometric} as RGB"]
+        words = [] if shape.photometric == "RGB" else ["converted to RGB"]
         return np.clip(rgb, 0, 255).astype(np.uint8), words
     values, words = _modality(array, header, index)
     grey, window_words = _window(values, header, index)
