@@ -78,7 +78,7 @@ def _style(top: tuple[int, ...], bottom: tuple[int, ...] | None) -> Style:
 
 def _ramp(top: tuple[int, ...], bottom: tuple[int, ...] | None) -> str:
     pixels = [top, bottom] if bottom else [top]
-    light = sum(0.299 * r + 0.587 * g + 0.114 * b for r, g, b in pixels) / len(pixels)
+    light = round(sum(0.299 * r + 0.587 * g + 0.114 * b for r, g, b in pixels) / len(pixels))
     return RAMP[min(len(RAMP) - 1, int(light * len(RAMP) / 256))]
 
 

@@ -22,7 +22,9 @@ def numbers(shell: Any, modality: str) -> list[int]:
     return [r.index for r in map(with_header, shell.ctx.session.received) if r.modality == modality]
 
 
-def got(shell: Any, demo_server: Any, tmp_path: Path, uid: str) -> None:
+def got(shell: Any, demo_server: Any, tmp_path: Path, uid: str, prefer: str = "") -> None:
+    if prefer:  # the RLE study is only sent to an SCU that proposes RLE
+        assert shell.run(f"set prefer {prefer}")[0] == ExitStatus.SUCCESS
     assert shell.run(f"connect 127.0.0.1 {demo_server.port}")[0] == ExitStatus.SUCCESS
     assert shell.run(f"output {tmp_path}")[0] == ExitStatus.SUCCESS
     status, shown = shell.run(f"get StudyInstanceUID={uid}")
@@ -59,7 +61,7 @@ def test_view_ct_and_its_report_after_a_get(shell: Any, demo_server: Any, archiv
 
 
 def test_view_rle_ct_after_a_get(shell: Any, demo_server: Any, archive: list[ArchiveEntry], tmp_path: Path) -> None:
-    got(shell, demo_server, tmp_path, study(archive, "DEMO002", "CT"))
+    got(shell, demo_server, tmp_path, study(archive, "DEMO002", "CT"), prefer="rle")
     ct = numbers(shell, "CT")[0]
     assert shell.ctx.session.received[ct - 1].transfer_syntax == RLE
     status, shown = shell.run(f"view {ct}")

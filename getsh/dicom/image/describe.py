@@ -120,8 +120,15 @@ def _waveform(header: Dataset) -> list[str]:
         rate = group.get("SamplingFrequency")
         lines.append(f"group {number}: {group.get('NumberOfWaveformChannels', len(channels))} channels × "
                      f"{group.get('NumberOfWaveformSamples', '?')} samples"
-                     + (f" at {rate} Hz" if rate else "") + (f": {', '.join(labels)}" if labels else ""))
+                     + (f" at {_number(rate)} Hz" if rate else "") + (f": {', '.join(labels)}" if labels else ""))
     return lines
+
+
+def _number(value: object) -> str:
+    try:
+        return f"{float(str(value)):g}"
+    except ValueError:
+        return str(value)
 
 
 def _holdings(header: Dataset) -> list[str]:
