@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
 from getsh.context import Context
 from getsh.dicom.query.rows import is_selection, numbers
 from getsh.errors import UsageError
-from getsh.registry import Arg, command
+from getsh.registry import Arg, Suggestion, command
 from getsh.results import ImageView
 from getsh.setting_values import one_or_more
 
 MAX_WIDTH = 1000  # characters: --width past it is a typing mistake
+OFFERED = 50  # completion offers the last this many received objects
 
 
 def _objects(text: str) -> str:
     if not is_selection(text):
         raise ValueError(f"{text!r} is not a number of received objects (3, 2-5,8, all; see: received)")
     return text
+
+
+def _received(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
+    """The numbers of the last objects received, with their modality and SOP class beside them."""
+    from pydicom.uid import UID
+
+    for item in ctx.session.received[-OFFERED:]:
+        number = str(item.index)
+        if number.startswith(text):
+            name = UID(item.sop_class_uid).name if item.sop_class_uid else ""
+            yield Suggestion(number, " ".join(w for w in (item.modality, name) if w))
 
 
 def _width(text: str) -> int:
@@ -57,7 +70,7 @@ Examples:
   view 2 --width 40
   show 1 --image             the same as view 1
 """,
-    args=[Arg("objects", "numbers in 'received': 3, 2-5,8, all", type=_objects, metavar="N"),
+    args=[Arg("objects", "numbers in 'received': 3, 2-5,8, all", type=_objects, metavar="N", complete=_received),
           Arg("frame", "the frame of a multi-frame object to draw (1 is the first)", option="--frame",
               type=one_or_more("frames"), metavar="K"),
           Arg("width", "the picture's width in characters (a thumbnail's, for several)", option="--width",

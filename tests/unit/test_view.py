@@ -138,6 +138,24 @@ def test_jpeg_lossless_with_the_codecs_extra(shell: Any, tmp_path: Path, dcmtk: 
     halves_check(drawn(shell, number))
 
 
+def test_jpeg_baseline_in_colour_with_the_codecs_extra(shell: Any, tmp_path: Path) -> None:
+    """pydicom's own JPEG Baseline file (YBR_FULL, by DCMTK): ten bands of known colours, lossy within a few levels."""
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    bundled = get_testdata_file("SC_rgb_jpeg_dcmtk.dcm", download=False)
+    assert bundled is not None, "pydicom's wheel ships this file"
+    number = add(shell, Path(shutil.copy(str(bundled), tmp_path / "jpeg.dcm")))
+    cells = drawn(shell, number, width=50)  # 100×100 drawn 50 wide: each band is 5 pixels, 2.5 lines
+    bands = [(255, 0, 0), (255, 128, 128), (0, 255, 0), (128, 255, 128), (0, 0, 255), (128, 128, 255), (0, 0, 0),
+             (64, 64, 64), (192, 192, 192), (255, 255, 255)]
+    for band, colour in enumerate(bands):
+        top = cells[band * 5 // 2 + 1][25][0]  # a line inside the band
+        assert all(abs(a - b) <= 8 for a, b in zip(top, colour, strict=True)), (band, top, colour)
+    assert "YBR_FULL · converted to RGB" in shell.run(f"view {number}")[1]
+
+
 def test_jpeg_without_a_decoder_says_which_package_to_install(
         shell: Any, tmp_path: Path, dcmtk: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
     from pydicom.pixels import get_decoder
@@ -237,3 +255,15 @@ def test_nothing_received_yet_and_show_image(shell: Any, tmp_path: Path) -> None
     assert shown.strip() == "error: nothing has been received in this session yet — get something first, then view N"
     number = add(shell, objects.write(objects.signed_ct(), tmp_path / "ct.dcm"))
     assert shell.run(f"show {number} --image")[1] == shell.run(f"view {number}")[1]
+
+
+def test_tab_offers_the_received_objects_with_what_they_are(shell: Any, tmp_path: Path) -> None:
+    from getsh.registry import REGISTRY
+
+    add(shell, objects.write(objects.signed_ct(), tmp_path / "ct.dcm"))
+    add(shell, objects.write(objects.report(), tmp_path / "sr.dcm"))
+    complete = REGISTRY.get("view").args[0].complete
+    assert complete is not None
+    offered = {s.text: s.meta for s in complete(shell.ctx, "", {})}
+    assert offered == {"1": "CT CT Image Storage", "2": "SR Basic Text SR Storage"}
+    assert [s.text for s in complete(shell.ctx, "2", {})] == ["2"]
