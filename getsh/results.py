@@ -217,3 +217,20 @@ class HistoryView:
 
     entries: tuple[tuple[int, str], ...]
     total: int
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """``view``: received objects drawn — one picture, or a strip of thumbnails — or said in words.
+
+    ``items`` are ``dicom.image`` Pictures, Descriptions and (in a strip) Unviewables; ``refused``
+    counts the last, which make the command's exit status an error."""
+
+    items: tuple[Any, ...]
+    columns: int | None = None  # --width: the picture's (a thumbnail's) width in characters
+    strip: bool = False
+    refused: int = 0
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.ERROR if self.refused else ExitStatus.SUCCESS

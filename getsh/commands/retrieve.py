@@ -11,6 +11,7 @@ from pydicom import Dataset
 
 from getsh.commands.browse import HERE, here_request
 from getsh.commands.request_checks import follow_keys, sets_level, wide_get
+from getsh.commands.view import image_of
 from getsh.completion.arguments import paths
 from getsh.context import Context
 from getsh.dicom.events import Notice, Received
@@ -25,7 +26,7 @@ from getsh.dicom.retrieve.retrieval import Request, Retrieval, RetrieveOptions, 
 from getsh.dicom.storage.header_scan import with_header
 from getsh.errors import UsageError
 from getsh.registry import Arg, Invocation, Suggestion, command
-from getsh.results import TABLE_ROWS, ObjectView, ReceivedTable, RecordAs
+from getsh.results import TABLE_ROWS, ImageView, ObjectView, ReceivedTable, RecordAs
 from getsh.setting_values import one_or_more
 
 # A word without '=' that can only mean a key: a keyword, a tag, a sequence path. Another one (q1.dcm, dir/q)
@@ -285,13 +286,16 @@ def received(ctx: Context, args: SimpleNamespace) -> ReceivedTable:
 @command(
     "show",
     "one received object's data set as a tree (like dcmdump; pixel data summarised)",
-    args=[Arg("number", "the object's number in 'received'", type=one_or_more("objects", "received"), metavar="N")],
+    args=[Arg("number", "the object's number in 'received'", type=one_or_more("objects", "received"), metavar="N"),
+          Arg("image", "draw its image instead, as 'view N' does", option="--image", flag=True, default=False)],
     category="retrieve",
     record=False,
 )
-def show(ctx: Context, args: SimpleNamespace) -> ObjectView:
+def show(ctx: Context, args: SimpleNamespace) -> ObjectView | ImageView:
     from pydicom import dcmread
 
+    if args.image:
+        return image_of(ctx, args.number)
     if args.number > len(ctx.session.received):
         raise UsageError(f"there is no object {args.number}: {len(ctx.session.received)} received so far",
                          "see: received")

@@ -40,6 +40,7 @@ from getsh.results import (
     HelpIndex,
     HelpPage,
     HistoryView,
+    ImageView,
     KeysView,
     NodesTable,
     ObjectView,
@@ -56,6 +57,7 @@ from getsh.results import (
 from getsh.shell import tables
 from getsh.shell.found import MODEL_NAMES, LiveMatches, find_header, find_summary, found_table
 from getsh.shell.paging import Paging
+from getsh.shell.picture import image_view
 from getsh.shell.progress import RetrieveProgress, objects_words
 from getsh.shell.summaries import associated_line, replay_summary, stopped_line
 from getsh.shell.tables import (
@@ -265,6 +267,10 @@ class Renderer:
     @show.register
     def _(self, obj: ObjectView) -> None:
         self.console.print(object_tree(obj))
+
+    @show.register
+    def _(self, obj: ImageView) -> None:
+        self.console.print(image_view(obj.items, obj.columns, obj.strip))
 
     @show.register
     def _(self, obj: KeysView) -> None:

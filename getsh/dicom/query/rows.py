@@ -33,20 +33,26 @@ def select(word: str, found: FindDone | None) -> list[FoundRow]:
     count = len(found.rows)
     if count == 0:
         raise UsageError(f"{word!r} names rows, and the last find matched nothing", "find with other keys")
+    return [found.rows[n - 1] for n in numbers(word, count)]
+
+
+def numbers(word: str, count: int, noun: str = "row", having: str = "", see: str = "results") -> list[int]:
+    """The 1-based numbers ``word`` names among ``count`` things (rows of a find, received objects), in the
+    order named (each once); UsageError when one does not exist. ``having`` says how many there are."""
     if word == ALL:
-        return list(found.rows)
-    numbers: dict[int, None] = {}
+        return list(range(1, count + 1))
+    having = having or f"the last find has {count} {noun}{'s' if count != 1 else ''}"
+    chosen: dict[int, None] = {}
     for part in word.split(","):
         first, _, last = part.partition("-")
         low, high = int(first), int(last or first)
         if low > high:
-            raise UsageError(f"row range {part} runs backwards", f"write it {high}-{low}")
+            raise UsageError(f"{noun} range {part} runs backwards", f"write it {high}-{low}")
         if low < 1 or high > count:
             bad = low if low < 1 else high
-            raise UsageError(f"there is no row {bad}: the last find has {count} row{'s' if count != 1 else ''}",
-                             f"rows are 1-{count} (see: results)")
-        numbers.update(dict.fromkeys(range(low, high + 1)))
-    return [found.rows[n - 1] for n in numbers]
+            raise UsageError(f"there is no {noun} {bad}: {having}", f"{noun}s are 1-{count} (see: {see})")
+        chosen.update(dict.fromkeys(range(low, high + 1)))
+    return list(chosen)
 
 
 def row_identifier(found: FindDone, row: FoundRow) -> Dataset:
