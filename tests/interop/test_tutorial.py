@@ -88,7 +88,7 @@ def missing(expected: list[str], shown: str) -> str | None:
     at = 0
     for want in expected:
         rx = pattern(want)
-        while at < len(lines) and not rx.match(lines[at].rstrip()):
+        while at < len(lines) and not rx.match(lines[at]):
             at += 1
         if at == len(lines):
             return want
@@ -119,6 +119,7 @@ def test_the_tutorial_parses() -> None:
 def test_every_command_of_the_tutorial_shows_what_it_says(tutorial_demo: object, tmp_path: Path) -> None:
     port = tutorial_demo.port  # type: ignore[attr-defined]
     transcript: list[str] = []
+    (tmp_path / "received").mkdir()  # the demo's own output directory exists too
     with ShellDriver(home=tmp_path / "home", width=WIDTH) as shell:
         shown = shell.line(f"connect 127.0.0.1 {port} --aec GETSH-DEMO; output {tmp_path / 'received'}")
         assert "associated with GETSH-DEMO" in shown, shown
