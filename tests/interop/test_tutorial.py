@@ -8,7 +8,8 @@ The format, so the doc stays readable as a doc:
   shows. Each must appear in the output, in that order (lines the doc leaves out may come between);
   ``…`` stands for any text (a port, a time, a path, an elided row), trailing blanks do not count.
 - A prompt line ending in ``⇥`` types the text and presses Tab; the lines under it are entries of the
-  completion menu (the first word of each must be offered); the line is then cleared, not run.
+  completion menu (the first word must be offered, with the rest as the note beside it); the line is
+  then cleared, not run.
 - Other blocks (```sh, or text that does not start with a prompt) are shown, not run.
 
 Before the first block the test does what ``scripts/demo`` does: start the demo archive (which checks
@@ -129,9 +130,11 @@ def test_every_command_of_the_tutorial_shows_what_it_says(tutorial_demo: object,
                 offered = shell.completions()
                 shell.type("\x15")  # Ctrl-U: the line was for its menu only
                 transcript += [f"getsh> {step.line}", *(f"  {text}  {note}" for text, note in offered.items())]
-                words = [want.split()[0] for want in step.expected]
-                assert not set(words) - set(offered), \
-                    f"tutorial.md:{step.where}: {step.line!r} does not offer {sorted(set(words) - set(offered))}"
+                for want in step.expected:
+                    word, _, note = want.strip().partition(" ")
+                    assert word in offered, f"tutorial.md:{step.where}: {step.line!r} does not offer {word}"
+                    assert pattern(note.strip()).match(offered[word]), \
+                        f"tutorial.md:{step.where}: {word} is offered with {offered[word]!r}, not {note.strip()!r}"
                 continue
             shown = shell.line(step.line, timeout=60)
             transcript += [f"getsh> {step.line}", *shown.rstrip("\n").splitlines()]
