@@ -8,7 +8,6 @@ from functools import singledispatchmethod
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from getsh.dicom.events import (
@@ -56,12 +55,12 @@ from getsh.results import (
 )
 from getsh.shell import tables
 from getsh.shell.found import MODEL_NAMES, LiveMatches, find_header, find_summary, found_table
+from getsh.shell.helppages import help_index, print_help_page
 from getsh.shell.paging import Paging
 from getsh.shell.picture import image_view
 from getsh.shell.progress import RetrieveProgress, objects_words
 from getsh.shell.summaries import associated_line, replay_summary, stopped_line
 from getsh.shell.tables import (
-    PROSE,
     association_table,
     context_table,
     duration,
@@ -70,7 +69,6 @@ from getsh.shell.tables import (
     keys_tree,
     object_tree,
     received_table,
-    reflow,
     settings_table,
     table_rows,
 )
@@ -336,31 +334,11 @@ class Renderer:
 
     @show.register
     def _(self, obj: HelpIndex) -> None:
-        names = max(len(n + (f" ({a})" if a else "")) for _, commands in obj.sections for n, a, _ in commands)
-        for category, commands in obj.sections:  # one column of names for every section, summaries aligned
-            table = Table(title=category, title_justify="left", show_header=False, box=None, pad_edge=False)
-            table.add_column("command", style="bold cyan", no_wrap=True, min_width=names)
-            table.add_column("summary", overflow="fold")
-            for name, aliases, summary in commands:
-                table.add_row(name + (f" ({aliases})" if aliases else ""), summary)
-            self.console.print(table)
-        self.console.print("help COMMAND shows its usage and examples; Tab completes.", style="dim")
+        self.console.print(help_index(obj))
 
     @show.register
     def _(self, obj: HelpPage) -> None:
-        self.console.print(Text(f"usage: {obj.usage}", style="bold"))
-        self.console.print(Text(obj.summary))
-        if obj.aliases:
-            self.console.print(f"aliases: {', '.join(obj.aliases)}", style="dim")
-        if obj.arguments:
-            table = Table(show_header=False, box=None, pad_edge=False)
-            table.add_column(style="cyan", no_wrap=True)
-            table.add_column(overflow="fold")
-            for name, text in obj.arguments:
-                table.add_row(name, text)
-            self.console.print(table)
-        if obj.text:  # prose reflowed to the terminal (at most PROSE wide); examples and lists as written
-            self.console.print(Text(reflow(obj.text)), width=min(self.console.width, PROSE))
+        print_help_page(self.console, obj)
 
     # --- scripts ---------------------------------------------------------------------------
 
