@@ -34,6 +34,7 @@ from getsh.errors import GetshError
 from getsh.literal import literal
 from getsh.logs import VALUE_WARNINGS
 from getsh.results import (
+    Card,
     Check,
     ClearScreen,
     FindTable,
@@ -54,6 +55,7 @@ from getsh.results import (
     SettingsTable,
 )
 from getsh.shell import tables
+from getsh.shell.cards import card
 from getsh.shell.found import MODEL_NAMES, LiveMatches, find_header, find_summary, found_table
 from getsh.shell.paging import Paging
 from getsh.shell.progress import RetrieveProgress, objects_words
@@ -75,7 +77,7 @@ from getsh.shell.tables import (
 
 # What a command returns that may be long: through the pager when it does not fit (see shell/paging.py).
 PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Explanation, SettingsTable,
-         HelpIndex, HelpPage, HistoryView, FindTable)
+         HelpIndex, HelpPage, HistoryView, FindTable, Card)
 
 CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
 
@@ -278,6 +280,10 @@ class Renderer:
     @show.register
     def _(self, obj: Explanation) -> None:
         self.console.print(explanation(obj))
+
+    @show.register
+    def _(self, obj: Card) -> None:
+        self.console.print(card(obj, min(self.console.width, PROSE)))
 
     @show.register
     def _(self, obj: Associated) -> None:
