@@ -145,10 +145,17 @@ def _setting_words(settings: Settings, known: frozenset[str], names: Iterable[st
             notes += [note] if note else []
             continue
         shown = settings.show(setting.name)
-        note = DIFFERENCES[setting.name](shown) if setting.name in DIFFERENCES else \
-            f"{setting.name} {shown}: DCMTK has no option for it; getsh's result may differ"
+        note = DIFFERENCES[setting.name](shown) if setting.name in DIFFERENCES else _unknown(setting.name, shown)
         notes += [note] if note else []
     return words, notes
+
+
+def _unknown(name: str, shown: str) -> str:
+    """A setting this module has no words for (one added since): said, never dropped."""
+    if "tls" in name:
+        return (f"{name} {shown}: getsh speaks TLS to the peer; getscu 3.6.7 has no TLS option and cannot reach a "
+                "TLS-only port (a TLS proxy in front of it can)")
+    return f"{name} {shown}: DCMTK has no option for it; getsh's result may differ"
 
 
 def getscu_line(settings: Settings, host: str, port: int, keys: Sequence[str],

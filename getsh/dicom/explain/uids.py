@@ -90,8 +90,8 @@ def _uses(uid: str, kind: str, name: str) -> tuple[str, ...]:
     for models, service in ((GET_MODELS, "C-GET"), (FIND_MODELS, "C-FIND")):
         for model, model_uid in models.items():
             if uid == model_uid:
-                return (f"getsh sends {service} on it under set model {model} ({MODEL_NAMES[model]}); every "
-                        "association proposes the C-GET and C-FIND models of the model setting",)
+                return (f"{service} goes on it under set model {model} ({MODEL_NAMES[model]}); each association "
+                        "proposes the C-GET and C-FIND models of the model setting",)
     if "Move" in name and "Query/Retrieve" in name:
         return ("a C-MOVE model: the archive sends the objects on a new association to a destination AE title",)
     if kind == "Transfer Syntax":
