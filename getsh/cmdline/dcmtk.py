@@ -29,6 +29,7 @@ FINDSCU_OPTIONS = frozenset(
 ALWAYS = ("model", "aet", "aec")  # written even at their defaults: the archive checks titles, findscu's model differs
 WHOLE_SECONDS = ("connect-timeout", "acse-timeout", "dimse-timeout")  # getscu takes whole seconds, at least 1
 DISPLAY_ONLY = ("pager",)  # how getsh shows things: nothing for getscu to do
+ALSO_DIFFERS = ("prefer",)  # getscu has the option, but getsh proposes it otherwise
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ def _value_words(setting: Setting, settings: Settings) -> tuple[list[str], str]:
     flag = setting.flags[0]
     value = settings[setting.name]
     if setting.name == "output":
+        if settings["storage"] == "ignore":  # getscu refuses -od with --ignore: nothing is written anyway
+            return [], ""
         return [flag, os.path.abspath(os.path.expanduser(str(value)))], ""
     if setting.name in WHOLE_SECONDS:
         if value is None:
@@ -138,6 +141,9 @@ def _setting_words(settings: Settings, known: frozenset[str], names: Iterable[st
         choice = next((c for c in setting.choices if setting.convert(c.value) == value), None)
         if choice is not None and choice.flags and choice.flags[0] in known:
             words.append(choice.flags[0])
+            if setting.name in ALSO_DIFFERS:  # said, and still not quite the same
+                note = DIFFERENCES[setting.name](settings.show(setting.name))
+                notes += [note] if note else []
             continue
         if setting.flags and setting.flags[0] in known:
             more, note = _value_words(setting, settings)
