@@ -53,9 +53,6 @@ class Advice:
     cause: str
     remedy: str
 
-    def covers(self, code: int, service: str) -> bool:
-        return self.first <= code <= self.last and service in self.services
-
     @property
     def span(self) -> int:
         return self.last - self.first

@@ -44,6 +44,7 @@ class StatusExplanation:
     known: bool  # in one of pynetdicom's tables
 
 
+@lru_cache(maxsize=1)
 def tables() -> dict[str, dict[int, tuple[str, str]]]:
     """Every status table of pynetdicom.status by its name (the per-service ones and the general one)."""
     return {name: value for name, value in vars(_status).items()
@@ -68,15 +69,21 @@ def parse_range(word: str) -> tuple[int, int] | None:
 
 def advice_for(code: int, service: str) -> Advice | None:
     """The written advice for ``code`` under ``service`` (a key of SERVICES), the narrowest that covers it."""
-    found = [a for a in ADVICE if a.covers(code, service)]
+    found = [a for a in _by_service().get(service, ()) if a.first <= code <= a.last]
     return min(found, key=lambda a: a.span) if found else None
+
+
+@lru_cache(maxsize=1)
+def _by_service() -> dict[str, tuple[Advice, ...]]:
+    services = {service for advice in ADVICE for service in advice.services}
+    return {service: tuple(a for a in ADVICE if service in a.services) for service in services}
 
 
 def _span(advice: Advice) -> str:
     return f"0x{advice.first:04X}-0x{advice.last:04X}" if advice.span else ""
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=8192)  # every code of every table: a test asks for them all
 def explain_status(code: int) -> StatusExplanation:
     """Each meaning ``code`` has, with its services, Q/R services first."""
     by_meaning: dict[tuple[str, str, str, str], tuple[str, list[str]]] = {}
