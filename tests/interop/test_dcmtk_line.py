@@ -65,6 +65,9 @@ def test_the_getscu_line_receives_what_get_receives(dcmqrscp, archive: list[Arch
         shown = shell.line("show getscu")
         got = shell.line("get")
         assert "error" not in got, got
+        first = shell.ctx.session.received[0].sop_instance_uid
+        said = " ".join(shell.line(f"explain {first}").split())  # a UID of this session: where it turned up
+    assert "not a UID of the standard" in said and "the SOP instance of 1 received object(s): 1 (show N)" in said
     words, notes = printed_line(shown, "getscu")
     assert words[-2:] == ["127.0.0.1", str(dcmqrscp.port)]
     assert words[words.index("-aec") + 1] == dcmqrscp.ae_title
