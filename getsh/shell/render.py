@@ -29,7 +29,6 @@ from getsh.dicom.events import (
     SplitDone,
     StoreFailed,
 )
-from getsh.dicom.keys.dictionary import Explanation
 from getsh.errors import GetshError
 from getsh.literal import literal
 from getsh.logs import VALUE_WARNINGS
@@ -65,7 +64,6 @@ from getsh.shell.tables import (
     association_table,
     context_table,
     duration,
-    explanation,
     get_summary,
     keys_tree,
     object_tree,
@@ -76,8 +74,8 @@ from getsh.shell.tables import (
 )
 
 # What a command returns that may be long: through the pager when it does not fit (see shell/paging.py).
-PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Explanation, SettingsTable,
-         HelpIndex, HelpPage, HistoryView, FindTable, Card)
+PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Card, SettingsTable,
+         HelpIndex, HelpPage, HistoryView, FindTable)
 
 CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
 
@@ -276,10 +274,6 @@ class Renderer:
             self.console.print("no keys: set some with key, level or load")
         for warning in obj.warnings:
             self.console.print(Text(f"warning: {literal(warning)}", style="yellow"))
-
-    @show.register
-    def _(self, obj: Explanation) -> None:
-        self.console.print(explanation(obj))
 
     @show.register
     def _(self, obj: Card) -> None:
