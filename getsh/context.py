@@ -25,6 +25,15 @@ from getsh.settings import Settings
 _Event = TypeVar("_Event", Associated, Associated | None)
 
 
+@dataclass(frozen=True)
+class SentFind:
+    """The last C-FIND sent, as it went: what ``show findscu`` writes as a findscu line."""
+
+    model: str
+    identifier: Dataset
+    limit: int | None
+
+
 @dataclass
 class Session:
     """State that lives as long as the shell: the peer, the association, the identifier, history."""
@@ -37,6 +46,7 @@ class Session:
     message_id: int = 0  # of the last DIMSE request we sent
     discovered: tuple[str, ...] = ()  # storage classes 'accept auto' learned for the current get
     found: FindDone | None = None  # the last find's matches: what 'results', 'get N' and 'cd N' read
+    last_find: SentFind | None = None  # the last C-FIND as sent (show findscu)
     browse: Location = field(default_factory=lambda: Location("patient"))  # where ls and cd stand
     quit_requested: bool = False
     script: ScriptState = field(default_factory=ScriptState)  # recording, what expect looks at, replays

@@ -99,6 +99,22 @@ class PlainText:
 
 
 @dataclass(frozen=True)
+class CardSection:
+    """Labelled rows under a heading ('' for none)."""
+
+    heading: str
+    rows: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Card:
+    """What ``explain`` shows: a title, then sections of labelled rows (label, text)."""
+
+    title: str
+    sections: tuple[CardSection, ...]
+
+
+@dataclass(frozen=True)
 class ObjectView:
     """One stored object's data set, as nodes (tag, keyword, VR, value, children) for a tree."""
 

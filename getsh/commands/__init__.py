@@ -1,3 +1,14 @@
 """Command handlers, one module per area. Importing this package registers them all."""
 
-from getsh.commands import browse, connection, find, general, keys, retrieve, script, settings, view  # noqa: F401
+from getsh.commands import (  # noqa: F401
+    browse,
+    connection,
+    explain,
+    find,
+    general,
+    keys,
+    retrieve,
+    script,
+    settings,
+    view,
+)

@@ -11,7 +11,7 @@ from pydicom import Dataset
 from getsh.commands.keys import complete_keys
 from getsh.commands.request_checks import follow_keys, sets_level
 from getsh.completion.arguments import paths
-from getsh.context import Context
+from getsh.context import Context, SentFind
 from getsh.dicom.events import FindDone, Notice
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys.charset import with_charset
@@ -107,6 +107,7 @@ def run_find(ctx: Context, model: str, level: str, identifier: Dataset, limit: i
     if unusable is not None:
         raise unusable
     session = ctx.session
+    session.last_find = SentFind(model, copy.deepcopy(identifier), limit)
     run = FindRun(assoc, identifier, model, level, columns, session.next_message_id(), limit=limit,
                   cancel_grace=ctx.settings["cancel-grace"], keep=keep, limit_name=limit_name,
                   diagnose=lambda elapsed: session.link.dimse_failure("C-FIND", ctx.timeouts(), elapsed))

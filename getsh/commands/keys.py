@@ -1,4 +1,5 @@
-"""key, unkey, keys, reset-keys, level, load, save, dict: building the identifier a get sends."""
+"""key, unkey, keys, reset-keys, level, load, save: building the identifier a get sends (explain, once dict,
+is in explain.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from getsh.completion.keys import complete_key, complete_path
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.dicom.keys import identifier as ident
-from getsh.dicom.keys.dictionary import enumerated, explain, levels, lookup
+from getsh.dicom.keys.dictionary import enumerated, levels, lookup
 from getsh.registry import Arg, Suggestion, command
 from getsh.results import KeysView
 
@@ -38,10 +39,6 @@ def _complete_level(ctx: Context, text: str, prior: dict[str, list[str]]) -> Ite
     for level in levels(ctx.settings["model"]):
         if level.startswith(text.upper()):
             yield Suggestion(level, meaning.get(level, ""))
-
-
-def _complete_word(ctx: Context, text: str, prior: dict[str, list[str]]) -> list[Suggestion]:
-    return complete_path(text, ctx.settings["model"], _level(ctx))
 
 
 def _show_keys(ctx: Context) -> KeysView:
@@ -164,15 +161,3 @@ def load(ctx: Context, args: SimpleNamespace) -> KeysView:
 def save(ctx: Context, args: SimpleNamespace) -> Notice:
     ident.save_query(ctx.session.identifier, args.file, ctx.settings["model"])
     return Notice(f"saved {len(ctx.session.identifier)} keys to {args.file}")
-
-
-@command(
-    "dict",
-    "the data dictionary entry of a keyword or tag, and its role at each query level",
-    args=[Arg("word", "a keyword or tag", complete=_complete_word, metavar="KEYWORD|TAG")],
-    aliases=("explain",),
-    category="keys",
-    record=False,
-)
-def dict_command(ctx: Context, args: SimpleNamespace) -> object:
-    return explain(args.word, ctx.settings["model"])

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from pydicom import Dataset
 
 from getsh.commands.browse import HERE, here_request
+from getsh.commands.explain import TOOLS, dcmtk_line
 from getsh.commands.request_checks import follow_keys, sets_level, wide_get
 from getsh.commands.view import image_of
 from getsh.completion.arguments import paths
@@ -26,7 +27,7 @@ from getsh.dicom.retrieve.retrieval import Request, Retrieval, RetrieveOptions, 
 from getsh.dicom.storage.header_scan import with_header
 from getsh.errors import UsageError
 from getsh.registry import Arg, Invocation, Suggestion, command
-from getsh.results import TABLE_ROWS, ImageView, ObjectView, ReceivedTable, RecordAs
+from getsh.results import TABLE_ROWS, ImageView, ObjectView, PlainText, ReceivedTable, RecordAs
 from getsh.setting_values import one_or_more
 
 # A word without '=' that can only mean a key: a keyword, a tag, a sequence path. Another one (q1.dcm, dir/q)
@@ -283,17 +284,50 @@ def received(ctx: Context, args: SimpleNamespace) -> ReceivedTable:
     return ReceivedTable(tuple(rows), len(ctx.session.received), args.filter or "", args.raw)
 
 
+def _object_or_tool(text: str) -> int | str:
+    """show's argument: an object's number, or a DCMTK tool whose command line to show."""
+    if text.strip().lower() in TOOLS:
+        return text.strip().lower()
+    return one_or_more("objects", "received; or show getscu, show findscu")(text)
+
+
+def _complete_shown(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterator[Suggestion]:
+    meanings = {"getscu": "the DCMTK getscu line for a get of the current keys",
+                "findscu": "the DCMTK findscu line for the last find"}
+    yield from (Suggestion(tool, meanings[tool]) for tool in TOOLS if tool.startswith(text.lower()))
+
+
 @command(
     "show",
-    "one received object's data set as a tree (like dcmdump; pixel data summarised)",
-    args=[Arg("number", "the object's number in 'received'", type=one_or_more("objects", "received"), metavar="N"),
+    "one received object's data set as a tree (like dcmdump); show getscu / findscu: the DCMTK command line",
+    help="""
+show N shows received object N as a tree, pixel data summarised; show N --image draws its
+image as view N does. show getscu prints the DCMTK getscu command line that retrieves what
+'get' would now (peer, AE titles, model, keys, transfer syntaxes, storage mode, output
+directory, timeouts); show findscu prints the findscu line of the last find. What the DCMTK
+tool cannot express (a layout, the existing policy, accept auto, limits, the charset …)
+follows as # comments saying how its result differs.
+
+Examples:
+  show 3
+  show 3 --image
+  show getscu
+  show findscu
+""",
+    args=[Arg("number", "the object's number in 'received', or getscu / findscu", type=_object_or_tool,
+              complete=_complete_shown, metavar="N|getscu|findscu"),
           Arg("image", "draw its image instead, as 'view N' does", option="--image", flag=True, default=False)],
     category="retrieve",
     record=False,
 )
-def show(ctx: Context, args: SimpleNamespace) -> ObjectView | ImageView:
+def show(ctx: Context, args: SimpleNamespace) -> ObjectView | ImageView | PlainText:
     from pydicom import dcmread
 
+    if isinstance(args.number, str):
+        if args.image:
+            raise UsageError(f"show {args.number} prints a command line: --image is for a received object",
+                             "show N --image, or view N")
+        return dcmtk_line(ctx, args.number)
     if args.image:
         return image_of(ctx, args.number)
     if args.number > len(ctx.session.received):

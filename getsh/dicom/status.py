@@ -1,5 +1,6 @@
 """DIMSE status codes → category, words and advice. Decoded here once, for every command; every piece
-of advice a DIMSE status earns is written here too, beside the decoding."""
+of advice a DIMSE status earns is written here too, beside the decoding. What each status means to
+each service, its usual cause and what to try, for ``explain``: dicom/explain/statuses.py, on ``decode``."""
 
 from __future__ import annotations
 

@@ -28,11 +28,11 @@ from getsh.dicom.events import (
     SplitDone,
     StoreFailed,
 )
-from getsh.dicom.keys.dictionary import Explanation
 from getsh.errors import GetshError
 from getsh.literal import literal
 from getsh.logs import VALUE_WARNINGS
 from getsh.results import (
+    Card,
     Check,
     ClearScreen,
     FindTable,
@@ -54,6 +54,7 @@ from getsh.results import (
     SettingsTable,
 )
 from getsh.shell import tables
+from getsh.shell.cards import card
 from getsh.shell.found import MODEL_NAMES, LiveMatches, find_header, find_summary, found_table
 from getsh.shell.helppages import help_index, print_help_page
 from getsh.shell.paging import Paging
@@ -61,10 +62,10 @@ from getsh.shell.picture import image_view
 from getsh.shell.progress import RetrieveProgress, objects_words
 from getsh.shell.summaries import associated_line, replay_summary, stopped_line
 from getsh.shell.tables import (
+    PROSE,
     association_table,
     context_table,
     duration,
-    explanation,
     get_summary,
     keys_tree,
     object_tree,
@@ -74,7 +75,7 @@ from getsh.shell.tables import (
 )
 
 # What a command returns that may be long: through the pager when it does not fit (see shell/paging.py).
-PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Explanation, SettingsTable,
+PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Card, SettingsTable,
          HelpIndex, HelpPage, HistoryView, FindTable)
 
 CATEGORY_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow", "Pending": "cyan"}
@@ -280,8 +281,8 @@ class Renderer:
             self.console.print(Text(f"warning: {literal(warning)}", style="yellow"))
 
     @show.register
-    def _(self, obj: Explanation) -> None:
-        self.console.print(explanation(obj))
+    def _(self, obj: Card) -> None:
+        self.console.print(card(obj, min(self.console.width, PROSE)))
 
     @show.register
     def _(self, obj: Associated) -> None:

@@ -11,7 +11,6 @@ from rich.text import Text
 from rich.tree import Tree
 
 from getsh.dicom.events import AssociationInfo, CompletenessChecked, ContextInfo, GetDone, Received
-from getsh.dicom.keys.dictionary import Explanation
 from getsh.dicom.net.syntaxes import syntax_name, uid_name
 from getsh.dicom.storage.checks import NO_PIXELS, UID_MISMATCH, UID_NOT_VALID
 from getsh.literal import literal
@@ -346,25 +345,6 @@ def keys_tree(view: KeysView) -> Tree:
     tree = Tree(Text(f"identifier ({view.model} model)", style="bold"))
     _add_nodes(tree, view.nodes)
     return tree
-
-
-def explanation(info: Explanation) -> RenderableType:
-    entry = info.entry
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    table.add_row("tag", entry.tag_text)
-    table.add_row("keyword", entry.keyword or "-")
-    table.add_row("name", entry.name + (" (retired)" if entry.retired else ""))
-    table.add_row("VR / VM", f"{entry.vr} / {entry.vm}")
-    if info.roles:
-        roles = ", ".join(f"{level}: {role or '-'}" for level, role in info.roles)
-        table.add_row(f"in the {info.model} model", roles)
-    if info.enumerated:
-        table.add_row("values", ", ".join(f"{v} ({m})" if m else v for v, m in info.enumerated))
-    parts: list[RenderableType] = [table]
-    parts += [Text(literal(note), style="dim") for note in info.notes]
-    return Group(*parts)
 
 
 def nodes_table(book: NodesTable) -> Table:
