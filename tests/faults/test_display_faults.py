@@ -400,6 +400,20 @@ def hostile_instance(cls: type) -> Any:
     return cls(**{f.name: value(f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init})
 
 
+def hostile_views() -> list[tuple[Any, ...]]:
+    """view's items, every text hostile: a picture alone, a description alone (an SR's tree), and a
+    strip of all three kinds."""
+    import numpy
+
+    from getsh.dicom.image.views import Description, Picture, Unviewable
+
+    h = HOSTILE_TEXT
+    picture = Picture(1, numpy.zeros((4, 4, 3), dtype=numpy.uint8), 1.0, h, h, (h, h))
+    words = Description(2, h, h, (h,), ((h, ((h, ()),)),))
+    refused = Unviewable(3, h, h)
+    return [(picture,), (words,), (picture, words, refused)]
+
+
 def hostile_nodes() -> list[Any]:
     from pydicom.sequence import Sequence
 
@@ -439,6 +453,10 @@ def test_every_text_field_of_everything_drawn_is_shown_literally(shell: Shell, c
     item = hostile_instance(cls)
     if cls.__name__ == "ScriptProblems":
         item = cls(errors=(GetshError(HOSTILE_TEXT, HOSTILE_TEXT),))
+    if cls.__name__ == "ImageView":  # its items are dicom.image's views, typed Any in results.py
+        *alone, item = [cls(items=views, strip=len(views) > 1) for views in hostile_views()]
+        for view in alone:
+            shell.runner.renderer.show(view)
     shell.runner.renderer.show(item)
     shell.runner.renderer.error(GetshError(HOSTILE_TEXT, HOSTILE_TEXT))
     shown = shell.out.getvalue() + shell.err.getvalue()
