@@ -36,6 +36,7 @@ from getsh.dicom.net.cancellation import Cancellation, PynetdicomPath
 from getsh.dicom.net.failures import PeerAbort, pynetdicom_errors
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.pdu_bounds import abort_for
+from getsh.dicom.net.trace import tracer_of
 from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
 from getsh.dicom.retrieve.receive import handover
@@ -254,7 +255,7 @@ class GetRun:
             transport, negotiated=handover.negotiated(assoc, self.model_uid), dimse_timeout=assoc.dimse_timeout,
             begin=lambda request: make_sink(self.storage, request.meta, self._report),
             pending=lambda *counts: self.events.put(Event(GetProgress(*counts))),
-            foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw),
+            foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw), trace=tracer_of(assoc),
         )
 
     # --- the caller's thread ----------------------------------------------------------------
