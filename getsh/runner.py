@@ -104,6 +104,7 @@ class Runner:
         outcome = ExitStatus.SUCCESS
         items: list[Any] = []
         failure: GetshError | None = None
+        self.ctx.session.link.tracer.mode = self.ctx.settings["trace"]
         try:
             result = invocation.command.handler(self.ctx, invocation.args)
             play = getattr(result, "play_with", None)
@@ -121,6 +122,8 @@ class Runner:
                 f"{invocation.command.name}: internal error: {type(exc).__name__}: {exc}",
                 "this is a bug in getsh; run with -d to see the traceback, and please report it",
             )
+        items += self._traced(final=True)  # what the protocol did that nothing shown since has drawn
+        self.ctx.session.link.tracer.mode = self.ctx.settings["trace"]  # trace off: silent from now on
         if failure is not None:
             self.renderer.error(failure)
             outcome = worst(outcome, failure.status)
@@ -147,6 +150,7 @@ class Runner:
         if result is None:
             return
         if not isinstance(result, Generator):
+            yield from self._traced()
             self.renderer.show(result)
             yield result
             return
@@ -157,8 +161,22 @@ class Runner:
             except StopIteration:
                 return
             pending = None
+            traced = self.ctx.session.link.tracer.drain()  # trace on: the protocol's lines come first
             try:
+                for line in traced:
+                    self.renderer.show(line)
                 self.renderer.show(item)
             except KeyboardInterrupt as interrupt:
                 pending = interrupt
+            yield from traced
             yield item
+
+    def _traced(self, final: bool = False) -> list[Any]:
+        """Show the trace lines not yet shown (trace on; net/trace.py); ``final``: the command ended."""
+        lines = self.ctx.session.link.tracer.drain(final)
+        try:
+            for line in lines:
+                self.renderer.show(line)
+        except KeyboardInterrupt:
+            pass  # between two commands' worth of output: nothing to cancel
+        return lines

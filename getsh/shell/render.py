@@ -72,6 +72,7 @@ from getsh.shell.tables import (
     settings_table,
     table_rows,
 )
+from getsh.shell.traces import TraceItem, traced
 
 # What a command returns that may be long: through the pager when it does not fit (see shell/paging.py).
 PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Explanation, SettingsTable,
@@ -284,6 +285,10 @@ class Renderer:
         self.console.print(associated_line(obj))
         if obj.show_contexts:
             self.console.print(context_table(obj.contexts, width=self.console.width))
+
+    @show.register
+    def _(self, obj: TraceItem) -> None:
+        self.console.print(traced(obj), soft_wrap=True)
 
     @show.register
     def _(self, obj: Released) -> None:
