@@ -18,7 +18,7 @@ from io import TextIOBase
 from typing import Any, Protocol, TextIO
 
 from getsh.context import Context
-from getsh.dicom.events import Notice
+from getsh.dicom.events import Notice, TraceItem
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus, worst
 from getsh.registry import MAX_LINE, REGISTRY, Invocation, Registry, split_statements, too_long
@@ -161,7 +161,8 @@ class Runner:
             except StopIteration:
                 return
             pending = None
-            traced = self.ctx.session.link.tracer.drain()  # trace on: the protocol's lines come first
+            # trace on: the protocol's lines come first (a line the handler yields itself is the first of them)
+            traced = [] if isinstance(item, TraceItem) else self.ctx.session.link.tracer.drain()
             try:
                 for line in traced:
                     self.renderer.show(line)

@@ -72,7 +72,7 @@ from getsh.shell.tables import (
     settings_table,
     table_rows,
 )
-from getsh.shell.traces import TraceItem, traced
+from getsh.shell.traces import TraceItem, draw
 
 # What a command returns that may be long: through the pager when it does not fit (see shell/paging.py).
 PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Explanation, SettingsTable,
@@ -288,7 +288,7 @@ class Renderer:
 
     @show.register
     def _(self, obj: TraceItem) -> None:
-        self.console.print(traced(obj), soft_wrap=True)
+        draw(self.console, obj)
 
     @show.register
     def _(self, obj: Released) -> None:

@@ -5,24 +5,28 @@ name) is shown literally."""
 from __future__ import annotations
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from getsh.dicom.events import Traced, TracedAssociation, TraceItem
 from getsh.literal import literal
 
-__all__ = ["TraceItem", "traced"]
+__all__ = ["TraceItem", "draw"]
 
 DIRECTION_STYLES = {"→": "cyan", "←": "magenta", "…": "dim", "↻": "yellow"}
 STATUS_STYLES = {"Warning": "yellow", "Cancel": "yellow", "Failure": "red"}
 
 
-def traced(item: TraceItem) -> RenderableType:
+def draw(console: Console, item: TraceItem) -> None:
+    """A line as one line (a terminal wraps it; it is never cut), the A-ASSOCIATE exchange as a table."""
     if isinstance(item, TracedAssociation):
-        return association(item)
-    assert isinstance(item, Traced)
-    return line(item)
+        head, ours, table = association(item)
+        console.print(head, soft_wrap=True)
+        console.print(ours, soft_wrap=True)
+        console.print(table)
+    elif isinstance(item, Traced):
+        console.print(line(item), soft_wrap=True)
 
 
 def line(item: Traced) -> Text:
@@ -38,7 +42,7 @@ def line(item: Traced) -> Text:
     return text
 
 
-def association(item: TracedAssociation) -> Group:
+def association(item: TracedAssociation) -> tuple[Text, Text, Table]:
     """The headline, then one row per proposed context: what we proposed, what the peer answered."""
     head = Text("←", style=DIRECTION_STYLES["←"])
     head.append(" A-ASSOCIATE-AC", style="bold")
@@ -55,4 +59,4 @@ def association(item: TracedAssociation) -> Group:
                       literal(cx.roles) or "-")
     ours = Text(f"  our implementation {literal(item.our_implementation)}; AE titles {literal(item.calling_ae)} → "
                 f"{literal(item.called_ae)}", style="dim")
-    return Group(head, ours, table)
+    return head, ours, table

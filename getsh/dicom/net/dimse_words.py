@@ -104,10 +104,11 @@ def words(d: Dimse) -> str:
         return f"for {number} ({context})"
     if d.name.endswith("-RQ"):
         return f"{number} ({context})"
-    text = f"{number} {status_words(d.status, d.service) if d.status is not None else '(no status)'}"
+    status = status_words(d.status, d.service) if d.status is not None else "(no status)"
+    text = f"{number} {status}"
     counts = " ".join(f"{name} {n}" for name, n in zip(_COUNT_NAMES, d.counts, strict=False) if n is not None)
     if counts:
-        text += f" {counts}"
+        text += f"{';' if ':' in status else ''} {counts}"
     if d.size:
         text += f" ({size_words(d.size)} identifier)"
     return text + (f", comment: {d.comment}" if d.comment else "")

@@ -104,7 +104,7 @@ class Tracer:
         now = time.monotonic()
         with self._lock:
             self._flush(now)
-            if message == "A-ASSOCIATE-RQ":
+            if message in ("A-ASSOCIATE-RQ", "A-RELEASE-RQ") and direction == "→":  # a new exchange
                 self._origin = now
             self._lines.append(Traced(direction, message, text, now - self._origin))
 
