@@ -124,7 +124,7 @@ class Tracer:
         if not self._folded:
             return
         parts = []
-        for group, (messages, objects, size) in self._folded.items():
+        for group, (messages, objects, size) in sorted(self._folded.items(), key=lambda run: run[0] != _STORE):
             if group == _STORE:
                 parts.append(f"{objects} more C-STORE like these ({size_words(size)})" if objects else
                              f"{messages} more C-STORE-RSP Success")
