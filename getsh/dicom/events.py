@@ -371,6 +371,15 @@ class TracedContext:
     def accepted(self) -> bool:
         return self.answer == "accepted"
 
+    @property
+    def ordinary(self) -> bool:
+        """A storage context accepted as asked: the SCP role, the first transfer syntax proposed."""
+        return (self.accepted and self.roles == "SCP asked, SCP accepted" and bool(self.proposed)
+                and self.transfer_syntax == self.proposed[0])
+
+
+TABLE_FOLD_AFTER = 3  # ordinary storage contexts shown before the rest are counted (trace on)
+
 
 @dataclass(frozen=True)
 class TracedAssociation(TraceItem):
@@ -386,6 +395,17 @@ class TracedAssociation(TraceItem):
     peer_implementation_uid: str
     peer_version: str
     elapsed: float | None = None
+    every_row: bool = False  # trace all: every context; trace on: the ordinary ones after the first few counted
+
+    def rows(self) -> tuple[list[TracedContext], int]:
+        """The contexts to show (the services, every rejected or unusual one, the first few ordinary
+        storage contexts) and how many ordinary ones are left out."""
+        shown, ordinary = [], 0
+        for cx in self.contexts:
+            ordinary += cx.ordinary
+            if self.every_row or not cx.ordinary or ordinary <= TABLE_FOLD_AFTER:
+                shown.append(cx)
+        return shown, len(self.contexts) - len(shown)
 
     @property
     def headline(self) -> str:
@@ -397,9 +417,16 @@ class TracedAssociation(TraceItem):
     def plain(self) -> list[str]:
         """The exchange as text lines: the headline, then a line per context."""
         lines = [f"← A-ASSOCIATE-AC {self.headline}  ({_since(self.elapsed)})"]
-        for cx in self.contexts:
+        shown, left_out = self.rows()
+        for cx in shown:
             answer = f"accepted {cx.transfer_syntax}" if cx.accepted else f"rejected: {cx.answer}"
             roles = f"; roles {cx.roles}" if cx.roles else ""
             lines.append(f"  ctx {cx.context_id} {cx.abstract_syntax}: {answer}{roles} "
                          f"(proposed {', '.join(cx.proposed)})")
+        if left_out:
+            lines.append(f"  … {self.folded_words(left_out)}")
         return lines
+
+    @staticmethod
+    def folded_words(left_out: int) -> str:
+        return f"{left_out} more storage classes accepted like these"

@@ -52,11 +52,14 @@ def association(item: TracedAssociation) -> tuple[Text, Text, Table]:
     for header, style in (("ctx", "dim"), ("abstract syntax", ""), ("proposed", "dim"), ("answer", ""),
                           ("roles (SCP/SCU selection)", "")):
         table.add_column(header, style=style, overflow="fold")
-    for cx in item.contexts:
+    shown, left_out = item.rows()
+    for cx in shown:
         answer = Text(f"accepted: {literal(cx.transfer_syntax)}", style="green") if cx.accepted else \
             Text(f"rejected: {literal(cx.answer)}", style="red")
         table.add_row(str(cx.context_id), literal(cx.abstract_syntax), literal(", ".join(cx.proposed)), answer,
                       literal(cx.roles) or "-")
+    if left_out:
+        table.add_row("…", Text(item.folded_words(left_out), style="dim"), "", "", "")
     ours = Text(f"  our implementation {literal(item.our_implementation)}; AE titles {literal(item.calling_ae)} → "
                 f"{literal(item.called_ae)}", style="dim")
     return head, ours, table

@@ -24,7 +24,7 @@ from tests.shell_driver import Shell, ShellDriver
 pytestmark = pytest.mark.interop
 
 PATHS = ["direct", "pynetdicom"]
-ARROWS = ("→ ", "← ", "… ", "↻ ")
+LINE = re.compile(r"(→|←|↻) |… \d")  # a trace line (the table's own "…  N more" row is not one)
 TIMING = re.compile(r"  \+[0-9.]+ (ms|s)$")
 CHEST = "CT CHEST W/O CONTRAST"  # 8 CT images and an SR: 9 C-STOREs, 6 of them folded
 
@@ -35,7 +35,7 @@ def receive(path: str) -> str:
 
 def traced(shown: str) -> list[str]:
     """The trace lines shown, without their timing (which differs run to run)."""
-    return [TIMING.sub("", line) for line in shown.splitlines() if line.startswith(ARROWS)]
+    return [TIMING.sub("", line) for line in shown.splitlines() if LINE.match(line)]
 
 
 def chest(archive: list[ArchiveEntry]) -> tuple[str, set[str]]:
@@ -78,8 +78,9 @@ def test_a_traced_get_shows_the_protocol_the_same_on_both_receive_paths(
             assert "OFFIS_DCMTK_" in answer, answer
         get_row = next(line for line in shown_lines if "Study Root Query/Retrieve Information Model - GET" in line)
         assert "accepted: " in get_row, get_row
-        ct_row = next(line for line in shown_lines if " CT Image Storage " in line and "accepted:" in line)
-        assert "SCP asked, SCP accepted" in ct_row, ct_row
+        storage = [line for line in shown_lines if "SCP asked, SCP accepted" in line]
+        assert 1 <= len(storage) <= 3 and all("accepted: Explicit VR LE" in line for line in storage), shown
+        assert re.search(r"^…\s+\d+ more storage classes accepted like these", shown, flags=re.M), shown
 
         # the exchange itself
         requests = [line for line in lines[path] if line.startswith("→ C-GET-RQ")]
@@ -87,12 +88,14 @@ def test_a_traced_get_shows_the_protocol_the_same_on_both_receive_paths(
             rf"→ C-GET-RQ #\d+ study root, STUDY StudyInstanceUID={study} \(ctx \d+\)", requests[0]), requests
         stores = [line for line in lines[path] if line.startswith("← C-STORE-RQ")]
         assert len(stores) == 3, shown  # then folded
-        for number, line in enumerate(stores, 1):
-            match = re.fullmatch(rf"← C-STORE-RQ #{number} (CT Image Storage|Basic Text SR Storage) (\S+) "
+        numbers = []
+        for line in stores:  # the peer numbers its sub-operations as it likes
+            match = re.fullmatch(r"← C-STORE-RQ #(\d+) (CT Image Storage|Basic Text SR Storage) (\S+) "
                                  r"\(ctx \d+, Explicit VR LE, [0-9.]+ (KB|MB)\)", line)
-            assert match and match[2] in uids, line
+            assert match and match[3] in uids, line
+            numbers.append(match[1])
         answers = [line for line in lines[path] if line.startswith("→ C-STORE-RSP")]
-        assert answers == [f"→ C-STORE-RSP #{n} Success" for n in (1, 2, 3)], shown
+        assert answers == [f"→ C-STORE-RSP #{n} Success" for n in numbers], shown
         folded = [line for line in lines[path] if line.startswith("… ")]
         assert len(folded) == 1 and folded[0].startswith("… 6 more C-STORE like these ("), lines[path]
         final = [line for line in lines[path] if line.startswith("← C-GET-RSP") and "Pending" not in line]
@@ -111,9 +114,12 @@ def test_trace_all_shows_every_message_and_folds_nothing(
     stored = {re.search(r"Storage (\S+) \(ctx", line)[1] for line in lines  # type: ignore[index]
               if line.startswith("← C-STORE-RQ")}
     assert stored == uids, shown
-    assert [line for line in lines if line.startswith("→ C-STORE-RSP")] == \
-        [f"→ C-STORE-RSP #{n} Success" for n in range(1, 10)], shown
+    answers = [line for line in lines if line.startswith("→ C-STORE-RSP")]
+    assert len(answers) == 9 and all(line.endswith(" Success") for line in answers), shown
     assert not any(line.startswith("… ") for line in lines), shown
+    ct_row = next(line for line in shown.splitlines() if " CT Image Storage " in line and "accepted:" in line)
+    assert "accepted: Explicit VR LE" in ct_row and "SCP asked, SCP accepted" in ct_row, ct_row
+    assert "more storage classes accepted" not in shown, shown
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -128,14 +134,18 @@ def test_trace_off_is_silent_and_binds_nothing(
     assert status is ExitStatus.SUCCESS and "trace = off" in shown, shown
     assoc = shell.ctx.session.link.assoc
     tracer = shell.ctx.session.link.tracer
-    assert assoc is not None and tracer_of(assoc) is tracer is not None  # opened while on: followed
+    assert assoc is not None and tracer_of(assoc) is None  # off: the direct path gets no tracer
+
+    def bound() -> list[object]:
+        return [h for event, _ in tracer.handlers() for h, *_ in assoc.get_handlers(event)]  # type: ignore[misc]
+
+    assert all(handler in bound() for _, handler in tracer.handlers())  # opened while on: still bound
     status, shown = shell.run(f"{get}; echo")
     assert status is ExitStatus.SUCCESS, shown
     assert traced(shown) == [] and "→" not in shown and "←" not in shown, shown
     assert len([p for p in tmp_path.iterdir() if p.is_file()]) == 9, shown
-    assert shell.ctx.session.link.assoc is assoc and tracer_of(assoc) is None  # the same association, let go
-    bound = [h for event, _ in tracer.handlers() for h, *_ in assoc.get_handlers(event)]  # type: ignore[misc]
-    assert all(handler not in bound for _, handler in tracer.handlers()), bound
+    assert shell.ctx.session.link.assoc is assoc  # the same association, its hooks unbound by the get
+    assert all(handler not in bound() for _, handler in tracer.handlers()), bound()
     status, shown = shell.run("disconnect; echo; disconnect")
     assert status is ExitStatus.SUCCESS and traced(shown) == [], shown
 
@@ -170,6 +180,7 @@ def test_echo_find_release_reassociation_and_a_reject_are_traced(
         in traced(shown), shown
 
 
+@pytest.mark.filterwarnings("ignore:Found unknown escape sequence")  # pydicom, on the peer's Error Comment
 @pytest.mark.parametrize("path", PATHS)
 def test_a_peers_abort_and_hostile_strings_are_traced_literally(
         shell: Shell, fake: list[FakeQR], tmp_path: Path, path: str) -> None:
@@ -229,7 +240,7 @@ def test_trace_lines_are_recorded_as_comments_and_a_replay_skips_them(
     after_get = text.split(f"StudyInstanceUID={study}\n", 1)[1].splitlines()
     comments = [line for line in after_get if line.startswith("# ")]
     assert comments[0].startswith("# → C-GET-RQ #") and " study root, STUDY " in comments[0], text
-    assert any(line.startswith("# ← C-STORE-RQ #1 ") for line in comments), text
+    assert any(re.match(r"# ← C-STORE-RQ #\d+ CT Image Storage ", line) for line in comments), text
     assert any(line.startswith("# … 6 more C-STORE like these") for line in comments), text
     assert any(line.startswith("# ← C-GET-RSP #") and " Success " in line for line in comments), text
     assert "trace on" in text  # typed while recording: the replay traces too

@@ -91,7 +91,7 @@ def test_what_is_not_like_the_run_is_shown_and_breaks_it() -> None:
     tracer = Tracer()
     tracer.mode = "on"
     lines = run(tracer, 10, failing=6)
-    failure = lines.index("→ C-STORE-RSP #6 Failure 0xA700: Refused: Out of resources")
+    failure = lines.index("→ C-STORE-RSP #6 Failure 0xA700: Refused: Out of Resources")
     assert lines[failure - 1] == "… 3 more C-STORE like these (3.0 KB), 2 more C-GET-RSP Pending"
     assert lines[-2] == "… 4 more C-STORE like these (4.0 KB), 5 more C-GET-RSP Pending"
 

@@ -199,10 +199,12 @@ def request_words(pdu: Any) -> str:
             f"{(info.maximum_length if info is not None else 0) or 'unlimited'}")
 
 
-def _roles(asked: Any, answered: Any) -> str:
+def _roles(asked: Any, answered: Any, *, accepted: bool) -> str:
     if asked is None:
         return ""
     wanted = "+".join(r for r, on in (("SCU", asked.scu_role), ("SCP", asked.scp_role)) if on) or "none"
+    if not accepted:
+        return f"{wanted} asked"
     if answered is None:
         return f"{wanted} asked, not answered (SCU only)"
     got = "+".join(r for r, on in (("SCU", answered.scu_role), ("SCP", answered.scp_role)) if on) or "none"
@@ -224,7 +226,8 @@ def association_of(request: Any, answer: Any) -> TracedAssociation:
         syntax = syntax_words(str(got.transfer_syntax)) if got is not None and reason == 0 else ""
         contexts.append(TracedContext(int(item.context_id or 0), class_words(abstract),
                                       tuple(syntax_words(str(ts)) for ts in item.transfer_syntax), answer_words,
-                                      syntax, _roles(asked_roles.get(abstract), answered_roles.get(abstract))))
+                                      syntax, _roles(asked_roles.get(abstract), answered_roles.get(abstract),
+                                                     accepted=reason == 0)))
     return TracedAssociation(
         calling_ae=str(answer.calling_ae_title).strip(), called_ae=str(answer.called_ae_title).strip(),
         contexts=tuple(contexts),

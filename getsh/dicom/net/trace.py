@@ -195,7 +195,8 @@ class Tracer:
             table = association_of(self._asked, pdu)
             with self._lock:
                 self._flush(time.monotonic())
-                self._lines.append(replace(table, elapsed=time.monotonic() - self._origin))
+                self._lines.append(replace(table, elapsed=time.monotonic() - self._origin,
+                                           every_row=self.mode == "all"))
         elif isinstance(pdu, A_ASSOCIATE_RJ):
             self.note("←", "A-ASSOCIATE-RJ", rejection_words(pdu))
         elif isinstance(pdu, (A_RELEASE_RQ, A_RELEASE_RP)):
