@@ -271,3 +271,23 @@ def test_trace_at_the_interactive_prompt(demo_server: object, archive: list[Arch
         assert "trace = off" in shell.line("trace off")
         shown = shell.line("echo")
         assert "C-ECHO Success" in shown and traced(shown) == [], shown
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_cancel_and_our_own_abort_are_traced(
+        shell: Shell, demo_server: object, archive: list[ArchiveEntry], tmp_path: Path, path: str) -> None:
+    study, _ = chest(archive)
+    status, shown = shell.run(f"set receive {receive(path)}; model study; connect 127.0.0.1 {demo_server.port} "  # type: ignore[attr-defined]
+                              f"--aec GETSH-DEMO; output {tmp_path}; set max-objects 2; trace on; "
+                              f"get QueryRetrieveLevel=STUDY StudyInstanceUID={study}")
+    assert status is ExitStatus.LIMIT and len(list(tmp_path.iterdir())) >= 2, shown
+    lines = traced(shown)
+    get = next(line for line in lines if line.startswith("→ C-GET-RQ #"))
+    number = get.split()[2]
+    cancels = [line for line in lines if line.startswith("→ C-CANCEL-RQ")]
+    assert len(cancels) == 1 and re.fullmatch(rf"→ C-CANCEL-RQ for {number} \(ctx \d+\)", cancels[0]), lines
+    final = lines[-1]
+    assert final.startswith(f"← C-GET-RSP {number} Cancel 0xFE00"), lines
+    assert lines.index(cancels[0]) < lines.index(final), lines
+    status, shown = shell.run("set abort on; disconnect")
+    assert status is ExitStatus.SUCCESS and traced(shown) == ["→ A-ABORT sent by getsh"], shown
