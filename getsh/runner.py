@@ -18,7 +18,8 @@ from io import TextIOBase
 from typing import Any, Protocol, TextIO
 
 from getsh.context import Context
-from getsh.dicom.events import Notice, TraceItem
+from getsh.dicom.events import Notice
+from getsh.dicom.net.trace_items import TraceItem
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus, worst
 from getsh.registry import MAX_LINE, REGISTRY, Invocation, Registry, split_statements, too_long

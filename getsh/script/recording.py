@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING
 
 from getsh import __version__
-from getsh.dicom.events import TraceItem
+from getsh.dicom.net.trace_items import TraceItem
 from getsh.errors import UsageError
 from getsh.literal import literal
 from getsh.results import Check, Outcome

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from getsh.dicom.events import Traced, TracedAssociation, TraceItem
+from getsh.dicom.net.trace_items import Traced, TracedAssociation, TraceItem
 from getsh.literal import literal
 
 __all__ = ["TraceItem", "draw"]

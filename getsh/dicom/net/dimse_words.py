@@ -15,10 +15,10 @@ from typing import Any
 
 from pydicom import Dataset
 
-from getsh.dicom.events import TracedAssociation, TracedContext
 from getsh.dicom.net.failures import REJECT_REASONS, REJECT_RESULTS, REJECT_SOURCES, PeerAbort
 from getsh.dicom.net.presentation import FIND_MODELS, GET_MODELS
 from getsh.dicom.net.syntaxes import DEFLATED, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT, uid_name
+from getsh.dicom.net.trace_items import TracedAssociation, TracedContext
 from getsh.dicom.status import decode
 
 SERVICES = {"C-GET": "get", "C-FIND": "find", "C-STORE": "store", "C-ECHO": "echo", "C-MOVE": "get"}

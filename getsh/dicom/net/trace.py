@@ -29,7 +29,6 @@ from typing import Any
 from pynetdicom import evt
 from pynetdicom.pdu import A_ABORT_RQ, A_ASSOCIATE_AC, A_ASSOCIATE_RJ, A_ASSOCIATE_RQ, A_RELEASE_RP, A_RELEASE_RQ
 
-from getsh.dicom.events import Traced, TracedAssociation
 from getsh.dicom.net.dimse_words import (
     REQUESTS,
     Dimse,
@@ -41,6 +40,7 @@ from getsh.dicom.net.dimse_words import (
     size_words,
     words,
 )
+from getsh.dicom.net.trace_items import Traced, TracedAssociation
 
 MODES = ("off", "on", "all")
 FOLD_AFTER = 3  # C-STORE exchanges (and pending responses) of a request shown before the rest fold
