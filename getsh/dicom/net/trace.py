@@ -106,7 +106,8 @@ class Tracer:
             self._flush(now)
             if message in ("A-ASSOCIATE-RQ", "A-RELEASE-RQ") and direction == "→":  # a new exchange
                 self._origin = now
-            self._lines.append(Traced(direction, message, text, now - self._origin))
+            elapsed = now - self._origin if direction in "→←" else None  # a note of getsh's: no time of its own
+            self._lines.append(Traced(direction, message, text, elapsed))
 
     def reassociating(self, why: str) -> None:
         if self.on:
