@@ -70,5 +70,7 @@ class SessionLifetime:
             with contextlib.suppress(OSError):
                 recording.stop()
         released = ctx.session.link.close(abort=ctx.settings["abort"])
+        for line in ctx.session.link.tracer.drain(final=True):  # trace on: the release, as it went
+            self.runner.renderer.show(line)
         if released is not None and self.show_released:
             self.runner.renderer.show(released)

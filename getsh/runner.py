@@ -19,6 +19,7 @@ from typing import Any, Protocol, TextIO
 
 from getsh.context import Context
 from getsh.dicom.events import Notice
+from getsh.dicom.net.trace_items import TraceItem
 from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus, worst
 from getsh.registry import MAX_LINE, REGISTRY, Invocation, Registry, split_statements, too_long
@@ -104,6 +105,7 @@ class Runner:
         outcome = ExitStatus.SUCCESS
         items: list[Any] = []
         failure: GetshError | None = None
+        self.ctx.session.link.tracer.mode = self.ctx.settings["trace"]
         try:
             result = invocation.command.handler(self.ctx, invocation.args)
             play = getattr(result, "play_with", None)
@@ -121,6 +123,8 @@ class Runner:
                 f"{invocation.command.name}: internal error: {type(exc).__name__}: {exc}",
                 "this is a bug in getsh; run with -d to see the traceback, and please report it",
             )
+        items += self._traced(final=True)  # what the protocol did that nothing shown since has drawn
+        self.ctx.session.link.tracer.mode = self.ctx.settings["trace"]  # trace off: silent from now on
         if failure is not None:
             self.renderer.error(failure)
             outcome = worst(outcome, failure.status)
@@ -147,6 +151,7 @@ class Runner:
         if result is None:
             return
         if not isinstance(result, Generator):
+            yield from self._traced()
             self.renderer.show(result)
             yield result
             return
@@ -157,8 +162,23 @@ class Runner:
             except StopIteration:
                 return
             pending = None
+            # trace on: the protocol's lines come first (a line the handler yields itself is the first of them)
+            traced = [] if isinstance(item, TraceItem) else self.ctx.session.link.tracer.drain()
             try:
+                for line in traced:
+                    self.renderer.show(line)
                 self.renderer.show(item)
             except KeyboardInterrupt as interrupt:
                 pending = interrupt
+            yield from traced
             yield item
+
+    def _traced(self, final: bool = False) -> list[Any]:
+        """Show the trace lines not yet shown (trace on; net/trace.py); ``final``: the command ended."""
+        lines = self.ctx.session.link.tracer.drain(final)
+        try:
+            for line in lines:
+                self.renderer.show(line)
+        except KeyboardInterrupt:
+            pass  # between two commands' worth of output: nothing to cancel
+        return lines

@@ -315,6 +315,12 @@ SETTINGS: tuple[Setting, ...] = (
             choices=(Choice("off", (), "do not list presentation contexts"),
                      Choice("on", ("+v", "--verbose-pc"), "list presentation contexts when associating")),
             recorded=False),
+    Setting("trace", "show each association step and DIMSE message as one line as it happens, and the "
+            "A-ASSOCIATE exchange as a table (independent of -v and -d; docs/trace.md)", "off", choices=(
+        Choice("off", (), "show nothing of the protocol"),
+        Choice("on", (), "one line a message; a long run of C-STOREs is folded after the first few"),
+        Choice("all", (), "one line a message, every one of them"),
+    ), recorded=False),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

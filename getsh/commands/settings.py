@@ -110,7 +110,8 @@ def settings_command(ctx: Context, args: SimpleNamespace) -> SettingsTable:
     return SettingsTable(tuple(rows))
 
 
-SHORTCUTS = ("aet", "aec", "model", "prefer", "propose", "accept", "output", "storage", "layout")
+SHORTCUTS = ("aet", "aec", "model", "prefer", "propose", "accept", "output", "storage", "layout", "trace")
+SUMMARIES = {"trace": "show the protocol as it happens: trace on, trace all (nothing folded), trace off"}
 
 
 def _shortcut(name: str) -> Command:
@@ -136,7 +137,7 @@ def _shortcut(name: str) -> Command:
     return Command(
         name=name,
         handler=handler,
-        summary=f"show or set {setting.help} (set {name})",
+        summary=SUMMARIES.get(name, f"show or set {setting.help} (set {name})"),
         help="\n".join(lines),
         args=(Arg("value", f"new value of {name}", required=False, many=True, complete=setting_value(name),
                   metavar=setting.metavar),),

@@ -16,7 +16,9 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING
 
 from getsh import __version__
+from getsh.dicom.net.trace_items import TraceItem
 from getsh.errors import UsageError
+from getsh.literal import literal
 from getsh.results import Check, Outcome
 from getsh.script.reading import FORMAT_LINE
 from getsh.settings import BY_NAME, MASK, SETTINGS
@@ -126,11 +128,13 @@ class Recording:
             if judging and not outcome.failed:
                 self._write(f"# the next command fails; the expect lines after it check how ({held.error})",
                             held.line)
+                self._traced(held)
                 self.commands += 1
             else:
                 self._commented(held, f"failed when recorded: {held.error}")
         if secret:
             self._write(f"# {line}", "# (this sets a secret: it is never recorded; set it before replaying)")
+            self._traced(outcome)
         elif outcome.failed and outcome.error and not invocation.checks_previous:
             self._held_back = outcome
         elif outcome.failed and invocation.checks_previous:
@@ -140,6 +144,7 @@ class Recording:
             if outcome.failed:
                 self._write(f"# when recorded, this ended with: {ending(outcome)}")
             self._write(with_variables(invocation) or line)
+            self._traced(outcome)
             self.commands += 1
 
     def stop(self) -> None:
@@ -153,6 +158,15 @@ class Recording:
 
     def _commented(self, outcome: Outcome, why: str) -> None:
         self._write(f"# {why}", f"# {outcome.line}")
+        self._traced(outcome)
+
+    def _traced(self, outcome: Outcome) -> None:
+        """What ``trace`` showed while the command ran, as comments after it (a peer's strings literal:
+        no line feed of theirs ends the comment)."""
+        for item in outcome.items:
+            if isinstance(item, TraceItem):
+                plain = item.plain()
+                self._write(*(f"# {literal(text)}" for text in ([plain] if isinstance(plain, str) else plain)))
 
     def _write(self, *lines: str) -> None:
         for line in lines:

@@ -73,6 +73,7 @@ from getsh.shell.tables import (
     settings_table,
     table_rows,
 )
+from getsh.shell.traces import TraceItem, draw
 
 # What a command returns that may be long: through the pager when it does not fit (see shell/paging.py).
 PAGED = (ReceivedTable, AssociationInfo, RejectedContexts, ObjectView, KeysView, Card, SettingsTable,
@@ -289,6 +290,10 @@ class Renderer:
         self.console.print(associated_line(obj))
         if obj.show_contexts:
             self.console.print(context_table(obj.contexts, width=self.console.width))
+
+    @show.register
+    def _(self, obj: TraceItem) -> None:
+        draw(self.console, obj)
 
     @show.register
     def _(self, obj: Released) -> None:

@@ -26,6 +26,7 @@ from getsh.dicom.net.negotiation import dropped_advice
 from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
 from getsh.dicom.net.presentation import MAX_CONTEXTS, SERVICE_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
+from getsh.dicom.net.trace import Tracer
 from getsh.dicom.portable import peer_closed
 from getsh.errors import NetworkError
 
@@ -131,6 +132,7 @@ class Link:
         self._end = PeerEnd()
         self._ours_closed = False
         self._distrusted = ""  # why getsh aborted an association it could no longer vouch for
+        self.tracer = Tracer()  # trace on: the protocol as it happens (net/trace.py)
 
     # --- state ----------------------------------------------------------------------------
 
@@ -181,14 +183,17 @@ class Link:
         self._notice_unsolicited()
         state = self.state(wanted)
         if state == "open" and self.assoc is not None:
+            self.tracer.follow(self.assoc)
             self.apply_timeouts(timeouts)
             self.last_used = time.monotonic()
             return self.assoc, None
         if state == "stale":
             cause = f"settings changed ({self.stale_reason(wanted)})"
+            self.tracer.reassociating(cause)
             self.close(abort=False)
         elif state == "closed":
             cause = self.lost_reason()
+            self.tracer.reassociating(cause)
         else:
             cause = ""
         try:
@@ -227,6 +232,7 @@ class Link:
             (evt.EVT_PDU_RECV, end.on_pdu),
             (evt.EVT_CONN_CLOSE, end.on_close),
             (evt.EVT_DIMSE_RECV, _unsolicited),
+            *(self.tracer.handlers() if self.tracer.on else ()),
         ]
         started = time.monotonic()
         with pynetdicom_errors() as errors:
@@ -252,6 +258,7 @@ class Link:
             raise association_failure(assoc, request, timeouts, errors, elapsed, end.abort, end.closed_by_peer,
                                       end.abort_pdu)
         released = self.close(abort=abort) if self.is_open else None
+        self.tracer.follow(assoc, bound=self.tracer.on)
         self.assoc, self.request, self._end = assoc, request, end
         self._ours_closed = False
         self._distrusted = ""

@@ -8,11 +8,10 @@ aborts. The limits of bounds.py (a cap reached, no progress, the retrieve's dead
 mechanism to cancel, and a C-CANCEL left unanswered past the grace period makes it abort.
 
 Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from
-pynetdicom, handover.py) by default, and pynetdicom's own ``send_c_get`` for debug logging and
-the ``receive pynetdicom`` setting (see ``handover.direct_path``). When no final response comes,
-the error says why in one line (result.py); pynetdicom's path needs two mends for that: a waiting
-request is woken when our side aborts (``PynetdicomPath.wake``), and a half-received spool file is
-removed.
+pynetdicom, handover.py) by default, and pynetdicom's own ``send_c_get`` for debug logging and the
+``receive pynetdicom`` setting (see ``handover.direct_path``). When no final response comes, the
+error says why in one line (result.py); pynetdicom's path needs two mends for that: a waiting request
+is woken when our side aborts (``PynetdicomPath.wake``), and a half-received spool file is removed.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from getsh.dicom.net.cancellation import Cancellation, PynetdicomPath
 from getsh.dicom.net.failures import PeerAbort, pynetdicom_errors
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.pdu_bounds import abort_for
+from getsh.dicom.net.trace import tracer_of
 from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
 from getsh.dicom.retrieve.receive import handover
@@ -117,6 +117,7 @@ class GetRun:
         self.direct: DirectGet | None = None  # while the direct path runs the request
         self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
         self.guard = RequestGuard(assoc, message_id, model_uid, self.ending)  # pynetdicom's path: what is ours
+        self.trace = tracer_of(assoc)  # trace on: its lines, yielded as they come (net/trace.py); None when off
 
     # --- worker thread ----------------------------------------------------------------------
 
@@ -254,7 +255,7 @@ class GetRun:
             transport, negotiated=handover.negotiated(assoc, self.model_uid), dimse_timeout=assoc.dimse_timeout,
             begin=lambda request: make_sink(self.storage, request.meta, self._report),
             pending=lambda *counts: self.events.put(Event(GetProgress(*counts))),
-            foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw),
+            foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw), trace=self.trace,
         )
 
     # --- the caller's thread ----------------------------------------------------------------
@@ -318,6 +319,8 @@ class GetRun:
         woken = False
         last_progress = GetProgress(None, 0, 0, 0)
         while not answer.ended:
+            for line in self.trace.drain() if self.trace is not None else ():  # trace on: as it happens
+                yield from self._emit(line)
             for _ in range(self.ctrl_c.take()):  # Ctrl-C pressed since the last pass (interrupts.py)
                 yield from self._emit(self.brakes.interrupt())
             direct = self.direct

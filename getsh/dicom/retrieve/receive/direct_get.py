@@ -34,7 +34,8 @@ from pynetdicom.dimse_messages import C_CANCEL_RQ
 from pynetdicom.dimse_primitives import C_CANCEL
 
 from getsh.dicom.net.pdu_bounds import ASSOCIATION_PDU_LIMIT, PdvOrder, pdu_limit, pdv_items, too_long
-from getsh.dicom.retrieve.receive import wire
+from getsh.dicom.net.trace import Tracer
+from getsh.dicom.retrieve.receive import traced, wire
 from getsh.dicom.retrieve.receive.message import Message, Negotiated, ReceiveBuffer, Sink, StoreRequest
 from getsh.dicom.retrieve.receive.transport import Transport
 from getsh.dicom.storage.outcomes import ObjectMeta
@@ -79,6 +80,7 @@ class DirectGet:
         begin: Callable[[StoreRequest], Sink | int],
         pending: Callable[[int | None, int, int, int], None],
         foreign_pdu: Callable[[bytes], None],
+        trace: Tracer | None = None,
     ) -> None:
         self.transport = transport
         self.get_context_id, self.get_syntax = negotiated.get_context
@@ -91,6 +93,7 @@ class DirectGet:
         self.begin = begin
         self.pending = pending
         self.foreign_pdu = foreign_pdu
+        self.trace = trace  # trace on: each message said as it goes (receive/traced.py); None when off
         self.last_heard = time.monotonic()
         self.bytes_read = 0  # everything the peer sent so far (a retrieve's no-progress limit counts data too)
         self._stopping = False
@@ -120,6 +123,8 @@ class DirectGet:
         req.MessageIDBeingRespondedTo = message_id
         msg = C_CANCEL_RQ()
         msg.primitive_to_message(req)
+        if self.trace is not None:
+            self.trace.dimse("→", traced.cancel_request(message_id, self.get_context_id))
         self.transport.send(wire.encode_message(msg, self.get_context_id, self.peer_max_pdu))
 
     # --- the exchange -----------------------------------------------------------------------
@@ -132,6 +137,8 @@ class DirectGet:
         try:
             if self._stopping:  # stopped before it began: nothing was sent
                 return Outcome("stopped")
+            if self.trace is not None:
+                self.trace.dimse("→", traced.get_request(identifier, model_uid, message_id, self.get_context_id))
             self.transport.send(wire.get_request(identifier, model_uid, message_id, self.get_context_id,
                                                  self.get_syntax, self.peer_max_pdu))
             with self._request_lock:
@@ -325,9 +332,11 @@ class DirectGet:
                 sink.abort()
                 sink = 0xC000
             log.warning("C-STORE-RQ for %s came without a data set", sop_instance)
+            if self.trace is not None:
+                self.trace.dimse("←", traced.store_request(store, None))
             self._answer(store, sink)
             return
-        message.store, message.sink = store, sink
+        message.store, message.sink = store, sink if self.trace is None else traced.TracedSink(self.trace, store, sink)
 
     def _stored(self, message: Message) -> None:
         """The object's last fragment arrived: store it, answer the C-STORE-RQ."""
@@ -352,6 +361,8 @@ class DirectGet:
         status = wire.us(fields, wire.STATUS)
         if status is None:
             raise _Invalid("an invalid DIMSE message: a C-GET-RSP without a Status")
+        if self.trace is not None:
+            self.trace.dimse("←", traced.get_response(fields, identifier, self.get_context_id))
         counts = (wire.us(fields, wire.REMAINING), wire.us(fields, wire.COMPLETED) or 0,
                   wire.us(fields, wire.FAILED) or 0, wire.us(fields, wire.WARNING) or 0)
         self._responses += 1
@@ -369,6 +380,8 @@ class DirectGet:
     def _answer(self, store: StoreRequest, status: int) -> None:
         if self._info:
             log.info("Sending Store Response: MsgID %d, status 0x%04X", store.message_id, status)
+        if self.trace is not None:
+            self.trace.dimse("→", traced.store_response(store, status))
         command = wire.c_store_rsp(store.message_id, store.meta.sop_class_uid, store.meta.sop_instance_uid, status)
         self.transport.send(wire.p_data_pdus(store.context_id, command, command=True, max_pdu=self.peer_max_pdu))
 
