@@ -1,0 +1,149 @@
+"""C-MOVE: one request on an open association, its objects arriving on getsh's own receiver.
+
+``MoveRun`` is a ``GetRun`` (run.py) that sends C-MOVE-RQ instead of C-GET-RQ, always on pynetdicom's
+receive path (the move association carries responses only): the same worker, mailbox, Ctrl-C and
+limits (C-CANCEL on the move association, cancellation.py), the same events and summary. While it
+runs, the receiver (receiver.py) accepts associations from the peer's address and hands each C-STORE
+to ``GetRun``'s own handler, which stores it through ``sinks.store_event`` exactly as C-GET's
+pynetdicom path does, and counts it: the summary reconciles what arrived with the C-MOVE-RSP's counts
+(counts.py). With a Move Destination other than getsh's own AE title (a third party, as movescu
+-aem), nothing arrives here and the summary says where the objects went.
+
+When the archive does not know the Move Destination (0xA801 from dcmqrscp; Orthanc answers 0xC000,
+its comment says why) the lines to add to the common archives' configuration are printed, with our
+AE title, host and port filled in (``destination_lines``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydicom import Dataset
+
+from getsh.dicom.events import GetDone, GetStarted, Notice
+from getsh.dicom.retrieve.mailbox import Event
+from getsh.dicom.retrieve.receiver import Expected, Receiver
+from getsh.dicom.retrieve.run import GetRun
+from getsh.dicom.status import SUB_OPERATION_STATUSES
+
+MOVE_DESTINATION_UNKNOWN = 0xA801
+# Final C-GET statuses that say the peer will not do C-GET at all (retrieve auto then uses C-MOVE):
+# SOP class not supported, not authorised, unrecognised operation.
+FALL_BACK = frozenset({0x0122, 0x0124, 0x0211})
+# Words in a peer's ErrorComment that blame the Move Destination (Orthanc answers 0xC000 with one)
+_UNKNOWN_WORDS = ("unknown", "destination", "modality", "aet", "move target")
+
+
+@dataclass(frozen=True)
+class MoveOptions:
+    """Where a C-MOVE sends the objects and who receives them here."""
+
+    destination: str  # the Move Destination AE title
+    receiver: Receiver | None  # getsh's receiver; None: a third party receives them (nothing comes here)
+    expected: Expected = field(default_factory=lambda: Expected(""))  # who may open an association to the receiver
+    host: str = ""  # the address the archive reaches us at (for the config lines); '' : ours on the association
+    port: int = 0
+
+
+class MoveRun(GetRun):
+    """One C-MOVE request on an open association; its objects on ``move.receiver``."""
+
+    service = "move"
+
+    def __init__(self, assoc: Any, identifier: Dataset, model_uid: str, storage: Any, *, move: MoveOptions,
+                 **kwargs: Any) -> None:
+        super().__init__(assoc, identifier, model_uid, storage, **kwargs)
+        self.move = move
+        self.direct_reason = "C-MOVE: the objects arrive on the receiver"
+        self.teaching: list[str] = []  # lines shown after the summary (the archive's configuration)
+        outer = self.advise
+
+        def advise(done: GetDone) -> GetDone:
+            return self._moved(outer(done) if outer is not None else done)
+
+        self.advise = advise
+
+    def _send(self) -> Iterator[tuple[Dataset, Dataset | None]]:
+        return self.assoc.send_c_move(self.identifier, self.move.destination, self.model_uid,
+                                      msg_id=self.message_id)
+
+    def _started(self, level: str, keys: tuple[tuple[str, str], ...]) -> GetStarted:
+        return GetStarted(self.label, self.model, level, keys, service="C-MOVE", destination=self.move.destination)
+
+    def run(self, dimse_timeout: float | None) -> Iterator[object]:
+        receiver = self.move.receiver
+        if receiver is None:
+            yield from super().run(dimse_timeout)
+        else:
+            with receiver.serving(self.move.expected, self._on_store_answered, self._refused):
+                yield from super().run(dimse_timeout)
+        for line in self.teaching:
+            yield Notice(line)
+
+    def _refused(self, line: str) -> None:
+        """A refusal on the receiver's thread: one line, among the move's events."""
+        self.events.put(Event(Notice(line)), urgent=True)
+        self.last_heard = time.monotonic()
+
+    def _moved(self, done: GetDone) -> GetDone:
+        """The final response, for a C-MOVE: where a third party's objects went; why none came."""
+        if self.move.receiver is None:
+            done = replace(done, elsewhere=self.move.destination, disagreement="", missing=0)
+        if unknown_destination(done):
+            host, port = self._our_address()
+            self.teaching = destination_lines(self.move.destination, host, port, done,
+                                              third_party=self.move.receiver is None)
+            return replace(done, advice="", nothing_matched=False)
+        if done.failed and not done.refused and done.status.code in SUB_OPERATION_STATUSES and not done.advice:
+            where = "getsh's receiver" if self.move.receiver is not None else self.move.destination
+            done = replace(done, advice=f"the archive could not send them to {where}: a SOP class or transfer "
+                                        "syntax the destination does not accept is the usual cause (accept, "
+                                        "prefer; the archive's log says which)")
+        return done
+
+    def _our_address(self) -> tuple[str, int]:
+        """The host the archive should reach us at: the listen address, or when that is every
+        interface, our end of the association with it (the interface that reaches it)."""
+        host = self.move.host
+        if host in ("", "0.0.0.0", "::"):
+            try:
+                host = str(self.assoc.dul.socket.socket.getsockname()[0])
+            except (AttributeError, OSError):
+                host = host or "THIS-HOST"
+        return host, self.move.port
+
+
+def unknown_destination(done: GetDone) -> bool:
+    """The archive refused the C-MOVE because it does not know the Move Destination: dcmqrscp's 0xA801,
+    or a failure without sub-operations whose comment blames the destination (Orthanc's 0xC000)."""
+    if done.status.code == MOVE_DESTINATION_UNKNOWN:
+        return True
+    subops = done.completed + done.failed + done.warning + done.remaining
+    comment = done.error_comment.lower()
+    return (done.status.category == "Failure" and not subops and not done.received
+            and any(word in comment for word in _UNKNOWN_WORDS))
+
+
+def destination_lines(aet: str, host: str, port: int, done: GetDone, *, third_party: bool = False) -> list[str]:
+    """What to tell the archive: our AE title → host:port, in the words of the common archives."""
+    said = f"0x{done.status.code:04X}" + (f", {done.error_comment!r}" if done.error_comment else "")
+    if third_party:
+        return [f"the archive does not know the Move Destination {aet} ({said}): its configuration must give "
+                f"{aet} a host and port (dcmqrscp: HostTable in dcmqrscp.cfg; Orthanc: DicomModalities)"]
+    return [
+        f"the archive does not know getsh's AE title {aet} as a Move Destination ({said}): it must be told "
+        f"that {aet} listens at {host}:{port}. Add, and restart or reload the archive:",
+        f"  dcmqrscp (dcmqrscp.cfg, between HostTable BEGIN and HostTable END): getsh = ({aet}, {host}, {port})",
+        "    (and if its AETable line lists peers instead of ANY, add getsh to them)",
+        f"  Orthanc (orthanc.json, \"DicomModalities\"): \"getsh\" : [ \"{aet}\", \"{host}\", {port} ]",
+        f"  another archive: a DICOM node (modality, destination) with AE title {aet}, host {host}, port {port}",
+    ]
+
+
+def arrived_between(receiver: Receiver | None) -> list[Notice]:
+    """What the receiver noted while no command listened (listen on): refusals, stray objects."""
+    return [Notice(line) for line in receiver.take_notes()] if receiver is not None else []
+
