@@ -72,3 +72,6 @@ class SessionLifetime:
         released = ctx.session.link.close(abort=ctx.settings["abort"])
         if released is not None and self.show_released:
             self.runner.renderer.show(released)
+        receiver, ctx.session.receiver = ctx.session.receiver, None
+        if receiver is not None:  # listen on: it stops with the session
+            receiver.stop()

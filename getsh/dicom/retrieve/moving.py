@@ -17,8 +17,8 @@ AE title, host and port filled in (``destination_lines``).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydicom import Dataset
@@ -28,6 +28,7 @@ from getsh.dicom.retrieve.mailbox import Event
 from getsh.dicom.retrieve.receiver import Expected, Receiver
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.status import SUB_OPERATION_STATUSES
+from getsh.errors import UsageError
 
 MOVE_DESTINATION_UNKNOWN = 0xA801
 # Final C-GET statuses that say the peer will not do C-GET at all (retrieve auto then uses C-MOVE):
@@ -37,15 +38,20 @@ FALL_BACK = frozenset({0x0122, 0x0124, 0x0211})
 _UNKNOWN_WORDS = ("unknown", "destination", "modality", "aet", "move target")
 
 
+# getsh's receiver made ready for a C-MOVE (started if need be), who may send to it, and lines to show
+Prepare = Callable[[], tuple[Receiver, Expected, list[str]]]
+
+
 @dataclass(frozen=True)
 class MoveOptions:
-    """Where a C-MOVE sends the objects and who receives them here."""
+    """Where a C-MOVE sends the objects and how they are received here."""
 
     destination: str  # the Move Destination AE title
-    receiver: Receiver | None  # getsh's receiver; None: a third party receives them (nothing comes here)
-    expected: Expected = field(default_factory=lambda: Expected(""))  # who may open an association to the receiver
-    host: str = ""  # the address the archive reaches us at (for the config lines); '' : ours on the association
-    port: int = 0
+    prepare: Prepare | None  # None: a third party receives them (nothing comes here); called when a C-MOVE starts
+
+    @property
+    def third_party(self) -> bool:
+        return self.prepare is None
 
 
 class MoveRun(GetRun):
@@ -53,12 +59,15 @@ class MoveRun(GetRun):
 
     service = "move"
 
-    def __init__(self, assoc: Any, identifier: Dataset, model_uid: str, storage: Any, *, move: MoveOptions,
+    def __init__(self, assoc: Any, identifier: Dataset, model_uid: str, storage: Any, *, move: MoveOptions | None,
                  **kwargs: Any) -> None:
+        if move is None:
+            raise UsageError("a C-MOVE needs a Move Destination", "set retrieve move, or use: move KEYS")
         super().__init__(assoc, identifier, model_uid, storage, **kwargs)
         self.move = move
         self.direct_reason = "C-MOVE: the objects arrive on the receiver"
         self.teaching: list[str] = []  # lines shown after the summary (the archive's configuration)
+        self.receiver: Receiver | None = None  # while it runs
         outer = self.advise
 
         def advise(done: GetDone) -> GetDone:
@@ -71,14 +80,17 @@ class MoveRun(GetRun):
                                       msg_id=self.message_id)
 
     def _started(self, level: str, keys: tuple[tuple[str, str], ...]) -> GetStarted:
+        keys = (*keys, ("MoveDestination", self.move.destination))  # the header says where they go
         return GetStarted(self.label, self.model, level, keys, service="C-MOVE", destination=self.move.destination)
 
     def run(self, dimse_timeout: float | None) -> Iterator[object]:
-        receiver = self.move.receiver
-        if receiver is None:
+        if self.move.prepare is None:
             yield from super().run(dimse_timeout)
         else:
-            with receiver.serving(self.move.expected, self._on_store_answered, self._refused):
+            receiver, expected, lines = self.move.prepare()
+            self.receiver = receiver
+            yield from [Notice(line) for line in lines]
+            with receiver.serving(expected, self._on_store_answered, self._refused):
                 yield from super().run(dimse_timeout)
         for line in self.teaching:
             yield Notice(line)
@@ -90,15 +102,15 @@ class MoveRun(GetRun):
 
     def _moved(self, done: GetDone) -> GetDone:
         """The final response, for a C-MOVE: where a third party's objects went; why none came."""
-        if self.move.receiver is None:
+        if self.move.third_party:
             done = replace(done, elsewhere=self.move.destination, disagreement="", missing=0)
         if unknown_destination(done):
             host, port = self._our_address()
             self.teaching = destination_lines(self.move.destination, host, port, done,
-                                              third_party=self.move.receiver is None)
+                                              third_party=self.move.third_party)
             return replace(done, advice="", nothing_matched=False)
         if done.failed and not done.refused and done.status.code in SUB_OPERATION_STATUSES and not done.advice:
-            where = "getsh's receiver" if self.move.receiver is not None else self.move.destination
+            where = self.move.destination if self.move.third_party else "getsh's receiver"
             done = replace(done, advice=f"the archive could not send them to {where}: a SOP class or transfer "
                                         "syntax the destination does not accept is the usual cause (accept, "
                                         "prefer; the archive's log says which)")
@@ -107,13 +119,15 @@ class MoveRun(GetRun):
     def _our_address(self) -> tuple[str, int]:
         """The host the archive should reach us at: the listen address, or when that is every
         interface, our end of the association with it (the interface that reaches it)."""
-        host = self.move.host
+        receiver = self.receiver
+        host, port = (receiver.host, receiver.port) if receiver is not None else ("", 0)
         if host in ("", "0.0.0.0", "::"):
+            transport: Any = self.assoc.dul.socket
             try:
-                host = str(self.assoc.dul.socket.socket.getsockname()[0])
+                host = str(transport.socket.getsockname()[0])
             except (AttributeError, OSError):
                 host = host or "THIS-HOST"
-        return host, self.move.port
+        return host, port
 
 
 def unknown_destination(done: GetDone) -> bool:
