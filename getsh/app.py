@@ -200,7 +200,9 @@ def serve(env: Environment, opts: Options) -> int:
     """``getsh serve``: no session to close, and Ctrl-C is how it ends (with success)."""
     from getsh.dicom.demo.server import DemoServer
 
-    server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet)
+    server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet,
+                        move_destinations={aet: (host, port) for aet, host, port in opts.serve_move_dests},
+                        offer_get=not opts.serve_no_get)
     port = server.start()
     env.stdout.write(f"{describe_demo(server, port)}; Ctrl-C stops it\n")
     env.stdout.flush()

@@ -300,8 +300,22 @@ SERVE_OPTIONS = (
            convert=validate_ae_title, hint=""),
     Option(("--require-called-ae",), "reject associations whose called AE title is not the archive's",
            assign("serve_require_aet", True)),
+    Option(("--move-dest",), "a C-MOVE destination the archive knows: its AE title, host and port (repeatable)",
+           append("serve_move_dests"), metavar="AE=HOST:PORT", convert=_move_dest, hint="e.g. --move-dest "
+           "GETSCU=127.0.0.1:11113", repeatable=True),
+    Option(("--no-get",), "offer no C-GET (the Q/R GET models are refused): an archive with C-MOVE only",
+           assign("serve_no_get", True)),
 )
-SERVE_USAGE = "usage: getsh serve --demo [--port N] [--aet TITLE]"
+SERVE_USAGE = "usage: getsh serve --demo [--port N] [--aet TITLE] [--move-dest AE=HOST:PORT] [--no-get]"
+
+
+def _move_dest(text: str) -> tuple[str, str, int]:
+    """``AE=HOST:PORT``: a Move Destination the demo archive knows (as an archive's table of nodes)."""
+    title, _, address = text.partition("=")
+    host, _, port = address.rpartition(":")
+    if not (title and host and port.isdigit() and 0 < int(port) <= 65535):
+        raise ValueError(f"{text!r} is not AE=HOST:PORT")
+    return validate_ae_title(title), host, int(port)
 
 
 def _finish_nothing(opts: Options, operands: list[str]) -> None:
