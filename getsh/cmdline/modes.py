@@ -291,6 +291,15 @@ def _serve_port(text: str) -> int:
     return int(text)
 
 
+def _move_dest(text: str) -> tuple[str, str, int]:
+    """``AE=HOST:PORT``: a Move Destination the demo archive knows (as an archive's table of nodes)."""
+    title, _, address = text.partition("=")
+    host, _, port = address.rpartition(":")
+    if not (title and host and port.isdigit() and 0 < int(port) <= 65535):
+        raise ValueError(f"{text!r} is not AE=HOST:PORT")
+    return validate_ae_title(title), host, int(port)
+
+
 SERVE_OPTIONS = (
     Option(("--demo",), "serve the embedded demo archive (the default and, for now, only archive)",
            assign("demo", True)),
@@ -307,15 +316,6 @@ SERVE_OPTIONS = (
            assign("serve_no_get", True)),
 )
 SERVE_USAGE = "usage: getsh serve --demo [--port N] [--aet TITLE] [--move-dest AE=HOST:PORT] [--no-get]"
-
-
-def _move_dest(text: str) -> tuple[str, str, int]:
-    """``AE=HOST:PORT``: a Move Destination the demo archive knows (as an archive's table of nodes)."""
-    title, _, address = text.partition("=")
-    host, _, port = address.rpartition(":")
-    if not (title and host and port.isdigit() and 0 < int(port) <= 65535):
-        raise ValueError(f"{text!r} is not AE=HOST:PORT")
-    return validate_ae_title(title), host, int(port)
 
 
 def _finish_nothing(opts: Options, operands: list[str]) -> None:
