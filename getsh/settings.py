@@ -220,7 +220,7 @@ LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 SETTINGS: tuple[Setting, ...] = (
     Setting("aet", "my calling AE title; FINDSCU in 'getsh find', as findscu", "GETSCU", validate_ae_title,
             flags=("-aet", "--aetitle"), metavar="AETITLE", renegotiate=True,
-            mode_defaults=(("find", "FINDSCU"),)),  # getsh find: findscu's default
+            mode_defaults=(("find", "FINDSCU"), ("move", "MOVESCU"))),  # findscu's, movescu's default
     Setting("aec", "called AE title of the peer", "ANY-SCP", validate_ae_title,
             flags=("-aec", "--call"), metavar="AETITLE", renegotiate=True),
     Setting("model", "query/retrieve information model", "patient", choices=(
@@ -244,7 +244,7 @@ SETTINGS: tuple[Setting, ...] = (
             "than 1 MiB arrived while the peer keeps it going (pending responses, a trickle of bytes); unlimited in "
             "'getsh get', as getscu",
             300, parse_seconds, show_seconds, flags=("--no-progress-timeout",), metavar="SECONDS",
-            mode_defaults=(("get", None),)),
+            mode_defaults=(("get", None), ("move", None))),
     Setting("retrieve-timeout", "cancel a retrieve (all its requests) that takes longer than this many seconds",
             None, parse_seconds, show_seconds, flags=("--retrieve-timeout",), metavar="SECONDS"),
     Setting("max-objects", "cancel a retrieve once it has received this many objects (they are kept)", None,
@@ -313,7 +313,7 @@ SETTINGS: tuple[Setting, ...] = (
             "party's AE title, as movescu -aem (the objects go there; nothing arrives here)", None, parse_ae_or_none,
             show_none, flags=("-aem", "--move"), metavar="AETITLE"),
     Setting("listen-port", "the port getsh's receiver listens on for a C-MOVE's objects (the archive must know our AE "
-            "title at this host and port); none: no receiver", None, parse_port, show_none, flags=("--port",),
+            "title at this host and port); none: no receiver", None, parse_port, show_none, flags=("+P", "--port"),
             metavar="PORT"),
     Setting("listen-host", "the address the receiver listens on: 0.0.0.0 every interface, 127.0.0.1 this machine only",
             "0.0.0.0", parse_host, metavar="ADDRESS"),

@@ -7,6 +7,9 @@ the demo's --move-dest) on a free port of 127.0.0.1; the receiver listens there 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -267,3 +270,39 @@ def test_ctrl_c_mid_move_cancels_and_leaves_whole_files_only(
     assert_kept(tmp_path, archive, received)
     assert not port_open(receiver_port)  # stopped cleanly with the move
     assert shell.ctx.session.link.is_open  # the move's association carries on
+
+
+# --- getsh move in movescu's words ------------------------------------------------------------------
+
+@pytest.mark.parametrize("options", [["-P", "+B"], ["-S", "-B"]])
+def test_getsh_move_and_dcmtk_movescu_receive_the_same_objects(
+    options: list[str], archive: list[ArchiveEntry], tmp_path: Path, receiver_port: int,
+    make_dcmqrscp: Callable[..., Dcmqrscp], dcmtk: Callable[[str], Path],
+) -> None:
+    """The same movescu option line, run by /usr/bin/movescu and by getsh move against dcmqrscp, which
+    knows MOVESCU (both tools' default AE title and Move Destination) at one port: the same names, UIDs
+    and (bit-preserving) data set bytes arrive; both exit 0."""
+    from tests.interop.test_parity import dataset_bytes
+
+    server = make_dcmqrscp([e.path for e in archive if e.patient_id == "DEMO004"],
+                           move_destinations={"MOVESCU": (HOST, receiver_port)})
+    study = study_of(archive, "DEMO004")
+    level = ["-k", "QueryRetrieveLevel=STUDY"] + (["-k", "PatientID=DEMO004"] if "-P" in options else [])
+    line = [*options, "-aec", server.ae_title, *level, "-k", f"StudyInstanceUID={study}", "+P", str(receiver_port)]
+    theirs, ours = tmp_path / "movescu", tmp_path / "getsh"
+    theirs.mkdir()
+    ours.mkdir()
+    env = {**os.environ, "TCP_NODELAY": "1"}
+    movescu = subprocess.run([str(dcmtk("movescu")), *line, "-od", str(theirs), HOST, str(server.port)],
+                             capture_output=True, text=True, env=env, timeout=60)
+    getsh = subprocess.run([sys.executable, "-m", "getsh", "move", *line, "-od", str(ours), HOST, str(server.port)],
+                           capture_output=True, text=True, env=env, timeout=60)
+    assert movescu.returncode == 0, movescu.stdout + movescu.stderr
+    assert getsh.returncode == 0, getsh.stdout + getsh.stderr
+    expected = {e.sop_instance_uid for e in archive if e.study_uid == study}
+    names = sorted(p.name for p in theirs.iterdir())
+    assert names == sorted(p.name for p in ours.iterdir()) and len(names) == len(expected)
+    assert {str(dcmread(p).SOPInstanceUID) for p in ours.iterdir()} == expected
+    if "+B" in options:
+        assert all(dataset_bytes(theirs / name) == dataset_bytes(ours / name) for name in names)
+    assert "C-MOVE Success" in getsh.stdout, getsh.stdout
