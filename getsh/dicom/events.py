@@ -175,6 +175,7 @@ class GetDone:
     nothing_matched: bool = False  # the keys matched nothing (0 sub-operations; status.empty_match)
     service: str = "C-GET"  # or C-MOVE
     elsewhere: str = ""  # C-MOVE to a third party: the Move Destination the objects went to (none came here)
+    superseded: bool = False  # retrieve auto: a C-GET the peer would not do; the C-MOVE that follows decides
 
     @property
     def bytes(self) -> int:
@@ -184,7 +185,7 @@ class GetDone:
     def exit_status(self) -> ExitStatus:
         if self.limit:  # cancelled at a limit: partial, whatever else (a part of a split retrieve too)
             return ExitStatus.LIMIT
-        if self.part:  # one part of a split retrieve: the merged SplitDone decides
+        if self.part or self.superseded:  # one part of a split retrieve, or a C-GET a C-MOVE replaces
             return ExitStatus.SUCCESS
         if self.elsewhere:  # sent to a third party: the peer's counts are all there is
             warned = self.failed and self.status.category in ("Success", "Warning")

@@ -23,12 +23,14 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 from pynetdicom import AE, build_context, evt
+from pynetdicom.sop_class import Verification
 from pynetdicom.transport import ThreadedAssociationServer
 
 from getsh.dicom.net.pdu_bounds import bound_pdu_reads
@@ -113,9 +115,8 @@ class Receiver:
     def configure(self, ae_title: str, classes: Sequence[str], syntaxes: Sequence[str]) -> None:
         """The AE title answered, the storage classes accepted and their transfer syntaxes in order of
         preference (the acceptor's order decides: the ``prefer`` setting, as for a C-GET)."""
-        self.contexts = [build_context(uid, list(syntaxes)) for uid in dict.fromkeys(classes)]
-        for cx in self.contexts:
-            cx.scp_role, cx.scu_role = True, False
+        self.contexts = [build_context(Verification),  # a C-ECHO of the receiver says it is reachable
+                         *(build_context(uid, list(syntaxes)) for uid in dict.fromkeys(classes))]
         self._ae.ae_title = ae_title
         if self._server is not None:
             self._server.contexts = self.contexts
@@ -144,12 +145,16 @@ class Receiver:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                          name=f"getsh-receiver@{self.port}", daemon=True).start()
 
-    def stop(self) -> None:
-        """Abort what is still open (a half-received object's spool file is removed: nothing partial
-        is left anywhere), close the socket. Idempotent."""
+    def stop(self, grace: float = 1.0) -> None:
+        """Give the archive ``grace`` seconds to release what it still has open, abort the rest (a
+        half-received object's spool file is removed: nothing partial is left anywhere), close the
+        socket. Idempotent."""
         server, self._server = self._server, None
         if server is None:
             return
+        deadline = time.monotonic() + grace
+        while server.active_associations and time.monotonic() < deadline:
+            time.sleep(0.02)
         threads = list(server.active_associations)
         for assoc in threads:
             assoc.abort()

@@ -250,7 +250,8 @@ class Retrieval:
         """One C-GET on an association proposing ``group``'s classes (None: the session's), or a C-MOVE
         (``move``); returns its result."""
         with self._exchange():
-            assoc, event = self._associate(group, move)
+            moving = self.session.associate_move if move else None
+            assoc, event = moving() if moving is not None else self.session.associate(group)
         self.summarised = False
         if event is not None:
             yield event
@@ -263,7 +264,9 @@ class Retrieval:
         finished: list[GetDone] = []
 
         def advise(done: GetDone) -> GetDone:
-            if part:
+            if not move and done.status.code in FALL_BACK and not done.received and self._may_fall_back():
+                finished.append(replace(done, superseded=True))  # the C-MOVE that follows decides
+            elif part:
                 finished.append(replace(done, part=part))
             else:
                 finished.append(self._plainly(assoc, identifier, self._for_table(done, assoc, identifier)))
@@ -289,17 +292,12 @@ class Retrieval:
             self.presses += run.brakes.interrupts
         self.summarised = True
         done = finished[-1]
-        if not move and not done.received and done.status.code in FALL_BACK and self._may_fall_back():
+        if done.superseded:
             yield self._fall_back(f"the peer answered the C-GET with {done.status}")
             return (yield from self._get(identifier, storage, name, move=True))
         ignored = "" if move else ignored_preference(self.options.prefer, contexts_of(assoc), done.received)
         yield from [Notice(ignored)] if ignored else []
         return done
-
-    def _associate(self, group: ClassGroup | None, move: bool) -> tuple[Association, Associated | None]:
-        if move and self.session.associate_move is not None:
-            return self.session.associate_move()
-        return self.session.associate(group)
 
     def _may_fall_back(self) -> bool:  # retrieve auto, and nothing stopped the retrieve
         return self.options.retrieve == "auto" and self.options.move is not None and not self.presses
