@@ -84,6 +84,9 @@ re-associates), and so does a peer that has not ended the retrieve 'cancel-grace
 seconds after the C-CANCEL. Limits cancel the same way: no object completed for 'no-progress-timeout'
 seconds, 'retrieve-timeout', 'max-objects', 'max-bytes'.
 
+Under 'set retrieve move' get sends C-MOVE instead (see: help move); under 'set retrieve
+auto' it sends C-GET and, when the peer offers none or answers "not supported", C-MOVE.
+
 A unique key of a deeper level than the current one (StudyInstanceUID at PATIENT level)
 sends the get at that level, and says so. A wildcard or an empty value in a unique key
 (PatientID=*), or no unique key at the level, may retrieve the whole archive: the shell
