@@ -104,11 +104,13 @@ class MoveRun(GetRun):
         """The final response, for a C-MOVE: where a third party's objects went; why none came."""
         if self.move.third_party:
             done = replace(done, elsewhere=self.move.destination, disagreement="", missing=0)
-        if unknown_destination(done):
+        reached = self.receiver is not None and self.receiver.calls > 0  # the archive did call us
+        how = "" if reached else unknown_destination(done)
+        if how:
             host, port = self._our_address()
             self.teaching = destination_lines(self.move.destination, host, port, done,
-                                              third_party=self.move.third_party)
-            return replace(done, advice="", nothing_matched=False)
+                                              third_party=self.move.third_party, sure=how == "sure")
+            return replace(done, advice="", nothing_matched=False) if how == "sure" else done
         if done.failed and not done.refused and done.status.code in SUB_OPERATION_STATUSES and not done.advice:
             where = self.move.destination if self.move.third_party else "getsh's receiver"
             done = replace(done, advice=f"the archive could not send them to {where}: a SOP class or transfer "
@@ -130,26 +132,35 @@ class MoveRun(GetRun):
         return host, port
 
 
-def unknown_destination(done: GetDone) -> bool:
-    """The archive refused the C-MOVE because it does not know the Move Destination: dcmqrscp's 0xA801,
-    or a failure without sub-operations whose comment blames the destination (Orthanc's 0xC000)."""
+def unknown_destination(done: GetDone) -> str:
+    """Whether the archive refused the C-MOVE because it does not know the Move Destination: 'sure' for
+    dcmqrscp's 0xA801 or a failure whose comment blames the destination; 'maybe' for a bare 0xC000
+    without sub-operations (Orthanc 1.10's answer, no comment: the caller knows whether the archive
+    called the receiver at all); '' otherwise."""
     if done.status.code == MOVE_DESTINATION_UNKNOWN:
-        return True
+        return "sure"
     subops = done.completed + done.failed + done.warning + done.remaining
-    comment = done.error_comment.lower()
-    return (done.status.category == "Failure" and not subops and not done.received
-            and any(word in comment for word in _UNKNOWN_WORDS))
+    if done.status.category != "Failure" or subops or done.received:
+        return ""
+    if any(word in done.error_comment.lower() for word in _UNKNOWN_WORDS):
+        return "sure"
+    return "maybe" if done.status.code == 0xC000 and not done.error_comment else ""
 
 
-def destination_lines(aet: str, host: str, port: int, done: GetDone, *, third_party: bool = False) -> list[str]:
-    """What to tell the archive: our AE title → host:port, in the words of the common archives."""
+def destination_lines(aet: str, host: str, port: int, done: GetDone, *, third_party: bool = False,
+                      sure: bool = True) -> list[str]:
+    """What to tell the archive: our AE title → host:port, in the words of the common archives. Not
+    ``sure``: the archive's failure did not say why, and no association reached the receiver."""
     said = f"0x{done.status.code:04X}" + (f", {done.error_comment!r}" if done.error_comment else "")
+    lead = f"the archive does not know {{}} ({said}):" if sure else (
+        f"the archive failed the C-MOVE without a reason ({said}) and never called the receiver: if it does not "
+        "know {} (Orthanc answers so),")
     if third_party:
-        return [f"the archive does not know the Move Destination {aet} ({said}): its configuration must give "
-                f"{aet} a host and port (dcmqrscp: HostTable in dcmqrscp.cfg; Orthanc: DicomModalities)"]
+        return [f"{lead.format(f'the Move Destination {aet}')} its configuration must give {aet} a host and port "
+                "(dcmqrscp: HostTable in dcmqrscp.cfg; Orthanc: DicomModalities)"]
     return [
-        f"the archive does not know getsh's AE title {aet} as a Move Destination ({said}): it must be told "
-        f"that {aet} listens at {host}:{port}. Add, and restart or reload the archive:",
+        f"{lead.format(f'getsh AE title {aet} as a Move Destination')} it must be told that {aet} listens at "
+        f"{host}:{port}. Add, and restart or reload the archive:",
         f"  dcmqrscp (dcmqrscp.cfg, between HostTable BEGIN and HostTable END): getsh = ({aet}, {host}, {port})",
         "    (and if its AETable line lists peers instead of ANY, add getsh to them)",
         f"  Orthanc (orthanc.json, \"DicomModalities\"): \"getsh\" : [ \"{aet}\", \"{host}\", {port} ]",

@@ -91,6 +91,7 @@ class Receiver:
         self._move: tuple[Expected, Store, Notify] | None = None  # the running C-MOVE's
         self._standing: tuple[Expected, Store] | None = None  # listen on
         self.notes: list[str] = []  # refusals and stray objects while nobody was listening (shown later)
+        self.calls = 0  # associations requested during the running C-MOVE, accepted or not
         self.contexts: list[Any] = []
 
     # --- life cycle ----------------------------------------------------------------------------
@@ -175,6 +176,7 @@ class Receiver:
         ``notify`` hears of every refusal (on the receiver's threads)."""
         with self._lock:
             self._move = (expected, store, notify)
+            self.calls = 0
         try:
             yield
         finally:
@@ -211,6 +213,7 @@ class Receiver:
         calling = str(getattr(assoc.requestor.primitive, "calling_ae_title", "") or "").strip()
         with self._lock:
             move, standing = self._move, self._standing
+            self.calls += move is not None
         expected = move[0] if move is not None else standing[0] if standing is not None else None
         if expected is None:
             why, reject = "no C-MOVE is running and listen is off", NOT_NOW
