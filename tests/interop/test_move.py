@@ -117,8 +117,9 @@ def test_move_brings_the_same_files_and_bytes_as_get(
     assert files_in(by_move) == files_in(by_get)  # the same names, the same bytes
     assert {str(dcmread(p).SOPInstanceUID) for p in by_move.iterdir()} == expected
     assert not port_open(receiver_port), "the receiver stops with the move (listen is off)"
-    status, shown = shell.run("received")
-    assert status is ExitStatus.SUCCESS and shown.count(study) >= 2 * len(expected), shown
+    received = shell.ctx.session.received  # what 'received' lists: the get's objects, then the move's
+    assert [r.sop_instance_uid for r in received[len(expected):]] != [] and len(received) == 2 * len(expected)
+    assert {r.sop_instance_uid for r in received[len(expected):]} == expected
 
 
 # --- retrieve auto: C-GET, else C-MOVE --------------------------------------------------------------
@@ -227,7 +228,7 @@ def test_a_stray_association_is_refused_and_reported(
     shell.run(f"connect {HOST} {server.port} --aec {server.ae_title}; output {tmp_path}")
     assert not port_open(receiver_port)  # neither a move nor listen: nothing listens
 
-    status, shown = shell.run(f"listen {receiver_port} --host {HOST}; set move-callers GETSH-DEMO")
+    status, shown = shell.run(f"set move-callers GETSH-DEMO; listen {receiver_port} --host {HOST}")
     assert status is ExitStatus.SUCCESS and "listen is on" in shown, shown
     stray = _associate(receiver_port, "STRAY", bind="127.0.0.2")  # another address
     assert stray.is_rejected
