@@ -42,13 +42,19 @@ def _classes(ctx: Context) -> tuple[str, ...]:
     return DEFAULT_STORAGE_CLASSES if accept == "auto" else classes_for(accept)
 
 
-def receiver(ctx: Context) -> tuple[Receiver, list[str]]:
-    """The session's receiver as the settings describe it, started; the lines that say where it listens."""
+def need_port(ctx: Context) -> None:
+    """A C-MOVE to getsh's own AE title needs the receiver's port: UsageError before anything is sent."""
     s = ctx.settings
-    port, host = s["listen-port"], s["listen-host"]
-    if port is None:
+    if s["listen-port"] is None and (s["move-destination"] or s["aet"]) == s["aet"]:
         raise UsageError("a C-MOVE needs a port for getsh's receiver: the archive sends the objects to getsh's AE "
                          "title at a host and port it has on file", NO_PORT)
+
+
+def receiver(ctx: Context) -> tuple[Receiver, list[str]]:
+    """The session's receiver as the settings describe it, started; the lines that say where it listens."""
+    need_port(ctx)
+    s = ctx.settings
+    port, host = s["listen-port"], s["listen-host"]
     current = ctx.session.receiver
     if current is not None and (current.port != port or current.host != host):
         current.stop()  # the settings moved it

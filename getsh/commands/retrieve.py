@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from pydicom import Dataset
 
 from getsh.commands.browse import HERE, here_request
-from getsh.commands.receiver import after_move, between, retrieve_options
+from getsh.commands.receiver import after_move, between, need_port, retrieve_options
 from getsh.commands.request_checks import follow_keys, sets_level, wide_get
 from getsh.completion.arguments import paths
 from getsh.context import Context
@@ -150,6 +150,8 @@ def move(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
 
 def _retrieve(ctx: Context, args: SimpleNamespace, how: str) -> Iterator[object]:
     yield from between(ctx)
+    if how == "move":
+        need_port(ctx)
     requests, notices, recorded = _requests(ctx, args.items, args.exact)
     for request in requests:  # rows' keys too: a PatientID may need it
         with_charset(request.identifier, ctx.settings["charset"])
