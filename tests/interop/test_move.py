@@ -294,8 +294,9 @@ def test_getsh_move_and_dcmtk_movescu_receive_the_same_objects(
     theirs.mkdir()
     ours.mkdir()
     env = {**os.environ, "TCP_NODELAY": "1"}
+    # movescu 3.6.7 writes bit-preserving files into its working directory, whatever -od says: run it there
     movescu = subprocess.run([str(dcmtk("movescu")), *line, "-od", str(theirs), HOST, str(server.port)],
-                             capture_output=True, text=True, env=env, timeout=60)
+                             capture_output=True, text=True, env=env, timeout=60, cwd=theirs)
     getsh = subprocess.run([sys.executable, "-m", "getsh", "move", *line, "-od", str(ours), HOST, str(server.port)],
                            capture_output=True, text=True, env=env, timeout=60)
     assert movescu.returncode == 0, movescu.stdout + movescu.stderr
