@@ -34,6 +34,7 @@ from pynetdicom.sop_class import Verification
 from pynetdicom.transport import ThreadedAssociationServer
 
 from getsh.dicom.net.pdu_bounds import bound_pdu_reads
+from getsh.dicom.retrieve.run import BRISK_LOOP_DELAY
 from getsh.dicom.retrieve.spool import ChunkedHold, drop_spool, lenient_spool_meta
 from getsh.errors import NetworkError
 
@@ -201,6 +202,7 @@ class Receiver:
 
     def _on_open(self, event: Any) -> None:
         bound_pdu_reads(event.assoc, int(self._ae.maximum_pdu_size or 0) or 16384)
+        event.assoc.dul._run_loop_delay = BRISK_LOOP_DELAY  # its reader polls briskly, as during a C-GET
         sock = event.assoc.dul.socket.socket if event.assoc.dul.socket else None
         if sock is not None:
             with suppress(OSError):
