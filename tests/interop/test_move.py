@@ -246,9 +246,25 @@ def test_a_stray_association_is_refused_and_reported(
     assert "calling AE title 'STRAY' is not one of move-callers (GETSH-DEMO)" in shown
     status, shown = shell.run("move QueryRetrieveLevel=PATIENT PatientID=DEMO004")
     assert status is ExitStatus.SUCCESS and "8 completed" in shown, shown  # the archive calls as GETSH-DEMO
+    assert shell.run("expect completed 8; expect received 8")[0] is ExitStatus.SUCCESS
     assert port_open(receiver_port)  # listen is on: it outlives the move
     shell.run("listen off")
     assert not port_open(receiver_port)
+
+
+def test_a_refusal_during_a_move_is_said_there_and_not_blamed_on_the_archive(
+    shell: Shell, demo: Callable[..., DemoServer], tmp_path: Path, receiver_port: int,
+) -> None:
+    server = demo()
+    shell.run(f"connect {HOST} {server.port} --aec {server.ae_title}; output {tmp_path}; set move-callers PACS1")
+    listening(shell, receiver_port)
+    status, shown = shell.run("move QueryRetrieveLevel=PATIENT PatientID=DEMO004")
+    assert status is ExitStatus.FAILURE, shown  # pynetdicom's archive answers 0xA801 when it cannot associate
+    refused = [line for line in shown.splitlines() if line.startswith("receiver: refused")]
+    assert refused == [f"receiver: refused an association from {HOST} (calling AE 'GETSH-DEMO'): calling AE title "
+                       "'GETSH-DEMO' is not one of move-callers (PACS1)"], shown
+    assert "does not know" not in shown  # it called us: it knows where getsh is
+    assert not list(tmp_path.iterdir())
 
 
 # --- Ctrl-C --------------------------------------------------------------------------------------------
