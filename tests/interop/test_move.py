@@ -24,9 +24,10 @@ from getsh.dicom.demo.data import ArchiveEntry
 from getsh.dicom.demo.server import DemoServer
 from getsh.dicom.events import Received
 from getsh.exitstatus import ExitStatus
-from tests.interop.test_cancel import assert_kept, interrupt_when
+from tests.faults.fake_peers import wait_for
+from tests.interop.test_cancel import assert_kept, ctrl_c, interrupt_when
 from tests.peers import HOST, Dcmqrscp, Orthanc, free_port, port_open
-from tests.shell_driver import Shell
+from tests.shell_driver import Shell, ShellDriver
 
 pytestmark = pytest.mark.interop
 
@@ -287,6 +288,28 @@ def test_ctrl_c_mid_move_cancels_and_leaves_whole_files_only(
     assert_kept(tmp_path, archive, received)
     assert not port_open(receiver_port)  # stopped cleanly with the move
     assert shell.ctx.session.link.is_open  # the move's association carries on
+
+
+def test_ctrl_c_in_the_repl_mid_move(
+    demo: Callable[..., DemoServer], archive: list[ArchiveEntry], tmp_path: Path, receiver_port: int,
+) -> None:
+    """The real REPL, Ctrl-C wherever its thread is (as a terminal's SIGINT): the same C-CANCEL, whole
+    files only, the receiver stopped, the shell alive."""
+    server = demo(SlowMoveDemo)
+    assert isinstance(server, SlowMoveDemo)
+    server.delay = 0.1
+    with ShellDriver(key_delay=0.05) as driver:
+        driver.line(f"connect {HOST} {server.port} --aec {server.ae_title}")
+        driver.line(f"output {tmp_path}; set listen-port {receiver_port}; set listen-host {HOST}")
+        before, count = len(driver.out.getvalue() + driver.err.getvalue()), driver.lines_run
+        driver.type("move QueryRetrieveLevel=PATIENT PatientID=DEMO001", "\r")
+        wait_for(lambda: len(driver.ctx.session.received) >= 3, 10, "three objects")
+        ctrl_c(driver)
+        driver.wait_idle(count, 10)
+        shown = (driver.out.getvalue() + driver.err.getvalue())[before:]
+        assert "C-MOVE Cancel" in shown, shown
+        assert_kept(tmp_path, archive, driver.ctx.session.received)
+        assert driver.alive and not port_open(receiver_port)
 
 
 # --- getsh move in movescu's words ------------------------------------------------------------------
