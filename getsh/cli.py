@@ -77,7 +77,7 @@ def help_text() -> str:
         "       getsh find [options] peer port [dcmfile-in…]  as findscu: one C-FIND per query file (else",
         "                                        one from the -k keys), the matches as a table, then exit",
         "       getsh move [options] peer port [dcmfile-in…]  as movescu: one C-MOVE per query file (else one",
-        "                                        from the -k keys) to getsh's receiver (--port) or -aem, then exit",
+        "                                        from the -k keys) to getsh's receiver (+P PORT) or -aem, then exit",
         "       getsh echo [options] peer port   as echoscu: C-ECHO, then exit",
         "       getsh --demo [options]           the shell, on the embedded demo archive",
         "       getsh -n NAME [options]          the shell, connected to a node of the config file",

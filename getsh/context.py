@@ -91,7 +91,7 @@ class Context:
         if group is not None:
             classes = group.classes
             because.append(("storage classes", group.label))
-        moving = move or s["retrieve"] != "get"
+        moving = move or (s["retrieve"] != "get" and group is None)  # a split C-GET's groups fill their budget
         if moving and (s["retrieve"] == "move" or (move and s["retrieve"] == "get")):
             classes = ()
             because += [("contexts for", "C-MOVE")] * (s["retrieve"] == "get")
