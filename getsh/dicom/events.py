@@ -85,6 +85,7 @@ class AssociationInfo:
     implementation_version: str
     contexts: tuple[ContextInfo, ...]
     budget: int
+    receiver: str = ""  # getsh's receiver for C-MOVE, where it listens ('' when it is not running)
 
 
 @dataclass(frozen=True)

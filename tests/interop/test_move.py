@@ -245,6 +245,8 @@ def test_a_stray_association_is_refused_and_reported(
     assert "receiver: refused an association from 127.0.0.2 (calling AE 'STRAY'): not from the peer's address " \
            f"({HOST})" in shown, shown
     assert "calling AE title 'STRAY' is not one of move-callers (GETSH-DEMO)" in shown
+    status, shown = shell.run("status")
+    assert f"{AET} on {HOST}:{receiver_port} (loopback: this machine only), listen on" in shown, shown
     status, shown = shell.run("move QueryRetrieveLevel=PATIENT PatientID=DEMO004")
     assert status is ExitStatus.SUCCESS and "8 completed" in shown, shown  # the archive calls as GETSH-DEMO
     assert shell.run("expect completed 8; expect received 8")[0] is ExitStatus.SUCCESS
