@@ -51,9 +51,9 @@ def start(env: Environment, settings: Settings, *, next_steps: bool = True) -> R
 def run(env: Environment, settings: Settings, opts: Options) -> int:
     if opts.mode == "serve":
         return serve(env, opts)
-    runner = start(env, settings, next_steps=opts.mode not in ("get", "find", "echo"))
-    if opts.mode == "get":
-        return one_shot_get(runner, opts)
+    runner = start(env, settings, next_steps=opts.mode not in ("get", "move", "find", "echo"))
+    if opts.mode in ("get", "move"):
+        return one_shot_get(runner, opts, opts.mode)
     if opts.mode == "find":
         return one_shot_find(runner, opts)
     if opts.mode == "echo":
@@ -127,9 +127,10 @@ def demo_output(home: Path) -> Path:
     return output
 
 
-def one_shot_get(runner: Runner, opts: Options) -> int:
+def one_shot_get(runner: Runner, opts: Options, verb: str = "get") -> int:
     """``getsh get …``: what getscu does — connect, one C-GET per query file (else one from the -k keys),
-    each ``repeat`` times — through the shell's own commands; the exit status is the worst outcome."""
+    each ``repeat`` times — through the shell's own commands; the exit status is the worst outcome.
+    ``getsh move …`` (``verb`` move): what movescu does, the same way, with C-MOVE."""
     from pydicom import Dataset
 
     assert opts.peer is not None  # parse_args insists on peer and port in this mode
@@ -138,11 +139,11 @@ def one_shot_get(runner: Runner, opts: Options) -> int:
         if life.update(runner.run_line(_connect_line(opts.peer))) is not ExitStatus.SUCCESS:
             return int(life.outcome)  # not associated: nothing to retrieve (the error says why)
         if opts.query_files:  # each file's data set with the -k keys on top, as getscu
-            life.update(runner.run_line(shlex.join(["get", *opts.query_files, *opts.keys])))
+            life.update(runner.run_line(shlex.join([verb, *opts.query_files, *opts.keys])))
         else:  # the identifier is exactly the -k keys, as getscu builds it
             runner.ctx.session.identifier = Dataset()
             if life.update(runner.run_line(shlex.join(["key", *opts.keys]))) is ExitStatus.SUCCESS:
-                life.update(runner.run_line("get"))
+                life.update(runner.run_line(verb))
     return int(life.outcome)
 
 
@@ -201,7 +202,9 @@ def serve(env: Environment, opts: Options) -> int:
     """``getsh serve``: no session to close, and Ctrl-C is how it ends (with success)."""
     from getsh.dicom.demo.server import DemoServer
 
-    server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet)
+    server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet,
+                        move_destinations={aet: (host, port) for aet, host, port in opts.serve_move_dests},
+                        offer_get=not opts.serve_no_get)
     port = server.start()
     env.stdout.write(f"{describe_demo(server, port)}; Ctrl-C stops it\n")
     env.stdout.flush()

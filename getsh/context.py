@@ -17,6 +17,7 @@ from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
 from getsh.dicom.net.sopclasses import classes_for
 from getsh.dicom.query.browse import Location
 from getsh.dicom.retrieve.plan import ClassGroup
+from getsh.dicom.retrieve.receiver import Receiver
 from getsh.env import Environment
 from getsh.errors import UsageError
 from getsh.script.state import ScriptState
@@ -50,6 +51,7 @@ class Session:
     browse: Location = field(default_factory=lambda: Location("patient"))  # where ls and cd stand
     quit_requested: bool = False
     script: ScriptState = field(default_factory=ScriptState)  # recording, what expect looks at, replays
+    receiver: Receiver | None = None  # getsh's storage SCP for C-MOVE, while a move runs or listen is on
 
     def next_message_id(self) -> int:
         self.message_id += 1
@@ -83,9 +85,11 @@ class Context:
     ask: Callable[[str, str], bool] | None = None
     getscu_words: bool = False  # one-shot 'getsh get': send what getscu would send, the warnings on stderr
 
-    def wanted_association(self, group: ClassGroup | None = None) -> AssociationRequest | None:
+    def wanted_association(self, group: ClassGroup | None = None, move: bool = False) -> AssociationRequest | None:
         """The association the current settings ask for (None before any peer is known); with ``group``,
-        one association of a retrieve split over several, proposing that group's storage classes."""
+        one association of a retrieve split over several, proposing that group's storage classes. The
+        C-MOVE context is proposed under retrieve move or auto, or for ``move``; without storage classes
+        when only C-MOVE is wanted (its objects come to the receiver, not on this association)."""
         peer = self.session.peer
         if peer is None:
             return None
@@ -97,11 +101,15 @@ class Context:
         if group is not None:
             classes = group.classes
             because.append(("storage classes", group.label))
+        moving = move or (s["retrieve"] != "get" and group is None)  # a split C-GET's groups fill their budget
+        if moving and (s["retrieve"] == "move" or (move and s["retrieve"] == "get")):
+            classes = ()
+            because += [("contexts for", "C-MOVE")] * (s["retrieve"] == "get")
         return AssociationRequest(
             peer=peer,
             calling_ae=s["aet"],
             called_ae=s["aec"],
-            plan=plan_contexts(s["model"], s["propose"], s["prefer"], classes),
+            plan=plan_contexts(s["model"], s["propose"], s["prefer"], classes, moving),
             max_pdu=s["max-pdu"],
             because=tuple(because),
         )
@@ -121,10 +129,10 @@ class Context:
         s = self.settings
         return Timeouts(connect=s["connect-timeout"], acse=s["acse-timeout"], dimse=s["dimse-timeout"])
 
-    def associate(self, group: ClassGroup | None = None) -> tuple[Association, Associated | None]:
+    def associate(self, group: ClassGroup | None = None, move: bool = False) -> tuple[Association, Associated | None]:
         """The open association, renewed if it went stale or was lost (or ``group`` asks for other
-        storage classes); the event says if it was."""
-        wanted = self.wanted_association(group)
+        storage classes, or ``move`` for the C-MOVE context); the event says if it was."""
+        wanted = self.wanted_association(group, move)
         if wanted is None:
             raise UsageError("not connected to a peer", "connect HOST PORT first (or start with: getsh --demo)")
         assoc, event = self.session.link.ensure(wanted, self.timeouts())

@@ -74,3 +74,6 @@ class SessionLifetime:
             self.runner.renderer.show(line)
         if released is not None and self.show_released:
             self.runner.renderer.show(released)
+        receiver, ctx.session.receiver = ctx.session.receiver, None
+        if receiver is not None:  # listen on: it stops with the session
+            receiver.stop()

@@ -115,3 +115,48 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+NONE = ("none", "off", "")  # the words for "not set" of an optional value (a port, a Move Destination)
+
+
+def parse_port(text: str) -> int | None:
+    """A TCP port 1..65535 to listen on, or ``none`` (0 too, as movescu's --port 0)."""
+    value = text.strip().lower()
+    if value in (*NONE, "0"):
+        return None
+    if not value.isdigit() or not 0 < int(value) <= 65535:
+        raise ValueError(f"{text!r} is not a port number (1..65535, or none)")
+    return int(value)
+
+
+def show_none(value: object) -> str:
+    return "none" if value in (None, "") else str(value)
+
+
+def parse_host(text: str) -> str:
+    """An address to bind to: an IP address or a host name, one word."""
+    host = text.strip()
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{text!r} is not an address (0.0.0.0 for every interface, 127.0.0.1 for this machine only)")
+    return host
+
+
+def parse_ae_or_none(text: str) -> str | None:
+    from getsh.dicom.keys.aetitle import validate_ae_title
+
+    return None if text.strip().lower() in NONE else validate_ae_title(text)
+
+
+def parse_ae_list(text: str) -> tuple[str, ...]:
+    """AE titles separated by commas or spaces, or ``any`` (none listed: every title is accepted)."""
+    from getsh.dicom.keys.aetitle import validate_ae_title
+
+    words = [w for w in text.replace(",", " ").split() if w]
+    if not words or [w.lower() for w in words] == ["any"]:
+        return ()
+    return tuple(dict.fromkeys(validate_ae_title(w) for w in words))
+
+
+def show_ae_list(value: tuple[str, ...]) -> str:
+    return ",".join(value) if value else "any"

@@ -22,12 +22,18 @@ from getsh.dicom.net.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
 from getsh.setting_values import (
     int_between,
+    parse_ae_list,
+    parse_ae_or_none,
     parse_bool,
     parse_count,
+    parse_host,
+    parse_port,
     parse_seconds,
     parse_size,
+    show_ae_list,
     show_bool,
     show_limit,
+    show_none,
     show_seconds,
     show_size,
 )
@@ -214,7 +220,7 @@ LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 SETTINGS: tuple[Setting, ...] = (
     Setting("aet", "my calling AE title; FINDSCU in 'getsh find', as findscu", "GETSCU", validate_ae_title,
             flags=("-aet", "--aetitle"), metavar="AETITLE", renegotiate=True,
-            mode_defaults=(("find", "FINDSCU"),)),  # getsh find: findscu's default
+            mode_defaults=(("find", "FINDSCU"), ("move", "MOVESCU"))),  # findscu's, movescu's default
     Setting("aec", "called AE title of the peer", "ANY-SCP", validate_ae_title,
             flags=("-aec", "--call"), metavar="AETITLE", renegotiate=True),
     Setting("model", "query/retrieve information model", "patient", choices=(
@@ -238,7 +244,7 @@ SETTINGS: tuple[Setting, ...] = (
             "than 1 MiB arrived while the peer keeps it going (pending responses, a trickle of bytes); unlimited in "
             "'getsh get', as getscu",
             300, parse_seconds, show_seconds, flags=("--no-progress-timeout",), metavar="SECONDS",
-            mode_defaults=(("get", None),)),
+            mode_defaults=(("get", None), ("move", None))),
     Setting("retrieve-timeout", "cancel a retrieve (all its requests) that takes longer than this many seconds",
             None, parse_seconds, show_seconds, flags=("--retrieve-timeout",), metavar="SECONDS"),
     Setting("max-objects", "cancel a retrieve once it has received this many objects (they are kept)", None,
@@ -297,6 +303,23 @@ SETTINGS: tuple[Setting, ...] = (
                            "pynetdicom's own with debug logging (-d: its protocol log) or when it cannot"),
         Choice("pynetdicom", (), "always pynetdicom's own receive path (slower: the before/after comparison)"),
     )),
+    Setting("retrieve", "how get retrieves: C-GET, C-MOVE to getsh's own receiver, or C-GET with C-MOVE when the "
+            "peer has no C-GET", "get", choices=(
+        Choice("get", (), "C-GET: the objects come back on the same association"),
+        Choice("move", (), "C-MOVE: the archive sends them to getsh's receiver (listen-port), or to move-destination"),
+        Choice("auto", (), "C-GET; C-MOVE when the peer refuses C-GET or answers 'not supported' (said in one line)"),
+    ), renegotiate=True),
+    Setting("move-destination", "a C-MOVE's Move Destination: none (getsh's own AE title: its receiver) or a third "
+            "party's AE title, as movescu -aem (the objects go there; nothing arrives here)", None, parse_ae_or_none,
+            show_none, flags=("-aem", "--move"), metavar="AETITLE"),
+    Setting("listen-port", "the port getsh's receiver listens on for a C-MOVE's objects (the archive must know our AE "
+            "title at this host and port); none: no receiver", None, parse_port, show_none, flags=("+P", "--port"),
+            metavar="PORT"),
+    Setting("listen-host", "the address the receiver listens on: 0.0.0.0 every interface, 127.0.0.1 this machine only",
+            "0.0.0.0", parse_host, metavar="ADDRESS"),
+    Setting("move-callers", "calling AE titles the receiver accepts from the peer's address (archives often open a "
+            "C-MOVE's association under another title than the one called): any, or titles", (), parse_ae_list,
+            show_ae_list, metavar="AETITLES"),
     Setting("log-level", "how much getsh and pynetdicom log to stderr", "warn", choices=(
         Choice("fatal", ("-q", "--quiet"), "only fatal errors"),
         Choice("error", (), "errors"),

@@ -246,9 +246,12 @@ class Dcmqrscp(_ChildPeer):
         max_pdu: int = 131072,
         start_timeout: float = 10.0,
         max_associations: int = 16,
+        move_destinations: Mapping[str, tuple[str, int]] | None = None,
     ) -> None:
         super().__init__(workdir)
         self.max_associations = max_associations  # more at once are refused: A-ASSOCIATE-RJ local limit exceeded
+        # C-MOVE destinations it knows (AE title → host, port): its HostTable; any other is 0xA801
+        self.move_destinations = dict(move_destinations or {})
         self.files = [Path(f) for f in files]
         self.ae_title = ae_title
         self.extra_args = list(extra_args)
@@ -264,7 +267,10 @@ class Dcmqrscp(_ChildPeer):
             f"NetworkTCPPort = {port}\n"
             f"MaxPDUSize = {self.max_pdu}\n"
             f"MaxAssociations = {self.max_associations}\n"
-            "HostTable BEGIN\nHostTable END\n"
+            "HostTable BEGIN\n"
+            + "".join(f"dest{n} = ({aet}, {host}, {dest_port})\n"
+                      for n, (aet, (host, dest_port)) in enumerate(self.move_destinations.items(), 1))
+            + "HostTable END\n"
             "VendorTable BEGIN\nVendorTable END\n"
             "AETable BEGIN\n"
             f"{self.ae_title} {self.storage} RW (200, 1024mb) ANY\n"
@@ -339,11 +345,14 @@ class Orthanc(_ChildPeer):
         workdir: Path | None = None,
         config_overrides: Mapping[str, Any] | None = None,
         start_timeout: float = 30.0,
+        move_destinations: Mapping[str, tuple[str, int]] | None = None,
     ) -> None:
         super().__init__(workdir)
         self.files = [Path(f) for f in files]
         self.ae_title = ae_title
         self.config_overrides = dict(config_overrides or {})
+        # C-MOVE destinations it knows (AE title → host, port): its DicomModalities; any other fails (0xC000)
+        self.move_destinations = dict(move_destinations or {})
         self.start_timeout = start_timeout
         self.http_port = 0
         self.config_path = self.workdir / "orthanc.json"
@@ -378,7 +387,7 @@ class Orthanc(_ChildPeer):
             "DicomAlwaysAllowGet": True,
             "DicomAlwaysAllowMove": True,
             "DicomAlwaysAllowStore": True,
-            "DicomModalities": {},
+            "DicomModalities": {aet.lower(): [aet, host, port] for aet, (host, port) in self.move_destinations.items()},
             "OrthancPeers": {},
             "UnknownSopClassAccepted": True,
             "SaveJobs": False,

@@ -110,9 +110,10 @@ LONG_FORMS = {o.spellings[0]: o.spellings[1] for o in (*GENERAL, *SETTING_OPTION
 
 SHELL_USAGE = "usage: getsh [options] [peer port [dcmfile-in…]]"
 GET_USAGE = "usage: getsh get [options] peer port [dcmfile-in…]"
+MOVE_USAGE = "usage: getsh move [options] peer port [dcmfile-in…]"
 FIND_USAGE = "usage: getsh find [options] peer port [dcmfile-in…]"
 ECHO_USAGE = "usage: getsh echo [options] peer port"
-ONE_SHOT_USAGE = {"get": GET_USAGE, "find": FIND_USAGE, "echo": ECHO_USAGE}
+ONE_SHOT_USAGE = {"get": GET_USAGE, "move": MOVE_USAGE, "find": FIND_USAGE, "echo": ECHO_USAGE}
 
 
 def _refused(mode: str, spelling: str, usage: str) -> Option:
@@ -217,7 +218,7 @@ def _finish_general(opts: Options, operands: list[str]) -> None:
         return
     _peer(opts, operands)
     _check_settings_given(opts)
-    if opts.mode in ("get", "find"):
+    if opts.mode in ("get", "move", "find"):
         if not opts.query_files and not opts.keys:
             raise UsageError(f"{opts.mode}: either query file or override keys (or both) must be specified",
                              ONE_SHOT_USAGE[opts.mode])
@@ -291,6 +292,15 @@ def _serve_port(text: str) -> int:
     return int(text)
 
 
+def _move_dest(text: str) -> tuple[str, str, int]:
+    """``AE=HOST:PORT``: a Move Destination the demo archive knows (as an archive's table of nodes)."""
+    title, _, address = text.partition("=")
+    host, _, port = address.rpartition(":")
+    if not (title and host and port.isdigit() and 0 < int(port) <= 65535):
+        raise ValueError(f"{text!r} is not AE=HOST:PORT")
+    return validate_ae_title(title), host, int(port)
+
+
 SERVE_OPTIONS = (
     Option(("--demo",), "serve the embedded demo archive (the default and, for now, only archive)",
            assign("demo", True)),
@@ -300,8 +310,13 @@ SERVE_OPTIONS = (
            convert=validate_ae_title, hint=""),
     Option(("--require-called-ae",), "reject associations whose called AE title is not the archive's",
            assign("serve_require_aet", True)),
+    Option(("--move-dest",), "a C-MOVE destination the archive knows: its AE title, host and port (repeatable)",
+           append("serve_move_dests"), metavar="AE=HOST:PORT", convert=_move_dest, hint="e.g. --move-dest "
+           "GETSCU=127.0.0.1:11113", repeatable=True),
+    Option(("--no-get",), "offer no C-GET (the Q/R GET models are refused): an archive with C-MOVE only",
+           assign("serve_no_get", True)),
 )
-SERVE_USAGE = "usage: getsh serve --demo [--port N] [--aet TITLE]"
+SERVE_USAGE = "usage: getsh serve --demo [--port N] [--aet TITLE] [--move-dest AE=HOST:PORT] [--no-get]"
 
 
 def _finish_nothing(opts: Options, operands: list[str]) -> None:
@@ -315,7 +330,7 @@ SHELL = Mode("shell", GENERAL, SETTING_OPTIONS, SHELL_USAGE, "unknown option {wo
 ONE_SHOT = {
     name: Mode(name, one_shot_options(name, usage), SETTING_OPTIONS, usage, "unknown option {word}", _operand,
                _finish_general, unknown_hint="see: getsh --help")
-    for name, usage in (("get", GET_USAGE), ("echo", ECHO_USAGE))
+    for name, usage in (("get", GET_USAGE), ("move", MOVE_USAGE), ("echo", ECHO_USAGE))
 }
 FIND = Mode("find", (*one_shot_options("find", FIND_USAGE), *FIND_OPTIONS),
             setting_options(s for s in SETTINGS if s.name in FIND_SETTINGS), FIND_USAGE, "unknown option {word}",

@@ -32,3 +32,5 @@ class Options:
     serve_port: int = 0
     serve_aet: str = "GETSH-DEMO"
     serve_require_aet: bool = False
+    serve_move_dests: list[tuple[str, str, int]] = field(default_factory=list)  # --move-dest AE=HOST:PORT
+    serve_no_get: bool = False  # --no-get: the demo archive offers C-MOVE only

@@ -7,6 +7,7 @@ from getsh.commands import (  # noqa: F401
     find,
     general,
     keys,
+    receiver,
     retrieve,
     script,
     settings,

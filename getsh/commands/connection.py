@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from types import SimpleNamespace
 
 from getsh.context import Context
@@ -200,6 +201,9 @@ Examples:
 )
 def status(ctx: Context, args: SimpleNamespace) -> AssociationInfo | RejectedContexts:
     info = ctx.session.link.info(ctx.wanted_association())
+    made = ctx.session.receiver
+    if made is not None and made.running:  # C-MOVE's receiver: where the archive must send
+        info = replace(info, receiver=f"{made.ae_title} on {made.where}" + ", listen on" * made.standing)
     if args.rejected:
         refused = tuple(cx for cx in info.contexts if not cx.accepted)
         return RejectedContexts(refused, len(info.contexts), info.state)

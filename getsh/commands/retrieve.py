@@ -1,4 +1,4 @@
-"""get, received, show: C-GET on the open association and what it brought."""
+"""get, move, received, show: C-GET (or C-MOVE) on the open association and what it brought."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydicom import Dataset
 
 from getsh.commands.browse import HERE, here_request
 from getsh.commands.explain import TOOLS, dcmtk_line
+from getsh.commands.receiver import after_move, between, need_port, retrieve_options
 from getsh.commands.request_checks import follow_keys, sets_level, wide_get
 from getsh.commands.view import image_of
 from getsh.completion.arguments import paths
@@ -19,15 +20,13 @@ from getsh.dicom.events import Notice, Received
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys.charset import with_charset
 from getsh.dicom.net.failures import unusable_for_find
-from getsh.dicom.net.sopclasses import classes_for
 from getsh.dicom.query.completeness import check, counts_only, instance_count, listable, row_for
 from getsh.dicom.query.rows import is_selection, row_identifier, select
-from getsh.dicom.retrieve.bounds import Bounds
-from getsh.dicom.retrieve.retrieval import Request, Retrieval, RetrieveOptions, SessionHooks, requests_for
+from getsh.dicom.retrieve.retrieval import Request, Retrieval, SessionHooks, requests_for
 from getsh.dicom.storage.header_scan import with_header
 from getsh.errors import UsageError
 from getsh.registry import Arg, Invocation, Suggestion, command
-from getsh.results import TABLE_ROWS, ImageView, ObjectView, PlainText, ReceivedTable, RecordAs
+from getsh.results import ImageView, ObjectView, PlainText, ReceivedTable, RecordAs
 from getsh.setting_values import one_or_more
 
 # A word without '=' that can only mean a key: a keyword, a tag, a sequence path. Another one (q1.dcm, dir/q)
@@ -54,6 +53,18 @@ def _key_or_file(ctx: Context, text: str, prior: dict[str, list[str]]) -> Iterat
     yield from paths(ctx, text, prior)
 
 
+_GET_ARGS = [
+    Arg("items", "keys (Keyword=value, gggg,eeee=value), row numbers of the last find, query files; "
+        "+ between requests", many=True, required=False, complete=_key_or_file, metavar="KEY|ROWS|FILE"),
+    Arg("exact", "each group of keys is the whole identifier: the current keys are not used",
+        option="--exact", flag=True, default=False),
+    Arg("force", "send keys that may retrieve the whole archive (a wildcard or empty unique key)",
+        option="--force", flag=True, default=False),
+    Arg("check", "then compare what arrived with what the archive lists (C-FIND down to IMAGE level); "
+        "without it, only rows that came with an instance count are checked",
+        option="--check", flag=True, default=False)]
+
+
 @command(
     "get",
     "retrieve with C-GET: the current keys, rows of the last find, or query files; objects stored as they arrive",
@@ -74,6 +85,9 @@ got and what is on disk); a second Ctrl-C aborts the association (the next comma
 re-associates), and so does a peer that has not ended the retrieve 'cancel-grace'
 seconds after the C-CANCEL. Limits cancel the same way: no object completed for 'no-progress-timeout'
 seconds, 'retrieve-timeout', 'max-objects', 'max-bytes'.
+
+Under 'set retrieve move' get sends C-MOVE instead (see: help move); under 'set retrieve
+auto' it sends C-GET and, when the peer offers none or answers "not supported", C-MOVE.
 
 A unique key of a deeper level than the current one (StudyInstanceUID at PATIENT level)
 sends the get at that level, and says so. A wildcard or an empty value in a unique key
@@ -96,19 +110,50 @@ Examples:
   get q1.dcm q2.dcm                     one C-GET per query file
   get --exact QueryRetrieveLevel=SERIES StudyInstanceUID=1.2 SeriesInstanceUID=1.2.3
 """,
-    args=[Arg("items", "keys (Keyword=value, gggg,eeee=value), row numbers of the last find, query files; "
-              "+ between requests", many=True, required=False, complete=_key_or_file, metavar="KEY|ROWS|FILE"),
-          Arg("exact", "each group of keys is the whole identifier: the current keys are not used",
-              option="--exact", flag=True, default=False),
-          Arg("force", "send keys that may retrieve the whole archive (a wildcard or empty unique key)",
-              option="--force", flag=True, default=False),
-          Arg("check", "then compare what arrived with what the archive lists (C-FIND down to IMAGE level); "
-              "without it, only rows that came with an instance count are checked",
-              option="--check", flag=True, default=False)],
+    args=_GET_ARGS,
     category="retrieve",
     check=_check_items,
 )
 def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
+    yield from _retrieve(ctx, args, ctx.settings["retrieve"])
+
+
+@command(
+    "move",
+    "retrieve with C-MOVE: the archive sends the objects to getsh's own receiver (listen-port), or to move-destination",
+    help="""
+Sends C-MOVE-RQ with the Move Destination = getsh's AE title (aet): the archive opens an
+association of its own to getsh's receiver and sends each object with C-STORE. Everything
+else is as for get (see: help get): keys, rows, '.', query files, '+', --exact, --force,
+--check, the storage settings, progress, the table, Ctrl-C (C-CANCEL on the move's
+association; the receiver stops cleanly; no partial file is left), limits, exit statuses.
+The summary sets what arrived beside the archive's own counts and says when they differ.
+
+The archive must know getsh's AE title with this host and the receiver's port: set
+listen-port PORT (and listen-host, 0.0.0.0 by default). When it does not ("move
+destination unknown"), the lines to add to dcmqrscp's and Orthanc's configuration are
+printed. Only the peer's address may send (move-callers: which calling AE titles). With
+move-destination AETITLE, the objects go to that third party instead (as movescu -aem):
+nothing arrives here and the summary says where they went. 'set retrieve move' makes get
+use C-MOVE; 'set retrieve auto' uses C-GET and falls back to C-MOVE when the peer has none.
+
+Examples:
+  set listen-port 11113; move StudyInstanceUID=1.2.3
+  move 3
+  set move-destination WORKSTATION1; move PatientID=P1
+""",
+    args=_GET_ARGS,
+    category="retrieve",
+    check=_check_items,
+)
+def move(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
+    yield from _retrieve(ctx, args, "move")
+
+
+def _retrieve(ctx: Context, args: SimpleNamespace, how: str) -> Iterator[object]:
+    yield from between(ctx)
+    if how == "move":
+        need_port(ctx)
     requests, notices, recorded = _requests(ctx, args.items, args.exact)
     for request in requests:  # rows' keys too: a PatientID may need it
         with_charset(request.identifier, ctx.settings["charset"])
@@ -116,17 +161,12 @@ def get(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     yield from wide_get(ctx, requests, args)  # the whole archive: asked, refused or warned
     if recorded is not None:
         yield RecordAs({"items": recorded, "exact": []})
-    s = ctx.settings
-    options = RetrieveOptions(
-        model=s["model"], propose=s["propose"], prefer=s["prefer"], accept=classes_for(s["accept"]),
-        discover=s["accept"] == "auto", repeat=s["repeat"], dimse_timeout=s["dimse-timeout"], output=s["output"],
-        storage=s["storage"], layout=s["layout"], existing=s["existing"], table_rows=TABLE_ROWS, receive=s["receive"],
-        malformed=s["malformed"], stream_above=s["stream-above"], max_inflated=s["max-inflated"],
-        bounds=Bounds(no_progress=s["no-progress-timeout"], retrieve_timeout=s["retrieve-timeout"],
-                      max_objects=s["max-objects"], max_bytes=s["max-bytes"], cancel_grace=s["cancel-grace"]),
-    )
+    options = retrieve_options(ctx, how)
     retrieval = Retrieval(requests, options, _session_hooks(ctx), first_index=len(ctx.session.received) + 1)
-    yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve
+    try:
+        yield from retrieval.run()  # yield from: a Ctrl-C reaches the retrieve
+    finally:
+        after_move(ctx)
     if not retrieval.stopped:  # Ctrl-C stops the whole command
         yield from _completeness(ctx, requests, retrieval.received, args.check)
 
@@ -229,7 +269,8 @@ def _session_hooks(ctx: Context) -> SessionHooks:
         session.discovered = classes
 
     return SessionHooks(associate=ctx.associate, forget=lambda: session.link.close(abort=True), learned=learned,
-                        next_message_id=session.next_message_id, on_received=session.received.append)
+                        next_message_id=session.next_message_id, on_received=session.received.append,
+                        associate_move=lambda: ctx.associate(move=True))
 
 
 def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]]:

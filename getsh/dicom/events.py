@@ -87,6 +87,7 @@ class AssociationInfo:
     implementation_version: str
     contexts: tuple[ContextInfo, ...]
     budget: int
+    receiver: str = ""  # getsh's receiver for C-MOVE, where it listens ('' when it is not running)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class GetStarted:
     model: str
     level: str
     keys: tuple[tuple[str, str], ...]  # (keyword, value) of the identifier, for the header line
+    service: str = "C-GET"  # or C-MOVE
+    destination: str = ""  # C-MOVE: the Move Destination AE title
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,9 @@ class GetDone:
     disagreement: str = ""  # the peer's counts and getsh's do not add up: how (retrieve/counts.py)
     missing: int = 0  # objects the peer says it delivered that never arrived
     nothing_matched: bool = False  # the keys matched nothing (0 sub-operations; status.empty_match)
-
+    service: str = "C-GET"  # or C-MOVE
+    elsewhere: str = ""  # C-MOVE to a third party: the Move Destination the objects went to (none came here)
+    superseded: bool = False  # retrieve auto: a C-GET the peer would not do; the C-MOVE that follows decides
 
     @property
     def bytes(self) -> int:
@@ -183,8 +188,11 @@ class GetDone:
     def exit_status(self) -> ExitStatus:
         if self.limit:  # cancelled at a limit: partial, whatever else (a part of a split retrieve too)
             return ExitStatus.LIMIT
-        if self.part:  # one part of a split retrieve: the merged SplitDone decides
+        if self.part or self.superseded:  # one part of a split retrieve, or a C-GET a C-MOVE replaces
             return ExitStatus.SUCCESS
+        if self.elsewhere:  # sent to a third party: the peer's counts are all there is
+            warned = self.failed and self.status.category in ("Success", "Warning")
+            return ExitStatus.SUBOPS_FAILED if warned else self.status.exit_status
         if self.status.category == "Success" and not (self.refused or self.missing):  # kept with remarks: a warning
             return ExitStatus.WARNING if any(r.remarks for r in self.received) else ExitStatus.SUCCESS
         if self.status.category in ("Warning", "Success", "Cancel") and (self.failed or self.refused or self.missing):
@@ -227,6 +235,7 @@ class RetrieveStopped:
     output_dir: str
     seconds: float
     aborted: bool = False
+    service: str = "C-GET"  # or C-MOVE
 
     @property
     def exit_status(self) -> ExitStatus:

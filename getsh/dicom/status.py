@@ -15,6 +15,7 @@ from getsh.exitstatus import ExitStatus
 _TABLES = {
     "echo": _status.VERIFICATION_SERVICE_CLASS_STATUS,
     "get": _status.QR_GET_SERVICE_CLASS_STATUS,
+    "move": _status.QR_MOVE_SERVICE_CLASS_STATUS,
     "find": _status.QR_FIND_SERVICE_CLASS_STATUS,
     "store": _status.STORAGE_SERVICE_CLASS_STATUS,
 }
@@ -44,13 +45,13 @@ class DimseStatus:
 _CANCEL = {0xFE00: ("Cancel", "Sub-operations terminated due to Cancel indication")}
 
 # Merged once: decode() runs for every pending response of a retrieve.
-_MERGED = {service: {**_status.GENERAL_STATUS, **table, **(_CANCEL if service == "get" else {})}
+_MERGED = {service: {**_status.GENERAL_STATUS, **table, **(_CANCEL if service in ("get", "move") else {})}
            for service, table in _TABLES.items()}
 
 
 @lru_cache(maxsize=512)
 def decode(code: int, service: str = "echo") -> DimseStatus:
-    """Category and words for ``code`` in the context of ``service`` (echo, get, find, store)."""
+    """Category and words for ``code`` in the context of ``service`` (echo, get, move, find, store)."""
     table = _MERGED.get(service, _status.GENERAL_STATUS)
     category = _status.code_to_category(code)
     words = ""

@@ -25,7 +25,7 @@ class Frame:
     variables: Mapping[str, str]
 
 
-RETRIEVES = ("get",)  # the commands 'expect status/completed/…' judge, whether or not their C-GET went out
+RETRIEVES = ("get", "move")  # the commands 'expect status/completed/…' judge, whether or not their C-GET went out
 
 
 @dataclass

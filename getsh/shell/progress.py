@@ -62,7 +62,7 @@ class RetrieveProgress:
         if not self.console.is_terminal:
             return
         self.progress = Progress(
-            TextColumn("C-GET", style="bold", markup=False),
+            TextColumn(started.service, style="bold", markup=False),
             TextColumn("{task.description}", markup=False),  # a query file's name: data, not markup
             BarColumn(),
             TextColumn("{task.fields[counts]}", markup=False),

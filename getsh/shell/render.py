@@ -178,7 +178,7 @@ class Renderer:
     @show.register
     def _(self, obj: GetStarted) -> None:
         keys = literal("  ".join(f"{k}={v}" if v else k for k, v in obj.keys))
-        header = Text(f"C-GET {literal(obj.label)}: ", style="bold")
+        header = Text(f"{obj.service} {literal(obj.label)}: ", style="bold")
         header.append(f"{MODEL_NAMES[obj.model]}, {literal(obj.level) or 'no'} level  {keys}")
         self.console.print(header, overflow="fold")
         self.progress.start(obj)

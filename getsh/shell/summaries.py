@@ -36,8 +36,8 @@ def replay_summary(done: ReplayDone) -> Text:
 def stopped_line(done: RetrieveStopped) -> Text:
     """``get stopped at your request after 37 of 2000 C-GETs: 629 objects (5.8 MB) in /out, in 4.2 s``."""
     text = Text("get stopped at your request ", style="bold yellow")
-    text.append(f"after {done.sent} of {done.total} C-GET{'s' * (done.total != 1)}" if done.sent else
-                "before any C-GET was sent")
+    text.append(f"after {done.sent} of {done.total} {done.service}{'s' * (done.total != 1)}" if done.sent else
+                f"before any {done.service} was sent")
     objects = f"{done.received} object{'s' * (done.received != 1)}"
     text.append(f": {objects} ({human_size(done.size)}) on disk in {literal(done.output_dir)}" if done.received else
                 ": nothing was received")

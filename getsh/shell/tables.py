@@ -109,7 +109,7 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
             title += f" (last {len(shown)} of {len(done.received)}; 'received' lists all)"
         parts.append(received_table(shown, title, width))
     colour = STATUS_COLOURS.get(done.status.category, "red")
-    line = Text("C-GET ")
+    line = Text(f"{done.service} ")
     line.append(done.status.category, style=f"bold {colour}")
     if done.status.words:
         line.append(f": {literal(done.status.words)}")
@@ -120,8 +120,11 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     counts = f"sub-operations: {done.completed} completed, {done.failed} failed, {done.warning} warning"
     if done.remaining:
         counts += f", {done.remaining} not started"
-    counts += f" (the peer's counts); getsh received {len(done.received) + len(done.refused)}"
-    counts += f", refused {len(done.refused)}" if done.refused else ""
+    if done.elsewhere:  # a third party received them: the peer's counts are all there is
+        counts += f" (the peer's counts); sent to {literal(done.elsewhere)}: nothing was to arrive here"
+    else:
+        counts += f" (the peer's counts); getsh received {len(done.received) + len(done.refused)}"
+        counts += f", refused {len(done.refused)}" if done.refused else ""
     parts.append(Text(counts))
     if done.disagreement:
         parts.append(Text(f"counts do not add up: {done.disagreement}", style="red" if done.missing else "yellow"))
@@ -173,6 +176,8 @@ def association_table(info: AssociationInfo) -> Table:
         table.add_row("age", f"{duration(info.age)} (idle {duration(info.idle)})")
     if info.peer_max_pdu is not None:
         table.add_row("max PDU", f"peer {info.peer_max_pdu or 'unlimited'} / ours {info.our_max_pdu}")
+    if info.receiver:
+        table.add_row("receiver", Text(literal(info.receiver)))
     if info.implementation_class_uid:
         implementation = f"{info.implementation_class_uid} {info.implementation_version}".strip()
         table.add_row("peer implementation", Text(literal(implementation)))

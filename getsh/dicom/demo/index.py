@@ -20,10 +20,13 @@ from pydicom.multival import MultiValue
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
     PatientStudyOnlyQueryRetrieveInformationModelFind,
     PatientStudyOnlyQueryRetrieveInformationModelGet,
+    PatientStudyOnlyQueryRetrieveInformationModelMove,
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
 )
 
 from getsh.dicom.demo.data import ArchiveEntry
@@ -37,7 +40,12 @@ MODEL_LEVELS: dict[str, tuple[str, ...]] = {
     StudyRootQueryRetrieveInformationModelGet: LEVELS[1:],
     PatientStudyOnlyQueryRetrieveInformationModelFind: LEVELS[:2],
     PatientStudyOnlyQueryRetrieveInformationModelGet: LEVELS[:2],
+    PatientRootQueryRetrieveInformationModelMove: LEVELS,
+    StudyRootQueryRetrieveInformationModelMove: LEVELS[1:],
+    PatientStudyOnlyQueryRetrieveInformationModelMove: LEVELS[:2],
 }
+GET_MODELS = (PatientRootQueryRetrieveInformationModelGet, StudyRootQueryRetrieveInformationModelGet,
+              PatientStudyOnlyQueryRetrieveInformationModelGet)
 
 # Which level an attribute belongs to (index into LEVELS); anything unlisted is an IMAGE attribute.
 _KEY_LEVEL: dict[str, int] = {

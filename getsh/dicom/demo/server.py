@@ -1,8 +1,11 @@
-"""The embedded demo archive: a Query/Retrieve SCP (C-ECHO, C-FIND, C-GET) on pynetdicom.
+"""The embedded demo archive: a Query/Retrieve SCP (C-ECHO, C-FIND, C-GET, C-MOVE) on pynetdicom.
 
 It lets `getsh serve --demo`, the tutorial and the tests talk real DICOM over TCP without an
 external PACS. It serves the generated sample archive (data.py) from files, keeps only an
 index in memory, and follows PS3.4 C.6 closely enough to be a fair stand-in for a real archive.
+C-MOVE sends to the destinations it was given (``move_destinations``: AE title → host, port, as an
+archive's table of nodes; any other is 0xA801), and C-GET can be switched off (``offer_get``) to
+stand for the archives that offer only C-MOVE.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,7 +43,16 @@ from pynetdicom.sop_class import (
 from pynetdicom.transport import ThreadedAssociationServer
 
 from getsh.dicom.demo.data import ArchiveEntry, build_archive
-from getsh.dicom.demo.index import LEVELS, MODEL_LEVELS, UNIQUE_KEYS, ArchiveIndex, QueryError, query_level, strings
+from getsh.dicom.demo.index import (
+    GET_MODELS,
+    LEVELS,
+    MODEL_LEVELS,
+    UNIQUE_KEYS,
+    ArchiveIndex,
+    QueryError,
+    query_level,
+    strings,
+)
 
 __all__ = ["DemoServer"]
 
@@ -77,8 +89,10 @@ class DemoServer:
     """A Q/R SCP over the sample archive, for Patient Root, Study Root and Patient/Study Only."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, ae_title: str = "GETSH-DEMO",
-                 require_called_ae: bool = False, data_dir: Path | None = None) -> None:
+                 require_called_ae: bool = False, data_dir: Path | None = None,
+                 move_destinations: Mapping[str, tuple[str, int]] | None = None, offer_get: bool = True) -> None:
         self.host = host
+        self.move_destinations = dict(move_destinations or {})  # AE title → (host, port)
         self.port = port
         self.ae_title = ae_title
         self.entries: list[ArchiveEntry] = []
@@ -95,7 +109,8 @@ class DemoServer:
             self._ae.add_supported_context(str(cx.abstract_syntax), _STORAGE_SYNTAXES,
                                            scu_role=True, scp_role=True)
         for sop_class in (Verification, *MODEL_LEVELS):
-            self._ae.add_supported_context(sop_class, _UNCOMPRESSED)
+            if offer_get or sop_class not in GET_MODELS:
+                self._ae.add_supported_context(sop_class, _UNCOMPRESSED)
 
     def start(self) -> int:
         """Build the archive, listen without blocking, and return the bound port."""
@@ -111,6 +126,7 @@ class DemoServer:
                 (evt.EVT_CONN_OPEN, _no_delay),
                 (evt.EVT_C_FIND, self._on_find),
                 (evt.EVT_C_GET, self._on_get),
+                (evt.EVT_C_MOVE, self._on_move),
                 (evt.EVT_C_STORE, _read_only),
             ], server_class=ThreadedAssociationServer)
             # Our own thread rather than start_server(block=False): a short poll makes stop() quick.
@@ -181,15 +197,19 @@ class DemoServer:
         except Exception as exc:  # a bad identifier must not take the server down
             yield QueryError(0xC000, f"cannot process identifier: {exc}").as_status(), None
 
+    def _matches(self, event: evt.Event, service: str) -> list[ArchiveEntry]:
+        """The entries a C-GET or C-MOVE names (QueryError when its identifier is wrong)."""
+        identifier = event.identifier
+        level = query_level(identifier, str(event.request.AffectedSOPClassUID))
+        unique = UNIQUE_KEYS[LEVELS.index(level)]
+        if not strings(identifier.get(unique)):
+            raise QueryError(0xA900, f"{service} at {level} level needs {unique}")
+        assert self._index is not None
+        return [e for _, members in self._index.search(level, identifier) for e in members]
+
     def _on_get(self, event: evt.Event) -> Iterator[Any]:
         try:
-            identifier = event.identifier
-            level = query_level(identifier, str(event.request.AffectedSOPClassUID))
-            unique = UNIQUE_KEYS[LEVELS.index(level)]
-            if not strings(identifier.get(unique)):
-                raise QueryError(0xA900, f"C-GET at {level} level needs {unique}")
-            assert self._index is not None
-            matches = [e for _, members in self._index.search(level, identifier) for e in members]
+            matches = self._matches(event, "C-GET")
         except Exception as exc:
             error = exc if isinstance(exc, QueryError) else QueryError(0xC000, str(exc))
             yield 1  # pynetdicom wants a count before any status
@@ -203,10 +223,48 @@ class DemoServer:
             yield 0xFF00, _load(entry, event.assoc)
 
 
+    def _on_move(self, event: evt.Event) -> Iterator[Any]:
+        """C-MOVE (pynetdicom's protocol: the destination, the count, then each data set): sent on an
+        association of pynetdicom's own to the Move Destination, as it stands in ``move_destinations``."""
+        destination = str(event.move_destination or "").strip()
+        where = self.move_destinations.get(destination)
+        if where is None:
+            yield None, None  # pynetdicom answers 0xA801 Move destination unknown
+            return
+        try:
+            matches = self._matches(event, "C-MOVE")
+        except Exception as exc:
+            error = exc if isinstance(exc, QueryError) else QueryError(0xC000, str(exc))
+            yield (*where, {"contexts": _move_contexts([])})
+            yield 1
+            yield error.as_status(), None
+            return
+        yield (*where, {"contexts": _move_contexts(matches)})
+        yield len(matches)
+        for entry in matches:
+            if event.is_cancelled:
+                yield 0xFE00, None
+                return
+            yield 0xFF00, _load(entry, None)
+
+
+def _move_contexts(entries: list[ArchiveEntry]) -> list[Any]:
+    """What the association to a Move Destination proposes: each class of the objects, in the syntax
+    they are stored in and uncompressed (at most 128 contexts)."""
+    from pynetdicom import build_context
+
+    syntaxes: dict[str, dict[str, None]] = {}
+    for entry in entries:
+        syntaxes.setdefault(entry.sop_class_uid, {})[entry.transfer_syntax_uid] = None
+    return [build_context(uid, list(dict.fromkeys([*found, *_UNCOMPRESSED[:2]])))
+            for uid, found in list(syntaxes.items())[:128]] or [build_context(Verification)]
+
+
 def _load(entry: ArchiveEntry, assoc: Any) -> Dataset:
     """The instance to send; on a read error a stub whose send fails and is listed as failed."""
     try:
-        return _for_peer(dcmread(entry.path), assoc)
+        dataset = dcmread(entry.path)
+        return _for_peer(dataset, assoc) if assoc is not None else dataset
     except Exception:
         stub = Dataset()  # no file meta: pynetdicom counts the sub-operation as failed
         stub.SOPClassUID, stub.SOPInstanceUID = entry.sop_class_uid, entry.sop_instance_uid

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         FIND_MODELS,
         GET_MODELS,
         MAX_CONTEXTS,
+        MOVE_MODELS,
         SERVICE_CONTEXTS,
         ContextPlan,
         plan_contexts,
@@ -24,14 +25,15 @@ if TYPE_CHECKING:
     from getsh.dicom.net.sopclasses import classes_for, parse_accept
     from getsh.dicom.net.syntaxes import PREFER, PROPOSE, syntax_name, uid_name
 
-__all__ = ["FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "PREFER", "PROPOSE", "SERVICE_CONTEXTS", "AssociationRequest",
-           "ContextPlan", "Link", "Peer", "Timeouts", "classes_for", "parse_accept", "plan_contexts", "settle",
-           "syntax_name", "uid_name", "verify"]
+__all__ = ["FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "MOVE_MODELS", "PREFER", "PROPOSE", "SERVICE_CONTEXTS",
+           "AssociationRequest", "ContextPlan", "Link", "Peer", "Timeouts", "classes_for", "parse_accept",
+           "plan_contexts", "settle", "syntax_name", "uid_name", "verify"]
 
 __getattr__, __dir__ = exports(__name__, {
     "association": ("Link", "settle"),
     "echo": ("verify",),
-    "presentation": ("FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "SERVICE_CONTEXTS", "ContextPlan", "plan_contexts"),
+    "presentation": ("FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "MOVE_MODELS", "SERVICE_CONTEXTS", "ContextPlan",
+                     "plan_contexts"),
     "request": ("AssociationRequest", "Peer", "Timeouts"),
     "sopclasses": ("classes_for", "parse_accept"),
     "syntaxes": ("PREFER", "PROPOSE", "syntax_name", "uid_name"),

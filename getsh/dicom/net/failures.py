@@ -16,7 +16,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu import A_ABORT_RQ
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
-from getsh.dicom.net.presentation import FIND_MODELS, GET_MODELS, VERIFICATION
+from getsh.dicom.net.presentation import FIND_MODELS, GET_MODELS, MOVE_MODELS, VERIFICATION
 from getsh.dicom.net.request import AssociationRequest, Timeouts
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.errors import NetworkError
@@ -238,7 +238,7 @@ def unusable_for_get(assoc: Association, model: str) -> NetworkError | None:
         others = " or ".join(f"set model {name}" for name in GET_MODELS if name != model)
         return NetworkError(f"the peer refused the {uid_name(model_uid)} ({why}): no C-GET was sent",
                             f"try another query/retrieve model: {others}")
-    services = {VERIFICATION, *GET_MODELS.values(), *FIND_MODELS.values()}
+    services = {VERIFICATION, *GET_MODELS.values(), *FIND_MODELS.values(), *MOVE_MODELS.values()}
     storage = {str(cx.abstract_syntax) for cx in assoc.requestor.requested_contexts} - services
     kept = [cx for cx in accepted if str(cx.abstract_syntax) in storage]
     if not storage or any(cx.as_scp for cx in kept):
@@ -256,15 +256,22 @@ def unusable_for_get(assoc: Association, model: str) -> NetworkError | None:
                         "no C-GET was sent", hint)
 
 
-def unusable_for_find(assoc: Association, model: str) -> NetworkError | None:
-    """Why a C-FIND under ``model`` cannot be sent on this association (its context was refused), or None."""
-    model_uid = FIND_MODELS[model]
+def unusable_for_find(assoc: Association, model: str, models: dict[str, str] = FIND_MODELS,
+                      operation: str = "C-FIND") -> NetworkError | None:
+    """Why a C-FIND (``operation`` of ``models``) under ``model`` cannot be sent on this association (its
+    context was refused), or None."""
+    model_uid = models[model]
     if any(str(cx.abstract_syntax) == model_uid and cx.as_scu for cx in assoc.accepted_contexts):
         return None
     why = _refusal(assoc, {model_uid}) or "not accepted for getsh as SCU"
-    others = " or ".join(f"set model {name}" for name in FIND_MODELS if name != model)
-    return NetworkError(f"the peer refused the {uid_name(model_uid)} ({why}): no C-FIND was sent",
+    others = " or ".join(f"set model {name}" for name in models if name != model)
+    return NetworkError(f"the peer refused the {uid_name(model_uid)} ({why}): no {operation} was sent",
                         f"try another query/retrieve model: {others}")
+
+
+def unusable_for_move(assoc: Association, model: str) -> NetworkError | None:
+    """Why a C-MOVE under ``model`` cannot be sent on this association (its context was refused), or None."""
+    return unusable_for_find(assoc, model, MOVE_MODELS, "C-MOVE")
 
 
 def _refusal(assoc: Association, syntaxes: set[str]) -> str:

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pydicom.uid import UID
 
 from getsh.dicom.events import ContextInfo, Received
-from getsh.dicom.net.presentation import FIND_MODELS, GET_MODELS, VERIFICATION
+from getsh.dicom.net.presentation import FIND_MODELS, GET_MODELS, MOVE_MODELS, VERIFICATION
 from getsh.dicom.net.syntaxes import EXPLICIT_BE, EXPLICIT_LE, IMPLICIT, PREFER, syntax_name, uid_name
 
 NAMED = 3  # classes named in a sentence; the rest counted
 UNCOMPRESSED = (EXPLICIT_LE, EXPLICIT_BE, IMPLICIT)
-_SERVICES = frozenset({VERIFICATION, *GET_MODELS.values(), *FIND_MODELS.values()})
+_SERVICES = frozenset({VERIFICATION, *GET_MODELS.values(), *FIND_MODELS.values(), *MOVE_MODELS.values()})
 # Preferences whose first syntax any peer may pick among others: not "ignored" when it picks another.
 _NO_FIRST_CHOICE = ("uncompr", "little", "implicit")
 OWN_REASONS = "the peer's own reasons, not the negotiation: its log says why (a file missing or unreadable, for one)"

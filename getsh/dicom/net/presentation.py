@@ -1,8 +1,9 @@
 """Presentation-context planning: what we propose, with which transfer syntaxes and roles.
 
 An association carries at most 128 presentation contexts. We spend them on Verification,
-the C-GET (and C-FIND) context of the chosen information model, and the storage classes we
-accept as SCP for the C-STORE sub-operations of a C-GET.
+the C-GET (and C-FIND) context of the chosen information model, the C-MOVE context when a
+retrieve may use C-MOVE (``move``), and the storage classes we accept as SCP for the C-STORE
+sub-operations of a C-GET (none when only C-MOVE is wanted: its objects come on another association).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ GET_MODELS: dict[str, str] = {
     "patient": str(sop_class.PatientRootQueryRetrieveInformationModelGet),
     "study": str(sop_class.StudyRootQueryRetrieveInformationModelGet),
     "psonly": str(sop_class.PatientStudyOnlyQueryRetrieveInformationModelGet),
+}
+
+MOVE_MODELS: dict[str, str] = {
+    "patient": str(sop_class.PatientRootQueryRetrieveInformationModelMove),
+    "study": str(sop_class.StudyRootQueryRetrieveInformationModelMove),
+    "psonly": str(sop_class.PatientStudyOnlyQueryRetrieveInformationModelMove),
 }
 
 FIND_MODELS: dict[str, str] = {
@@ -75,7 +82,8 @@ class ContextPlan:
 
 
 def plan_contexts(
-    model: str, propose: str, prefer: str, storage_classes: Sequence[str] = DEFAULT_STORAGE_CLASSES
+    model: str, propose: str, prefer: str, storage_classes: Sequence[str] = DEFAULT_STORAGE_CLASSES,
+    move: bool = False,
 ) -> ContextPlan:
     """The contexts to propose for ``model`` with getscu's ``propose``/``prefer`` syntaxes.
 
@@ -85,20 +93,22 @@ def plan_contexts(
     context of its own ahead of the fallback one — for every class if the 128-context budget
     allows, else for the common image classes, with retired classes dropped to make room.
     Classes that still do not fit are dropped from the end. Cached: the toolbar asks every
-    second what the settings would negotiate, and a get asks again.
+    second what the settings would negotiate, and a get asks again. ``move``: the model's C-MOVE
+    context too (one more service context; without storage classes, C-GET's context is left out).
     """
-    return _plan(model, propose, prefer, tuple(storage_classes))
+    return _plan(model, propose, prefer, tuple(storage_classes), move)
 
 
 @lru_cache(maxsize=32)
-def _plan(model: str, propose: str, prefer: str, storage_classes: tuple[str, ...]) -> ContextPlan:
+def _plan(model: str, propose: str, prefer: str, storage_classes: tuple[str, ...], move: bool) -> ContextPlan:
     outgoing = PROPOSE[propose]
-    service = [
-        PlannedContext(VERIFICATION, outgoing),
-        PlannedContext(GET_MODELS[model], outgoing),
-        PlannedContext(FIND_MODELS[model], outgoing),
-    ]
-    room = MAX_CONTEXTS - SERVICE_CONTEXTS
+    service = [PlannedContext(VERIFICATION, outgoing)]
+    if storage_classes or not move:
+        service.append(PlannedContext(GET_MODELS[model], outgoing))
+    service.append(PlannedContext(FIND_MODELS[model], outgoing))
+    if move:
+        service.append(PlannedContext(MOVE_MODELS[model], outgoing))
+    room = MAX_CONTEXTS - len(service)
     incoming = PREFER[prefer]
     classes = list(dict.fromkeys(storage_classes))
     if prefer in _PEERS_PICK_IT or len(incoming) == 1:

@@ -6,16 +6,32 @@ the ``Ending`` (how the responses stopped, and whether anyone asked to cancel or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom import Dataset
 
-from getsh.dicom.events import GetDone, GetProgress, Received, StoreFailed
+from getsh.dicom.events import GetDone, GetProgress, Received, SplitDone, StoreFailed
 from getsh.dicom.net.failures import PeerAbort, describe_abort, no_response_within
 from getsh.dicom.retrieve.counts import GetshCounts, PeerCounts, announced_by, disagreement, missing
-from getsh.dicom.status import decode
+from getsh.dicom.status import SUB_OPERATION_STATUSES, decode
 from getsh.errors import NetworkError
+
+
+@dataclass
+class Answer:
+    """What the shell's thread learnt from the worker: the final response, or why none came."""
+
+    status: Dataset | None = None
+    identifier: Dataset | None = None
+    error: BaseException | None = None
+    ended: bool = False  # the worker is done
+    log: list[str] = field(default_factory=list)  # pynetdicom's error log meanwhile
+
+    @property
+    def final(self) -> bool:
+        return self.status is not None and "Status" in self.status
 
 
 @dataclass
@@ -52,15 +68,16 @@ class Ending:
 
 
 def done_of(label: str, tally: Tally, ending: Ending, status: Dataset, identifier: Dataset | None,
-            seconds: float) -> GetDone:
-    """The final C-GET-RSP (and its identifier) as the shell shows it, with what was received."""
+            seconds: float, service: str = "get") -> GetDone:
+    """The final C-GET-RSP or C-MOVE-RSP (``service`` move; and its identifier) as the shell shows it,
+    with what was received."""
     code = int(status.Status)
-    cancelled = bool(ending.cancelled) and decode(code, "get").category == "Cancel"
+    cancelled = bool(ending.cancelled) and decode(code, service).category == "Cancel"
     peer = PeerCounts.of(status)
     ours = GetshCounts(len(tally.received), len(tally.refused))
     return GetDone(
         label=label,
-        status=decode(code, "get"),
+        status=decode(code, service),
         completed=peer.completed,
         failed=peer.failed,
         warning=peer.warning,
@@ -75,6 +92,7 @@ def done_of(label: str, tally: Tally, ending: Ending, status: Dataset, identifie
         limit=cancelled and bool(ending.limit),
         disagreement=disagreement(peer, ours, announced=tally.announced, cancelled=cancelled),
         missing=missing(peer, ours),
+        service=f"C-{service.upper()}",
     )
 
 
@@ -98,37 +116,48 @@ def failed_uids(status: Dataset, identifier: Dataset | None) -> tuple[str, ...]:
 
 
 def no_response(tally: Tally, ending: Ending, dimse_timeout: float | None, seconds: float,
-                log: list[str]) -> NetworkError:
-    """Why the C-GET ended without a final response, in one line: our abort, the peer's, a timeout."""
+                log: list[str], operation: str = "C-GET") -> NetworkError:
+    """Why the C-GET (or C-MOVE: ``operation``) ended without a final response, in one line: our abort,
+    the peer's, a timeout."""
     got = len(tally.received)
     were = "objects received before that were" if got != 1 else "object received before that was"
     kept = f"; {got} {were} kept" if got else ""
     if ending.aborted:
         both = ending.cancelled not in ("", ending.aborted)
         how = f"cancelled {ending.cancelled} and aborted {ending.aborted}," if both else f"aborted {ending.aborted}"
-        return NetworkError(f"C-GET {how} after {seconds:.1f} s{kept}",
+        return NetworkError(f"{operation} {how} after {seconds:.1f} s{kept}",
                             "the next command re-associates")
     if ending.invalid:  # what the direct path found wrong, in its own words
-        return NetworkError(f"C-GET: the peer sent {shorten(ending.invalid, 160)}; the association was aborted "
+        return NetworkError(f"{operation}: the peer sent {shorten(ending.invalid, 160)}; the association was aborted "
                             f"after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
     invalid = next((m for m in log if m.startswith("Invalid ")), "")
     if any(m.startswith("Received an invalid DIMSE message") for m in log):
         detail = f": {shorten(invalid)}" if invalid else ""
-        return NetworkError(f"C-GET: the peer sent an invalid DIMSE message{detail}; the association was "
+        return NetworkError(f"{operation}: the peer sent an invalid DIMSE message{detail}; the association was "
                             f"aborted after {seconds:.1f} s{kept}", "the peer is at fault: check its log")
     if ending.released:  # what ended it first, whatever pynetdicom or the peer did after
-        return NetworkError(f"C-GET: the peer released the association after {seconds:.1f} s, before the final "
+        return NetworkError(f"{operation}: the peer released the association after {seconds:.1f} s, before the final "
                             f"response{kept}", "the next command re-associates")
     if ending.abort_pdu is not None or ending.peer_abort is not None or (
             ending.connection_closed and ending.silence < (dimse_timeout or float("inf"))):
         how = describe_abort(ending.peer_abort, ending.connection_closed, ending.abort_pdu)
-        return NetworkError(f"C-GET: {how} after {seconds:.1f} s, before the final response{kept}",
+        return NetworkError(f"{operation}: {how} after {seconds:.1f} s, before the final response{kept}",
                             "the next command re-associates")
     if dimse_timeout is not None and ending.silence >= dimse_timeout - 0.05:
-        return no_response_within("C-GET", dimse_timeout, kept)
-    return NetworkError(f"C-GET: the association was lost before the final response{kept}",
+        return no_response_within(operation, dimse_timeout, kept)
+    return NetworkError(f"{operation}: the association was lost before the final response{kept}",
                         "the next command re-associates")
 
 
 def shorten(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def merged(name: str, dones: Sequence[GetDone], received: Sequence[Received]) -> SplitDone:
+    """The parts of a split retrieve as one result: an object failed only if no association brought it."""
+    uids = {r.sop_instance_uid for r in received}
+    failed = sorted({uid for done in dones for uid in done.failed_uids} - uids)
+    matched = max((d.completed + d.failed + d.warning for d in dones), default=0)
+    failures = tuple(d.status for d in dones
+                     if d.status.category == "Failure" and d.status.code not in SUB_OPERATION_STATUSES)
+    return SplitDone(name, len(dones), matched, len(uids), tuple(failed), failures)

@@ -8,9 +8,11 @@ a SplitDone. Each C-GET is a GetRun (run.py) whose events pass through as they c
 GetDone gets the header words of the rows the table shows and, when the status allows, advice
 (status.py).
 
-The shell's session is reached only through ``SessionHooks`` (plain callables) and the settings
-arrive as plain values (``RetrieveOptions``): nothing here knows the shell, the settings table or
-the screen. A C-MOVE or a parallel retrieve is meant to plan the same way and yield the same events.
+Under ``retrieve move`` each request is a C-MOVE (moving.py), the same events; under ``retrieve auto`` a
+C-GET the peer cannot serve (GET refused at association, or answered "not supported") falls back to it.
+
+The shell's session is reached only through ``SessionHooks`` (plain callables) and the settings arrive
+as plain values (``RetrieveOptions``): nothing here knows the shell, the settings table or the screen.
 """
 
 from __future__ import annotations
@@ -22,22 +24,25 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.events import Associated, FindDone, GetDone, Notice, Received, RetrieveStopped, SplitDone
+from getsh.dicom.events import Associated, FindDone, GetDone, Notice, Received, RetrieveStopped
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys import qr_keys
 from getsh.dicom.net.association import contexts_of
-from getsh.dicom.net.failures import unusable_for_find, unusable_for_get
+from getsh.dicom.net.failures import unusable_for_find, unusable_for_get, unusable_for_move
 from getsh.dicom.net.negotiation import failure_advice, ignored_preference
-from getsh.dicom.net.presentation import GET_MODELS
+from getsh.dicom.net.presentation import GET_MODELS, MOVE_MODELS
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
 from getsh.dicom.query.find import FindRun
 from getsh.dicom.retrieve.bounds import AT_YOUR_REQUEST, Bounds, Watch
+from getsh.dicom.retrieve.moving import FALL_BACK, MoveOptions, MoveRun
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
+from getsh.dicom.retrieve.result import merged
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.status import (
     FIND_MATCHES,
@@ -81,6 +86,8 @@ class RetrieveOptions:
     stream_above: int | None = 32 * 1024**2  # normal: a data set past this is spooled to disk (None: never)
     max_inflated: int | None = 1024**3  # normal: a deflated data set inflating past this is refused (None: never)
     bounds: Bounds = field(default_factory=Bounds)  # how long and how much the retrieve may take (bounds.py)
+    retrieve: str = "get"  # get, move (C-MOVE to the receiver) or auto (C-GET, C-MOVE when the peer has no C-GET)
+    move: MoveOptions | None = None  # where a C-MOVE sends the objects (needed for move and auto)
 
     def make_storage(self) -> Storage:
         """The storage these options describe, checked (output directory, layout) as it is made."""
@@ -101,6 +108,7 @@ class SessionHooks:
     learned: Callable[[tuple[str, ...]], None]  # accept auto: the classes the peer named (empty: it did not say)
     next_message_id: Callable[[], int]
     on_received: Callable[[Received], None]  # each stored object, on the caller's thread
+    associate_move: Callable[[], tuple[Association, Associated | None]] | None = None  # one with C-MOVE's context
 
 
 def requests_for(identifier: Dataset, files: Sequence[str], keys: Sequence[ident.KeyAssignment]) -> list[Request]:
@@ -135,6 +143,7 @@ class Retrieval:
         self.summarised = False  # the last C-GET ended with its own summary (a GetDone)
         self.exchanging = False  # an association or a C-FIND is under way (see _exchange)
         self.aborted = False  # Ctrl-C aborted the association
+        self.moving = options.retrieve == "move"  # C-MOVE from now on (retrieve move, or auto fell back)
 
     def run(self) -> Iterator[object]:
         """Check every request and make the storage first: nothing is sent if either fails. A limit
@@ -172,6 +181,9 @@ class Retrieval:
                     return
                 name = request.label if options.repeat == 1 else f"{request.label} ({round_}/{options.repeat})"
                 self.sent += 1
+                if self.moving:
+                    yield from self._get(request.identifier, storage, name, move=True)
+                    continue
                 if options.discover and round_ == 1:
                     classes = yield from self._discover(request.identifier)
                 self.classes = tuple(classes)
@@ -197,12 +209,13 @@ class Retrieval:
             return
         with contextlib.suppress(KeyboardInterrupt):
             yield RetrieveStopped(self.sent, total, len(self.received), sum(r.size for r in self.received),
-                                  storage.root, time.monotonic() - self.started, aborted=self.aborted)
+                                  storage.root, time.monotonic() - self.started, aborted=self.aborted,
+                                  service="C-MOVE" if self.moving else "C-GET")
 
     @contextmanager
     def _exchange(self) -> Iterator[None]:
-        """An exchange with the peer that a KeyboardInterrupt would leave half done (associating, a
-        C-FIND): the flag stays set when one unwinds it, so ``_pressed`` aborts."""
+        """Associating or a C-FIND, which a KeyboardInterrupt would leave half done: the flag stays set
+        when one unwinds it, so ``_pressed`` aborts."""
         self.exchanging = True
         yield
         self.exchanging = False
@@ -233,32 +246,40 @@ class Retrieval:
         return found.classes or self.options.accept
 
     def _get(self, identifier: Dataset, storage: Storage, name: str, group: ClassGroup | None = None,
-             part: str = "") -> Generator[object, None, GetDone]:
-        """One C-GET on an association proposing ``group``'s classes (None: the session's); returns its result."""
+             part: str = "", move: bool = False) -> Generator[object, None, GetDone]:
+        """One C-GET on an association proposing ``group``'s classes (None: the session's), or a C-MOVE
+        (``move``); returns its result."""
         with self._exchange():
-            assoc, event = self.session.associate(group)
+            moving = self.session.associate_move if move else None
+            assoc, event = moving() if moving is not None else self.session.associate(group)
         self.summarised = False
         if event is not None:
             yield event
-        unusable = unusable_for_get(assoc, self.options.model)  # nothing is sent that could not work
-        if unusable is not None:
+        unusable = (unusable_for_move if move else unusable_for_get)(assoc, self.options.model)
+        if unusable is not None:  # nothing is sent that could not work, but retrieve auto tries C-MOVE
+            if not move and self._may_fall_back():
+                yield self._fall_back(f"no C-GET: {unusable.message.split(':')[0]}")
+                return (yield from self._get(identifier, storage, name, move=True))
             raise unusable
         finished: list[GetDone] = []
 
         def advise(done: GetDone) -> GetDone:
-            if part:
+            if not move and done.status.code in FALL_BACK and not done.received and self._may_fall_back():
+                finished.append(replace(done, superseded=True))  # the C-MOVE that follows decides
+            elif part:
                 finished.append(replace(done, part=part))
             else:
                 finished.append(self._plainly(assoc, identifier, self._for_table(done, assoc, identifier)))
             return finished[-1]
 
-        model = self.options.model
-        watch = Watch(self.options.bounds, started=self.started, objects=len(self.received),
+        model, options = self.options.model, self.options
+        watch = Watch(options.bounds, started=self.started, objects=len(self.received),
                       nbytes=sum(r.size for r in self.received))
-        run = GetRun(assoc, identifier, GET_MODELS[model], storage, message_id=self.session.next_message_id(),
-                     label=name, model=model, first_index=self.first_index + len(self.received),
-                     on_received=self.session.on_received, advise=advise, receive=self.options.receive,
-                     watch=watch)
+        common: dict[str, Any] = dict(message_id=self.session.next_message_id(), label=name, model=model, watch=watch,
+                                      on_received=self.session.on_received, advise=advise,
+                                      first_index=self.first_index + len(self.received))
+        run = MoveRun(assoc, identifier, MOVE_MODELS[model], storage, move=options.move, **common) if move \
+            else GetRun(assoc, identifier, GET_MODELS[model], storage, receive=options.receive, **common)
         try:
             yield from run.run(self.options.dimse_timeout)  # yield from: a Ctrl-C reaches the retrieve
         except NetworkError:
@@ -270,10 +291,22 @@ class Retrieval:
             self.limit = self.limit or run.brakes.limit
             self.presses += run.brakes.interrupts
         self.summarised = True
-        ignored = ignored_preference(self.options.prefer, contexts_of(assoc), finished[-1].received)
-        if ignored:
-            yield Notice(ignored)
-        return finished[-1]
+        done = finished[-1]
+        if done.superseded:
+            yield self._fall_back(f"the peer answered the C-GET with {done.status}")
+            return (yield from self._get(identifier, storage, name, move=True))
+        ignored = "" if move else ignored_preference(self.options.prefer, contexts_of(assoc), done.received)
+        yield from [Notice(ignored)] if ignored else []
+        return done
+
+    def _may_fall_back(self) -> bool:  # retrieve auto, and nothing stopped the retrieve
+        return self.options.retrieve == "auto" and self.options.move is not None and not self.presses
+
+    def _fall_back(self, why: str) -> Notice:
+        """retrieve auto: this request and the rest go by C-MOVE; the line that says so."""
+        self.moving = True
+        where = getattr(self.options.move, "destination", "")
+        return Notice(f"{why}: retrieving with C-MOVE to {where} instead (retrieve auto)")
 
     def _for_table(self, done: GetDone, assoc: Association, identifier: Dataset) -> GetDone:
         """The rows the table will show get their header words; advice says why sub-operations failed,
@@ -284,6 +317,8 @@ class Retrieval:
             shown = [with_header(item) for item in done.received[-rows:]]
             done = replace(done, received=done.received[:-rows] + tuple(shown),
                            seconds=done.seconds + time.monotonic() - began)
+        if done.service != "C-GET":  # a C-MOVE's advice is its own (moving.py)
+            return done
         negotiated = ""
         if done.failed and not done.refused and done.status.code in SUB_OPERATION_STATUSES:
             contexts = contexts_of(assoc)
@@ -355,19 +390,9 @@ class Retrieval:
                      f"(128 presentation contexts each): the C-GET is sent on each in turn")
         dones: list[GetDone] = []
         for number, classes in enumerate(groups, 1):
-            if self.limit or self.presses:
+            if self.limit or self.presses or self.moving:
                 break
             part = f"{number} of {len(groups)}"
             group = ClassGroup(f"association {part}", classes)
             dones.append((yield from self._get(identifier, storage, f"{name}, association {part}", group, part)))
         yield merged(name, dones, self.received[before:])
-
-
-def merged(name: str, dones: Sequence[GetDone], received: Sequence[Received]) -> SplitDone:
-    """The parts of a split retrieve as one result: an object failed only if no association brought it."""
-    uids = {r.sop_instance_uid for r in received}
-    failed = sorted({uid for done in dones for uid in done.failed_uids} - uids)
-    matched = max((d.completed + d.failed + d.warning for d in dones), default=0)
-    failures = tuple(d.status for d in dones
-                     if d.status.category == "Failure" and d.status.code not in SUB_OPERATION_STATUSES)
-    return SplitDone(name, len(dones), matched, len(uids), tuple(failed), failures)

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from pydicom import Dataset
 from pynetdicom import evt
@@ -44,7 +44,7 @@ from getsh.dicom.retrieve.receive.guard import RequestGuard, out_of_step
 from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
 from getsh.dicom.retrieve.receive.sinks import make_sink, store_event
 from getsh.dicom.retrieve.receive.transport import TcpTransport, Transport
-from getsh.dicom.retrieve.result import Ending, Tally, done_of, no_response, progress_of
+from getsh.dicom.retrieve.result import Answer, Ending, Tally, done_of, no_response, progress_of
 from getsh.dicom.retrieve.spool import chunked_receive, drop_spool, lenient_spool_meta
 from getsh.dicom.status import decode
 from getsh.dicom.storage.header_scan import header_of
@@ -57,23 +57,10 @@ log = logging.getLogger("getsh.retrieve")
 BRISK_LOOP_DELAY = 0.0001  # seconds; see GetRun._listening
 
 
-@dataclass
-class _Answer:
-    """What the shell's thread learnt from the worker: the final response, or why none came."""
-
-    status: Dataset | None = None
-    identifier: Dataset | None = None
-    error: BaseException | None = None
-    ended: bool = False  # the worker is done
-    log: list[str] = field(default_factory=list)  # pynetdicom's error log meanwhile
-
-    @property
-    def final(self) -> bool:
-        return self.status is not None and "Status" in self.status
-
-
 class GetRun:
-    """One C-GET request on an open association."""
+    """One C-GET request on an open association (moving.MoveRun: a C-MOVE, through the same loop)."""
+
+    service = "get"  # the status table it is decoded with (status.decode)
 
     def __init__(
         self,
@@ -201,16 +188,18 @@ class GetRun:
             if not (self.direct_reason == "" and self._work_direct()):
                 self._work_pynetdicom()
         except Exception as error:  # the association is mid-request, in a state nobody can vouch for
-            log.debug("C-GET: the receive loop failed", exc_info=True)
+            log.debug("%s: the receive loop failed", self.operation, exc_info=True)
             if self.assoc.is_established:
                 self.assoc.abort()
             self.events.put(Failed(error), urgent=True)
         finally:
             self.events.put(End(), urgent=True)
 
+    def _send(self) -> Iterator[tuple[Dataset, Dataset | None]]:
+        return self.assoc.send_c_get(self.identifier, self.model_uid, msg_id=self.message_id)
+
     def _work_pynetdicom(self) -> None:
-        responses = self.assoc.send_c_get(self.identifier, self.model_uid, msg_id=self.message_id)
-        for status, identifier in responses:
+        for status, identifier in self._send():
             if "Status" not in status:  # no valid response: timeout, abort or a bad message
                 self.ending.silence = time.monotonic() - self.last_heard
             self.last_heard = time.monotonic()
@@ -267,8 +256,8 @@ class GetRun:
         level = str(self.identifier.get("QueryRetrieveLevel", ""))
         keys = tuple((e.keyword or str(e.tag), "" if e.value is None else str(e.value)) for e in self.identifier
                      if e.keyword != "QueryRetrieveLevel")  # an empty key is shown bare, not as 'None'
-        yield GetStarted(self.label, self.model, level, keys)
-        answer = _Answer()
+        yield self._started(level, keys)
+        answer = Answer()
         with self._listening():
             yield from self._converse(answer)
         yield from self._conclude(answer, dimse_timeout, time.monotonic() - started)
@@ -295,9 +284,9 @@ class GetRun:
             for event, handler in handlers:
                 self.assoc.unbind(event, handler)
 
-    def _converse(self, answer: _Answer) -> Iterator[object]:
+    def _converse(self, answer: Answer) -> Iterator[object]:
         """The worker runs the request; its messages are taken in batches until it ends."""
-        worker = threading.Thread(target=self._work, name="getsh-c-get", daemon=True)
+        worker = threading.Thread(target=self._work, name=f"getsh-{self.operation.lower()}", daemon=True)
         try:
             with (chunked_receive(True), pynetdicom_errors() as errors,
                   self.ctrl_c.counting()):
@@ -315,7 +304,7 @@ class GetRun:
                 self.cancellation.abort("when the retrieve was left unfinished")
             worker.join(timeout=5)
 
-    def _take_messages(self, answer: _Answer) -> Iterator[object]:
+    def _take_messages(self, answer: Answer) -> Iterator[object]:
         woken = False
         last_progress = GetProgress(None, 0, 0, 0)
         while not answer.ended:
@@ -347,7 +336,7 @@ class GetRun:
                 last_progress = progress = replace(progress, arrived=max(arrived, last_progress.arrived))
                 yield from self._emit(progress)
 
-    def _deliver(self, batch: list[Message], answer: _Answer,
+    def _deliver(self, batch: list[Message], answer: Answer,
                  progress: GetProgress | None) -> Generator[object, None, GetProgress | None]:
         """Yield a batch's events; note its final response, error and end; return the progress to draw."""
         for message in batch:
@@ -361,7 +350,7 @@ class GetRun:
                 yield from self._emit(item)
             elif isinstance(message, Response):
                 status = message.status
-                if "Status" in status and decode(int(status.Status), "get").category == "Pending":
+                if "Status" in status and decode(int(status.Status), self.service).category == "Pending":
                     progress = self.tally.announce(progress_of(status))
                 else:
                     answer.status, answer.identifier = status, message.identifier
@@ -371,24 +360,31 @@ class GetRun:
                 answer.ended = True
         return progress
 
-    def _conclude(self, answer: _Answer, dimse_timeout: float | None, seconds: float) -> Iterator[object]:
+    def _conclude(self, answer: Answer, dimse_timeout: float | None, seconds: float) -> Iterator[object]:
         """The final response as a GetDone, or the error that says why none came."""
         self.ending.cancelled, self.ending.aborted = self.cancellation.cancelled, self.cancellation.aborted
         self.ending.limit = self.brakes.limit
         if answer.error is not None:
             error = answer.error
-            raise NetworkError(f"C-GET failed: {type(error).__name__}: {error}; the association was aborted",
+            raise NetworkError(f"{self.operation} failed: {type(error).__name__}: {error}; the association was aborted",
                                "the next command re-associates; run with -d for the protocol log")
         final = answer.status
         if final is None or not answer.final:
-            raise no_response(self.tally, self.ending, dimse_timeout, seconds, answer.log)
+            raise no_response(self.tally, self.ending, dimse_timeout, seconds, answer.log, self.operation)
         got = len(self.tally.received)
         carried_on = got > self.brakes.at_cancel or not self.brakes.limit  # not: the last object reached a limit
-        if self.ending.cancelled and decode(int(final.Status), "get").category != "Cancel" and carried_on:
+        if self.ending.cancelled and decode(int(final.Status), self.service).category != "Cancel" and carried_on:
             yield Notice(f"C-CANCEL was sent, but the peer did not cancel: it carried on and sent {got} "
                          f"object{'s' * (got != 1)} in all (final status below)")
-        done = done_of(self.label, self.tally, self.ending, final, answer.identifier, seconds)
+        done = done_of(self.label, self.tally, self.ending, final, answer.identifier, seconds, self.service)
         yield self.advise(done) if self.advise is not None else done
+
+    @property
+    def operation(self) -> str:
+        return f"C-{self.service.upper()}"
+
+    def _started(self, level: str, keys: tuple[tuple[str, str], ...]) -> GetStarted:
+        return GetStarted(self.label, self.model, level, keys)
 
     def _emit(self, item: object) -> Iterator[object]:
         """Yield ``item``; a Ctrl-C thrown in while the shell draws it is handled like any other."""

@@ -68,3 +68,22 @@ _originals: list[Callable[..., None]] = []
 
 def _write_meta(fp: Any, file_meta: Dataset, enforce_standard: bool = True) -> None:
     _originals[0](fp, file_meta, enforce_standard=False)
+
+
+class ChunkedHold:
+    """pynetdicom's chunked receive kept on while getsh's receiver listens (receiver.py): its C-STOREs
+    arrive on associations pynetdicom serves, whenever the archive sends them. ``off`` puts back what
+    ``on`` found (a C-GET's ``chunked_receive`` meanwhile restores the same value it found)."""
+
+    def __init__(self) -> None:
+        self._before: bool | None = None
+
+    def on(self) -> None:
+        if self._before is None:
+            self._before = bool(_config.STORE_RECV_CHUNKED_DATASET)
+            _config.STORE_RECV_CHUNKED_DATASET = True
+
+    def off(self) -> None:
+        if self._before is not None:
+            _config.STORE_RECV_CHUNKED_DATASET = self._before
+            self._before = None
