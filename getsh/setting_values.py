@@ -3,6 +3,7 @@ settings table (settings.py) name. Each parser raises ValueError with the words 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 UNLIMITED = ("unlimited", "none", "never")  # the words for "no limit", getscu's default for -to and -td
@@ -115,3 +116,23 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def parse_path(text: str) -> str:
+    """A file or directory (``~`` expanded); ``none`` or nothing: none."""
+    value = text.strip()
+    return "" if value.lower() in ("", "none") else os.path.expanduser(value)
+
+
+def parse_password_source(text: str) -> str:
+    """Where a password is: ``none``, ``file:PATH`` or ``env:NAME``. The error never repeats ``text``: it
+    may be the password itself, typed where its source belongs."""
+    value = text.strip()
+    kind, sep, rest = value.partition(":")
+    if value.lower() == "none":
+        return "none"
+    if sep and kind == "file" and rest:
+        return f"file:{os.path.expanduser(rest)}"
+    if sep and kind == "env" and rest.isidentifier():
+        return value
+    raise ValueError("give where the password is, never the password itself: file:PATH, env:NAME or none")

@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any
 
 from getsh import logs
-from getsh.completion.paths import directory_words
+from getsh.completion.paths import directory_words, path_words
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.dicom.net.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
@@ -24,6 +24,8 @@ from getsh.setting_values import (
     int_between,
     parse_bool,
     parse_count,
+    parse_password_source,
+    parse_path,
     parse_seconds,
     parse_size,
     show_bool,
@@ -297,6 +299,32 @@ SETTINGS: tuple[Setting, ...] = (
                            "pynetdicom's own with debug logging (-d: its protocol log) or when it cannot"),
         Choice("pynetdicom", (), "always pynetdicom's own receive path (slower: the before/after comparison)"),
     )),
+    Setting("tls", "DICOM over TLS: off, on (with our key and certificate: +tls KEY CERT), or anonymous (TLS "
+            "without a certificate of ours)", "off", choices=(
+        Choice("off", ("-tls", "--disable-tls"), "plain TCP (default)"),
+        Choice("on", (), "TLS with our key and certificate (tls-key, tls-cert): +tls KEY CERT"),
+        Choice("anonymous", ("+tla", "--anonymous-tls"), "TLS without a certificate of ours"),
+    ), renegotiate=True),
+    Setting("tls-key", "TLS: our private key (PEM); +tls KEY CERT sets it", "", parse_path, metavar="FILE",
+            renegotiate=True, complete=path_words),
+    Setting("tls-cert", "TLS: our certificate (PEM); +tls KEY CERT sets it", "", parse_path, metavar="FILE",
+            renegotiate=True, complete=path_words),
+    Setting("tls-password", "TLS: where our private key's password is: file:PATH (+ps FILE), env:NAME (+pw NAME), "
+            "or none (-pw); never the password itself", "none", parse_password_source, metavar="SOURCE",
+            renegotiate=True),
+    Setting("tls-ca", "TLS: the CA certificates we trust, a PEM file (+cf) or a directory (+cd); none: the system's",
+            "", parse_path, flags=("+cf", "--add-cert-file", "+cd", "--add-cert-dir"), metavar="PATH",
+            renegotiate=True, complete=path_words),
+    Setting("tls-verify", "TLS: verify the peer's certificate", "require", choices=(
+        Choice("require", ("-rc", "--require-peer-cert"), "verify it and its host name; fail if absent (default)"),
+        Choice("ignore", ("-ic", "--ignore-peer-cert"), "do not verify it"),
+    ), renegotiate=True),
+    Setting("tls-profile", "TLS: the security profile (DCMTK's)", "bcp195-nd", choices=(
+        Choice("bcp195-nd", ("+py", "--profile-bcp195-nd"), "Non-downgrading BCP 195: TLS 1.2 or newer, "
+                                                          "ECDHE/DHE with AES-GCM (default)"),
+        Choice("bcp195", ("+px", "--profile-bcp195"), "BCP 195: also TLS 1.0 and 1.1, AES-CBC and 3DES"),
+        Choice("bcp195-ex", ("+pz", "--profile-bcp195-ex"), "Extended BCP 195: TLS 1.2 only, AES-GCM only"),
+    ), renegotiate=True),
     Setting("log-level", "how much getsh and pynetdicom log to stderr", "warn", choices=(
         Choice("fatal", ("-q", "--quiet"), "only fatal errors"),
         Choice("error", (), "errors"),

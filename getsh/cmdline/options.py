@@ -32,3 +32,6 @@ class Options:
     serve_port: int = 0
     serve_aet: str = "GETSH-DEMO"
     serve_require_aet: bool = False
+    serve_tls: tuple[str, str] | None = None  # getsh serve --tls KEY CERT: the demo archive over TLS
+    serve_trust: str = ""  # +cf: the CA of the clients' certificates
+    serve_require_client_cert: bool = False

@@ -41,6 +41,7 @@ class Associated:
     show_contexts: bool = False
     dropped: int = 0  # storage classes that did not fit in the 128-context budget
     dropped_advice: str = ""  # which ones, and how to get them (net/negotiation.py)
+    tls: str = ""  # over TLS: its version, cipher and the peer certificate's subject (net/tls.describe)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class AssociationInfo:
     implementation_version: str
     contexts: tuple[ContextInfo, ...]
     budget: int
+    tls: str = ""  # over TLS: its version, cipher and the peer certificate's subject; '' over plain TCP
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """The embedded demo archive: a Query/Retrieve SCP (C-ECHO, C-FIND, C-GET) on pynetdicom.
 
-It lets `getsh serve --demo`, the tutorial and the tests talk real DICOM over TCP without an
-external PACS. It serves the generated sample archive (data.py) from files, keeps only an
-index in memory, and follows PS3.4 C.6 closely enough to be a fair stand-in for a real archive.
+It lets `getsh serve --demo`, the tutorial and the tests talk real DICOM over TCP (or over TLS,
+given an ``ssl_context``: net/tls.server_context) without an external PACS. It serves the generated
+sample archive (data.py) from files, keeps only an index in memory, and follows PS3.4 C.6 closely
+enough to be a fair stand-in for a real archive.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -77,8 +80,10 @@ class DemoServer:
     """A Q/R SCP over the sample archive, for Patient Root, Study Root and Patient/Study Only."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, ae_title: str = "GETSH-DEMO",
-                 require_called_ae: bool = False, data_dir: Path | None = None) -> None:
+                 require_called_ae: bool = False, data_dir: Path | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self.ssl_context = ssl_context
         self.port = port
         self.ae_title = ae_title
         self.entries: list[ArchiveEntry] = []
@@ -112,7 +117,7 @@ class DemoServer:
                 (evt.EVT_C_FIND, self._on_find),
                 (evt.EVT_C_GET, self._on_get),
                 (evt.EVT_C_STORE, _read_only),
-            ], server_class=ThreadedAssociationServer)
+            ], server_class=_TlsLaterServer, ssl_context=self.ssl_context)
             # Our own thread rather than start_server(block=False): a short poll makes stop() quick.
             threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                              name=f"GetshDemo@{self._server.server_address[1]}", daemon=True).start()
@@ -201,6 +206,23 @@ class DemoServer:
                 yield 0xFE00, None
                 return
             yield 0xFF00, _load(entry, event.assoc)
+
+
+class _TlsLaterServer(ThreadedAssociationServer):
+    """pynetdicom's threaded server, with the TLS handshake moved off the accepting thread: pynetdicom's
+    own does it in ``get_request``, where one slow or silent client holds up every other, and a failed
+    one is printed as a traceback. Here the association's own thread shakes hands at its first read,
+    and a failure ends only that connection (logged at debug level)."""
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        assert self.socket is not None
+        client, address = self.socket.accept()
+        if self.ssl_context is not None:
+            client = self.ssl_context.wrap_socket(client, server_side=True, do_handshake_on_connect=False)
+        return client, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logging.getLogger("getsh.demo").debug("connection from %s failed", client_address, exc_info=True)
 
 
 def _load(entry: ArchiveEntry, assoc: Any) -> Dataset:
