@@ -124,6 +124,10 @@ def parse_path(text: str) -> str:
     return "" if value.lower() in ("", "none") else os.path.expanduser(value)
 
 
+def show_path(value: str) -> str:
+    return value or "none"
+
+
 def parse_password_source(text: str) -> str:
     """Where a password is: ``none``, ``file:PATH`` or ``env:NAME``. The error never repeats ``text``: it
     may be the password itself, typed where its source belongs."""

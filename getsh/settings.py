@@ -30,6 +30,7 @@ from getsh.setting_values import (
     parse_size,
     show_bool,
     show_limit,
+    show_path,
     show_seconds,
     show_size,
 )
@@ -305,15 +306,15 @@ SETTINGS: tuple[Setting, ...] = (
         Choice("on", (), "TLS with our key and certificate (tls-key, tls-cert): +tls KEY CERT"),
         Choice("anonymous", ("+tla", "--anonymous-tls"), "TLS without a certificate of ours"),
     ), renegotiate=True),
-    Setting("tls-key", "TLS: our private key (PEM); +tls KEY CERT sets it", "", parse_path, metavar="FILE",
+    Setting("tls-key", "TLS: our private key (PEM); +tls KEY CERT sets it", "", parse_path, show_path, metavar="FILE",
             renegotiate=True, complete=path_words),
-    Setting("tls-cert", "TLS: our certificate (PEM); +tls KEY CERT sets it", "", parse_path, metavar="FILE",
+    Setting("tls-cert", "TLS: our certificate (PEM); +tls KEY CERT sets it", "", parse_path, show_path, metavar="FILE",
             renegotiate=True, complete=path_words),
     Setting("tls-password", "TLS: where our private key's password is: file:PATH (+ps FILE), env:NAME (+pw NAME), "
             "or none (-pw); never the password itself", "none", parse_password_source, metavar="SOURCE",
             renegotiate=True),
     Setting("tls-ca", "TLS: the CA certificates we trust, a PEM file (+cf) or a directory (+cd); none: the system's",
-            "", parse_path, flags=("+cf", "--add-cert-file", "+cd", "--add-cert-dir"), metavar="PATH",
+            "", parse_path, show_path, flags=("+cf", "--add-cert-file", "+cd", "--add-cert-dir"), metavar="PATH",
             renegotiate=True, complete=path_words),
     Setting("tls-verify", "TLS: verify the peer's certificate", "require", choices=(
         Choice("require", ("-rc", "--require-peer-cert"), "verify it and its host name; fail if absent (default)"),
@@ -322,7 +323,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls-profile", "TLS: the security profile (DCMTK's)", "bcp195-nd", choices=(
         Choice("bcp195-nd", ("+py", "--profile-bcp195-nd"), "Non-downgrading BCP 195: TLS 1.2 or newer, "
                                                           "ECDHE/DHE with AES-GCM (default)"),
-        Choice("bcp195", ("+px", "--profile-bcp195"), "BCP 195: also TLS 1.0 and 1.1, AES-CBC and 3DES"),
+        Choice("bcp195", ("+px", "--profile-bcp195"), "BCP 195: also TLS 1.0, 1.1, AES-CBC, 3DES (if OpenSSL allows)"),
         Choice("bcp195-ex", ("+pz", "--profile-bcp195-ex"), "Extended BCP 195: TLS 1.2 only, AES-GCM only"),
     ), renegotiate=True),
     Setting("log-level", "how much getsh and pynetdicom log to stderr", "warn", choices=(
