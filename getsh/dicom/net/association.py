@@ -247,8 +247,9 @@ class Link:
         if not assoc.is_established:
             if not self.is_open:  # nothing usable is left as it was: the next attempt starts afresh
                 self.assoc, self.request = None, None
-            if tls is not None and tls.failure is not None:
-                raise tls_failure(tls.failure, tls.phase, tls.agreed, request, timeouts)
+            failed = tls.settled_failure() if tls is not None else None
+            if tls is not None and failed is not None:
+                raise tls_failure(failed, tls.phase, tls.agreed, request, timeouts)
             elapsed = time.monotonic() - started
             why = diagnosis(assoc)
             if why:

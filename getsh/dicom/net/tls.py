@@ -90,6 +90,7 @@ class _TlsSocket(ssl.SSLSocket):
         before = self.gettimeout()
         if isinstance(context, TlsContext):
             self.settimeout(context.handshake_timeout)
+            context.shaking = True
         try:
             super().do_handshake(block)
         except OSError as exc:
@@ -97,6 +98,8 @@ class _TlsSocket(ssl.SSLSocket):
                 context.fail(exc, "handshake", self.cipher() is not None)
             raise
         finally:
+            if isinstance(context, TlsContext):
+                context.shaking = False
             self.settimeout(before)
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
@@ -117,10 +120,18 @@ class TlsContext(ssl.SSLContext):
     failure: OSError | None = None
     phase = ""  # handshake / after
     agreed = False  # a cipher was agreed before it failed (TLS 1.2: the handshake got past the hello)
+    shaking = False  # a handshake is under way (pynetdicom's ACSE timer, as long and started first, may end first)
 
     def fail(self, error: OSError, phase: str, agreed: bool) -> None:
         if self.failure is None:
             self.failure, self.phase, self.agreed = error, phase, agreed
+
+    def settled_failure(self) -> OSError | None:
+        """The failure to name once the association failed: one that was kept, or a handshake still
+        under way (the association gave up waiting for it: a handshake that timed out)."""
+        if self.failure is None and self.shaking:
+            self.fail(TimeoutError("the TLS handshake did not end"), "handshake", False)
+        return self.failure
 
 
 def _profile(context: ssl.SSLContext, profile: str) -> None:
