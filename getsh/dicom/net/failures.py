@@ -198,8 +198,9 @@ def association_failure(
     if any(m.startswith("ACSE timeout") for m in log):
         return NetworkError(
             f"no answer to the association request from {where} within {timeouts.acse} s (acse-timeout)",
-            "the peer accepted the connection but did not answer: check it is a DICOM service, "
-            "or raise the timeout: set acse-timeout SECONDS",
+            "the peer accepted the connection but did not answer: check it is a DICOM service"
+            + (" (or one that speaks DICOM over TLS on that port: set tls)" if request.tls is None else "")
+            + ", or raise the timeout: set acse-timeout SECONDS",
         )
     if any("No accepted presentation contexts" in m for m in log):
         return NetworkError(
@@ -213,7 +214,7 @@ def association_failure(
         hint = "the peer may not accept our AE title or this kind of request: check its log"
         return NetworkError(
             f"association request to {where}: {describe_abort(abort, connection_closed, sent)}",
-            hint + ("; or that port speaks DICOM over TLS: set tls" if request.tls is None else ""),
+            hint + ("; or it speaks DICOM over TLS on that port: set tls" if request.tls is None else ""),
         )
     detail = "; ".join(log) or f"no answer after {elapsed:.1f} s"
     return NetworkError(f"association with {where} failed: {detail}", "run with -d for the protocol log")
