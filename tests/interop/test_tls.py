@@ -308,3 +308,28 @@ def test_the_keys_password_comes_from_a_file_or_the_environment_and_is_never_sho
     assert done.returncode != 0
     assert (f"cannot decrypt the private key {key} with the password from the environment variable "
             "GETSH_TEST_KEY_PASSWORD") in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("peer_name", ["tls_orthanc", "tls_demo"])
+def test_a_cancel_sent_while_the_direct_path_reads_tls_leaves_the_association_in_step(
+    request: pytest.FixtureRequest, peer_name: str, pki: Pki, archive: list[ArchiveEntry], tmp_path: Path,
+) -> None:
+    """max-objects sends C-CANCEL from the shell's thread while the direct path's reader is in the TLS
+    connection: the two must not interleave in the SSL object, or the peer sees garbage and the
+    association is lost. It stays usable: the next commands run on it, without re-associating."""
+    peer = request.getfixturevalue(peer_name)
+    patient = max({e.patient_id for e in archive}, key=lambda p: sum(e.patient_id == p for e in archive))
+    (tmp_path / "all").mkdir()
+    shell = Shell()
+    try:
+        status, shown = shell.run(f"{tls_words(pki)}; {connect(peer)}; output {tmp_path}; set max-objects 2; "
+                                  f"get QueryRetrieveLevel=PATIENT PatientID={patient}")
+        assert status is ExitStatus.LIMIT, shown
+        assert len(shell.ctx.session.received) == 2, shown
+        status, shown = shell.run(f"set max-objects unlimited; echo; output {tmp_path / 'all'}; "
+                                  f"get QueryRetrieveLevel=PATIENT PatientID={patient}")
+        assert status is ExitStatus.SUCCESS, shown
+        assert "associated" not in shown and "re-associating" not in shown, shown
+        assert len(received(tmp_path / "all")) == sum(e.patient_id == patient for e in archive), shown
+    finally:
+        shell.close()
