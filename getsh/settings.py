@@ -312,7 +312,7 @@ SETTINGS: tuple[Setting, ...] = (
             renegotiate=True, complete=path_words),
     Setting("tls-password", "TLS: where our private key's password is: file:PATH (+ps FILE), env:NAME (+pw NAME), "
             "or none (-pw); never the password itself", "none", parse_password_source, metavar="SOURCE",
-            renegotiate=True),
+            renegotiate=True, secret=True),
     Setting("tls-ca", "TLS: the CA certificates we trust, a PEM file (+cf) or a directory (+cd); none: the system's",
             "", parse_path, show_path, flags=("+cf", "--add-cert-file", "+cd", "--add-cert-dir"), metavar="PATH",
             renegotiate=True, complete=path_words),

@@ -153,10 +153,13 @@ def test_echo_find_and_get_over_tls_on_both_receive_paths_store_the_bytes_of_pla
         assert status is ExitStatus.SUCCESS and patient in shown, shown
         status, shown = shell.run("status")
         assert "TLS" in shown and "TLSv1." in shown and "CN=localhost" in shown, shown
-        from getsh.shell.toolbar import toolbar
+        from getsh.shell import toolbar
 
-        bar = "".join(text for _style, text in toolbar(shell.ctx)())
-        assert "TLSv1." in bar and "CN=localhost" in bar, bar
+        narrow = "".join(text for _style, text in toolbar.toolbar(shell.ctx)())  # the test's 80 columns
+        assert " TLSv1." in narrow, narrow
+        monkeypatch.setattr(toolbar, "_columns", lambda: 300)
+        wide = "".join(text for _style, text in toolbar.toolbar(shell.ctx)())
+        assert "  TLSv1." in wide and "peer O=getsh tests, CN=localhost  GETSCU" in wide, wide
     finally:
         shell.close()
     direct, stock = get_both_paths(peer, pki, patient, tmp_path, monkeypatch, "tls")
@@ -293,7 +296,8 @@ def test_the_keys_password_comes_from_a_file_or_the_environment_and_is_never_sho
     finally:
         shell.close()
     text = recording.read_text()
-    assert "set tls-password file:" in text, text
+    assert "# set tls-password ********\n# (this sets a secret: it is never recorded" in text, text
+    assert "set tls-key" in text and "set tls-cert" in text, text
     for where in (text, transcript, history):
         assert KEY_PASSWORD not in where
     # the one-shot form, in DCMTK's words: +tls KEY CERT, +pw VARIABLE, +cf CA; a wrong password is named

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from getsh.cmdline.modes import parse_args
@@ -51,3 +53,15 @@ def test_serve_takes_a_key_a_certificate_and_a_ca() -> None:
                        "--require-client-cert"])
     assert (opts.serve_tls, opts.serve_trust, opts.serve_require_client_cert) == (
         ("server.key", "server.crt"), "ca.crt", True)
+
+
+def test_the_history_file_never_holds_what_follows_a_secret_settings_name(tmp_path: Path) -> None:
+    from getsh.shell.prompting import MaskedFileHistory
+
+    history = MaskedFileHistory(str(tmp_path / "history"))
+    history.store_string(f"set tls-password {PASSWORD}")
+    history.store_string("set tls-password env:KEY_PASSWORD; echo")
+    history.store_string("set tls-key client.key")
+    text = (tmp_path / "history").read_text()
+    assert PASSWORD not in text and "env:KEY_PASSWORD" not in text
+    assert "+set tls-password ********\n" in text and "+set tls-key client.key\n" in text

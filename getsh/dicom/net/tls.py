@@ -157,14 +157,14 @@ def _load_chain(context: ssl.SSLContext, key: str, cert: str, password: str) -> 
                          "give it from a file or the environment: +ps FILE or +pw VARIABLE "
                          "(set tls-password file:PATH or env:NAME)") from None
     except ssl.SSLError as exc:
-        reason = str(exc.reason or "")
+        reason = str(exc.reason or exc).upper()  # a wrong password: BAD_DECRYPT, or only "[SSL] PEM lib"
         if "MISMATCH" in reason:
             raise UsageError(f"TLS: the private key {key} does not belong to the certificate {cert}",
                              "give the key that was made with that certificate") from None
         if password != NO_PASSWORD and ("DECRYPT" in reason or "PEM" in reason):
             raise UsageError(f"TLS: cannot decrypt the private key {key} with the password from "
                              f"{password_words(password)}", "check the password (tls-password)") from None
-        raise UsageError(f"TLS: cannot use {cert} and {key}: {reason or exc}",
+        raise UsageError(f"TLS: cannot use {cert} and {key}: {exc.reason or exc}",
                          "both must be PEM files: the certificate and its private key") from None
 
 
