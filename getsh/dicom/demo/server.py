@@ -208,11 +208,14 @@ class DemoServer:
             yield 0xFF00, _load(entry, event.assoc)
 
 
+_HANDSHAKE_LIMIT = 30.0  # seconds a client has to complete the TLS handshake
+
+
 class _TlsLaterServer(ThreadedAssociationServer):
     """pynetdicom's threaded server, with the TLS handshake moved off the accepting thread: pynetdicom's
     own does it in ``get_request``, where one slow or silent client holds up every other, and a failed
-    one is printed as a traceback. Here the association's own thread shakes hands at its first read,
-    and a failure ends only that connection (logged at debug level)."""
+    one is printed as a traceback. Here the connection's own thread shakes hands before any association
+    exists, and a failure ends only that connection (logged at debug level)."""
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         assert self.socket is not None
@@ -220,6 +223,18 @@ class _TlsLaterServer(ThreadedAssociationServer):
         if self.ssl_context is not None:
             client = self.ssl_context.wrap_socket(client, server_side=True, do_handshake_on_connect=False)
         return client, address
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(_HANDSHAKE_LIMIT)
+                request.do_handshake()
+                request.settimeout(None)
+            except (OSError, ValueError) as exc:
+                logging.getLogger("getsh.demo").debug("TLS handshake with %s failed: %s", client_address, exc)
+                self.shutdown_request(request)
+                return
+        super().process_request_thread(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logging.getLogger("getsh.demo").debug("connection from %s failed", client_address, exc_info=True)
