@@ -337,3 +337,33 @@ def test_a_cancel_sent_while_the_direct_path_reads_tls_leaves_the_association_in
         assert len(received(tmp_path / "all")) == sum(e.patient_id == patient for e in archive), shown
     finally:
         shell.close()
+
+
+def test_getsh_serve_demo_over_tls_answers_dcmtks_echoscu_with_a_client_certificate_only(
+    pki: Pki, dcmtk: Callable[[str], Path],
+) -> None:
+    """`getsh serve --demo --tls KEY CERT +cf CA --require-client-cert`, checked with DCMTK's own TLS
+    client: echoscu with our client certificate is answered, echoscu without one is refused."""
+    echoscu = dcmtk("echoscu")
+    argv = [sys.executable, "-m", "getsh", "serve", "--demo", "--tls", os.fspath(pki.server.key),
+            os.fspath(pki.server.cert), "+cf", os.fspath(pki.ca), "--require-client-cert"]
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert " over TLS: " in first, first + (server.stderr.read() if server.poll() is not None else "")
+        port = first.split("127.0.0.1:")[1].split(" ")[0]
+        common = ["-aec", "GETSH-DEMO", "+cf", os.fspath(pki.ca), "127.0.0.1", port]
+        with_cert = subprocess.run([echoscu, "+tls", pki.client.key, pki.client.cert, *common],
+                                   capture_output=True, text=True, timeout=60)
+        assert with_cert.returncode == 0, with_cert.stdout + with_cert.stderr
+        without = subprocess.run([echoscu, "+tla", *common], capture_output=True, text=True, timeout=60)
+        assert without.returncode != 0, without.stdout + without.stderr
+    finally:
+        server.send_signal(2)  # Ctrl-C: how serve ends
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert server.returncode == 0
