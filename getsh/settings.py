@@ -213,6 +213,8 @@ _PROPOSE_FLAGS = {
 MASK = "********"  # how a secret setting's value is shown
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
+_tls_path = functools.partial(Setting, default="", parse=parse_path, show=show_path, renegotiate=True,
+                              complete=path_words)  # a file or directory of TLS's
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("aet", "my calling AE title; FINDSCU in 'getsh find', as findscu", "GETSCU", validate_ae_title,
@@ -300,29 +302,23 @@ SETTINGS: tuple[Setting, ...] = (
                            "pynetdicom's own with debug logging (-d: its protocol log) or when it cannot"),
         Choice("pynetdicom", (), "always pynetdicom's own receive path (slower: the before/after comparison)"),
     )),
-    Setting("tls", "DICOM over TLS: off, on (with our key and certificate: +tls KEY CERT), or anonymous (TLS "
-            "without a certificate of ours)", "off", choices=(
+    Setting("tls", "DICOM over TLS: off, on (our key and certificate: +tls KEY CERT) or anonymous", "off", choices=(
         Choice("off", ("-tls", "--disable-tls"), "plain TCP (default)"),
         Choice("on", (), "TLS with our key and certificate (tls-key, tls-cert): +tls KEY CERT"),
         Choice("anonymous", ("+tla", "--anonymous-tls"), "TLS without a certificate of ours"),
     ), renegotiate=True),
-    Setting("tls-key", "TLS: our private key (PEM); +tls KEY CERT sets it", "", parse_path, show_path, metavar="FILE",
-            renegotiate=True, complete=path_words),
-    Setting("tls-cert", "TLS: our certificate (PEM); +tls KEY CERT sets it", "", parse_path, show_path, metavar="FILE",
-            renegotiate=True, complete=path_words),
-    Setting("tls-password", "TLS: where our private key's password is: file:PATH (+ps FILE), env:NAME (+pw NAME), "
-            "or none (-pw); never the password itself", "none", parse_password_source, metavar="SOURCE",
-            renegotiate=True, secret=True),
-    Setting("tls-ca", "TLS: the CA certificates we trust, a PEM file (+cf) or a directory (+cd); none: the system's",
-            "", parse_path, show_path, flags=("+cf", "--add-cert-file", "+cd", "--add-cert-dir"), metavar="PATH",
-            renegotiate=True, complete=path_words),
+    _tls_path("tls-key", "TLS: our private key (PEM); +tls KEY CERT sets it", metavar="FILE"),
+    _tls_path("tls-cert", "TLS: our certificate (PEM); +tls KEY CERT sets it", metavar="FILE"),
+    Setting("tls-password", "TLS: where our key's password is, never the password: file:PATH (+ps), env:NAME (+pw), "
+            "none (-pw)", "none", parse_password_source, metavar="SOURCE", renegotiate=True, secret=True),
+    _tls_path("tls-ca", "TLS: the CA certificates we trust, a PEM file (+cf) or a directory (+cd); none: the system's",
+              flags=("+cf", "--add-cert-file", "+cd", "--add-cert-dir"), metavar="PATH"),
     Setting("tls-verify", "TLS: verify the peer's certificate", "require", choices=(
         Choice("require", ("-rc", "--require-peer-cert"), "verify it and its host name; fail if absent (default)"),
         Choice("ignore", ("-ic", "--ignore-peer-cert"), "do not verify it"),
     ), renegotiate=True),
     Setting("tls-profile", "TLS: the security profile (DCMTK's)", "bcp195-nd", choices=(
-        Choice("bcp195-nd", ("+py", "--profile-bcp195-nd"), "Non-downgrading BCP 195: TLS 1.2 or newer, "
-                                                          "ECDHE/DHE with AES-GCM (default)"),
+        Choice("bcp195-nd", ("+py", "--profile-bcp195-nd"), "Non-downgrading BCP 195: TLS 1.2+, AES-GCM (default)"),
         Choice("bcp195", ("+px", "--profile-bcp195"), "BCP 195: also TLS 1.0, 1.1, AES-CBC, 3DES (if OpenSSL allows)"),
         Choice("bcp195-ex", ("+pz", "--profile-bcp195-ex"), "Extended BCP 195: TLS 1.2 only, AES-GCM only"),
     ), renegotiate=True),
