@@ -13,10 +13,11 @@ from getsh import WELCOME
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.dicom.keys.identifier import default_identifier
+from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
 from getsh.lifetime import SessionLifetime
 from getsh.runner import Runner
-from getsh.settings import Origin
+from getsh.setting import Origin
 from getsh.shell.render import Renderer
 
 if TYPE_CHECKING:
@@ -192,8 +193,9 @@ def one_shot(runner: Runner, opts: Options, lines: list[str]) -> int:
 def describe_demo(server: DemoServer, port: int) -> str:
     patients = len({e.patient_id for e in server.entries})
     studies = len({e.study_uid for e in server.entries})
+    over = " over TLS" if server.ssl_context is not None else ""
     return (
-        f"demo archive {server.ae_title} on 127.0.0.1:{port}: "
+        f"demo archive {server.ae_title} on 127.0.0.1:{port}{over}: "
         f"{patients} patients, {studies} studies, {len(server.entries)} objects"
     )
 
@@ -201,10 +203,22 @@ def describe_demo(server: DemoServer, port: int) -> str:
 def serve(env: Environment, opts: Options) -> int:
     """``getsh serve``: no session to close, and Ctrl-C is how it ends (with success)."""
     from getsh.dicom.demo.server import DemoServer
+    from getsh.dicom.net.tls import server_context
 
+    context = None
+    if opts.serve_tls is not None:
+        try:
+            context = server_context(*opts.serve_tls, trust=opts.serve_trust,
+                                     require_client_cert=opts.serve_require_client_cert)
+        except GetshError as error:
+            env.stderr.write(error.plain(lead="getsh") + "\n")
+            return ExitStatus.USAGE
+    elif opts.serve_trust or opts.serve_require_client_cert:
+        env.stderr.write("getsh: error: serve: +cf and --require-client-cert go with --tls KEY CERT\n")
+        return ExitStatus.USAGE
     server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet,
                         move_destinations={aet: (host, port) for aet, host, port in opts.serve_move_dests},
-                        offer_get=not opts.serve_no_get)
+                        offer_get=not opts.serve_no_get, ssl_context=context)
     port = server.start()
     env.stdout.write(f"{describe_demo(server, port)}; Ctrl-C stops it\n")
     env.stdout.flush()

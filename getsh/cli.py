@@ -28,6 +28,7 @@ from getsh.cmdline.modes import (
     GENERAL,
     SERVE_OPTIONS,
     SERVE_USAGE,
+    TLS_OPTIONS,
     arguments_text,
     parse_args,
     run_mode,
@@ -39,7 +40,8 @@ from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
 from getsh.literal import literal
 from getsh.nodes import read_nodes, write_template
-from getsh.settings import SETTINGS, Origin, Settings
+from getsh.setting import Origin
+from getsh.settings import SETTINGS, Settings
 
 if TYPE_CHECKING:
     from getsh.runner import Runner
@@ -85,12 +87,16 @@ def help_text() -> str:
         "       getsh [options] -c 'cmd; cmd'    run commands and exit (also: commands on stdin)",
         "       getsh run FILE [run options]     replay a script (docs/scripting.md), then exit",
         "       getsh serve --demo [--port N]    run the demo Query/Retrieve archive in the foreground",
+        "                  [--tls KEY CERT]      (over DICOM TLS: getsh serve --help)",
         "",
         "general options",
         *_rows([*((o.label, o.help) for o in GENERAL), COMMAND_FILE_HELP]),
         "",
         "settings (the same as 'set NAME VALUE' in the shell; rightmost option wins)",
         *_settings_help(),
+        "",
+        "DICOM over TLS, in DCMTK's words (docs/tls.md; and the tls settings above)",
+        *_rows((o.label, o.help) for o in TLS_OPTIONS),
         "",
         "run options (as 'source FILE …' in the shell; settings options apply before the script's first line)",
         *_rows((o.label, o.help) for o in run_mode().options),

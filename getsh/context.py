@@ -15,6 +15,7 @@ from getsh.dicom.net.association import Link
 from getsh.dicom.net.presentation import plan_contexts
 from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
 from getsh.dicom.net.sopclasses import classes_for
+from getsh.dicom.net.tls import TlsOptions
 from getsh.dicom.query.browse import Location
 from getsh.dicom.retrieve.plan import ClassGroup
 from getsh.dicom.retrieve.receiver import Receiver
@@ -94,7 +95,8 @@ class Context:
         if peer is None:
             return None
         s = self.settings
-        because = [(x.name, s.show(x.name)) for x in s if x.renegotiate]
+        tls = self.tls_options()
+        because = [(x.name, s.show(x.name)) for x in s if x.renegotiate and (tls or not x.name.startswith("tls-"))]
         classes = self.storage_classes()
         if self.session.discovered and s["accept"] == "auto":
             because.append(("storage classes:", f"{len(classes)} found by accept auto"))
@@ -112,7 +114,16 @@ class Context:
             plan=plan_contexts(s["model"], s["propose"], s["prefer"], classes, moving),
             max_pdu=s["max-pdu"],
             because=tuple(because),
+            tls=tls,
         )
+
+    def tls_options(self) -> TlsOptions | None:
+        """What the tls settings ask of an association (None: plain TCP); the tls-* words only count with TLS on."""
+        s = self.settings
+        if s["tls"] == "off":
+            return None
+        return TlsOptions(s["tls"], s["tls-key"], s["tls-cert"], s["tls-ca"], s["tls-verify"], s["tls-password"],
+                          s["tls-profile"])
 
     def storage_classes(self) -> tuple[str, ...]:
         """The storage classes the settings ask to accept (accept auto: what the peer named)."""

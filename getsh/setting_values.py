@@ -3,6 +3,7 @@ settings table (settings.py) name. Each parser raises ValueError with the words 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 UNLIMITED = ("unlimited", "none", "never")  # the words for "no limit", getscu's default for -to and -td
@@ -160,3 +161,26 @@ def parse_ae_list(text: str) -> tuple[str, ...]:
 
 def show_ae_list(value: tuple[str, ...]) -> str:
     return ",".join(value) if value else "any"
+
+def parse_path(text: str) -> str:
+    """A file or directory (``~`` expanded); ``none`` or nothing: none."""
+    value = text.strip()
+    return "" if value.lower() in ("", "none") else os.path.expanduser(value)
+
+
+def show_path(value: str) -> str:
+    return value or "none"
+
+
+def parse_password_source(text: str) -> str:
+    """Where a password is: ``none``, ``file:PATH`` or ``env:NAME``. The error never repeats ``text``: it
+    may be the password itself, typed where its source belongs."""
+    value = text.strip()
+    kind, sep, rest = value.partition(":")
+    if value.lower() == "none":
+        return "none"
+    if sep and kind == "file" and rest:
+        return f"file:{os.path.expanduser(rest)}"
+    if sep and kind == "env" and rest.isidentifier():
+        return value
+    raise ValueError("give where the password is, never the password itself: file:PATH, env:NAME or none")

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from getsh import logs
-from getsh.completion.paths import directory_words
+from getsh.completion.paths import directory_words, path_words
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.dicom.net.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
+from getsh.setting import Choice, Origin, Setting
 from getsh.setting_values import (
     int_between,
     parse_ae_list,
@@ -27,6 +27,8 @@ from getsh.setting_values import (
     parse_bool,
     parse_count,
     parse_host,
+    parse_password_source,
+    parse_path,
     parse_port,
     parse_seconds,
     parse_size,
@@ -34,91 +36,10 @@ from getsh.setting_values import (
     show_bool,
     show_limit,
     show_none,
+    show_path,
     show_seconds,
     show_size,
 )
-
-
-class Origin(Enum):
-    """Where a setting's current value came from (shown by ``settings``)."""
-
-    DEFAULT = "default"
-    CONFIG = "config"
-    COMMAND_LINE = "command line"
-    TYPED = "typed"
-    DEMO = "--demo"  # the demo's own output directory (app.py), unless the user chose one
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One allowed value of an enumerated setting and the getscu options that select it. Its help
-    may be given as a function, called when first shown: transfer-syntax names come from pydicom,
-    which the command line and the first prompt do not wait for."""
-
-    value: str
-    flags: tuple[str, ...]
-    help_source: str | Callable[[], str]
-
-    @property
-    def help(self) -> str:
-        return self.help_source if isinstance(self.help_source, str) else _help_of(self.help_source)
-
-
-@functools.cache
-def _help_of(source: Callable[[], str]) -> str:
-    return source()
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    help: str
-    default: Any
-    parse: Callable[[str], Any] = str
-    show: Callable[[Any], str] = str
-    choices: tuple[Choice, ...] = ()
-    flags: tuple[str, ...] = ()  # getscu options that take this setting's value as their argument
-    metavar: str = "VALUE"
-    renegotiate: bool = False  # a change marks the open association stale
-    apply: Callable[[Any], None] | None = None  # takes effect at once, e.g. the log level
-    secret: bool = False  # a password or passphrase: shown masked, never written to a recording or history
-    recorded: bool = True  # False: only how getsh reports (log level), so a replay keeps the replayer's own
-    # (value, what it means) for a value being typed, when the choices do not say (directories, SOP classes)
-    complete: Callable[[str], Iterable[tuple[str, str]]] | None = None
-    # a value given on the command line is checked before anything is sent (getscu's -od must exist)
-    check_given: Callable[[str], None] | None = None
-    # (mode, default) where a mode's default differs: `getsh get` keeps getscu's behaviour
-    mode_defaults: tuple[tuple[str, Any], ...] = ()
-
-    def default_in(self, mode: str) -> Any:
-        """The default in ``mode`` (shell, get, echo, run): the row's, unless the mode has its own."""
-        return dict(self.mode_defaults).get(mode, self.default)
-
-    def choice_values(self) -> list[str]:
-        return [c.value for c in self.choices]
-
-    def completions(self, text: str) -> Iterable[tuple[str, str]]:
-        """(value, what it means) for a value being typed: the row's completer, or the choices that match."""
-        if self.complete is not None:
-            return self.complete(text)
-        prefix = text.lower()
-        return ((c.value, c.help) for c in self.choices if c.value.lower().startswith(prefix))
-
-    def convert(self, text: str) -> Any:
-        """Parse a typed value; raise UsageError naming the setting and what it accepts."""
-        if self.choices:
-            wanted = text.strip().lower()
-            for choice in self.choices:
-                if wanted == choice.value:  # a typed setting (abort: on/off) parses its choice
-                    return choice.value if self.parse is str else self.parse(choice.value)
-            raise UsageError(
-                f"{self.name}: {text!r} is not one of its values",
-                f"choose one of: {', '.join(self.choice_values())}",
-            )
-        try:
-            return self.parse(text)
-        except ValueError as exc:
-            raise UsageError(f"{self.name}: {exc}", f"'help {self.name}' or 'settings' shows what it takes") from None
 
 
 def _existing_directory(text: str) -> None:
@@ -216,6 +137,8 @@ _PROPOSE_FLAGS = {
 MASK = "********"  # how a secret setting's value is shown
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
+_tls_path = functools.partial(Setting, default="", parse=parse_path, show=show_path, renegotiate=True,
+                              complete=path_words)  # a file or directory of TLS's
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("aet", "my calling AE title; FINDSCU in 'getsh find', as findscu", "GETSCU", validate_ae_title,
@@ -320,6 +243,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("move-callers", "calling AE titles the receiver accepts from the peer's address (archives often open a "
             "C-MOVE's association under another title than the one called): any, or titles", (), parse_ae_list,
             show_ae_list, metavar="AETITLES"),
+
+    Setting("tls", "DICOM over TLS: off, on (our key and certificate: +tls KEY CERT) or anonymous", "off", choices=(
+        Choice("off", ("-tls", "--disable-tls"), "plain TCP (default)"),
+        Choice("on", (), "TLS with our key and certificate (tls-key, tls-cert): +tls KEY CERT"),
+        Choice("anonymous", ("+tla", "--anonymous-tls"), "TLS without a certificate of ours"),
+    ), renegotiate=True),
+    _tls_path("tls-key", "TLS: our private key (PEM); +tls KEY CERT sets it", metavar="FILE"),
+    _tls_path("tls-cert", "TLS: our certificate (PEM); +tls KEY CERT sets it", metavar="FILE"),
+    Setting("tls-password", "TLS: where our key's password is, never the password: file:PATH (+ps), env:NAME (+pw), "
+            "none (-pw)", "none", parse_password_source, metavar="SOURCE", renegotiate=True, secret=True),
+    _tls_path("tls-ca", "TLS: the CA certificates we trust, a PEM file (+cf) or a directory (+cd); none: the system's",
+              flags=("+cf", "--add-cert-file", "+cd", "--add-cert-dir"), metavar="PATH"),
+    Setting("tls-verify", "TLS: verify the peer's certificate", "require", choices=(
+        Choice("require", ("-rc", "--require-peer-cert"), "verify it and its host name; fail if absent (default)"),
+        Choice("ignore", ("-ic", "--ignore-peer-cert"), "do not verify it"),
+    ), renegotiate=True),
+    Setting("tls-profile", "TLS: the security profile (DCMTK's)", "bcp195-nd", choices=(
+        Choice("bcp195-nd", ("+py", "--profile-bcp195-nd"), "Non-downgrading BCP 195: TLS 1.2+, AES-GCM (default)"),
+        Choice("bcp195", ("+px", "--profile-bcp195"), "BCP 195: also TLS 1.0, 1.1, AES-CBC, 3DES (if OpenSSL allows)"),
+        Choice("bcp195-ex", ("+pz", "--profile-bcp195-ex"), "Extended BCP 195: TLS 1.2 only, AES-GCM only"),
+    ), renegotiate=True),
     Setting("log-level", "how much getsh and pynetdicom log to stderr", "warn", choices=(
         Choice("fatal", ("-q", "--quiet"), "only fatal errors"),
         Choice("error", (), "errors"),

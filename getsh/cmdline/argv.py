@@ -29,6 +29,7 @@ class Option:
     convert: Callable[[str], Any] = str  # raises ValueError (or a GetshError) saying what is wrong
     hint: str | None = None  # the hint for a bad value; None: the mode's usage
     repeatable: bool = False  # shown as NAME… in a usage line
+    arity: int = 1  # how many words it takes when it takes a value (DCMTK's +tls KEY CERT: 2; convert gets a list)
 
     @property
     def takes_value(self) -> bool:
@@ -82,6 +83,14 @@ def parse_words(words: Sequence[str], mode: Mode, opts: Options) -> list[str]:
             continue
         value = None
         if option.takes_value:
+            if option.arity > 1:
+                if index + option.arity > len(words):
+                    raise UsageError(f"option {word} needs {option.arity} values: {option.metavar}",
+                                     "see: getsh --help")
+                value = _converted(option, spelling, words[index:index + option.arity], mode)
+                index += option.arity
+                option.store(opts, value)
+                continue
             if inline is None:
                 if index >= len(words):
                     raise UsageError(f"option {word} needs a value", "see: getsh --help")
@@ -101,7 +110,7 @@ def _split_inline(word: str, table: dict[str, Option]) -> tuple[str, str | None]
     return word, None
 
 
-def _converted(option: Option, spelling: str, text: str, mode: Mode) -> Any:
+def _converted(option: Option, spelling: str, text: Any, mode: Mode) -> Any:
     try:
         return option.convert(text)
     except GetshError:

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from getsh.cmdline.modes import FIND_SETTINGS
-from getsh.settings import SETTINGS, Setting, Settings
+from getsh.setting import Setting
+from getsh.settings import SETTINGS, Settings
 
 # The options DCMTK 3.6.7 has (getscu --help, findscu --help), in their short spelling: which of a setting's
 # flags the line may use. getsh's own extensions (--max-objects, --no-progress-timeout …) are not here.

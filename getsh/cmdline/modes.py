@@ -18,7 +18,8 @@ from getsh.cmdline.argv import Mode, Option, Store, append, assign, extend, pars
 from getsh.cmdline.options import Options
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.errors import UsageError
-from getsh.settings import BY_NAME, SETTINGS, Setting
+from getsh.setting import Setting
+from getsh.settings import BY_NAME, SETTINGS
 
 if TYPE_CHECKING:
     from getsh.registry import Arg
@@ -103,7 +104,33 @@ def setting_options(settings: Iterable[Setting]) -> tuple[Option, ...]:
     return tuple(options)
 
 
-SETTING_OPTIONS = setting_options(SETTINGS)
+def _tls(opts: Options, key_cert: list[str]) -> None:
+    opts.settings += [("tls", "on"), ("tls-key", key_cert[0]), ("tls-cert", key_cert[1])]
+
+
+def _env_name(text: str) -> str:
+    """A variable's name. The error never repeats ``text``: DCMTK's +pw takes the password itself."""
+    if not text.isidentifier():
+        raise ValueError("names the environment variable that holds the key's password (getsh never takes the "
+                         "password itself on its command line)")
+    return text
+
+
+# DCMTK's TLS options that are no setting's own flags: +tls takes two words; +ps and +pw say where the key's
+# password is (a file, an environment variable) where DCMTK's prompt for it or take it on the command line.
+TLS_OPTIONS = (
+    Option(("+tls", "--enable-tls"), "DICOM over TLS with our private key and certificate (PEM files): set tls on, "
+           "tls-key KEY, tls-cert CERT", _tls, metavar="KEY CERT", convert=list, arity=2),
+    Option(("+ps", "--std-passwd"), "our private key's password is the first line of FILE (set tls-password "
+           "file:FILE)", lambda opts, path: opts.settings.append(("tls-password", f"file:{path}")), metavar="FILE"),
+    Option(("+pw", "--use-passwd"), "our private key's password is in the environment variable NAME, never on the "
+           "command line (set tls-password env:NAME)",
+           lambda opts, name: opts.settings.append(("tls-password", f"env:{name}")), metavar="NAME",
+           convert=_env_name, hint="e.g. +pw GETSH_KEY_PASSWORD"),
+    Option(("-pw", "--null-passwd"), "our private key has no password (set tls-password none)",
+           lambda opts, _: opts.settings.append(("tls-password", "none"))),
+)
+SETTING_OPTIONS = setting_options(SETTINGS) + TLS_OPTIONS
 
 # the long form of each short option, as DCMTK prints them for --arguments
 LONG_FORMS = {o.spellings[0]: o.spellings[1] for o in (*GENERAL, *SETTING_OPTIONS) if len(o.spellings) == 2}
@@ -141,7 +168,8 @@ def _operand(word: str) -> bool:
 
 # the settings findscu has an option for (the rest are getscu's: getsh find does not take them)
 FIND_SETTINGS = ("aet", "aec", "model", "propose", "connect-timeout", "acse-timeout", "dimse-timeout", "max-pdu",
-                 "repeat", "abort", "output", "log-level", "cancel-grace")
+                 "repeat", "abort", "output", "log-level", "cancel-grace", "tls", "tls-key", "tls-cert",
+                 "tls-password", "tls-ca", "tls-verify", "tls-profile")
 
 
 def _responses(text: str) -> int:
@@ -315,8 +343,15 @@ SERVE_OPTIONS = (
            "GETSCU=127.0.0.1:11113", repeatable=True),
     Option(("--no-get",), "offer no C-GET (the Q/R GET models are refused): an archive with C-MOVE only",
            assign("serve_no_get", True)),
+    Option(("--tls",), "serve DICOM over TLS with this private key and certificate (PEM files)", assign("serve_tls"),
+           metavar="KEY CERT", convert=tuple, arity=2),
+    Option(("+cf", "--add-cert-file"), "with --tls: the CA certificates that clients' certificates are checked "
+           "against (PEM)", assign("serve_trust"), metavar="FILE"),
+    Option(("--require-client-cert",), "with --tls and +cf: refuse clients without a certificate signed by that CA",
+           assign("serve_require_client_cert", True)),
 )
-SERVE_USAGE = "usage: getsh serve --demo [--port N] [--aet TITLE] [--move-dest AE=HOST:PORT] [--no-get]"
+SERVE_USAGE = ("usage: getsh serve --demo [--port N] [--aet TITLE] [--move-dest AE=HOST:PORT] [--no-get] "
+               "[--tls KEY CERT [+cf CA] [--require-client-cert]]")
 
 
 def _finish_nothing(opts: Options, operands: list[str]) -> None:
@@ -333,8 +368,8 @@ ONE_SHOT = {
     for name, usage in (("get", GET_USAGE), ("move", MOVE_USAGE), ("echo", ECHO_USAGE))
 }
 FIND = Mode("find", (*one_shot_options("find", FIND_USAGE), *FIND_OPTIONS),
-            setting_options(s for s in SETTINGS if s.name in FIND_SETTINGS), FIND_USAGE, "unknown option {word}",
-            _operand, _finish_general, unknown_hint="see: getsh --help")
+            setting_options(s for s in SETTINGS if s.name in FIND_SETTINGS) + TLS_OPTIONS, FIND_USAGE,
+            "unknown option {word}", _operand, _finish_general, unknown_hint="see: getsh --help")
 MODES = {
     **ONE_SHOT,
     "find": FIND,

@@ -34,3 +34,7 @@ class Options:
     serve_require_aet: bool = False
     serve_move_dests: list[tuple[str, str, int]] = field(default_factory=list)  # --move-dest AE=HOST:PORT
     serve_no_get: bool = False  # --no-get: the demo archive offers C-MOVE only
+
+    serve_tls: tuple[str, str] | None = None  # getsh serve --tls KEY CERT: the demo archive over TLS
+    serve_trust: str = ""  # +cf: the CA of the clients' certificates
+    serve_require_client_cert: bool = False

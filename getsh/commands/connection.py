@@ -17,7 +17,7 @@ from getsh.errors import NetworkError, UsageError
 from getsh.nodes import MODELS, Node, described, known_names, parse_address, port_number, read_nodes
 from getsh.registry import Arg, Suggestion, command
 from getsh.results import NodesTable, RecordAs, RejectedContexts
-from getsh.settings import Origin
+from getsh.setting import Origin
 
 RELEASE_SETTLES = (0.1, 0.2, 0.4, 0.8)  # seconds between tries after releasing for a peer's local limit
 

@@ -8,7 +8,8 @@ from getsh.completion.arguments import command_names
 from getsh.context import Context
 from getsh.registry import REGISTRY, Arg, command
 from getsh.results import ClearScreen, HelpIndex, HelpPage
-from getsh.settings import BY_NAME, Setting
+from getsh.setting import Setting
+from getsh.settings import BY_NAME
 
 CATEGORY_ORDER = ("connection", "keys", "query", "retrieve", "settings", "general")
 

@@ -16,7 +16,8 @@ from getsh.dicom.events import Notice
 from getsh.dicom.keys.qr_keys import levels
 from getsh.registry import REGISTRY, Arg, Command, Invocation, command
 from getsh.results import SettingChanged, SettingRow, SettingsTable
-from getsh.settings import BY_NAME, SETTINGS, Origin, lookup
+from getsh.setting import Origin
+from getsh.settings import BY_NAME, SETTINGS, lookup
 
 
 def change(ctx: Context, name: str, text: str) -> Iterator[object]:

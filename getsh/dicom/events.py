@@ -43,6 +43,7 @@ class Associated:
     show_contexts: bool = False
     dropped: int = 0  # storage classes that did not fit in the 128-context budget
     dropped_advice: str = ""  # which ones, and how to get them (net/negotiation.py)
+    tls: str = ""  # over TLS: its version, cipher and the peer certificate's subject (net/tls.describe)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class AssociationInfo:
     contexts: tuple[ContextInfo, ...]
     budget: int
     receiver: str = ""  # getsh's receiver for C-MOVE, where it listens ('' when it is not running)
+
+    tls: str = ""  # over TLS: its version, cipher and the peer certificate's subject; '' over plain TCP
 
 
 @dataclass(frozen=True)

@@ -177,14 +177,15 @@ def peer_closed(sock: socket.socket) -> bool:
 
     The fallback (no ``MSG_DONTWAIT``) peeks with a blocking ``recv`` after ``select`` saw the socket
     readable: should the other reader take the data in between, the peek waits for the next data or
-    the end of the connection."""
+    the end of the connection. On a TLS socket it peeks below TLS (an ``SSLSocket`` takes no flags): the
+    encrypted bytes, or the end of the connection."""
     readable, _, _ = select.select([sock], [], [], 0)
     if not readable:
         return False
     try:
         if _MSG_DONTWAIT is None:
-            return sock.recv(1, socket.MSG_PEEK) == b""
-        return sock.recv(1, socket.MSG_PEEK | _MSG_DONTWAIT) == b""
+            return socket.socket.recv(sock, 1, socket.MSG_PEEK) == b""
+        return socket.socket.recv(sock, 1, socket.MSG_PEEK | _MSG_DONTWAIT) == b""
     except BlockingIOError:
         return False
 

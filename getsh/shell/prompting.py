@@ -20,6 +20,7 @@ from rich.text import Text
 
 from getsh.exitstatus import ExitStatus, worst
 from getsh.literal import literal
+from getsh.settings import BY_NAME, MASK
 
 if TYPE_CHECKING:
     from getsh.env import Environment
@@ -33,13 +34,25 @@ STYLE = Style.from_dict({
 })
 
 
+class MaskedFileHistory(FileHistory):
+    """The history file, where a line that names a secret setting (tls-password) is kept with what follows
+    the name masked: a password typed where its source belongs never reaches the disk."""
+
+    def store_string(self, string: str) -> None:
+        words = string.split()
+        secret = next((i for i, w in enumerate(words) if w.lower() in BY_NAME and BY_NAME[w.lower()].secret), None)
+        if secret is not None:
+            string = " ".join([*words[: secret + 1], MASK])
+        super().store_string(string)
+
+
 def open_history(env: Environment) -> History:
     """The persistent history file; a shell that cannot write it still runs, with memory only."""
     try:
         env.ensure_home()
         path = env.history_path
         path.touch(exist_ok=True)
-        return ThreadedHistory(FileHistory(str(path)))
+        return ThreadedHistory(MaskedFileHistory(str(path)))
     except OSError:
         return InMemoryHistory()
 

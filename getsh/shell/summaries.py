@@ -65,6 +65,8 @@ def associated_line(obj: Associated) -> Text:
     text.append("associated ", style="green")
     text.append(f"with {literal(obj.called_ae)} @ {literal(obj.peer)} as {literal(obj.calling_ae)} ")
     text.append(f"({obj.accepted} of {obj.proposed} presentation contexts accepted)", style="dim")
+    if obj.tls:
+        text.append(f"\nover TLS: {literal(obj.tls)}", style="dim")
     if obj.dropped:
         text.append(f"\n{literal(obj.dropped_advice)}" if obj.dropped_advice else
                     f"\n{obj.dropped} storage classes did not fit in the 128 presentation contexts: "

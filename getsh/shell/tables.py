@@ -178,6 +178,9 @@ def association_table(info: AssociationInfo) -> Table:
         table.add_row("max PDU", f"peer {info.peer_max_pdu or 'unlimited'} / ours {info.our_max_pdu}")
     if info.receiver:
         table.add_row("receiver", Text(literal(info.receiver)))
+
+    if info.tls:
+        table.add_row("TLS", Text(literal(info.tls)))
     if info.implementation_class_uid:
         implementation = f"{info.implementation_class_uid} {info.implementation_version}".strip()
         table.add_row("peer implementation", Text(literal(implementation)))

@@ -33,12 +33,17 @@ def toolbar(ctx: Context) -> Callable[[], StyleAndTextTuples]:
         parts.append((STATE_STYLES.get(state, ""), f"[{status}]"))
         level = ctx.session.identifier.get("QueryRetrieveLevel", "-") or "-"
         keys = len(ctx.session.identifier)
-        fields = {"aet": f"  {s['aet']}", "model": f"  model {s['model']}", "level": f"  level {level}",
-                  "keys": f"  keys {keys}", "output": f"  output {home_short(s['output'])}"}
+        tls = link.tls if state == "open" else ""  # version, cipher, the peer certificate's subject
+        fields = {"tls": f"  {tls}" if tls else "", "aet": f"  {s['aet']}", "model": f"  model {s['model']}",
+                  "level": f"  level {level}", "keys": f"  keys {keys}",
+                  "output": f"  output {home_short(s['output'])}"}
         room = _columns() - sum(len(part[1]) for part in parts) - 1
         for name in DROPPED_FIRST:  # a narrow terminal: the least useful go, the level stays whole
             if sum(len(literal(v)) for v in fields.values()) <= room:
                 break
+            if name == "tls":  # over TLS the toolbar always says so: its version at least
+                fields["tls"] = f"  {tls.split(',')[0]}" if tls else ""
+                continue
             del fields[name]
         parts.append(("", literal("".join(fields.values())) + " "))
         return parts
@@ -46,7 +51,7 @@ def toolbar(ctx: Context) -> Callable[[], StyleAndTextTuples]:
     return draw
 
 
-DROPPED_FIRST = ("output", "aet", "keys", "model")  # what the toolbar leaves out when the terminal is narrow
+DROPPED_FIRST = ("output", "tls", "aet", "keys", "model")  # what the toolbar leaves out when the terminal is narrow
 
 
 def _columns() -> int:

@@ -21,7 +21,7 @@ from getsh.exitstatus import ExitStatus
 from getsh.results import Outcome
 from getsh.script.expectations import parse
 from getsh.script.reading import ScriptError, parse_text, read_script, variable
-from getsh.settings import Setting
+from getsh.setting import Setting
 from tests.peers import free_port
 from tests.shell_driver import Shell
 

@@ -6,7 +6,8 @@ import pytest
 
 from getsh.dicom.net.syntaxes import IMPLICIT, PREFER, PROPOSE, RLE
 from getsh.errors import UsageError
-from getsh.settings import BY_NAME, SETTINGS, Origin, Settings
+from getsh.setting import Origin
+from getsh.settings import BY_NAME, SETTINGS, Settings
 
 
 def test_defaults_are_getscus() -> None:

@@ -1,8 +1,9 @@
 """The embedded demo archive: a Query/Retrieve SCP (C-ECHO, C-FIND, C-GET, C-MOVE) on pynetdicom.
 
-It lets `getsh serve --demo`, the tutorial and the tests talk real DICOM over TCP without an
-external PACS. It serves the generated sample archive (data.py) from files, keeps only an
-index in memory, and follows PS3.4 C.6 closely enough to be a fair stand-in for a real archive.
+It lets `getsh serve --demo`, the tutorial and the tests talk real DICOM over TCP (or over TLS,
+given an ``ssl_context``: net/tls.server_context) without an external PACS. It serves the generated
+sample archive (data.py) from files, keeps only an index in memory, and follows PS3.4 C.6 closely
+enough to be a fair stand-in for a real archive.
 C-MOVE sends to the destinations it was given (``move_destinations``: AE title → host, port, as an
 archive's table of nodes; any other is 0xA801), and C-GET can be switched off (``offer_get``) to
 stand for the archives that offer only C-MOVE.
@@ -10,8 +11,10 @@ stand for the archives that offer only C-MOVE.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -90,9 +93,11 @@ class DemoServer:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, ae_title: str = "GETSH-DEMO",
                  require_called_ae: bool = False, data_dir: Path | None = None,
-                 move_destinations: Mapping[str, tuple[str, int]] | None = None, offer_get: bool = True) -> None:
+                 move_destinations: Mapping[str, tuple[str, int]] | None = None, offer_get: bool = True,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
         self.move_destinations = dict(move_destinations or {})  # AE title → (host, port)
+        self.ssl_context = ssl_context
         self.port = port
         self.ae_title = ae_title
         self.entries: list[ArchiveEntry] = []
@@ -128,7 +133,7 @@ class DemoServer:
                 (evt.EVT_C_GET, self._on_get),
                 (evt.EVT_C_MOVE, self._on_move),
                 (evt.EVT_C_STORE, _read_only),
-            ], server_class=ThreadedAssociationServer)
+            ], server_class=_TlsLaterServer, ssl_context=self.ssl_context)
             # Our own thread rather than start_server(block=False): a short poll makes stop() quick.
             threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                              name=f"GetshDemo@{self._server.server_address[1]}", daemon=True).start()
@@ -258,6 +263,38 @@ def _move_contexts(entries: list[ArchiveEntry]) -> list[Any]:
         syntaxes.setdefault(entry.sop_class_uid, {})[entry.transfer_syntax_uid] = None
     return [build_context(uid, list(dict.fromkeys([*found, *_UNCOMPRESSED[:2]])))
             for uid, found in list(syntaxes.items())[:128]] or [build_context(Verification)]
+
+
+_HANDSHAKE_LIMIT = 30.0  # seconds a client has to complete the TLS handshake
+
+
+class _TlsLaterServer(ThreadedAssociationServer):
+    """pynetdicom's threaded server, with the TLS handshake moved off the accepting thread: pynetdicom's
+    own does it in ``get_request``, where one slow or silent client holds up every other, and a failed
+    one is printed as a traceback. Here the connection's own thread shakes hands before any association
+    exists, and a failure ends only that connection (logged at debug level)."""
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        assert self.socket is not None
+        client, address = self.socket.accept()
+        if self.ssl_context is not None:
+            client = self.ssl_context.wrap_socket(client, server_side=True, do_handshake_on_connect=False)
+        return client, address
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(_HANDSHAKE_LIMIT)
+                request.do_handshake()
+                request.settimeout(None)
+            except (OSError, ValueError) as exc:
+                logging.getLogger("getsh.demo").debug("TLS handshake with %s failed: %s", client_address, exc)
+                self.shutdown_request(request)
+                return
+        super().process_request_thread(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logging.getLogger("getsh.demo").debug("connection from %s failed", client_address, exc_info=True)
 
 
 def _load(entry: ArchiveEntry, assoc: Any) -> Dataset:

@@ -21,11 +21,13 @@ from getsh.dicom.net.failures import (
     describe_abort,
     no_response_within,
     pynetdicom_errors,
+    tls_failure,
 )
 from getsh.dicom.net.negotiation import dropped_advice
 from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
 from getsh.dicom.net.presentation import MAX_CONTEXTS, SERVICE_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
+from getsh.dicom.net.tls import client_context, describe
 from getsh.dicom.net.trace import Tracer
 from getsh.dicom.portable import peer_closed
 from getsh.errors import NetworkError
@@ -134,6 +136,8 @@ class Link:
         self._distrusted = ""  # why getsh aborted an association it could no longer vouch for
         self.tracer = Tracer()  # trace on: the protocol as it happens (net/trace.py)
 
+        self.tls = ""  # what the association's TLS negotiated (net/tls.describe); '' over plain TCP
+
     # --- state ----------------------------------------------------------------------------
 
     @property
@@ -224,6 +228,7 @@ class Link:
         # pynetdicom types these lists with every item kind it takes (invariant lists): say what they are
         roles: list[Any] = [build_role(cx.abstract_syntax, scp_role=True) for cx in request.plan.contexts
                             if cx.scp_role]
+        tls = client_context(request.tls, timeouts.acse) if request.tls is not None else None
         end = PeerEnd()
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, _nodelay),
@@ -244,10 +249,14 @@ class Link:
                 max_pdu=request.max_pdu,
                 ext_neg=roles,
                 evt_handlers=handlers,
+                tls_args=(tls, request.peer.host) if tls is not None else None,
             )
         if not assoc.is_established:
             if not self.is_open:  # nothing usable is left as it was: the next attempt starts afresh
                 self.assoc, self.request = None, None
+            failed = tls.settled_failure() if tls is not None else None
+            if tls is not None and failed is not None:
+                raise tls_failure(failed, tls.phase, tls.agreed, request, timeouts)
             elapsed = time.monotonic() - started
             why = diagnosis(assoc)
             if why:
@@ -262,6 +271,7 @@ class Link:
         self.assoc, self.request, self._end = assoc, request, end
         self._ours_closed = False
         self._distrusted = ""
+        self.tls = describe(assoc.dul.socket.socket) if assoc.dul.socket is not None else ""
         self.opened_at = self.last_used = time.monotonic()
         infos = self.context_infos()
         return released, Associated(
@@ -274,6 +284,7 @@ class Link:
             contexts=tuple(infos),
             dropped=len(request.plan.dropped),
             dropped_advice=_dropped(request),
+            tls=self.tls,
         )
 
     def close(self, abort: bool) -> Released | None:
@@ -384,4 +395,5 @@ class Link:
             implementation_version=str(acceptor.implementation_version_name or ""),
             contexts=tuple(self.context_infos()),
             budget=MAX_CONTEXTS,
+            tls=self.tls,
         )

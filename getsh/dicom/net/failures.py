@@ -7,6 +7,7 @@ error log, so while associating we record that log and read the cause from it.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -197,21 +198,81 @@ def association_failure(
     if any(m.startswith("ACSE timeout") for m in log):
         return NetworkError(
             f"no answer to the association request from {where} within {timeouts.acse} s (acse-timeout)",
-            "the peer accepted the connection but did not answer: check it is a DICOM service, "
-            "or raise the timeout: set acse-timeout SECONDS",
+            "the peer accepted the connection but did not answer: check it is a DICOM service"
+            + (" (or one that speaks DICOM over TLS on that port: set tls)" if request.tls is None else "")
+            + ", or raise the timeout: set acse-timeout SECONDS",
         )
     if any("No accepted presentation contexts" in m for m in log):
         return NetworkError(
             f"{where} accepted none of the {len(request.plan)} presentation contexts we proposed",
             "try another model or transfer syntax (model, propose, prefer); 'status' lists them",
         )
+    if request.tls is None and any(m.startswith(_TLS_RECORDS) for m in log):
+        return NetworkError(f"{where}: the peer answered in TLS: it does not speak plain DICOM on that port",
+                            "associate over TLS: +tls KEY CERT, or set tls anonymous (see: help tls)")
     if abort is not None or connection_closed or sent is not None:
+        hint = "the peer may not accept our AE title or this kind of request: check its log"
         return NetworkError(
             f"association request to {where}: {describe_abort(abort, connection_closed, sent)}",
-            "the peer may not accept our AE title or this kind of request: check its log",
+            hint + ("; or it speaks DICOM over TLS on that port: set tls" if request.tls is None else ""),
         )
     detail = "; ".join(log) or f"no answer after {elapsed:.1f} s"
     return NetworkError(f"association with {where} failed: {detail}", "run with -d for the protocol log")
+
+
+# --- TLS: why the handshake failed, or the peer's alert just after it (net/tls.py keeps the error) ----------
+_TLS_RECORDS = ("Unknown PDU type received '0x15'", "Unknown PDU type received '0x16'")  # a TLS alert, handshake
+_NOT_TRUSTED = {18, 19, 20, 21, 2, 27}  # self-signed, unknown issuer, cannot verify, untrusted (X509_V_ERR_*)
+_NO_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST",
+           "UNEXPECTED_EOF", "UNKNOWN_PROTOCOL", "UNEXPECTED_MESSAGE")
+_NOT_SHARED = ("NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE", "UNSUPPORTED_PROTOCOL", "PROTOCOL_VERSION",
+               "INSUFFICIENT_SECURITY", "NO_PROTOCOLS_AVAILABLE")
+_NOT_TLS_HINT = "set tls off for a plain DICOM port, or ask the peer's admin for its TLS port"
+_TRUST_HINT = "trust the CA that signed it: +cf CA.pem or +cd DIR (set tls-ca PATH); -ic skips the check"
+
+
+def tls_failure(error: OSError, phase: str, agreed: bool, request: AssociationRequest,
+                timeouts: Timeouts) -> NetworkError:
+    """Why TLS failed with the peer, in one line and its fix. ``phase``: handshake, or after (the peer's
+    alert once the handshake was done: TLS 1.3 sends its verdict on our certificate then); ``agreed``:
+    a cipher had been agreed (TLS 1.2: a handshake failure then is about our certificate)."""
+    where = f"TLS with {request.peer}"
+    tls = request.tls
+    profile = tls.profile if tls is not None else ""
+    anonymous = tls is not None and tls.mode != "on"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        code, words = error.verify_code, str(error.verify_message or error.reason or error)
+        if code in (9, 10):  # not yet valid, expired
+            when = "has expired" if code == 10 else "is not valid yet"
+            return NetworkError(f"{where}: the peer's certificate {when} ({words})",
+                                "the peer's admin must renew it (or check this machine's clock); -ic skips the check")
+        if code in (62, 64):  # host name, IP address mismatch
+            return NetworkError(f"{where}: the peer's certificate is not for {request.peer.host} ({words})",
+                                "connect with a host name or address the certificate names")
+        if code in _NOT_TRUSTED:
+            return NetworkError(f"{where}: the peer's certificate is not trusted ({words})", _TRUST_HINT)
+        return NetworkError(f"{where}: the peer's certificate was refused ({words})", _TRUST_HINT)
+    if isinstance(error, TimeoutError):
+        return NetworkError(f"{where}: no TLS handshake within {timeouts.acse} s (acse-timeout): the peer may not "
+                            "speak TLS on that port", f"{_NOT_TLS_HINT}; or raise it: set acse-timeout SECONDS")
+    reason = str(getattr(error, "reason", "") or "").upper()
+    if "CERTIFICATE_REQUIRED" in reason or (anonymous and "HANDSHAKE_FAILURE" in reason and agreed):
+        return NetworkError(f"{where}: the peer wants a client certificate, and getsh sent none",
+                            "give ours: +tls KEY CERT (set tls on, tls-key FILE, tls-cert FILE)")
+    if any(word in reason for word in ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "DECRYPT_ERROR")):
+        return NetworkError(f"{where}: the peer does not trust our certificate ({reason.lower()})",
+                            "the peer must trust the CA that signed ours (its trusted certificates)")
+    if "CERTIFICATE_EXPIRED" in reason:
+        return NetworkError(f"{where}: the peer says our certificate has expired", "renew our certificate")
+    if any(word in reason for word in _NOT_SHARED) or ("HANDSHAKE_FAILURE" in reason and not agreed):
+        return NetworkError(f"{where}: no TLS version or cipher in common with the peer under the {profile} profile "
+                            f"({reason.lower() or error})", "the peer offers only what the profile forbids: "
+                            "ask its admin for BCP 195; +px (set tls-profile bcp195) also allows older ciphers")
+    if phase == "handshake" and (isinstance(error, (ssl.SSLEOFError, ConnectionError))
+                                 or any(word in reason for word in _NO_TLS)):
+        return NetworkError(f"{where}: the peer does not speak TLS on that port ({reason.lower() or error})",
+                            _NOT_TLS_HINT)
+    return NetworkError(f"{where} failed: {reason.lower() or error}", "run with -d for the protocol log")
 
 
 # --- an association a C-GET cannot use, found before the C-GET-RQ is sent --------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from getsh.dicom.net.presentation import ContextPlan
+from getsh.dicom.net.tls import TlsOptions
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class AssociationRequest:
     max_pdu: int
     # The settings this request was built from, as (name, value) words: they say what changed.
     because: tuple[tuple[str, str], ...] = ()
+    tls: TlsOptions | None = None  # DICOM over TLS (net/tls.py); None: plain TCP
 
 
 @dataclass(frozen=True)

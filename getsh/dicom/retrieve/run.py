@@ -43,7 +43,7 @@ from getsh.dicom.retrieve.receive.direct_get import DirectGet
 from getsh.dicom.retrieve.receive.guard import RequestGuard, out_of_step
 from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
 from getsh.dicom.retrieve.receive.sinks import make_sink, store_event
-from getsh.dicom.retrieve.receive.transport import TcpTransport, Transport
+from getsh.dicom.retrieve.receive.transport import Transport, transport_for
 from getsh.dicom.retrieve.result import Answer, Ending, Tally, done_of, no_response, progress_of
 from getsh.dicom.retrieve.spool import chunked_receive, drop_spool, lenient_spool_meta
 from getsh.dicom.status import decode
@@ -213,7 +213,7 @@ class GetRun:
         """The C-GET on the borrowed socket (direct_get.py); False if it could not be borrowed."""
         assoc = self.assoc
         try:
-            with borrow_socket(assoc) as sock, TcpTransport(sock) as transport:
+            with borrow_socket(assoc) as sock, transport_for(sock) as transport:
                 direct = self.direct = self._direct_get(transport)
                 with self.cancellation.direct(direct):
                     outcome = direct.run(self.identifier, self.model_uid, self.message_id)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -54,8 +53,8 @@ def available(assoc: Association) -> str:
     if missing:
         return f"this pynetdicom lacks {', '.join(missing)}"
     raw = getattr(dul.socket, "socket", None)
-    if not isinstance(raw, socket.socket) or isinstance(raw, ssl.SSLSocket):
-        return "the association's transport is not a plain TCP socket"
+    if not isinstance(raw, socket.socket):  # a TLS one is an ssl.SSLSocket: transport.TlsTransport
+        return "the association has no socket"
     if not assoc.is_established:
         return "the association is not established"
     if not assoc.dimse.msg_queue.empty():
@@ -96,7 +95,8 @@ class _Gate:
 
 @contextmanager
 def borrow_socket(assoc: Association) -> Iterator[socket.socket]:
-    """The association's TCP socket, ours alone until the block ends; HandoverError if not now."""
+    """The association's socket (TCP, or TLS: an SSLSocket), ours alone until the block ends; HandoverError
+    if not now."""
     why = available(assoc)
     if why:
         raise HandoverError(why)
