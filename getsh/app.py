@@ -13,6 +13,7 @@ from getsh import WELCOME
 from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.dicom.keys.identifier import default_identifier
+from getsh.errors import GetshError
 from getsh.exitstatus import ExitStatus
 from getsh.lifetime import SessionLifetime
 from getsh.runner import Runner
@@ -198,11 +199,19 @@ def describe_demo(server: DemoServer, port: int) -> str:
 
 def serve(env: Environment, opts: Options) -> int:
     """``getsh serve``: no session to close, and Ctrl-C is how it ends (with success)."""
+    from getsh.dicom.demo.identity import requirement_of
     from getsh.dicom.demo.server import DemoServer
 
-    server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet)
-    port = server.start()
-    env.stdout.write(f"{describe_demo(server, port)}; Ctrl-C stops it\n")
+    required = requirement_of(opts.serve_users, opts.serve_tokens)
+    server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet,
+                        require_identity=required)
+    try:
+        port = server.start()
+    except GetshError as error:  # a secret it cannot read
+        env.stderr.write(error.plain(lead="getsh") + "\n")
+        return ExitStatus.USAGE
+    wanted = f"; it requires a user identity: {required.described}" if required else ""
+    env.stdout.write(f"{describe_demo(server, port)}{wanted}; Ctrl-C stops it\n")
     env.stdout.flush()
     try:
         server.serve_forever()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -21,13 +21,20 @@ from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.dicom.net.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
 from getsh.setting_values import (
+    USER_TYPES,
+    check_secret_source,
     int_between,
+    looks_secret,
     parse_bool,
     parse_count,
     parse_seconds,
+    parse_secret_source,
     parse_size,
+    parse_user,
+    secret_source_words,
     show_bool,
     show_limit,
+    show_optional,
     show_seconds,
     show_size,
 )
@@ -76,6 +83,8 @@ class Setting:
     renegotiate: bool = False  # a change marks the open association stale
     apply: Callable[[Any], None] | None = None  # takes effect at once, e.g. the log level
     secret: bool = False  # a password or passphrase: shown masked, never written to a recording or history
+    mask_if: Callable[[str], bool] | None = None  # a typed value this calls secret is masked like one (a password
+    # typed where user-secret wants env:VAR or file:PATH)
     recorded: bool = True  # False: only how getsh reports (log level), so a replay keeps the replayer's own
     # (value, what it means) for a value being typed, when the choices do not say (directories, SOP classes)
     complete: Callable[[str], Iterable[tuple[str, str]]] | None = None
@@ -87,6 +96,10 @@ class Setting:
     def default_in(self, mode: str) -> Any:
         """The default in ``mode`` (shell, get, echo, run): the row's, unless the mode has its own."""
         return dict(self.mode_defaults).get(mode, self.default)
+
+    def hides(self, value: str) -> bool:
+        """Whether a line giving this setting ``value`` is masked wherever it is kept (history, recordings)."""
+        return self.secret or (self.mask_if is not None and self.mask_if(value))
 
     def choice_values(self) -> list[str]:
         return [c.value for c in self.choices]
@@ -252,6 +265,19 @@ SETTINGS: tuple[Setting, ...] = (
             parse_count, show_limit, metavar="N"),
     Setting("max-pdu", "maximum receive PDU size, bytes (4096..131072)", 16384, int_between(4096, 131072),
             flags=("-pdu", "--max-pdu"), metavar="BYTES", renegotiate=True),
+    Setting("user", "user identity negotiation: my user name, sent alone or with a password (user-secret); none: "
+            "none sent (DCMTK storescu's --user)", None, parse_user, show_optional, flags=("-usr", "--user"),
+            metavar="NAME", renegotiate=True),
+    Setting("user-type", "what the user identity sends (auto: the user name, and a password with user-secret)",
+            "auto", choices=tuple(Choice(value, (), words) for value, words in USER_TYPES), renegotiate=True),
+    Setting("user-secret", "where the password, ticket, assertion or token is: env:VAR or file:PATH, read at each "
+            "association, never recorded or shown; never the secret itself", None, parse_secret_source,
+            show_optional, flags=("-pwd", "--password"), metavar="SOURCE", renegotiate=True,
+            complete=secret_source_words, mask_if=looks_secret, check_given=check_secret_source),
+    Setting("user-response", "ask the peer to confirm the user identity (a positive response)", False, parse_bool,
+            show_bool, choices=(Choice("off", (), "ask for no response"),
+                                Choice("on", ("-rsp", "--pos-response"), "ask for a positive response")),
+            renegotiate=True),
     Setting("repeat", "send each request this many times", 1, int_between(1, 1_000_000),
             flags=("--repeat",), metavar="N"),
     Setting("charset", "the Specific Character Set that find and get send, in which the values you type are encoded: "
@@ -318,6 +344,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def secret_at(words: Sequence[str]) -> int | None:
+    """The index of the first word that names a setting whose value (the words after it) is masked."""
+    return next((i for i, w in enumerate(words) if w.lower() in BY_NAME and
+                 BY_NAME[w.lower()].hides(" ".join(words[i + 1:]))), None)
 
 
 def lookup(name: str) -> Setting:

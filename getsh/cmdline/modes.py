@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from getsh.cmdline.argfiles import expand_command_files
 from getsh.cmdline.argv import Mode, Option, Store, append, assign, extend, parse_words
+from getsh.cmdline.identity import IDENTITY_OPTIONS, SERVE_IDENTITY_OPTIONS
 from getsh.cmdline.options import Options
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.errors import UsageError
@@ -103,7 +104,7 @@ def setting_options(settings: Iterable[Setting]) -> tuple[Option, ...]:
     return tuple(options)
 
 
-SETTING_OPTIONS = setting_options(SETTINGS)
+SETTING_OPTIONS = (*setting_options(SETTINGS), *IDENTITY_OPTIONS)  # storescu's -kt, --saml, --jwt: two settings
 
 # the long form of each short option, as DCMTK prints them for --arguments
 LONG_FORMS = {o.spellings[0]: o.spellings[1] for o in (*GENERAL, *SETTING_OPTIONS) if len(o.spellings) == 2}
@@ -141,6 +142,8 @@ def _operand(word: str) -> bool:
 # the settings findscu has an option for (the rest are getscu's: getsh find does not take them)
 FIND_SETTINGS = ("aet", "aec", "model", "propose", "connect-timeout", "acse-timeout", "dimse-timeout", "max-pdu",
                  "repeat", "abort", "output", "log-level", "cancel-grace")
+# and storescu's user identity (findscu 3.6.7 has none), for the archives that want one
+IDENTITY_SETTINGS = ("user", "user-secret", "user-response")
 
 
 def _responses(text: str) -> int:
@@ -300,8 +303,9 @@ SERVE_OPTIONS = (
            convert=validate_ae_title, hint=""),
     Option(("--require-called-ae",), "reject associations whose called AE title is not the archive's",
            assign("serve_require_aet", True)),
+    *SERVE_IDENTITY_OPTIONS,
 )
-SERVE_USAGE = "usage: getsh serve --demo [--port N] [--aet TITLE]"
+SERVE_USAGE = "usage: getsh serve --demo [--port N] [--aet TITLE] [--require-user NAME[:SOURCE]…]"
 
 
 def _finish_nothing(opts: Options, operands: list[str]) -> None:
@@ -318,7 +322,8 @@ ONE_SHOT = {
     for name, usage in (("get", GET_USAGE), ("echo", ECHO_USAGE))
 }
 FIND = Mode("find", (*one_shot_options("find", FIND_USAGE), *FIND_OPTIONS),
-            setting_options(s for s in SETTINGS if s.name in FIND_SETTINGS), FIND_USAGE, "unknown option {word}",
+            (*setting_options(s for s in SETTINGS if s.name in FIND_SETTINGS + IDENTITY_SETTINGS), *IDENTITY_OPTIONS),
+            FIND_USAGE, "unknown option {word}",
             _operand, _finish_general, unknown_hint="see: getsh --help")
 MODES = {
     **ONE_SHOT,

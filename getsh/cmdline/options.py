@@ -32,3 +32,5 @@ class Options:
     serve_port: int = 0
     serve_aet: str = "GETSH-DEMO"
     serve_require_aet: bool = False
+    serve_users: list[str] = field(default_factory=list)  # --require-user NAME[:SOURCE]: the demo wants an identity
+    serve_tokens: list[str] = field(default_factory=list)  # --require-jwt SOURCE

@@ -41,6 +41,7 @@ class Associated:
     show_contexts: bool = False
     dropped: int = 0  # storage classes that did not fit in the 128-context budget
     dropped_advice: str = ""  # which ones, and how to get them (net/negotiation.py)
+    identity: str = ""  # the user identity sent and what the peer answered (net/identity.py); '' when none
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class AssociationInfo:
     implementation_version: str
     contexts: tuple[ContextInfo, ...]
     budget: int
+    identity: str = ""  # the user identity sent (or to be sent) and what the peer answered; '' when none
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from getsh.dicom.net.identity import UserIdentity
 from getsh.dicom.net.presentation import ContextPlan
 
 
@@ -27,6 +28,7 @@ class AssociationRequest:
     max_pdu: int
     # The settings this request was built from, as (name, value) words: they say what changed.
     because: tuple[tuple[str, str], ...] = ()
+    identity: UserIdentity | None = None  # user identity negotiation: what is sent (its secret is read when sent)
 
 
 @dataclass(frozen=True)
