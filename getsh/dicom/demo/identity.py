@@ -96,3 +96,4 @@ class IdentityCheck:
         identity is (pynetdicom asks EVT_USER_ID only of a request that carries one)."""
         if event.assoc.requestor.user_identity is None:
             event.assoc.acse.send_reject(0x02, 0x02, 0x01)  # transient, ACSE provider, no reason given
+            event.assoc.kill()  # as pynetdicom's own reject does: its DUL thread ends once the peer has closed

@@ -389,4 +389,3 @@ class Link:
             budget=MAX_CONTEXTS,
             identity=request.identity.outcome(acceptor.user_identity) if request.identity is not None else "",
         )
-
