@@ -203,4 +203,4 @@ def check_secret_source(text: str) -> None:
         raise UsageError(f"-pwd, --password (user-secret) {exc}",
                          "unlike storescu, getsh takes no password on its command line, where ps shows it to "
                          "every user: -pwd env:VAR or -pwd file:PATH") from None
-    source.read(binary=True)
+    source.read()
