@@ -19,6 +19,7 @@ from getsh.dicom.demo.identity import RESPONSE, Requirement
 from getsh.dicom.demo.server import DemoServer
 from getsh.dicom.net.identity import SecretSource
 from getsh.exitstatus import ExitStatus
+from tests.faults.rejecting_peers import RejectingPeer
 from tests.peers import free_port
 from tests.shell_driver import Shell, ShellDriver, run_getsh
 
@@ -76,6 +77,9 @@ def test_a_user_name_alone_then_a_password_from_the_environment_and_from_a_file(
         # a change of identity: said at once, and the next command re-associates by itself
         shown = shell.line(f"set user carol; set user-secret env:{CLIENT_ENV}")
         assert "user = carol  (negotiated: the next command re-associates)" in shown
+        shown = " ".join(shell.line("status").split())  # the table folds a long cell
+        assert f"stale (user carol, user-secret env:{CLIENT_ENV})" in shown
+        assert f"the next association: user carol with a password from ${CLIENT_ENV}" in shown
         shown = shell.line("echo")
         assert f"settings changed (user carol, user-secret env:{CLIENT_ENV}): re-associating" in shown
         assert f"user identity: user carol with a password from ${CLIENT_ENV}; accepted" in shown
@@ -217,3 +221,21 @@ def test_serve_demo_requires_the_user_it_is_told_to(monkeypatch: pytest.MonkeyPa
             server.kill()
             _, errors = server.communicate(timeout=5)
     assert "serve-pw-5d1c" not in errors
+
+
+@pytest.mark.parametrize(("result", "source", "reason", "blamed"), [
+    (1, 1, 1, True), (1, 2, 1, True), (2, 1, 1, True),  # no reason given: most likely the identity
+    (1, 1, 7, False), (1, 1, 3, False), (2, 3, 2, False)])  # a reason of its own: not the identity
+def test_only_a_reject_without_a_reason_blames_the_identity(result: int, source: int, reason: int,
+                                                            blamed: bool) -> None:
+    """Another archive's rejections (a raw peer answering every A-ASSOCIATE-RQ with one A-ASSOCIATE-RJ)."""
+    shell = Shell()
+    try:
+        shell.run("set user bob")
+        with RejectingPeer(result, source, reason) as peer:
+            status, shown = shell.run(f"connect 127.0.0.1 {peer.port} --aec SOME-SCP")
+    finally:
+        shell.close()
+    assert status is ExitStatus.NETWORK
+    assert ("most likely the peer refused the user identity (user bob (user name only)) — check the user name "
+            "(set user NAME), or associate without one: set user-type off" in shown) == blamed, shown

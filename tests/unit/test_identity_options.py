@@ -5,12 +5,16 @@ line, the history, pynetdicom's debug log)."""
 from __future__ import annotations
 
 import logging
+import re
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from getsh.cmdline.modes import parse_args
+from getsh.cmdline.identity import IDENTITY_OPTIONS
+from getsh.cmdline.modes import MODES, SHELL, parse_args
 from getsh.dicom.demo.identity import RESPONSE, IdentityCheck, requirement_of
 from getsh.dicom.net.identity import (
     SecretSource,
@@ -20,6 +24,7 @@ from getsh.dicom.net.identity import (
     identity_of,
     parse_source,
     remember,
+    status_words,
 )
 from getsh.errors import GetshError, UsageError
 from getsh.settings import Settings, secret_at
@@ -44,6 +49,18 @@ def test_user_password_and_positive_response_in_storescus_words(monkeypatch: pyt
         ("user", "alice"), ("user-secret", "env:PACS_PW"), ("user-response", "on")]
     assert ("user", "bob") in settings_of("find", "-usr", "bob", *PEER, "-k", "PatientID=1")  # not findscu's: ours
     assert ("user", "bob") in settings_of("-usr", "bob")  # the shell's command line
+
+
+def test_every_identity_option_is_storescus(dcmtk: Callable[[str], Path]) -> None:
+    """The spellings are DCMTK storescu 3.6.7's, in every mode that takes them."""
+    text = subprocess.run([str(dcmtk("storescu")), "--help"], capture_output=True, text=True, timeout=30).stdout
+    theirs = {word for line in text.splitlines() for word in re.findall(r"(?:^|\s)(--[a-z-]+|-[a-z]{2,3})(?=\s)", line)}
+    ours = {spelling for option in IDENTITY_OPTIONS for spelling in option.spellings}
+    ours |= {"-usr", "--user", "-pwd", "--password", "-rsp", "--pos-response"}
+    assert ours <= theirs, sorted(ours - theirs)
+    for mode in ("get", "echo", "find"):
+        assert ours <= set(MODES[mode].table()), mode
+    assert ours <= set(SHELL.table())
 
 
 @pytest.mark.parametrize(("option", "kind"), [("-kt", "kerberos"), ("--kerberos", "kerberos"), ("--saml", "saml"),
@@ -159,6 +176,13 @@ def test_the_words_never_hold_the_secret() -> None:
     jwt = UserIdentity("jwt", None, SecretSource("file", "/t.jwt"), False)
     assert jwt.outcome(None) == ("user identity: a JSON Web Token from /t.jwt; accepted (no positive response "
                                  "requested: set user-response on to ask for one)")
+    bob = UserIdentity("username", "bob", None, False)
+    assert status_words(alice, None, bob, stale=True).endswith("; the next association: user bob (user name only)")
+    assert status_words(None, None, UserIdentity("jwt", None, None, False), stale=True) == (
+        "user identity: none; the next association: user-type jwt needs a JSON Web Token (set user-secret env:VAR "
+        "or file:PATH)")
+    assert status_words(alice, None, None, stale=True).endswith("; the next association: none")
+    assert status_words(alice, None, bob, stale=False) == alice.outcome(None)
     with pytest.raises(SourceError) as caught:
         parse_source(SECRET)
     assert SECRET not in str(caught.value)

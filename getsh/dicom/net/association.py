@@ -23,7 +23,7 @@ from getsh.dicom.net.failures import (
     no_response_within,
     pynetdicom_errors,
 )
-from getsh.dicom.net.identity import pending_words, refused_words
+from getsh.dicom.net.identity import pending_words, refused_words, status_words
 from getsh.dicom.net.negotiation import dropped_advice
 from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
 from getsh.dicom.net.presentation import MAX_CONTEXTS, SERVICE_CONTEXTS
@@ -387,5 +387,6 @@ class Link:
             implementation_version=str(acceptor.implementation_version_name or ""),
             contexts=tuple(self.context_infos()),
             budget=MAX_CONTEXTS,
-            identity=request.identity.outcome(acceptor.user_identity) if request.identity is not None else "",
+            identity=status_words(request.identity, acceptor.user_identity, wanted.identity if wanted else None,
+                                  state == "stale"),
         )

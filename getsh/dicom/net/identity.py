@@ -177,11 +177,23 @@ def identity_of(kind: str, user: str | None, secret: str | None, response: bool)
 
 def pending_words(identity: UserIdentity | None) -> str:
     """What the next association would send as user identity (``status`` before there is one)."""
+    return f"user identity: {_next(identity)}, sent with the next association" if identity is not None else ""
+
+
+def status_words(sent: UserIdentity | None, response: Any, wanted: UserIdentity | None, stale: bool) -> str:
+    """``status`` of an open association: the identity it was opened with and what the peer said; when the
+    settings changed it, what the next association will send (or what it still lacks)."""
+    words = sent.outcome(response) if sent is not None else ""
+    if not stale or wanted == sent:
+        return words
+    return f"{words or 'user identity: none'}; the next association: {_next(wanted) if wanted else 'none'}"
+
+
+def _next(identity: UserIdentity | None) -> str:
     if identity is None:
-        return ""
+        return "none"
     problem, fix = identity.problem()
-    return f"user identity: {problem} ({fix})" if problem else \
-        f"user identity: {identity.described}, sent with the next association"
+    return f"{problem} ({fix})" if problem else identity.described
 
 
 def refused_words(identity: UserIdentity | None, message: str, hint: str) -> tuple[str, str]:
