@@ -202,6 +202,7 @@ def describe_demo(server: DemoServer, port: int) -> str:
 
 def serve(env: Environment, opts: Options) -> int:
     """``getsh serve``: no session to close, and Ctrl-C is how it ends (with success)."""
+    from getsh.dicom.demo.identity import requirement_of
     from getsh.dicom.demo.server import DemoServer
     from getsh.dicom.net.tls import server_context
 
@@ -216,11 +217,17 @@ def serve(env: Environment, opts: Options) -> int:
     elif opts.serve_trust or opts.serve_require_client_cert:
         env.stderr.write("getsh: error: serve: +cf and --require-client-cert go with --tls KEY CERT\n")
         return ExitStatus.USAGE
+    required = requirement_of(opts.serve_users, opts.serve_tokens)
     server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet,
                         move_destinations={aet: (host, port) for aet, host, port in opts.serve_move_dests},
-                        offer_get=not opts.serve_no_get, ssl_context=context)
-    port = server.start()
-    env.stdout.write(f"{describe_demo(server, port)}; Ctrl-C stops it\n")
+                        offer_get=not opts.serve_no_get, ssl_context=context, require_identity=required)
+    try:
+        port = server.start()
+    except GetshError as error:  # a secret it cannot read
+        env.stderr.write(error.plain(lead="getsh") + "\n")
+        return ExitStatus.USAGE
+    wanted = f"; it requires a user identity: {required.described}" if required else ""
+    env.stdout.write(f"{describe_demo(server, port)}{wanted}; Ctrl-C stops it\n")
     env.stdout.flush()
     try:
         server.serve_forever()

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from getsh import WELCOME, __version__
+from getsh.cmdline.identity import IDENTITY_OPTIONS
 from getsh.cmdline.modes import (
     COMMAND_FILE_HELP,
     FIND_OPTIONS,
@@ -66,6 +67,8 @@ def _settings_help() -> list[str]:
         for choice in setting.choices:
             if choice.flags:
                 lines.append(f"    {', '.join(choice.flags):<26} {choice.value}: {choice.help.split(', then')[0]}")
+        if setting.name == "user-type":  # storescu's options that set it with user-secret
+            lines += [f"    {o.label:<26} {o.help}" for o in IDENTITY_OPTIONS]
     return lines
 
 
@@ -102,7 +105,7 @@ def help_text() -> str:
         *_rows((o.label, o.help) for o in run_mode().options),
         "",
         *textwrap.wrap("find options (with the general options but -c and --demo, and the options of the settings "
-                       f"findscu has too: {', '.join(FIND_SETTINGS)})", 100),
+                       f"findscu has too: {', '.join(FIND_SETTINGS)}; and storescu's user identity options)", 100),
         *_rows((o.label, o.help) for o in FIND_OPTIONS if o.help),
         "  (no -W: the default model is patient root, -P; findscu's default is the worklist model)",
         "",

@@ -12,6 +12,7 @@ from pynetdicom.association import Association
 from getsh.dicom.events import Associated, FindDone, Received, Released
 from getsh.dicom.keys.identifier import default_identifier
 from getsh.dicom.net.association import Link
+from getsh.dicom.net.identity import identity_of
 from getsh.dicom.net.presentation import plan_contexts
 from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
 from getsh.dicom.net.sopclasses import classes_for
@@ -115,6 +116,8 @@ class Context:
             max_pdu=s["max-pdu"],
             because=tuple(because),
             tls=tls,
+
+            identity=identity_of(s["user-type"], s["user"], s["user-secret"], s["user-response"]),
         )
 
     def tls_options(self) -> TlsOptions | None:

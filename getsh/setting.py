@@ -55,6 +55,8 @@ class Setting:
     renegotiate: bool = False  # a change marks the open association stale
     apply: Callable[[Any], None] | None = None  # takes effect at once, e.g. the log level
     secret: bool = False  # a password or passphrase: shown masked, never written to a recording or history
+    mask_if: Callable[[str], bool] | None = None  # a typed value this calls secret is masked like one (a password
+    # typed where user-secret wants env:VAR or file:PATH)
     recorded: bool = True  # False: only how getsh reports (log level), so a replay keeps the replayer's own
     # (value, what it means) for a value being typed, when the choices do not say (directories, SOP classes)
     complete: Callable[[str], Iterable[tuple[str, str]]] | None = None
@@ -66,6 +68,10 @@ class Setting:
     def default_in(self, mode: str) -> Any:
         """The default in ``mode`` (shell, get, echo, run): the row's, unless the mode has its own."""
         return dict(self.mode_defaults).get(mode, self.default)
+
+    def hides(self, value: str) -> bool:
+        """Whether a line giving this setting ``value`` is masked wherever it is kept (history, recordings)."""
+        return self.secret or (self.mask_if is not None and self.mask_if(value))
 
     def choice_values(self) -> list[str]:
         return [c.value for c in self.choices]

@@ -4,7 +4,7 @@ settings table (settings.py) name. Each parser raises ValueError with the words 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 UNLIMITED = ("unlimited", "none", "never")  # the words for "no limit", getscu's default for -to and -td
 
@@ -184,3 +184,86 @@ def parse_password_source(text: str) -> str:
     if sep and kind == "env" and rest.isidentifier():
         return value
     raise ValueError("give where the password is, never the password itself: file:PATH, env:NAME or none")
+
+# --- user identity: the user name, and where the secret is (never the secret itself) ----------------
+
+
+USER_TYPES = (  # user-type's values and what each sends (PS3.7 D.3.3.7)
+    ("auto", "a user name alone when user is set, and a password with it when user-secret is set"),
+    ("off", "no user identity negotiation, whatever user and user-secret say"),
+    ("username", "type 1: the user name alone"),
+    ("password", "type 2: the user name and a password (user-secret)"),
+    ("kerberos", "type 3: a Kerberos service ticket (user-secret; -kt FILE)"),
+    ("saml", "type 4: a SAML assertion (user-secret; --saml FILE)"),
+    ("jwt", "type 5: a JSON Web Token (user-secret; --jwt FILE)"),
+)
+
+
+def parse_user(text: str) -> str | None:
+    """A user name for user identity negotiation, or ``none``."""
+    value = text.strip()
+    if value.lower() == "none" or not value:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("a user name holds no control characters")
+    if len(value.encode("utf-8")) > 65535:
+        raise ValueError("a user name is at most 65535 bytes long")
+    return value
+
+
+def parse_secret_source(text: str) -> str | None:
+    """``env:VAR`` or ``file:PATH`` (or ``none``); the ValueError's words never repeat the value."""
+    from getsh.dicom.net.identity import SourceError, parse_source
+    from getsh.errors import UsageError
+
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return str(parse_source(text))
+    except SourceError as exc:  # its own hint: the line is kept out of the history (shell/prompting.py)
+        raise UsageError(f"user-secret {exc}", "e.g. set user-secret env:PACS_PASSWORD (exported before getsh "
+                         "started) or file:~/.pacs-password; a line like this one is kept out of the history "
+                         "and recordings") from None
+
+
+def looks_secret(text: str) -> bool:
+    """A value typed where a secret's source belongs that is no source: it may be the secret, so it is
+    masked wherever the line would be kept (the history, recordings)."""
+    from getsh.dicom.net.identity import is_source
+
+    return bool(text.strip()) and text.strip().lower() != "none" and not is_source(text)
+
+
+def secret_source_words(text: str) -> Iterator[tuple[str, str]]:
+    """``env:`` and ``file:``, then the environment's variable names (never their values) or files."""
+    from getsh.completion.paths import path_words
+
+    kind, sep, rest = text.partition(":")
+    if not sep:
+        for word, meaning in (("env:", "the secret is in an environment variable"),
+                              ("file:", "the secret is in a file"), ("none", "no secret")):
+            if word.startswith(text.lower()):
+                yield word, meaning
+    elif kind.lower() == "env":
+        for name in sorted(os.environ):
+            if name.startswith(rest):
+                yield f"env:{name}", "environment variable"
+    elif kind.lower() == "file":
+        for path, what in path_words(rest):
+            yield f"file:{path}", what
+
+
+def check_secret_source(text: str) -> None:
+    """A command line's -pwd (or -kt, --saml, --jwt): a source, that holds something, before anything is sent."""
+    from getsh.dicom.net.identity import SourceError, parse_source
+    from getsh.errors import UsageError
+
+    if text.strip().lower() == "none":
+        return
+    try:
+        source = parse_source(text)
+    except SourceError as exc:
+        raise UsageError(f"-pwd, --password (user-secret) {exc}",
+                         "unlike storescu, getsh takes no password on its command line, where ps shows it to "
+                         "every user: -pwd env:VAR or -pwd file:PATH") from None
+    source.read()

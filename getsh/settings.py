@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,10 @@ from getsh.dicom.net.syntaxes import PREFER, PROPOSE, describe
 from getsh.errors import UsageError
 from getsh.setting import Choice, Origin, Setting
 from getsh.setting_values import (
+    USER_TYPES,
+    check_secret_source,
     int_between,
+    looks_secret,
     parse_ae_list,
     parse_ae_or_none,
     parse_bool,
@@ -31,7 +34,10 @@ from getsh.setting_values import (
     parse_path,
     parse_port,
     parse_seconds,
+    parse_secret_source,
     parse_size,
+    parse_user,
+    secret_source_words,
     show_ae_list,
     show_bool,
     show_limit,
@@ -181,6 +187,19 @@ SETTINGS: tuple[Setting, ...] = (
             parse_count, show_limit, metavar="N"),
     Setting("max-pdu", "maximum receive PDU size, bytes (4096..131072)", 16384, int_between(4096, 131072),
             flags=("-pdu", "--max-pdu"), metavar="BYTES", renegotiate=True),
+    Setting("user", "user identity negotiation: my user name, sent alone or with a password (user-secret); none: "
+            "none sent (DCMTK storescu's --user)", None, parse_user, show_none, flags=("-usr", "--user"),
+            metavar="NAME", renegotiate=True),
+    Setting("user-type", "what the user identity sends (auto: the user name, and a password with user-secret)",
+            "auto", choices=tuple(Choice(value, (), words) for value, words in USER_TYPES), renegotiate=True),
+    Setting("user-secret", "where the password, ticket, assertion or token is: env:VAR or file:PATH, read at each "
+            "association, never recorded or shown; never the secret itself", None, parse_secret_source,
+            show_none, flags=("-pwd", "--password"), metavar="SOURCE", renegotiate=True,
+            complete=secret_source_words, mask_if=looks_secret, check_given=check_secret_source),
+    Setting("user-response", "ask the peer to confirm the user identity (a positive response)", False, parse_bool,
+            show_bool, choices=(Choice("off", (), "ask for no response"),
+                                Choice("on", ("-rsp", "--pos-response"), "ask for a positive response")),
+            renegotiate=True),
     Setting("repeat", "send each request this many times", 1, int_between(1, 1_000_000),
             flags=("--repeat",), metavar="N"),
     Setting("charset", "the Specific Character Set that find and get send, in which the values you type are encoded: "
@@ -291,6 +310,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def secret_at(words: Sequence[str]) -> int | None:
+    """The index of the first word that names a setting whose value (the words after it) is masked."""
+    return next((i for i, w in enumerate(words) if w.lower() in BY_NAME and
+                 BY_NAME[w.lower()].hides(" ".join(words[i + 1:]))), None)
 
 
 def lookup(name: str) -> Setting:

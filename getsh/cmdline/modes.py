@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from getsh.cmdline.argfiles import expand_command_files
 from getsh.cmdline.argv import Mode, Option, Store, append, assign, extend, parse_words
+from getsh.cmdline.identity import IDENTITY_OPTIONS, SERVE_IDENTITY_OPTIONS
 from getsh.cmdline.options import Options
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.errors import UsageError
@@ -130,7 +131,8 @@ TLS_OPTIONS = (
     Option(("-pw", "--null-passwd"), "our private key has no password (set tls-password none)",
            lambda opts, _: opts.settings.append(("tls-password", "none"))),
 )
-SETTING_OPTIONS = setting_options(SETTINGS) + TLS_OPTIONS
+# storescu's -kt, --saml, --jwt: two settings each
+SETTING_OPTIONS = (*setting_options(SETTINGS), *TLS_OPTIONS, *IDENTITY_OPTIONS)
 
 # the long form of each short option, as DCMTK prints them for --arguments
 LONG_FORMS = {o.spellings[0]: o.spellings[1] for o in (*GENERAL, *SETTING_OPTIONS) if len(o.spellings) == 2}
@@ -170,6 +172,8 @@ def _operand(word: str) -> bool:
 FIND_SETTINGS = ("aet", "aec", "model", "propose", "connect-timeout", "acse-timeout", "dimse-timeout", "max-pdu",
                  "repeat", "abort", "output", "log-level", "cancel-grace", "tls", "tls-key", "tls-cert",
                  "tls-password", "tls-ca", "tls-verify", "tls-profile")
+# and storescu's user identity (findscu 3.6.7 has none), for the archives that want one
+IDENTITY_SETTINGS = ("user", "user-secret", "user-response")
 
 
 def _responses(text: str) -> int:
@@ -349,9 +353,10 @@ SERVE_OPTIONS = (
            "against (PEM)", assign("serve_trust"), metavar="FILE"),
     Option(("--require-client-cert",), "with --tls and +cf: refuse clients without a certificate signed by that CA",
            assign("serve_require_client_cert", True)),
+    *SERVE_IDENTITY_OPTIONS,
 )
 SERVE_USAGE = ("usage: getsh serve --demo [--port N] [--aet TITLE] [--move-dest AE=HOST:PORT] [--no-get] "
-               "[--tls KEY CERT [+cf CA] [--require-client-cert]]")
+               "[--tls KEY CERT [+cf CA] [--require-client-cert]] [--require-user NAME[:SOURCE]…]")
 
 
 def _finish_nothing(opts: Options, operands: list[str]) -> None:
@@ -368,8 +373,10 @@ ONE_SHOT = {
     for name, usage in (("get", GET_USAGE), ("move", MOVE_USAGE), ("echo", ECHO_USAGE))
 }
 FIND = Mode("find", (*one_shot_options("find", FIND_USAGE), *FIND_OPTIONS),
-            setting_options(s for s in SETTINGS if s.name in FIND_SETTINGS) + TLS_OPTIONS, FIND_USAGE,
-            "unknown option {word}", _operand, _finish_general, unknown_hint="see: getsh --help")
+            (*setting_options(s for s in SETTINGS if s.name in FIND_SETTINGS + IDENTITY_SETTINGS), *TLS_OPTIONS,
+             *IDENTITY_OPTIONS),
+            FIND_USAGE, "unknown option {word}",
+            _operand, _finish_general, unknown_hint="see: getsh --help")
 MODES = {
     **ONE_SHOT,
     "find": FIND,

@@ -38,3 +38,6 @@ class Options:
     serve_tls: tuple[str, str] | None = None  # getsh serve --tls KEY CERT: the demo archive over TLS
     serve_trust: str = ""  # +cf: the CA of the clients' certificates
     serve_require_client_cert: bool = False
+
+    serve_users: list[str] = field(default_factory=list)  # --require-user NAME[:SOURCE]: the demo wants an identity
+    serve_tokens: list[str] = field(default_factory=list)  # --require-jwt SOURCE

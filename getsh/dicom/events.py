@@ -44,6 +44,7 @@ class Associated:
     dropped: int = 0  # storage classes that did not fit in the 128-context budget
     dropped_advice: str = ""  # which ones, and how to get them (net/negotiation.py)
     tls: str = ""  # over TLS: its version, cipher and the peer certificate's subject (net/tls.describe)
+    identity: str = ""  # the user identity sent and what the peer answered (net/identity.py); '' when none
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,8 @@ class AssociationInfo:
     contexts: tuple[ContextInfo, ...]
     budget: int
     receiver: str = ""  # getsh's receiver for C-MOVE, where it listens ('' when it is not running)
-
     tls: str = ""  # over TLS: its version, cipher and the peer certificate's subject; '' over plain TCP
+    identity: str = ""  # the user identity sent (or to be sent) and what the peer answered; '' when none
 
 
 @dataclass(frozen=True)

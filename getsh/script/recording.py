@@ -21,7 +21,7 @@ from getsh.errors import UsageError
 from getsh.literal import literal
 from getsh.results import Check, Outcome
 from getsh.script.reading import FORMAT_LINE
-from getsh.settings import BY_NAME, MASK, SETTINGS
+from getsh.settings import MASK, SETTINGS, secret_at
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -67,8 +67,9 @@ def with_variables(invocation: Invocation) -> str | None:
 
 
 def secret_words(words: Sequence[str]) -> int | None:
-    """The index of the first word that names a secret setting, if any."""
-    return next((i for i, w in enumerate(words) if w.lower() in BY_NAME and BY_NAME[w.lower()].secret), None)
+    """The index of the first word that names a secret setting (or one given what looks like a secret: a
+    password typed where user-secret wants env:VAR or file:PATH), if any."""
+    return secret_at(words)
 
 
 def public_line(invocation: Invocation) -> tuple[str, bool]:

@@ -3,6 +3,7 @@ factory (style, history file, completion and toolbar as given), and the prompt l
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from rich.text import Text
 
 from getsh.exitstatus import ExitStatus, worst
 from getsh.literal import literal
-from getsh.settings import BY_NAME, MASK
+from getsh.settings import secret_at
 
 if TYPE_CHECKING:
     from getsh.env import Environment
@@ -34,27 +35,43 @@ STYLE = Style.from_dict({
 })
 
 
-class MaskedFileHistory(FileHistory):
-    """The history file, where a line that names a secret setting (tls-password) is kept with what follows
-    the name masked: a password typed where its source belongs never reaches the disk."""
+def holds_secret(line: str) -> bool:
+    """Whether a typed line gives a secret setting its value, or a secret where its source belongs
+    (``set user-secret hunter2``): such a line is kept out of the history, in memory and on disk."""
+    for statement in line.split(";"):
+        try:
+            words = shlex.split(statement)
+        except ValueError:  # an open quote: the words as they are
+            words = statement.split()
+        if secret_at(words) is not None:
+            return True
+    return False
 
-    def store_string(self, string: str) -> None:
-        words = string.split()
-        secret = next((i for i, w in enumerate(words) if w.lower() in BY_NAME and BY_NAME[w.lower()].secret), None)
-        if secret is not None:
-            string = " ".join([*words[: secret + 1], MASK])
-        super().store_string(string)
+
+class _KeptOut(ThreadedHistory):
+    """The history file, without the lines that hold a secret."""
+
+    def append_string(self, string: str) -> None:
+        if not holds_secret(string):
+            super().append_string(string)
+
+
+class _KeptOutInMemory(InMemoryHistory):
+    def append_string(self, string: str) -> None:
+        if not holds_secret(string):
+            super().append_string(string)
 
 
 def open_history(env: Environment) -> History:
-    """The persistent history file; a shell that cannot write it still runs, with memory only."""
+    """The persistent history file; a shell that cannot write it still runs, with memory only. A line that
+    holds a secret is kept out of both (``holds_secret``)."""
     try:
         env.ensure_home()
         path = env.history_path
         path.touch(exist_ok=True)
-        return ThreadedHistory(MaskedFileHistory(str(path)))
+        return _KeptOut(FileHistory(str(path)))
     except OSError:
-        return InMemoryHistory()
+        return _KeptOutInMemory()
 
 
 def make_prompt_session(

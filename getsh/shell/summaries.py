@@ -56,6 +56,11 @@ def expectation_counts(done: ReplayDone) -> str:
     return "expectations: " + ", ".join(p for p in parts if p)
 
 
+def identity_style(words: str) -> str:
+    """The user identity's line: green when the peer confirmed it, yellow when asked to and it did not."""
+    return "green" if "confirmed it" in words else "yellow" if "did not confirm" in words else "dim"
+
+
 def associated_line(obj: Associated) -> Text:
     """``associated with AE @ host:port as AE (N of M presentation contexts accepted)``, with why it was
     (re)opened before it and the storage classes left out after it."""
@@ -67,6 +72,9 @@ def associated_line(obj: Associated) -> Text:
     text.append(f"({obj.accepted} of {obj.proposed} presentation contexts accepted)", style="dim")
     if obj.tls:
         text.append(f"\nover TLS: {literal(obj.tls)}", style="dim")
+
+    if obj.identity:
+        text.append(f"\n{literal(obj.identity)}", style=identity_style(obj.identity))
     if obj.dropped:
         text.append(f"\n{literal(obj.dropped_advice)}" if obj.dropped_advice else
                     f"\n{obj.dropped} storage classes did not fit in the 128 presentation contexts: "

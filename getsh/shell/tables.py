@@ -184,6 +184,8 @@ def association_table(info: AssociationInfo) -> Table:
     if info.implementation_class_uid:
         implementation = f"{info.implementation_class_uid} {info.implementation_version}".strip()
         table.add_row("peer implementation", Text(literal(implementation)))
+    if info.identity:
+        table.add_row("user identity", Text(literal(info.identity.removeprefix("user identity: "))))
     return table
 
 

@@ -16,6 +16,9 @@ from getsh.errors import UsageError
 from getsh.settings import Settings
 
 GETSH_OWN = {"--cancel-grace"}  # a getsh setting that findscu has no option for
+# storescu's user identity options (findscu 3.6.7 has none): test_identity_options checks they are storescu's
+GETSH_OWN |= {"-usr", "--user", "-pwd", "--password", "-rsp", "--pos-response", "-kt", "--kerberos", "--saml", "--jwt",
+              "-epw", "--empty-password"}
 
 
 def findscu_spellings(findscu: Path) -> set[str]:

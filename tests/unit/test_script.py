@@ -306,7 +306,6 @@ def test_secrets_are_masked_and_never_recorded(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(settings_module, "SETTINGS", (*settings_module.SETTINGS, secret))
     monkeypatch.setattr(settings_module, "BY_NAME", {**settings_module.BY_NAME, secret.name: secret})
     monkeypatch.setattr("getsh.script.recording.SETTINGS", settings_module.SETTINGS)
-    monkeypatch.setattr("getsh.script.recording.BY_NAME", settings_module.BY_NAME)
     shell = Shell()
     try:
         script = tmp_path / "rec.getsh"

@@ -46,6 +46,7 @@ from pynetdicom.sop_class import (
 from pynetdicom.transport import ThreadedAssociationServer
 
 from getsh.dicom.demo.data import ArchiveEntry, build_archive
+from getsh.dicom.demo.identity import IdentityCheck, Requirement
 from getsh.dicom.demo.index import (
     GET_MODELS,
     LEVELS,
@@ -94,7 +95,7 @@ class DemoServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, ae_title: str = "GETSH-DEMO",
                  require_called_ae: bool = False, data_dir: Path | None = None,
                  move_destinations: Mapping[str, tuple[str, int]] | None = None, offer_get: bool = True,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, require_identity: Requirement | None = None) -> None:
         self.host = host
         self.move_destinations = dict(move_destinations or {})  # AE title → (host, port)
         self.ssl_context = ssl_context
@@ -106,6 +107,7 @@ class DemoServer:
         self._index: ArchiveIndex | None = None
         self._server: Any = None
         self._stopped = threading.Event()
+        self.require_identity = require_identity  # who may associate (a user identity), if told to check
         self._ae = AE(ae_title)
         self._ae.require_called_aet = require_called_ae
         self._ae.network_timeout = None  # like dcmqrscp: an idle shell keeps its association
@@ -121,19 +123,24 @@ class DemoServer:
         """Build the archive, listen without blocking, and return the bound port."""
         if self._server is not None:
             return self.port
+        check = IdentityCheck(self.require_identity) if self.require_identity else None  # secrets read first
         directory = self._data_dir
         if directory is None:
             self._tmp = directory = Path(tempfile.mkdtemp(prefix="getsh-demo-"))
         try:
             self.entries = build_archive(directory)
             self._index = ArchiveIndex(self.entries, self.ae_title)
-            self._server = self._ae.make_server((self.host, self.port), evt_handlers=[
+            handlers: list[Any] = [
                 (evt.EVT_CONN_OPEN, _no_delay),
                 (evt.EVT_C_FIND, self._on_find),
                 (evt.EVT_C_GET, self._on_get),
                 (evt.EVT_C_MOVE, self._on_move),
                 (evt.EVT_C_STORE, _read_only),
-            ], server_class=_TlsLaterServer, ssl_context=self.ssl_context)
+            ]
+            if check is not None:
+                handlers += [(evt.EVT_USER_ID, check.on_user_id), (evt.EVT_REQUESTED, check.on_requested)]
+            self._server = self._ae.make_server((self.host, self.port), evt_handlers=handlers,
+                                                server_class=_TlsLaterServer, ssl_context=self.ssl_context)
             # Our own thread rather than start_server(block=False): a short poll makes stop() quick.
             threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                              name=f"GetshDemo@{self._server.server_address[1]}", daemon=True).start()

@@ -1,7 +1,7 @@
 """The association: what is asked for (request), the presentation contexts proposed (presentation),
 transfer syntaxes and SOP classes by name, opening / reusing / renegotiating it (association), why one
-failed (failures), and C-ECHO (echo). Exports load lazily (``getsh.lazy``): the transfer-syntax
-tables are needed at start-up, pynetdicom is not."""
+failed (failures), user identity negotiation (identity), and C-ECHO (echo). Exports load lazily
+(``getsh.lazy``): the transfer-syntax tables are needed at start-up, pynetdicom is not."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from getsh.lazy import exports
 if TYPE_CHECKING:
     from getsh.dicom.net.association import Link, settle
     from getsh.dicom.net.echo import verify
+    from getsh.dicom.net.identity import SecretSource, UserIdentity, identity_of, parse_source
     from getsh.dicom.net.presentation import (
         FIND_MODELS,
         GET_MODELS,
@@ -26,12 +27,14 @@ if TYPE_CHECKING:
     from getsh.dicom.net.syntaxes import PREFER, PROPOSE, syntax_name, uid_name
 
 __all__ = ["FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "MOVE_MODELS", "PREFER", "PROPOSE", "SERVICE_CONTEXTS",
-           "AssociationRequest", "ContextPlan", "Link", "Peer", "Timeouts", "classes_for", "parse_accept",
-           "plan_contexts", "settle", "syntax_name", "uid_name", "verify"]
+           "AssociationRequest", "ContextPlan", "Link", "Peer", "SecretSource", "Timeouts", "UserIdentity",
+           "classes_for", "identity_of", "parse_accept", "parse_source", "plan_contexts", "settle", "syntax_name",
+           "uid_name", "verify"]
 
 __getattr__, __dir__ = exports(__name__, {
     "association": ("Link", "settle"),
     "echo": ("verify",),
+    "identity": ("SecretSource", "UserIdentity", "identity_of", "parse_source"),
     "presentation": ("FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "MOVE_MODELS", "SERVICE_CONTEXTS", "ContextPlan",
                      "plan_contexts"),
     "request": ("AssociationRequest", "Peer", "Timeouts"),

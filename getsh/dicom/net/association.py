@@ -17,12 +17,14 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
 from getsh.dicom.net.failures import (
     PeerAbort,
+    Rejected,
     association_failure,
     describe_abort,
     no_response_within,
     pynetdicom_errors,
     tls_failure,
 )
+from getsh.dicom.net.identity import pending_words, refused_words, status_words
 from getsh.dicom.net.negotiation import dropped_advice
 from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
 from getsh.dicom.net.presentation import MAX_CONTEXTS, SERVICE_CONTEXTS
@@ -229,6 +231,9 @@ class Link:
         roles: list[Any] = [build_role(cx.abstract_syntax, scp_role=True) for cx in request.plan.contexts
                             if cx.scp_role]
         tls = client_context(request.tls, timeouts.acse) if request.tls is not None else None
+        identity = request.identity
+        if identity is not None:  # its secret read now; a UsageError if it cannot be sent
+            roles.append(identity.negotiation_item())
         end = PeerEnd()
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, _nodelay),
@@ -264,8 +269,11 @@ class Link:
                     assoc.dul.socket.close()
                 raise NetworkError(f"association request to {request.called_ae} @ {request.peer}: the peer sent "
                                    f"{why}; getsh aborted it", "the peer is at fault: check its log")
-            raise association_failure(assoc, request, timeouts, errors, elapsed, end.abort, end.closed_by_peer,
-                                      end.abort_pdu)
+            failure = association_failure(assoc, request, timeouts, errors, elapsed, end.abort,
+                                          end.closed_by_peer, end.abort_pdu)
+            if isinstance(failure, Rejected) and failure.no_reason:  # a refused user identity, most likely
+                failure.message, failure.hint = refused_words(identity, failure.message, failure.hint)
+            raise failure
         released = self.close(abort=abort) if self.is_open else None
         self.tracer.follow(assoc, bound=self.tracer.on)
         self.assoc, self.request, self._end = assoc, request, end
@@ -285,6 +293,7 @@ class Link:
             dropped=len(request.plan.dropped),
             dropped_advice=_dropped(request),
             tls=self.tls,
+            identity=identity.outcome(assoc.acceptor.user_identity) if identity is not None else "",
         )
 
     def close(self, abort: bool) -> Released | None:
@@ -378,6 +387,7 @@ class Link:
                 called_ae=wanted.called_ae if wanted else "",
                 state="none", state_reason="", age=None, idle=None, peer_max_pdu=None, our_max_pdu=None,
                 implementation_class_uid="", implementation_version="", contexts=(), budget=MAX_CONTEXTS,
+                identity=pending_words(wanted.identity if wanted is not None else None),
             )
         acceptor = assoc.acceptor
         reason = {"stale": self.stale_reason(wanted) if wanted else "", "closed": self.lost_reason()}.get(state, "")
@@ -396,4 +406,6 @@ class Link:
             contexts=tuple(self.context_infos()),
             budget=MAX_CONTEXTS,
             tls=self.tls,
+            identity=status_words(request.identity, acceptor.user_identity, wanted.identity if wanted else None,
+                                  state == "stale"),
         )

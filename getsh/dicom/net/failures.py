@@ -71,6 +71,11 @@ class Rejected(NetworkError):
         self.source, self.reason = source, reason
 
     @property
+    def no_reason(self) -> bool:
+        """The service user or the ACSE provider gave no reason (a refused user identity, from pynetdicom)."""
+        return self.source in (1, 2) and self.reason == 1
+
+    @property
     def local_limit(self) -> bool:
         """The peer has as many associations as it allows (some allow one per calling AE)."""
         return (self.source, self.reason) == (3, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from getsh.dicom.net.identity import UserIdentity
 from getsh.dicom.net.presentation import ContextPlan
 from getsh.dicom.net.tls import TlsOptions
 
@@ -29,6 +30,8 @@ class AssociationRequest:
     # The settings this request was built from, as (name, value) words: they say what changed.
     because: tuple[tuple[str, str], ...] = ()
     tls: TlsOptions | None = None  # DICOM over TLS (net/tls.py); None: plain TCP
+
+    identity: UserIdentity | None = None  # user identity negotiation: what is sent (its secret is read when sent)
 
 
 @dataclass(frozen=True)
