@@ -17,6 +17,7 @@ from getsh.cmdline.argfiles import expand_command_files
 from getsh.cmdline.argv import Mode, Option, Store, append, assign, extend, parse_words
 from getsh.cmdline.identity import IDENTITY_OPTIONS, SERVE_IDENTITY_OPTIONS
 from getsh.cmdline.options import Options
+from getsh.cmdline.tls import TLS_OPTIONS
 from getsh.dicom.keys.aetitle import validate_ae_title
 from getsh.errors import UsageError
 from getsh.setting import Setting
@@ -105,33 +106,7 @@ def setting_options(settings: Iterable[Setting]) -> tuple[Option, ...]:
     return tuple(options)
 
 
-def _tls(opts: Options, key_cert: list[str]) -> None:
-    opts.settings += [("tls", "on"), ("tls-key", key_cert[0]), ("tls-cert", key_cert[1])]
-
-
-def _env_name(text: str) -> str:
-    """A variable's name. The error never repeats ``text``: DCMTK's +pw takes the password itself."""
-    if not text.isidentifier():
-        raise ValueError("names the environment variable that holds the key's password (getsh never takes the "
-                         "password itself on its command line)")
-    return text
-
-
-# DCMTK's TLS options that are no setting's own flags: +tls takes two words; +ps and +pw say where the key's
-# password is (a file, an environment variable) where DCMTK's prompt for it or take it on the command line.
-TLS_OPTIONS = (
-    Option(("+tls", "--enable-tls"), "DICOM over TLS with our private key and certificate (PEM files): set tls on, "
-           "tls-key KEY, tls-cert CERT", _tls, metavar="KEY CERT", convert=list, arity=2),
-    Option(("+ps", "--std-passwd"), "our private key's password is the first line of FILE (set tls-password "
-           "file:FILE)", lambda opts, path: opts.settings.append(("tls-password", f"file:{path}")), metavar="FILE"),
-    Option(("+pw", "--use-passwd"), "our private key's password is in the environment variable NAME, never on the "
-           "command line (set tls-password env:NAME)",
-           lambda opts, name: opts.settings.append(("tls-password", f"env:{name}")), metavar="NAME",
-           convert=_env_name, hint="e.g. +pw GETSH_KEY_PASSWORD"),
-    Option(("-pw", "--null-passwd"), "our private key has no password (set tls-password none)",
-           lambda opts, _: opts.settings.append(("tls-password", "none"))),
-)
-# storescu's -kt, --saml, --jwt: two settings each
+# DCMTK's TLS and storescu's identity options that set two settings at once (cmdline/tls.py, identity.py)
 SETTING_OPTIONS = (*setting_options(SETTINGS), *TLS_OPTIONS, *IDENTITY_OPTIONS)
 
 # the long form of each short option, as DCMTK prints them for --arguments

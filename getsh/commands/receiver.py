@@ -15,7 +15,7 @@ from typing import Any
 
 from getsh.context import Context
 from getsh.dicom.events import Notice, Received
-from getsh.dicom.net.association import resolve
+from getsh.dicom.net.opening import resolve
 from getsh.dicom.net.presentation import DEFAULT_STORAGE_CLASSES
 from getsh.dicom.net.sopclasses import classes_for
 from getsh.dicom.net.syntaxes import PREFER

@@ -1,7 +1,8 @@
 """The association: what is asked for (request), the presentation contexts proposed (presentation),
-transfer syntaxes and SOP classes by name, opening / reusing / renegotiating it (association), why one
-failed (failures), user identity negotiation (identity), and C-ECHO (echo). Exports load lazily
-(``getsh.lazy``): the transfer-syntax tables are needed at start-up, pynetdicom is not."""
+transfer syntaxes and SOP classes by name, keeping, reusing and renegotiating it (association),
+opening one (opening), why one failed (failures), user identity negotiation (identity), and C-ECHO
+(echo). Exports load lazily (``getsh.lazy``): the transfer-syntax tables are needed at start-up,
+pynetdicom is not."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import TYPE_CHECKING
 from getsh.lazy import exports
 
 if TYPE_CHECKING:
-    from getsh.dicom.net.association import Link, settle
+    from getsh.dicom.net.association import Link
     from getsh.dicom.net.echo import verify
     from getsh.dicom.net.identity import SecretSource, UserIdentity, identity_of, parse_source
+    from getsh.dicom.net.opening import settle
     from getsh.dicom.net.presentation import (
         FIND_MODELS,
         GET_MODELS,
@@ -32,9 +34,10 @@ __all__ = ["FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "MOVE_MODELS", "PREFER",
            "uid_name", "verify"]
 
 __getattr__, __dir__ = exports(__name__, {
-    "association": ("Link", "settle"),
+    "association": ("Link",),
     "echo": ("verify",),
     "identity": ("SecretSource", "UserIdentity", "identity_of", "parse_source"),
+    "opening": ("settle",),
     "presentation": ("FIND_MODELS", "GET_MODELS", "MAX_CONTEXTS", "MOVE_MODELS", "SERVICE_CONTEXTS", "ContextPlan",
                      "plan_contexts"),
     "request": ("AssociationRequest", "Peer", "Timeouts"),

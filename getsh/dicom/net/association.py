@@ -6,123 +6,21 @@ is lost or stale and says why.
 
 from __future__ import annotations
 
-import socket
 import time
-from typing import Any
 
-from pynetdicom import AE, build_context, build_role, evt
 from pynetdicom.association import Association
-from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import Associated, AssociationInfo, ContextInfo, Released
-from getsh.dicom.net.failures import (
-    PeerAbort,
-    Rejected,
-    association_failure,
-    describe_abort,
-    no_response_within,
-    pynetdicom_errors,
-    tls_failure,
-)
-from getsh.dicom.net.identity import pending_words, refused_words, status_words
-from getsh.dicom.net.negotiation import dropped_advice
-from getsh.dicom.net.pdu_bounds import abort_for, bound_pdu_reads, diagnosis
-from getsh.dicom.net.presentation import MAX_CONTEXTS, SERVICE_CONTEXTS
+from getsh.dicom.net.failures import describe_abort, no_response_within
+from getsh.dicom.net.identity import pending_words, status_words
+from getsh.dicom.net.opening import Attempt, PeerEnd, contexts_of, dropped, settle
+from getsh.dicom.net.pdu_bounds import diagnosis
+from getsh.dicom.net.presentation import MAX_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
-from getsh.dicom.net.tls import client_context, describe
+from getsh.dicom.net.tls import describe
 from getsh.dicom.net.trace import Tracer
 from getsh.dicom.portable import peer_closed
 from getsh.errors import NetworkError
-
-
-def _nodelay(event: evt.Event) -> None:
-    """Nagle's algorithm costs ~40 ms per small message on loopback: turn it off."""
-    sock = event.assoc.dul.socket.socket if event.assoc.dul.socket else None
-    if sock is not None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-
-
-def _dropped(request: AssociationRequest) -> str:
-    """Which storage classes did not fit, and how to get them ('' when all did)."""
-    plan = request.plan
-    if not plan.dropped:
-        return ""
-    split = len(set(plan.storage_classes)) + len(plan.dropped) > MAX_CONTEXTS - SERVICE_CONTEXTS
-    return dropped_advice(plan.dropped, dict(request.because).get("prefer", ""), split)
-
-
-def contexts_of(assoc: Association) -> list[ContextInfo]:
-    """Each presentation context ``assoc`` proposed and what became of it, in the order proposed."""
-    accepted = {(str(cx.abstract_syntax), cx.context_id): cx for cx in assoc.accepted_contexts}
-    rejected = {cx.context_id: cx for cx in assoc.rejected_contexts}
-    infos = []
-    for cx in assoc.requestor.requested_contexts:
-        key = (str(cx.abstract_syntax), cx.context_id)
-        proposed = tuple(str(ts) for ts in cx.transfer_syntax)
-        if key in accepted:
-            got = accepted[key]
-            infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), "accepted",
-                                     (str(got.transfer_syntax[0]),), bool(got.as_scu), bool(got.as_scp), proposed))
-        else:
-            reason = rejected[cx.context_id].status.lower() if cx.context_id in rejected else "no answer"
-            infos.append(ContextInfo(cx.context_id, str(cx.abstract_syntax), reason, proposed, False, False, proposed))
-    return infos
-
-
-def settle(assoc: Association, limit: float = 1.0) -> None:
-    """Give pynetdicom's reactor a moment to take down an association whose end it is about to
-    notice; that is when it records the A-ABORT or closed connection that ended it."""
-    deadline = time.monotonic() + limit
-    while assoc.is_established and time.monotonic() < deadline:
-        time.sleep(0.005)
-
-
-def resolve(host: str, port: int, timeout: float | None = None) -> str:
-    """The IP address to connect to; NetworkError naming the host when it cannot be resolved."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise NetworkError(
-            f"cannot resolve host {host!r}: {exc.strerror}", "check the host name, or use an IP address"
-        ) from None
-    ipv4 = [info for info in infos if info[0] == socket.AF_INET]
-    return str((ipv4 or infos)[0][4][0])
-
-
-def _unsolicited(event: evt.Event) -> None:
-    """EVT_DIMSE_RECV (pynetdicom's DUL thread): a message that arrives while none of our requests runs
-    (pynetdicom's reactor is paused for each one, and for the direct receive path) belongs to no
-    request: a C-STORE after the final response, a response to a request long answered. Left to
-    pynetdicom, its reactor would answer or drop it and the association would be out of step: abort."""
-    assoc = event.assoc
-    if assoc._reactor_checkpoint.is_set() and assoc.is_established:
-        name = type(event.message).__name__.replace("_", "-")
-        abort_for(assoc, f"a {name} that belongs to no request (none was running)")
-
-
-class PeerEnd:
-    """How the peer ended one association (pynetdicom's thread fills it in): each association has its
-    own, so one being opened cannot change what is known of the one in use."""
-
-    def __init__(self) -> None:
-        self.abort: Any = None  # the A-ABORT / A-P-ABORT indication
-        self.abort_pdu: PeerAbort | None = None  # the A-ABORT PDU the peer sent, if it did (its source, reason)
-        self.closed_by_peer = False
-
-    def on_acse(self, event: evt.Event) -> None:
-        primitive = event.primitive  # type: ignore[attr-defined]
-        if isinstance(primitive, (A_ABORT, A_P_ABORT)):
-            self.abort = primitive
-
-    def on_pdu(self, event: evt.Event) -> None:
-        self.abort_pdu = PeerAbort.of(event.pdu) or self.abort_pdu
-
-    def on_close(self, event: evt.Event) -> None:
-        # After our own A-ABORT (a DIMSE timeout, a second Ctrl-C) the close is ours, not the peer's.
-        self.closed_by_peer = not event.assoc.is_aborted
 
 
 class Link:
@@ -220,60 +118,14 @@ class Link:
         """Associate now. The new association replaces ours only once it is established: ours is then
         released (aborted with ``abort``), and the Released event says so; a failure (NetworkError,
         ``Rejected`` for an A-ASSOCIATE-RJ) leaves ours as it was."""
-        address = resolve(request.peer.host, request.peer.port)
-        ae = AE(ae_title=request.calling_ae)
-        ae.acse_timeout = timeouts.acse
-        ae.dimse_timeout = timeouts.dimse
-        ae.connection_timeout = timeouts.connect
-        ae.network_timeout = None  # an idle shell keeps its association
-        contexts = [build_context(cx.abstract_syntax, list(cx.transfer_syntaxes)) for cx in request.plan.contexts]
-        # pynetdicom types these lists with every item kind it takes (invariant lists): say what they are
-        roles: list[Any] = [build_role(cx.abstract_syntax, scp_role=True) for cx in request.plan.contexts
-                            if cx.scp_role]
-        tls = client_context(request.tls, timeouts.acse) if request.tls is not None else None
-        identity = request.identity
-        if identity is not None:  # its secret read now; a UsageError if it cannot be sent
-            roles.append(identity.negotiation_item())
         end = PeerEnd()
-        handlers: list[Any] = [
-            (evt.EVT_CONN_OPEN, _nodelay),
-            (evt.EVT_CONN_OPEN, lambda event: bound_pdu_reads(event.assoc, request.max_pdu)),
-            (evt.EVT_ACSE_RECV, end.on_acse),
-            (evt.EVT_PDU_RECV, end.on_pdu),
-            (evt.EVT_CONN_CLOSE, end.on_close),
-            (evt.EVT_DIMSE_RECV, _unsolicited),
-            *(self.tracer.handlers() if self.tracer.on else ()),
-        ]
-        started = time.monotonic()
-        with pynetdicom_errors() as errors:
-            assoc = ae.associate(
-                address,
-                request.peer.port,
-                contexts=contexts,
-                ae_title=request.called_ae,
-                max_pdu=request.max_pdu,
-                ext_neg=roles,
-                evt_handlers=handlers,
-                tls_args=(tls, request.peer.host) if tls is not None else None,
-            )
+        attempt = Attempt(request, timeouts, end, self.tracer.handlers() if self.tracer.on else ())
+        assoc = attempt.associate()
         if not assoc.is_established:
             if not self.is_open:  # nothing usable is left as it was: the next attempt starts afresh
                 self.assoc, self.request = None, None
-            failed = tls.settled_failure() if tls is not None else None
-            if tls is not None and failed is not None:
-                raise tls_failure(failed, tls.phase, tls.agreed, request, timeouts)
-            elapsed = time.monotonic() - started
-            why = diagnosis(assoc)
-            if why:
-                if assoc.dul.socket is not None:  # pynetdicom stops its DUL in Sta13 without closing it
-                    assoc.dul.socket.close()
-                raise NetworkError(f"association request to {request.called_ae} @ {request.peer}: the peer sent "
-                                   f"{why}; getsh aborted it", "the peer is at fault: check its log")
-            failure = association_failure(assoc, request, timeouts, errors, elapsed, end.abort,
-                                          end.closed_by_peer, end.abort_pdu)
-            if isinstance(failure, Rejected) and failure.no_reason:  # a refused user identity, most likely
-                failure.message, failure.hint = refused_words(identity, failure.message, failure.hint)
-            raise failure
+            raise attempt.failure(assoc)
+        identity = request.identity
         released = self.close(abort=abort) if self.is_open else None
         self.tracer.follow(assoc, bound=self.tracer.on)
         self.assoc, self.request, self._end = assoc, request, end
@@ -291,7 +143,7 @@ class Link:
             reason=reason,
             contexts=tuple(infos),
             dropped=len(request.plan.dropped),
-            dropped_advice=_dropped(request),
+            dropped_advice=dropped(request),
             tls=self.tls,
             identity=identity.outcome(assoc.acceptor.user_identity) if identity is not None else "",
         )

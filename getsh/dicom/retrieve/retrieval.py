@@ -32,9 +32,9 @@ from pynetdicom.association import Association
 from getsh.dicom.events import Associated, FindDone, GetDone, Notice, Received, RetrieveStopped
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys import qr_keys
-from getsh.dicom.net.association import contexts_of
 from getsh.dicom.net.failures import unusable_for_find, unusable_for_get, unusable_for_move
 from getsh.dicom.net.negotiation import failure_advice, ignored_preference
+from getsh.dicom.net.opening import contexts_of
 from getsh.dicom.net.presentation import GET_MODELS, MOVE_MODELS
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes

@@ -30,10 +30,10 @@ from pynetdicom.pdu import A_RELEASE_RQ
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, StoreFailed
-from getsh.dicom.net.association import settle
 from getsh.dicom.net.cancellation import Cancellation, PynetdicomPath
 from getsh.dicom.net.failures import PeerAbort, pynetdicom_errors
 from getsh.dicom.net.interrupts import CtrlC
+from getsh.dicom.net.opening import settle
 from getsh.dicom.net.pdu_bounds import abort_for
 from getsh.dicom.net.trace import tracer_of
 from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
