@@ -176,7 +176,7 @@ def echo(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     _assoc, event = ctx.associate()
     if event is not None:
         yield event
-    yield verify(ctx.session.link, ctx.timeouts())
+    yield verify(ctx.session.link, ctx.timeouts(), ctx.session.next_message_id())
 
 
 @command(

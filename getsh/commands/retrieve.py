@@ -194,7 +194,8 @@ def _completeness(ctx: Context, requests: list[Request], received: list[Received
         return
     for request, count in wanted:
         try:
-            checked = check(assoc, request.label, request.identifier, model, arrived, count)
+            checked = check(assoc, request.label, request.identifier, model, arrived, count,
+                            ctx.session.next_message_id)
         except KeyboardInterrupt:  # mid C-FIND: the association cannot be trusted
             ctx.session.link.close(abort=True)
             yield Notice("warning: the completeness check was interrupted; the association was aborted "

@@ -159,6 +159,9 @@ def test_echo_find_release_reassociation_and_a_reject_are_traced(
     echo = [line for line in lines if line.startswith(("→ C-ECHO", "← C-ECHO"))]
     assert len(echo) == 2 and re.fullmatch(r"→ C-ECHO-RQ #(\d+) \(ctx \d+\)", echo[0]), lines
     assert echo[1] == f"← C-ECHO-RSP #{echo[0].split('#')[1].split()[0]} Success", lines
+    status, shown = shell.run("echo")  # each request its own Message ID from the session's counter
+    again = [line for line in traced(shown) if line.startswith("→ C-ECHO-RQ")]
+    assert again and int(again[0].split("#")[1].split()[0]) > int(echo[0].split("#")[1].split()[0]), shown
 
     status, shown = shell.run("model study; find QueryRetrieveLevel=STUDY PatientID=DEMO001 StudyInstanceUID")
     assert status is ExitStatus.SUCCESS, shown

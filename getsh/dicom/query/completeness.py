@@ -15,7 +15,7 @@ compared.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from pydicom import Dataset
 from pynetdicom.association import Association
@@ -61,8 +61,8 @@ def instance_count(row: FoundRow | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def list_instances(assoc: Association, identifier: Dataset, model: str,
-                   max_queries: int = MAX_QUERIES) -> tuple[str, ...]:
+def list_instances(assoc: Association, identifier: Dataset, model: str, max_queries: int = MAX_QUERIES,
+                   message_ids: Callable[[], int] = lambda: 1) -> tuple[str, ...]:
     """The SOP Instance UIDs the archive lists under ``identifier``, in the order it lists them;
     NotListed when it cannot say; PeerFailure or NetworkError when a C-FIND fails."""
     if not listable(model):
@@ -77,7 +77,7 @@ def list_instances(assoc: Association, identifier: Dataset, model: str,
         sent[0] += 1
         if sent[0] > max_queries:
             raise NotListed(f"more than {max_queries} C-FIND requests would be needed to list the instances")
-        return list(find(assoc, query, model))
+        return list(find(assoc, query, model, message_ids()))
 
     wanted = identifying_keys(model, level)
     if level != "IMAGE" and _only_unique_keys(identifier, wanted):
@@ -123,10 +123,10 @@ def _query(level: str, known: dict[str, str], wanted: str) -> Dataset:
 
 
 def check(assoc: Association, label: str, identifier: Dataset, model: str, arrived: Collection[str],
-          counted: int | None = None) -> CompletenessChecked:
+          counted: int | None = None, message_ids: Callable[[], int] = lambda: 1) -> CompletenessChecked:
     """What the archive lists under ``identifier`` against the SOP Instance UIDs that ``arrived``."""
     try:
-        listed = list_instances(assoc, identifier, model)
+        listed = list_instances(assoc, identifier, model, message_ids=message_ids)
     except NotListed as why:
         return CompletenessChecked(label, counted, None, (), None, why=str(why))
     except PeerFailure as error:  # a NetworkError ends the command: the association is gone

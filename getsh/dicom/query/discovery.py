@@ -9,6 +9,7 @@ list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydicom import Dataset
@@ -46,7 +47,8 @@ def _values(match: Dataset, keyword: str) -> list[str]:
     return [str(v) for v in (value if not isinstance(value, str) else [value]) if str(v)]
 
 
-def discover_classes(assoc: Association, identifier: Dataset, model: str) -> Discovery:
+def discover_classes(assoc: Association, identifier: Dataset, model: str,
+                     message_ids: Callable[[], int] = lambda: 1) -> Discovery:
     """The storage SOP classes of the objects ``identifier`` selects, if the peer will say."""
     level = str(identifier.get("QueryRetrieveLevel", "") or "").upper()
     chain = HIERARCHY[1:] if model == "study" else HIERARCHY
@@ -60,7 +62,7 @@ def discover_classes(assoc: Association, identifier: Dataset, model: str) -> Dis
         budget[0] -= 1
         if budget[0] < 0:
             raise _TooMany
-        return list(find(assoc, _query(q_level, keys, wanted), model))
+        return list(find(assoc, _query(q_level, keys, wanted), model, message_ids()))
 
     try:
         if level in ("PATIENT", "STUDY"):

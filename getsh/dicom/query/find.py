@@ -46,10 +46,11 @@ def log_identifiers_if_shown() -> None:
     _config.LOG_RESPONSE_IDENTIFIERS = LOGGER.isEnabledFor(logging.INFO)
 
 
-def find(assoc: Association, identifier: Dataset, model: str) -> Iterator[Dataset]:
-    """The C-FIND matches for ``identifier``; PeerFailure or NetworkError when it fails."""
+def find(assoc: Association, identifier: Dataset, model: str, message_id: int = 1) -> Iterator[Dataset]:
+    """The C-FIND matches for ``identifier``; PeerFailure or NetworkError when it fails. ``message_id``:
+    the session's next (a trace shows it; pynetdicom's default would be 1 for every request)."""
     log_identifiers_if_shown()
-    for status, match in assoc.send_c_find(identifier, FIND_MODELS[model]):
+    for status, match in assoc.send_c_find(identifier, FIND_MODELS[model], msg_id=message_id):
         if "Status" not in status:
             raise NetworkError("C-FIND: no valid response; the association was aborted",
                                "the next command re-associates")

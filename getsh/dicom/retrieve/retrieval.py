@@ -232,7 +232,7 @@ class Retrieval:
         """accept auto: ask the peer which storage classes the objects have, then propose exactly those."""
         with self._exchange():
             assoc, event = self.session.associate(None)
-            found = discover_classes(assoc, identifier, self.options.model)
+            found = discover_classes(assoc, identifier, self.options.model, self.session.next_message_id)
         if event is not None:
             yield event
         self.session.learned(found.classes)
@@ -341,7 +341,8 @@ class Retrieval:
             # Asked once a request. Advice is not worth failing the retrieve for: a lost association is
             # noticed by the next command.
             try:
-                classes = self.listed = discover_classes(assoc, identifier, self.options.model).classes
+                classes = self.listed = discover_classes(assoc, identifier, self.options.model,
+                                                         self.session.next_message_id).classes
             except NetworkError:
                 return None
         arrived = {r.sop_class_uid for r in done.received}
