@@ -193,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("user-type", "what the user identity sends (auto: the user name, and a password with user-secret)",
             "auto", choices=tuple(Choice(value, (), words) for value, words in USER_TYPES), renegotiate=True),
     Setting("user-secret", "where the password, ticket, assertion or token is: env:VAR or file:PATH, read at each "
-            "association, never recorded or shown; never the secret itself", None, parse_secret_source,
+            "association (the secret itself is never recorded or shown; where it is, is)", None, parse_secret_source,
             show_none, flags=("-pwd", "--password"), metavar="SOURCE", renegotiate=True,
             complete=secret_source_words, mask_if=looks_secret, check_given=check_secret_source),
     Setting("user-response", "ask the peer to confirm the user identity (a positive response)", False, parse_bool,

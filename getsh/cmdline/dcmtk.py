@@ -73,6 +73,10 @@ def _limit(what: str) -> Callable[[str], str]:
 
 # Settings getscu has no option for: how getsh's result differs at a given value ('' when it does not).
 DIFFERENCES: dict[str, Callable[[str], str]] = {
+    "retrieve": lambda v: (
+        f"retrieve {v}: getsh retrieves with C-MOVE{' when the peer has no C-GET' if v == 'auto' else ''}; getscu "
+        "only does C-GET — DCMTK's movescu does C-MOVE (-aem, +P PORT; getsh move takes its options), and the "
+        "archive must know its AE title, host and port"),
     "prefer": _prefer,
     "accept": _accept,
     "no-progress-timeout": lambda v: (
@@ -136,8 +140,10 @@ def _setting_words(settings: Settings, known: frozenset[str], names: Iterable[st
             continue
         if setting.name not in (*ALWAYS, "output") and value == setting.default_in(mode):
             continue
+        if setting.name.startswith("tls-") and settings["tls"] == "off":
+            continue  # no effect without TLS: nothing would differ
         if setting.secret:
-            notes.append(f"{setting.name} is set (not shown): DCMTK has no option for it; getsh sends it")
+            notes.append(f"{setting.name} is set (not shown): DCMTK has no option for it")
             continue
         choice = next((c for c in setting.choices if setting.convert(c.value) == value), None)
         if choice is not None and choice.flags and choice.flags[0] in known:

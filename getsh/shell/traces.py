@@ -56,8 +56,9 @@ def association(item: TracedAssociation) -> tuple[Text, Text, Table]:
     for cx in shown:
         answer = Text(f"accepted: {literal(cx.transfer_syntax)}", style="green") if cx.accepted else \
             Text(f"rejected: {literal(cx.answer)}", style="red")
-        table.add_row(str(cx.context_id), literal(cx.abstract_syntax), literal(", ".join(cx.proposed)), answer,
-                      literal(cx.roles) or "-")
+        # Text, never a str: a str cell is rich markup, and a UID the peer named (accept auto) is data
+        table.add_row(str(cx.context_id), Text(literal(cx.abstract_syntax)), Text(literal(", ".join(cx.proposed))),
+                      answer, Text(literal(cx.roles) or "-"))
     if left_out:
         table.add_row("…", Text(item.folded_words(left_out), style="dim"), "", "", "")
     ours = Text(f"  our implementation {literal(item.our_implementation)}; AE titles {literal(item.calling_ae)} → "

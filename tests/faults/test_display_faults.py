@@ -431,17 +431,18 @@ def drawable_types() -> list[type]:
     import dataclasses
 
     import getsh.dicom.events as events
+    import getsh.dicom.net.trace_items as trace_items
     import getsh.results as results
 
     found: list[type] = []  # explain's cards (results.Card) replaced dict's own drawing
-    for module in (events, results):
+    for module in (events, results, trace_items):
         found += [c for c in vars(module).values() if isinstance(c, type) and dataclasses.is_dataclass(c)
                   and c.__module__ == module.__name__ and c.__name__ not in NOT_DRAWN]
     return found
 
 
 # parts of others, or never shown on their own
-NOT_DRAWN = {"ContextInfo", "SettingRow", "Outcome", "RecordAs", "CardSection"}
+NOT_DRAWN = {"ContextInfo", "SettingRow", "Outcome", "RecordAs", "CardSection", "TraceItem", "TracedContext"}
 
 
 @pytest.mark.parametrize("cls", drawable_types(), ids=lambda c: c.__name__)

@@ -96,6 +96,23 @@ def test_what_is_not_like_the_run_is_shown_and_breaks_it() -> None:
     assert lines[-2] == "… 4 more C-STORE like these (4.0 KB), 5 more C-GET-RSP Pending"
 
 
-def test_off_nothing_is_queued() -> None:
+class Untouchable:
+    """An event whose every attribute fails the test: a hook that is off must not even look at it."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"trace off read event.{name}")
+
+
+def test_off_the_hooks_look_at_nothing_and_queue_nothing() -> None:
     tracer = Tracer()
-    assert not tracer.on and tracer.drain(final=True) == []
+    assert not tracer.on
+    for _, hook in tracer.handlers():
+        hook(Untouchable())  # type: ignore[arg-type]
+    assert tracer.drain(final=True) == []
+    tracer.mode = "on"  # the same hooks, on, do read the event
+    for _, hook in tracer.handlers():
+        try:
+            hook(Untouchable())  # type: ignore[arg-type]
+        except AssertionError:
+            continue
+        raise AssertionError(f"{hook.__name__} read nothing while trace was on")

@@ -177,9 +177,9 @@ class Tracer:
             self.dimse("←", of_message(event.message, event.assoc))
 
     def _pdu_sent(self, event: evt.Event) -> None:
-        pdu = event.pdu
         if not self.on:
             return
+        pdu = event.pdu
         if isinstance(pdu, A_ASSOCIATE_RQ):
             self._asked = pdu
             self.note("→", "A-ASSOCIATE-RQ", request_words(pdu))
@@ -189,9 +189,9 @@ class Tracer:
             self.note("→", "A-ABORT", abort_words(pdu, ours=True))
 
     def _pdu_received(self, event: evt.Event) -> None:
-        pdu = event.pdu
         if not self.on:
             return
+        pdu = event.pdu
         if isinstance(pdu, A_ASSOCIATE_AC) and self._asked is not None:
             table = association_of(self._asked, pdu)
             with self._lock:
