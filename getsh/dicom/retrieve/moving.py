@@ -111,6 +111,11 @@ class MoveRun(GetRun):
             self.teaching = destination_lines(self.move.destination, host, port, done,
                                               third_party=self.move.third_party, sure=how == "sure")
             return replace(done, advice="", nothing_matched=False) if how == "sure" else done
+        refusals = self.receiver.refusals if self.receiver is not None else []
+        if refusals and not done.received and not done.refused:  # it called, and getsh's receiver said no
+            many = f"{len(refusals)} associations" if len(refusals) > 1 else "association"
+            return replace(done, advice=f"nothing arrived: getsh's receiver refused the archive's {many}: "
+                                        f"{refusals[-1]}")
         if done.failed and not done.refused and done.status.code in SUB_OPERATION_STATUSES and not done.advice:
             where = self.move.destination if self.move.third_party else "getsh's receiver"
             done = replace(done, advice=f"the archive could not send them to {where}: a SOP class or transfer "
