@@ -53,6 +53,12 @@ class TlsLaterServer(ThreadedAssociationServer):
         self._pending_lock = threading.Lock()
         self._closing = False
 
+    @property
+    def handshaking(self) -> int:
+        """Connections accepted whose handshake (and its failure's report) is not over yet."""
+        with self._pending_lock:
+            return len(self._pending)
+
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         assert self.socket is not None
         return self.socket.accept()
@@ -75,15 +81,15 @@ class TlsLaterServer(ThreadedAssociationServer):
             first = raw.recv(1, socket.MSG_PEEK)
             if not first:
                 raise _Probe("closed before sending anything")
-            sock = self.ssl_context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+            sock = tls = self.ssl_context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
             try:
-                sock.do_handshake()
-            except ssl.SSLError as exc:
+                tls.do_handshake()
+            except OSError as exc:
                 if first == _A_ASSOCIATE_RQ:
-                    raise PlainDicom(f"an A-ASSOCIATE-RQ in plain TCP ({exc.reason or exc})") from exc
+                    raise PlainDicom(f"an A-ASSOCIATE-RQ in plain TCP ({getattr(exc, 'reason', '') or exc})") from exc
                 raise
-            sock.settimeout(None)
-            return sock  # type: ignore[return-value]
+            tls.settimeout(None)
+            return tls
         except (OSError, ValueError) as exc:
             self._failed(str(address[0]) if isinstance(address, tuple) else str(address), exc)
             self.shutdown_request(sock)
@@ -115,6 +121,7 @@ class TlsLaterServer(ThreadedAssociationServer):
 
 
 # --- why a peer's TLS connection was refused, in the receiver's words ---------------------------------
+_INVALID_PURPOSE, _EXPIRED = 26, 10  # X509_V_ERR_INVALID_PURPOSE, X509_V_ERR_CERT_HAS_EXPIRED
 _OUR_CERTIFICATE = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "UNSUPPORTED_CERTIFICATE",
                     "DECRYPT_ERROR", "CERTIFICATE_EXPIRED", "CERTIFICATE_REVOKED", "ACCESS_DENIED")
 _NOTHING_SHARED = ("NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE", "UNSUPPORTED_PROTOCOL", "PROTOCOL_VERSION",
@@ -126,12 +133,16 @@ def refusal_words(error: OSError, profile: str, limit: float) -> str:
     that opens a C-MOVE's association; ``profile``: tls-profile; ``limit``: the handshake's, in seconds)."""
     reason = str(getattr(error, "reason", "") or "").upper()
     if isinstance(error, PlainDicom):
-        return ("it spoke plain DICOM (an A-ASSOCIATE-RQ) to a receiver that listens over TLS: configure the archive "
-                "to open its associations to getsh over TLS, or set listen-tls off")
+        return ("it spoke plain DICOM (an A-ASSOCIATE-RQ) to our TLS port: configure the archive to use TLS for "
+                "getsh, or set listen-tls off")
     if isinstance(error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in reason:
         words = str(getattr(error, "verify_message", "") or reason.lower() or error)
-        return (f"the archive's certificate is not trusted ({words}): tls-ca must hold the CA that signed it "
-                "(set tls-ca PATH); tls-verify ignore accepts any certificate")
+        if getattr(error, "verify_code", 0) == _INVALID_PURPOSE:
+            return (f"the archive's certificate is not one a client may use ({words}): the archive needs a "
+                    "certificate that allows TLS Web Client Authentication for the associations it opens")
+        if getattr(error, "verify_code", 0) == _EXPIRED:
+            return f"the archive's certificate has expired ({words}): the archive's admin must renew it"
+        return f"the archive's certificate is not trusted ({words}): set tls-ca to the CA that signed it"
     if "PEER_DID_NOT_RETURN_A_CERTIFICATE" in reason or "CERTIFICATE_REQUIRED" in reason:
         return ("the archive sent no certificate, and the receiver requires one (tls-verify require): configure the "
                 "archive's certificate for TLS, or set tls-verify ignore")

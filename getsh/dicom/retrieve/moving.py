@@ -95,6 +95,16 @@ class MoveRun(GetRun):
         for line in self.teaching:
             yield Notice(line)
 
+    def _conclude(self, answer: Any, dimse_timeout: float | None, seconds: float) -> Iterator[object]:
+        """A TLS handshake the receiver refused is reported just after OpenSSL sent its alert, so as the
+        archive gives up and answers: wait for it, and show its line, before the final response."""
+        if self.receiver is not None:
+            self.receiver.settle()
+            for message in self.events.take(0):
+                if isinstance(message, Event) and isinstance(message.item, Notice):
+                    yield message.item
+        yield from super()._conclude(answer, dimse_timeout, seconds)
+
     def _refused(self, line: str) -> None:
         """A refusal on the receiver's thread: one line, among the move's events."""
         self.events.put(Event(Notice(line)), urgent=True)

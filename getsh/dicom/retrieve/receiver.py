@@ -160,7 +160,8 @@ class Receiver:
         except ValueError as error:
             raise NetworkError(f"the receiver cannot listen on {self.where}: {error}",
                                "set accept and prefer to storage classes and syntaxes it can take") from None
-        server.handshake_limit, server.on_failure = self.handshake_limit, self._handshake_failed
+        if isinstance(server, TlsLaterServer):
+            server.handshake_limit, server.on_failure = self.handshake_limit, self._handshake_failed
         self._server = server
         self.port = int(server.server_address[1])
         self._chunked.on()
@@ -188,6 +189,14 @@ class Receiver:
         for thread in threads:
             thread.join(timeout=2)
         self._chunked.off()
+
+    def settle(self, limit: float = 1.0) -> None:
+        """Wait (``limit`` seconds at most) for connections still shaking hands: a failed one is reported
+        just after OpenSSL sent the peer its alert, and that report belongs to the C-MOVE now ending."""
+        server = self._server
+        deadline = time.monotonic() + limit
+        while isinstance(server, TlsLaterServer) and server.handshaking and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     # --- who is served ------------------------------------------------------------------------
 
