@@ -77,7 +77,8 @@ def _ca(common: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
 
 
 def _leaf(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], common: str, names: list[x509.GeneralName],
-          usage: x509.ObjectIdentifier | list[x509.ObjectIdentifier], expired: bool = False) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+          usage: x509.ObjectIdentifier | list[x509.ObjectIdentifier],
+          expired: bool = False) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     ca_key, ca_cert = ca
     key = _key()
     now = datetime.datetime.now(datetime.timezone.utc)
