@@ -192,6 +192,26 @@ def test_an_archive_certificate_tls_ca_does_not_vouch_for_is_refused(
     assert len(list(tmp_path.iterdir())) == 8
 
 
+@pytest.mark.parametrize(("who", "said"), [
+    ("theirs-a-server-certificate", "the archive's certificate is not one a client may use (unsuitable certificate "
+                                    "purpose): the archive needs a certificate that allows TLS Web Client"),
+    ("ours-not-trusted", "the archive does not accept our certificate (tlsv1_alert_unknown_ca): it must trust the CA "
+                         "that signed tls-cert"),
+])
+def test_the_other_certificate_failures_are_named(
+    who: str, said: str, shell: Shell, pki: Pki, demo: Callable[..., DemoServer], tmp_path: Path, receiver_port: int,
+) -> None:
+    pair, trust = (pki.server, pki.ca) if who == "theirs-a-server-certificate" else (pki.client, pki.other_ca)
+    context = client_context(TlsOptions("on", os.fspath(pair.key), os.fspath(pair.cert), os.fspath(trust)), 10)
+    server = demo(move_ssl_context=context)
+    shell.run(f"connect {HOST} {server.port} --aec {server.ae_title}; output {tmp_path}; {tls_receiver(pki)}; "
+              f"set listen-host {HOST}; set listen-port {receiver_port}")
+    status, shown = shell.run(f"move {PATIENT}")
+    assert status is ExitStatus.FAILURE, shown
+    assert f"receiver: refused a connection from {HOST}: {said}" in shown.replace("\n", ""), shown
+    assert not list(tmp_path.iterdir())
+
+
 def test_listen_tls_without_a_key_or_a_ca_says_what_is_missing_before_anything_is_sent(
     shell: Shell, pki: Pki, receiver_port: int,
 ) -> None:
