@@ -194,6 +194,7 @@ def describe_demo(server: DemoServer, port: int) -> str:
     patients = len({e.patient_id for e in server.entries})
     studies = len({e.study_uid for e in server.entries})
     over = " over TLS" if server.ssl_context is not None else ""
+    over += " (its C-MOVE associations too)" if server.move_ssl_context is not None else ""
     return (
         f"demo archive {server.ae_title} on 127.0.0.1:{port}{over}: "
         f"{patients} patients, {studies} studies, {len(server.entries)} objects"
@@ -204,23 +205,27 @@ def serve(env: Environment, opts: Options) -> int:
     """``getsh serve``: no session to close, and Ctrl-C is how it ends (with success)."""
     from getsh.dicom.demo.identity import requirement_of
     from getsh.dicom.demo.server import DemoServer
-    from getsh.dicom.net.tls import server_context
+    from getsh.dicom.net.tls import TlsOptions, client_context, server_context
+    from getsh.dicom.net.tls_server import HANDSHAKE_LIMIT
 
-    context = None
+    context = moving = None
     if opts.serve_tls is not None:
         try:
             context = server_context(*opts.serve_tls, trust=opts.serve_trust,
                                      require_client_cert=opts.serve_require_client_cert)
+            if opts.serve_move_tls:  # its C-MOVE associations: the same certificate, theirs checked against +cf
+                moving = client_context(TlsOptions("on", *opts.serve_tls, trust=opts.serve_trust), HANDSHAKE_LIMIT)
         except GetshError as error:
             env.stderr.write(error.plain(lead="getsh") + "\n")
             return ExitStatus.USAGE
-    elif opts.serve_trust or opts.serve_require_client_cert:
-        env.stderr.write("getsh: error: serve: +cf and --require-client-cert go with --tls KEY CERT\n")
+    elif opts.serve_trust or opts.serve_require_client_cert or opts.serve_move_tls:
+        env.stderr.write("getsh: error: serve: +cf, --require-client-cert and --move-tls go with --tls KEY CERT\n")
         return ExitStatus.USAGE
     required = requirement_of(opts.serve_users, opts.serve_tokens)
     server = DemoServer(port=opts.serve_port, ae_title=opts.serve_aet, require_called_ae=opts.serve_require_aet,
                         move_destinations={aet: (host, port) for aet, host, port in opts.serve_move_dests},
-                        offer_get=not opts.serve_no_get, ssl_context=context, require_identity=required)
+                        offer_get=not opts.serve_no_get, ssl_context=context, require_identity=required,
+                        move_ssl_context=moving)
     try:
         port = server.start()
     except GetshError as error:  # a secret it cannot read

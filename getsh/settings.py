@@ -262,6 +262,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("move-callers", "calling AE titles the receiver accepts from the peer's address (archives often open a "
             "C-MOVE's association under another title than the one called): any, or titles", (), parse_ae_list,
             show_ae_list, metavar="AETITLES"),
+    Setting("listen-tls", "the receiver over TLS, for archives that open a C-MOVE's association over TLS", "off",
+            choices=(
+        Choice("off", (), "plain TCP (default; whatever tls says of getsh's own associations)"),
+        Choice("on", (), "TLS with tls-key and tls-cert; under tls-verify require only archives whose certificate "
+                         "tls-ca vouches for; tls-profile applies"),
+    )),
 
     Setting("tls", "DICOM over TLS: off, on (our key and certificate: +tls KEY CERT) or anonymous", "off", choices=(
         Choice("off", ("-tls", "--disable-tls"), "plain TCP (default)"),

@@ -1,7 +1,8 @@
 """Certificates for the TLS tests and the TLS benchmark, made on the spot (the ``cryptography`` package of
 the test extra): a CA, a server certificate for 127.0.0.1 and localhost, a client certificate (its key also
-encrypted with a password), an expired server certificate, one for another host, and a second CA that
-signs nothing the peers trust. RSA keys: the BCP 195 TLS 1.2 suites are RSA ones."""
+encrypted with a password), an expired server certificate, one for another host, a second CA that
+signs nothing the peers trust, and a node's certificate that is both a client's and a server's (getsh
+associating over TLS and its C-MOVE receiver listening over TLS). RSA keys: the BCP 195 TLS 1.2 suites are RSA ones."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class Pki:
     expired: Pair  # a server certificate for 127.0.0.1 that expired yesterday
     wrong_host: Pair  # a server certificate for pacs.example.org only
     untrusted_client: Pair  # signed by other_ca
+    node: Pair  # CN=getsh-node, for 127.0.0.1 and localhost, a client's and a server's (getsh's C-MOVE receiver)
 
 
 def _key() -> rsa.RSAPrivateKey:
@@ -75,7 +77,8 @@ def _ca(common: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
 
 
 def _leaf(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], common: str, names: list[x509.GeneralName],
-          usage: x509.ObjectIdentifier, expired: bool = False) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+          usage: x509.ObjectIdentifier | list[x509.ObjectIdentifier],
+          expired: bool = False) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     ca_key, ca_cert = ca
     key = _key()
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -85,7 +88,7 @@ def _leaf(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], common: str, names: li
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(start).not_valid_after(end)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+               .add_extension(x509.ExtendedKeyUsage(usage if isinstance(usage, list) else [usage]), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False))
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
@@ -114,4 +117,5 @@ def make_pki(directory: Path) -> Pki:
         wrong_host=pair("wrong-host", _leaf(ca, "pacs.example.org", [x509.DNSName("pacs.example.org")],
                                             server_auth)),
         untrusted_client=pair("untrusted-client", _leaf(other, "stranger", [], client_auth)),
+        node=pair("node", _leaf(ca, "getsh-node", local, [client_auth, server_auth])),
     )

@@ -328,10 +328,12 @@ SERVE_OPTIONS = (
            "against (PEM)", assign("serve_trust"), metavar="FILE"),
     Option(("--require-client-cert",), "with --tls and +cf: refuse clients without a certificate signed by that CA",
            assign("serve_require_client_cert", True)),
+    Option(("--move-tls",), "with --tls: open C-MOVE's associations to the --move-dest destinations over TLS too "
+           "(the --tls certificate; theirs checked against +cf)", assign("serve_move_tls", True)),
     *SERVE_IDENTITY_OPTIONS,
 )
 SERVE_USAGE = ("usage: getsh serve --demo [--port N] [--aet TITLE] [--move-dest AE=HOST:PORT] [--no-get] "
-               "[--tls KEY CERT [+cf CA] [--require-client-cert]] [--require-user NAME[:SOURCE]…]")
+               "[--tls KEY CERT [+cf CA] [--require-client-cert] [--move-tls]] [--require-user NAME[:SOURCE]…]")
 
 
 def _finish_nothing(opts: Options, operands: list[str]) -> None:

@@ -38,6 +38,7 @@ class Options:
     serve_tls: tuple[str, str] | None = None  # getsh serve --tls KEY CERT: the demo archive over TLS
     serve_trust: str = ""  # +cf: the CA of the clients' certificates
     serve_require_client_cert: bool = False
+    serve_move_tls: bool = False  # --move-tls: the demo's C-MOVE associations over TLS too
 
     serve_users: list[str] = field(default_factory=list)  # --require-user NAME[:SOURCE]: the demo wants an identity
     serve_tokens: list[str] = field(default_factory=list)  # --require-jwt SOURCE

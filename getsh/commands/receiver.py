@@ -1,7 +1,8 @@
 """listen, and the session's receiver for C-MOVE: started for a move (or kept by ``listen``), from the settings.
 
 A C-MOVE's objects come to getsh's own storage SCP (dicom/retrieve/receiver.py) on the port the user
-chose (``listen-port``, or ``listen PORT``), bound to the address they chose (``listen-host``). It
+chose (``listen-port``, or ``listen PORT``), bound to the address they chose (``listen-host``), over
+TLS when ``listen-tls`` is on (with the tls-key, tls-cert, tls-ca, tls-verify and tls-profile settings). It
 runs while a move runs, and between commands only while ``listen`` is on; objects that arrive then
 are stored the same way and listed by ``received``, and what happened is said at the next command.
 """
@@ -19,6 +20,7 @@ from getsh.dicom.net.opening import resolve
 from getsh.dicom.net.presentation import DEFAULT_STORAGE_CLASSES
 from getsh.dicom.net.sopclasses import classes_for
 from getsh.dicom.net.syntaxes import PREFER
+from getsh.dicom.net.tls import TlsOptions, receiver_context
 from getsh.dicom.retrieve.bounds import Bounds
 from getsh.dicom.retrieve.moving import MoveOptions
 from getsh.dicom.retrieve.receive.sinks import store_event
@@ -43,23 +45,39 @@ def _classes(ctx: Context) -> tuple[str, ...]:
 
 
 def need_port(ctx: Context) -> None:
-    """A C-MOVE to getsh's own AE title needs the receiver's port: UsageError before anything is sent."""
+    """A C-MOVE to getsh's own AE title needs the receiver's port (and, over TLS, a key, a certificate and
+    the CA that vouches for the archive): UsageError before anything is sent."""
     s = ctx.settings
-    if s["listen-port"] is None and (s["move-destination"] or s["aet"]) == s["aet"]:
+    if (s["move-destination"] or s["aet"]) != s["aet"]:
+        return
+    if s["listen-port"] is None:
         raise UsageError("a C-MOVE needs a port for getsh's receiver: the archive sends the objects to getsh's AE "
                          "title at a host and port it has on file", NO_PORT)
+    tls = receiver_tls(ctx)
+    if tls is not None:
+        receiver_context(tls)  # its one-line refusal when a file is missing or unusable
+
+
+def receiver_tls(ctx: Context) -> TlsOptions | None:
+    """What the receiver's TLS is made of (listen-tls on), from the tls-* settings; None: plain TCP."""
+    s = ctx.settings
+    if s["listen-tls"] == "off":
+        return None
+    return TlsOptions("on", s["tls-key"], s["tls-cert"], s["tls-ca"], s["tls-verify"], s["tls-password"],
+                      s["tls-profile"])
 
 
 def receiver(ctx: Context) -> tuple[Receiver, list[str]]:
     """The session's receiver as the settings describe it, started; the lines that say where it listens."""
     need_port(ctx)
     s = ctx.settings
-    port, host = s["listen-port"], s["listen-host"]
+    port, host, tls = s["listen-port"], s["listen-host"], receiver_tls(ctx)
     current = ctx.session.receiver
-    if current is not None and (current.port != port or current.host != host):
-        current.stop()  # the settings moved it
+    if current is not None and (current.port != port or current.host != host or current.tls != tls):
+        current.stop()  # the settings moved it, or changed how it listens
         current = None
-    made = current or Receiver(s["aet"], host, port, max_pdu=s["max-pdu"])
+    made = current or Receiver(s["aet"], host, port, max_pdu=s["max-pdu"], tls=tls,
+                               handshake_limit=float(s["acse-timeout"] or 30))
     made.configure(s["aet"], _classes(ctx), PREFER[s["prefer"]])
     lines = []
     if not made.running:
@@ -179,6 +197,9 @@ every other one is refused with A-ASSOCIATE-RJ and reported. Objects that arrive
 between commands are stored as a move's are (output, storage, layout, existing) and
 listed by 'received'. --host ADDRESS binds to one address (listen-host; 0.0.0.0 is
 every interface). 'listen off' stops it; 'listen' says where it listens.
+For archives that open that association over TLS: set listen-tls on (it then uses
+tls-key, tls-cert and tls-profile, and under tls-verify require accepts only archives
+whose certificate tls-ca vouches for).
 
 Examples:
   listen 11113

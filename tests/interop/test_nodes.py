@@ -109,8 +109,9 @@ def _write(path: Path, text: str) -> Path:
 def test_serve_help_is_serves_own() -> None:
     result = run_getsh(["serve", "--help"])
     assert result.returncode == 0
-    assert result.stdout.splitlines()[2] == "usage: getsh serve --demo [--port N] [--aet TITLE]"
+    assert result.stdout.splitlines()[2].startswith("usage: getsh serve --demo [--port N] [--aet TITLE] ")
     assert "--require-called-ae" in result.stdout and "-c, --command" not in result.stdout
+    assert "--move-tls" in result.stdout
 
 
 OLD_RECORDING = """\

@@ -5,13 +5,13 @@ given an ``ssl_context``: net/tls.server_context) without an external PACS. It s
 sample archive (data.py) from files, keeps only an index in memory, and follows PS3.4 C.6 closely
 enough to be a fair stand-in for a real archive.
 C-MOVE sends to the destinations it was given (``move_destinations``: AE title → host, port, as an
-archive's table of nodes; any other is 0xA801), and C-GET can be switched off (``offer_get``) to
+archive's table of nodes; any other is 0xA801), over TLS when given ``move_ssl_context`` (a client
+context: net/tls.client_context), and C-GET can be switched off (``offer_get``) to
 stand for the archives that offer only C-MOVE.
 """
 
 from __future__ import annotations
 
-import logging
 import shutil
 import socket
 import ssl
@@ -43,7 +43,6 @@ from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import (
     Verification,
 )
-from pynetdicom.transport import ThreadedAssociationServer
 
 from getsh.dicom.demo.data import ArchiveEntry, build_archive
 from getsh.dicom.demo.identity import IdentityCheck, Requirement
@@ -57,6 +56,7 @@ from getsh.dicom.demo.index import (
     query_level,
     strings,
 )
+from getsh.dicom.net.tls_server import TlsLaterServer
 
 __all__ = ["DemoServer"]
 
@@ -95,10 +95,12 @@ class DemoServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, ae_title: str = "GETSH-DEMO",
                  require_called_ae: bool = False, data_dir: Path | None = None,
                  move_destinations: Mapping[str, tuple[str, int]] | None = None, offer_get: bool = True,
-                 ssl_context: ssl.SSLContext | None = None, require_identity: Requirement | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, require_identity: Requirement | None = None,
+                 move_ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
         self.move_destinations = dict(move_destinations or {})  # AE title → (host, port)
         self.ssl_context = ssl_context
+        self.move_ssl_context = move_ssl_context  # the associations to Move Destinations over TLS
         self.port = port
         self.ae_title = ae_title
         self.entries: list[ArchiveEntry] = []
@@ -140,7 +142,7 @@ class DemoServer:
             if check is not None:
                 handlers += [(evt.EVT_USER_ID, check.on_user_id), (evt.EVT_REQUESTED, check.on_requested)]
             self._server = self._ae.make_server((self.host, self.port), evt_handlers=handlers,
-                                                server_class=_TlsLaterServer, ssl_context=self.ssl_context)
+                                                server_class=TlsLaterServer, ssl_context=self.ssl_context)
             # Our own thread rather than start_server(block=False): a short poll makes stop() quick.
             threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                              name=f"GetshDemo@{self._server.server_address[1]}", daemon=True).start()
@@ -247,17 +249,24 @@ class DemoServer:
             matches = self._matches(event, "C-MOVE")
         except Exception as exc:
             error = exc if isinstance(exc, QueryError) else QueryError(0xC000, str(exc))
-            yield (*where, {"contexts": _move_contexts([])})
+            yield (*where, self._move_kwargs(where[0], []))
             yield 1
             yield error.as_status(), None
             return
-        yield (*where, {"contexts": _move_contexts(matches)})
+        yield (*where, self._move_kwargs(where[0], matches))
         yield len(matches)
         for entry in matches:
             if event.is_cancelled:
                 yield 0xFE00, None
                 return
             yield 0xFF00, _load(entry, None)
+
+    def _move_kwargs(self, host: str, entries: list[ArchiveEntry]) -> dict[str, Any]:
+        """What pynetdicom's AE.associate gets for the association to a Move Destination."""
+        kwargs: dict[str, Any] = {"contexts": _move_contexts(entries)}
+        if self.move_ssl_context is not None:
+            kwargs["tls_args"] = (self.move_ssl_context, host)  # the host: its certificate must name it
+        return kwargs
 
 
 def _move_contexts(entries: list[ArchiveEntry]) -> list[Any]:
@@ -270,38 +279,6 @@ def _move_contexts(entries: list[ArchiveEntry]) -> list[Any]:
         syntaxes.setdefault(entry.sop_class_uid, {})[entry.transfer_syntax_uid] = None
     return [build_context(uid, list(dict.fromkeys([*found, *_UNCOMPRESSED[:2]])))
             for uid, found in list(syntaxes.items())[:128]] or [build_context(Verification)]
-
-
-_HANDSHAKE_LIMIT = 30.0  # seconds a client has to complete the TLS handshake
-
-
-class _TlsLaterServer(ThreadedAssociationServer):
-    """pynetdicom's threaded server, with the TLS handshake moved off the accepting thread: pynetdicom's
-    own does it in ``get_request``, where one slow or silent client holds up every other, and a failed
-    one is printed as a traceback. Here the connection's own thread shakes hands before any association
-    exists, and a failure ends only that connection (logged at debug level)."""
-
-    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        assert self.socket is not None
-        client, address = self.socket.accept()
-        if self.ssl_context is not None:
-            client = self.ssl_context.wrap_socket(client, server_side=True, do_handshake_on_connect=False)
-        return client, address
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        if isinstance(request, ssl.SSLSocket):
-            try:
-                request.settimeout(_HANDSHAKE_LIMIT)
-                request.do_handshake()
-                request.settimeout(None)
-            except (OSError, ValueError) as exc:
-                logging.getLogger("getsh.demo").debug("TLS handshake with %s failed: %s", client_address, exc)
-                self.shutdown_request(request)
-                return
-        super().process_request_thread(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        logging.getLogger("getsh.demo").debug("connection from %s failed", client_address, exc_info=True)
 
 
 def _load(entry: ArchiveEntry, assoc: Any) -> Dataset:

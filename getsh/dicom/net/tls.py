@@ -1,6 +1,7 @@
-"""DICOM over TLS (PS3.15 B.9): the ssl contexts of an association and of the demo archive, the
-security profiles in DCMTK's words, the private key's password from a file or the environment (never
-from a command line), and what a TLS connection negotiated, for ``status`` and the toolbar.
+"""DICOM over TLS (PS3.15 B.9): the ssl contexts of an association, of the demo archive and of the C-MOVE
+receiver, the security profiles in DCMTK's words, the private key's password from a file or the
+environment (never from a command line), and what a TLS connection negotiated, for ``status`` and the
+toolbar. (The accepting side's handshake, and a refusal in words: tls_server.py.)
 
 The handshake runs while pynetdicom connects (``AssociationSocket.connect`` wraps the socket with the
 context given as ``tls_args``). Two things pynetdicom does not do are done here, by the socket class
@@ -218,6 +219,26 @@ def server_context(key: str, cert: str, *, trust: str = "", require_client_cert:
     elif require_client_cert:
         raise UsageError("serve: --require-client-cert needs the CA that signs the clients' certificates",
                          "add +cf CA.pem")
+    return context
+
+
+def receiver_context(options: TlsOptions) -> ssl.SSLContext:
+    """getsh's C-MOVE receiver over TLS (listen-tls on): our key and certificate (tls-key, tls-cert), the
+    profile, and under tls-verify require the archive's certificate verified against tls-ca, which must be
+    given (the system's CAs would let any holder of a public certificate send to us)."""
+    if not options.key or not options.cert:
+        raise UsageError("listen-tls on: the receiver needs our private key and certificate to listen over TLS",
+                         "set tls-key FILE and tls-cert FILE (+tls KEY CERT), or set listen-tls off")
+    if options.verify == "require" and not options.trust:
+        raise UsageError("listen-tls on: the receiver verifies the archive's certificate against tls-ca, "
+                         "and tls-ca is not set", "set tls-ca CA.pem (the CA that signed the archive's "
+                         "certificate), or set tls-verify ignore to accept any certificate")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _profile(context, options.profile)
+    _load_chain(context, options.key, options.cert, options.password)
+    if options.verify == "require":
+        _trust(context, options.trust)
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
 
 

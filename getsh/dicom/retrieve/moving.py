@@ -95,6 +95,16 @@ class MoveRun(GetRun):
         for line in self.teaching:
             yield Notice(line)
 
+    def _conclude(self, answer: Any, dimse_timeout: float | None, seconds: float) -> Iterator[object]:
+        """A TLS handshake the receiver refused is reported just after OpenSSL sent its alert, so as the
+        archive gives up and answers: wait for it, and show its line, before the final response."""
+        if self.receiver is not None:
+            self.receiver.settle()
+            for message in self.events.take(0):
+                if isinstance(message, Event) and isinstance(message.item, Notice):
+                    yield message.item
+        yield from super()._conclude(answer, dimse_timeout, seconds)
+
     def _refused(self, line: str) -> None:
         """A refusal on the receiver's thread: one line, among the move's events."""
         self.events.put(Event(Notice(line)), urgent=True)
@@ -111,6 +121,11 @@ class MoveRun(GetRun):
             self.teaching = destination_lines(self.move.destination, host, port, done,
                                               third_party=self.move.third_party, sure=how == "sure")
             return replace(done, advice="", nothing_matched=False) if how == "sure" else done
+        refusals = self.receiver.refusals if self.receiver is not None else []
+        if refusals and not done.received and not done.refused:  # it called, and getsh's receiver said no
+            many = f"{len(refusals)} associations" if len(refusals) > 1 else "association"
+            return replace(done, advice=f"nothing arrived: getsh's receiver refused the archive's {many}: "
+                                        f"{refusals[-1]}")
         if done.failed and not done.refused and done.status.code in SUB_OPERATION_STATUSES and not done.advice:
             where = self.move.destination if self.move.third_party else "getsh's receiver"
             done = replace(done, advice=f"the archive could not send them to {where}: a SOP class or transfer "

@@ -16,6 +16,11 @@ policy, containment and atomic writes of storage/); while ``listen`` is on and n
 standing handler. pynetdicom's chunked receive is kept on while it listens, so every data set comes
 as a spool file that is renamed into place or read from (spool.py), never decoded whole in memory.
 Hostile peers meet the same PDU bounds as on the session's association (net/pdu_bounds.py).
+
+Over TLS (``tls``: listen-tls on) it answers with our key and certificate and, under tls-verify require,
+takes only archives whose certificate tls-ca vouches for (net/tls.receiver_context). The handshake runs
+on the connection's own thread (net/tls_server.TlsLaterServer); one that fails is refused like an
+association, in one line with its diagnosis (plain DICOM to our TLS port, an untrusted certificate …).
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ from typing import Any
 
 from pynetdicom import AE, build_context, evt
 from pynetdicom.sop_class import Verification
-from pynetdicom.transport import ThreadedAssociationServer
 
 from getsh.dicom.net.pdu_bounds import bound_pdu_reads
+from getsh.dicom.net.tls import TlsOptions, receiver_context
+from getsh.dicom.net.tls_server import HANDSHAKE_LIMIT, TlsLaterServer, refusal_words
 from getsh.dicom.retrieve.run import BRISK_LOOP_DELAY
 from getsh.dicom.retrieve.spool import ChunkedHold, drop_spool, lenient_spool_meta
 from getsh.errors import NetworkError
@@ -80,8 +86,10 @@ Notify = Callable[[str], None]
 class Receiver:
     """A storage SCP on ``host``:``port`` answering as ``ae_title``; ``start`` binds, ``stop`` ends it."""
 
-    def __init__(self, ae_title: str, host: str, port: int, *, max_pdu: int = 16384) -> None:
+    def __init__(self, ae_title: str, host: str, port: int, *, max_pdu: int = 16384, tls: TlsOptions | None = None,
+                 handshake_limit: float = HANDSHAKE_LIMIT) -> None:
         self.host, self.port = host, port
+        self.tls, self.handshake_limit = tls, handshake_limit  # listen-tls on: what its TLS is made of
         self._ae = AE(ae_title)
         self._ae.maximum_pdu_size = max_pdu
         self._ae.network_timeout = 60  # an archive that opens an association and goes quiet
@@ -93,6 +101,7 @@ class Receiver:
         self._standing: tuple[Expected, Store] | None = None  # listen on
         self.notes: list[str] = []  # refusals and stray objects while nobody was listening (shown later)
         self.calls = 0  # associations requested during the running C-MOVE, accepted or not
+        self.refusals: list[str] = []  # why the running C-MOVE's refused ones were refused
         self.contexts: list[Any] = []
 
     # --- life cycle ----------------------------------------------------------------------------
@@ -112,7 +121,16 @@ class Receiver:
         plain = {"0.0.0.0": " (all interfaces)", "::": " (all interfaces)"}.get(host, "")
         if is_loopback(host):
             plain = " (loopback: this machine only)"
-        return f"{host}:{self.port}{plain}"
+        return f"{host}:{self.port}{plain}{self.over}"
+
+    @property
+    def over(self) -> str:
+        """`` over TLS (…)`` when it listens over TLS, in words that say whom it takes; else ''."""
+        if self.tls is None:
+            return ""
+        if self.tls.verify == "require":
+            return " over TLS (archives whose certificate tls-ca vouches for)"
+        return " over TLS (any archive certificate: tls-verify ignore)"
 
     def configure(self, ae_title: str, classes: Sequence[str], syntaxes: Sequence[str]) -> None:
         """The AE title answered, the storage classes accepted and their transfer syntaxes in order of
@@ -128,12 +146,13 @@ class Receiver:
         """Listen; NetworkError naming the address and the fix when it cannot."""
         if self._server is not None:
             return
+        context = receiver_context(self.tls) if self.tls is not None else None  # UsageError: the fix, before binding
         lenient_spool_meta()
         handlers: list[Any] = [(evt.EVT_CONN_OPEN, self._on_open), (evt.EVT_REQUESTED, self._on_requested),
                                (evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: 0x0000)]
         try:
             server = self._ae.make_server((self.host or "0.0.0.0", self.port), contexts=self.contexts or None,
-                                          evt_handlers=handlers, server_class=ThreadedAssociationServer)
+                                          evt_handlers=handlers, server_class=TlsLaterServer, ssl_context=context)
         except OSError as error:
             raise NetworkError(f"the receiver cannot listen on {self.where}: {error.strerror or error}",
                                "choose another port (set listen-port N, and tell the archive) or address "
@@ -141,6 +160,8 @@ class Receiver:
         except ValueError as error:
             raise NetworkError(f"the receiver cannot listen on {self.where}: {error}",
                                "set accept and prefer to storage classes and syntaxes it can take") from None
+        if isinstance(server, TlsLaterServer):
+            server.handshake_limit, server.on_failure = self.handshake_limit, self._handshake_failed
         self._server = server
         self.port = int(server.server_address[1])
         self._chunked.on()
@@ -169,6 +190,14 @@ class Receiver:
             thread.join(timeout=2)
         self._chunked.off()
 
+    def settle(self, limit: float = 1.0) -> None:
+        """Wait (``limit`` seconds at most) for connections still shaking hands: a failed one is reported
+        just after OpenSSL sent the peer its alert, and that report belongs to the C-MOVE now ending."""
+        server = self._server
+        deadline = time.monotonic() + limit
+        while isinstance(server, TlsLaterServer) and server.handshaking and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     # --- who is served ------------------------------------------------------------------------
 
     @contextmanager
@@ -177,7 +206,7 @@ class Receiver:
         ``notify`` hears of every refusal (on the receiver's threads)."""
         with self._lock:
             self._move = (expected, store, notify)
-            self.calls = 0
+            self.calls, self.refusals = 0, []
         try:
             yield
         finally:
@@ -223,9 +252,22 @@ class Receiver:
             why, reject = expected.refusal(address, calling), NOT_THE_PEER
         if not why:
             return
-        self._tell(f"receiver: refused an association from {address} (calling AE {calling!r}): {why}")
+        self._refuse(f"an association from {address} (calling AE {calling!r})", why)
         assoc.acse.send_reject(*reject)
         assoc.kill()
+
+    def _handshake_failed(self, address: str, error: OSError) -> None:
+        """A connection whose TLS handshake failed (or that spoke plain DICOM to our TLS port): refused."""
+        with self._lock:
+            self.calls += self._move is not None  # the archive did call us: it knows where getsh is
+        profile = self.tls.profile if self.tls is not None else ""
+        self._refuse(f"a connection from {address}", refusal_words(error, profile, self.handshake_limit))
+
+    def _refuse(self, what: str, why: str) -> None:
+        with self._lock:
+            if self._move is not None:
+                self.refusals.append(why)
+        self._tell(f"receiver: refused {what}: {why}")
 
     def _on_store(self, event: Any) -> int:
         with self._lock:
