@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydicom import Dataset
 from pynetdicom.association import Association
@@ -54,6 +54,8 @@ class Session:
     quit_requested: bool = False
     script: ScriptState = field(default_factory=ScriptState)  # recording, what expect looks at, replays
     receiver: Receiver | None = None  # getsh's storage SCP for C-MOVE, while a move runs or listen is on
+    # what happened between commands that the next one shows first (listen: objects that arrived, refusals)
+    between_commands: Callable[[], Iterable[Any]] | None = None
 
     def next_message_id(self) -> int:
         self.message_id += 1

@@ -107,6 +107,8 @@ class Runner:
         failure: GetshError | None = None
         self.ctx.session.link.tracer.mode = self.ctx.settings["trace"]
         try:
+            for item in self.ctx.session.between_commands() if self.ctx.session.between_commands else ():
+                self.renderer.show(item)  # e.g. objects listen took since the last command: numbered now
             result = invocation.command.handler(self.ctx, invocation.args)
             play = getattr(result, "play_with", None)
             for item in self._drive(play(self) if play is not None else result):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -73,9 +74,11 @@ def receiver(ctx: Context) -> tuple[Receiver, list[str]]:
     s = ctx.settings
     port, host, tls = s["listen-port"], s["listen-host"], receiver_tls(ctx)
     current = ctx.session.receiver
+    standing = None
     if current is not None and (current.port != port or current.host != host or current.tls != tls):
+        standing = current.standing_state  # listen stays on where the settings moved the receiver
         current.stop()  # the settings moved it, or changed how it listens
-        current = None
+        current = ctx.session.receiver = None
     made = current or Receiver(s["aet"], host, port, max_pdu=s["max-pdu"], tls=tls,
                                handshake_limit=float(s["acse-timeout"] or 30))
     made.configure(s["aet"], _classes(ctx), PREFER[s["prefer"]])
@@ -83,7 +86,10 @@ def receiver(ctx: Context) -> tuple[Receiver, list[str]]:
     if not made.running:
         made.start()
         ctx.session.receiver = made
-        lines.append(f"receiver {made.ae_title} listening on {made.where}")
+        if standing is not None:
+            made.stand(*standing)
+        lines.append(f"receiver {made.ae_title} listening on {made.where}"
+                     + (" (listen stays on)" if standing is not None else ""))
     peer = ctx.session.peer
     warning = loopback_warning(host, resolve(peer.host, peer.port)) if peer is not None else ""
     return made, lines + ([warning] if warning else [])
@@ -119,9 +125,16 @@ def after_move(ctx: Context) -> None:
 
 
 def between(ctx: Context) -> Iterator[Notice]:
-    """What the receiver noted since the last command (listen on): objects stored, associations refused."""
+    """What the receiver noted since the last command (listen on): objects stored, associations refused.
+    Objects stored between commands are numbered here, on the shell's thread, so that a get running
+    meanwhile (which numbers its own as they come) and they never share a number."""
     made = ctx.session.receiver
-    for line in made.take_notes() if made is not None else []:
+    if made is None:
+        return
+    state = made.standing_state
+    if state is not None and isinstance(state[1], StandingStore):
+        yield from state[1].number_pending()
+    for line in made.take_notes():
         yield Notice(line)
 
 
@@ -133,27 +146,36 @@ class StandingStore:
         self.ctx, self.receiver = ctx, made
         self.storage = _storage(ctx)
         self.lock = threading.Lock()
+        self.pending: list[tuple[Received, str]] = []  # stored, not yet numbered (the next command does)
 
     def __call__(self, event: Any) -> int:
+        """On the receiver's threads: store the object as a get would; the shell numbers it later."""
         meta, outcome, header = store_event(self.storage, event)
         sender = f"from {event.assoc.requestor.address} ({str(event.assoc.requestor.ae_title).strip()})"
         if not isinstance(outcome, StoredFile):
             status = int(getattr(outcome, "dimse_status", 0xC000))
-            self.receiver.notes.append(f"receiver: refused {meta.sop_instance_uid} {sender} (0x{status:04X}): "
-                                       f"{getattr(outcome, 'message', outcome)}")
+            self.receiver.note(f"receiver: refused {meta.sop_instance_uid} {sender} (0x{status:04X}): "
+                               f"{getattr(outcome, 'message', outcome)}")
             return status
         values = header if isinstance(header, dict) else header_of(header) if header is not None else {}
+        received = Received(
+            index=0, sop_class_uid=meta.sop_class_uid, sop_instance_uid=meta.sop_instance_uid,
+            transfer_syntax=meta.transfer_syntax, path=outcome.path, action=outcome.describe(), size=outcome.size,
+            patient_id=values.get("PatientID", ""), patient_name=values.get("PatientName", ""),
+            study_uid=values.get("StudyInstanceUID", ""), series_uid=values.get("SeriesInstanceUID", ""),
+            modality=values.get("Modality", ""), output_dir=self.storage.root, remarks=outcome.remarks)
         with self.lock:
-            received = self.ctx.session.received
-            received.append(Received(
-                index=len(received) + 1, sop_class_uid=meta.sop_class_uid, sop_instance_uid=meta.sop_instance_uid,
-                transfer_syntax=meta.transfer_syntax, path=outcome.path, action=outcome.describe(), size=outcome.size,
-                patient_id=values.get("PatientID", ""), patient_name=values.get("PatientName", ""),
-                study_uid=values.get("StudyInstanceUID", ""), series_uid=values.get("SeriesInstanceUID", ""),
-                modality=values.get("Modality", ""), output_dir=self.storage.root, remarks=outcome.remarks))
-            self.receiver.notes.append(f"receiver: object {len(received)} {sender} {outcome.describe()} "
-                                       f"{outcome.path or ''} (listen is on; see: received)")
+            self.pending.append((received, f"{sender} {outcome.describe()} {outcome.path or ''}"))
         return 0x0000
+
+    def number_pending(self) -> Iterator[Notice]:
+        """On the shell's thread: the objects stored since the last command join 'received', numbered."""
+        with self.lock:
+            pending, self.pending = self.pending, []
+        received = self.ctx.session.received
+        for item, words in pending:
+            received.append(replace(item, index=len(received) + 1))
+            yield Notice(f"receiver: object {len(received)} {words} (listen is on; see: received)")
 
 
 def _storage(ctx: Context) -> Storage:
@@ -230,9 +252,14 @@ def listen(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
         ctx.settings.set("listen-port", args.port)
     if args.host is not None:
         ctx.settings.set("listen-host", args.host)
+    need_port(ctx)  # what the receiver lacks (a port; over TLS a key, a certificate, a CA) is said first
+    if ctx.session.peer is None:
+        raise UsageError("listen takes objects only from the peer getsh is connected to, and none is known yet",
+                         "connect HOST PORT first, then listen")
     made, lines = receiver(ctx)
-    made.stand(expected(ctx), StandingStore(ctx, made))
+    made.stand(lambda: expected(ctx), StandingStore(ctx, made))
+    ctx.session.between_commands = lambda: between(ctx)  # every command first shows what arrived
     for line in lines:
         yield Notice(line)
-    yield Notice(f"listen is on: the receiver accepts associations from {expected(ctx).host or 'any address'} "
-                 "between commands too ('listen off' stops it)")
+    yield Notice(f"listen is on: the receiver accepts associations from the peer's address ({expected(ctx).host}; "
+                 "it follows connect) between commands too ('listen off' stops it)")

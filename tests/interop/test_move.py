@@ -255,6 +255,44 @@ def test_a_stray_association_is_refused_and_reported(
     assert not port_open(receiver_port)
 
 
+def test_listen_needs_a_peer_numbers_what_came_between_commands_and_survives_a_port_change(
+    shell: Shell, demo: Callable[..., DemoServer], archive: list[ArchiveEntry], tmp_path: Path, receiver_port: int,
+) -> None:
+    """listen before connect would take anyone's objects: refused. Objects stored between commands are
+    numbered by the next command (after those a get numbered), once each; moving the receiver to another
+    port keeps listen on."""
+    status, shown = shell.run(f"listen {receiver_port} --host {HOST}")
+    assert status is ExitStatus.ERROR and "connect HOST PORT first, then listen" in shown, shown
+    assert not port_open(receiver_port)
+    server = demo()
+    ct = [e for e in archive if e.patient_id == "DEMO001" and e.modality == "CT"][:2]
+    status, shown = shell.run(f"connect {HOST} {server.port} --aec {server.ae_title}; output {tmp_path}; "
+                              f"get QueryRetrieveLevel=IMAGE PatientID=DEMO001 StudyInstanceUID={ct[0].study_uid} "
+                              f"SeriesInstanceUID={ct[0].series_uid} SOPInstanceUID={ct[0].sop_instance_uid}; "
+                              f"listen {receiver_port} --host {HOST}")
+    assert status is ExitStatus.SUCCESS and "listen is on" in shown, shown
+    sender = AE("SOMEPACS")
+    sender.add_requested_context(ct[1].sop_class_uid, ct[1].transfer_syntax_uid)
+    assoc = sender.associate(HOST, receiver_port, ae_title=AET)
+    assert assoc.is_established
+    assert assoc.send_c_store(dcmread(ct[1].path)).Status == 0
+    assoc.release()
+    status, shown = shell.run("received --raw")  # the first command after: it numbers the object, 2
+    assert status is ExitStatus.SUCCESS, shown
+    assert f"receiver: object 2 from {HOST} (SOMEPACS)" in shown, shown
+    numbers = [r.index for r in shell.ctx.session.received]
+    assert numbers == [1, 2] and [r.sop_instance_uid for r in shell.ctx.session.received] == \
+        [ct[0].sop_instance_uid, ct[1].sop_instance_uid]
+    other = free_port()
+    server.move_destinations[AET] = (HOST, other)
+    status, shown = shell.run(f"set listen-port {other}; move QueryRetrieveLevel=PATIENT PatientID=DEMO004")
+    assert status is ExitStatus.SUCCESS and "(listen stays on)" in shown, shown
+    assert port_open(other) and not port_open(receiver_port)  # moved, and still listening after the move
+    assert [r.index for r in shell.ctx.session.received] == list(range(1, len(shell.ctx.session.received) + 1))
+    shell.run("listen off")
+    assert not port_open(other)
+
+
 def test_a_refusal_during_a_move_is_said_there_and_not_blamed_on_the_archive(
     shell: Shell, demo: Callable[..., DemoServer], tmp_path: Path, receiver_port: int,
 ) -> None:

@@ -213,7 +213,7 @@ def test_the_other_certificate_failures_are_named(
 
 
 def test_listen_tls_without_a_key_or_a_ca_says_what_is_missing_before_anything_is_sent(
-    shell: Shell, pki: Pki, receiver_port: int,
+    shell: Shell, pki: Pki, receiver_port: int, demo: Callable[..., DemoServer],
 ) -> None:
     status, shown = shell.run(f"set listen-port {receiver_port}; set listen-tls on; move {PATIENT}")
     assert status is ExitStatus.ERROR, shown
@@ -224,6 +224,10 @@ def test_listen_tls_without_a_key_or_a_ca_says_what_is_missing_before_anything_i
     assert "the receiver verifies the archive's certificate against tls-ca, and tls-ca is not set" in shown
     assert not port_open(receiver_port)
     status, shown = shell.run(f"set tls-verify ignore; listen {receiver_port}")
+    assert status is ExitStatus.ERROR and "connect HOST PORT first, then listen" in shown, shown  # whose objects?
+    assert not port_open(receiver_port)
+    server = demo()
+    status, shown = shell.run(f"connect {HOST} {server.port} --aec {server.ae_title}; listen {receiver_port}")
     assert status is ExitStatus.SUCCESS and "over TLS (any archive certificate: tls-verify ignore)" in shown, shown
     shell.run("listen off")
 

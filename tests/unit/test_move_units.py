@@ -86,6 +86,7 @@ def test_who_the_receiver_accepts() -> None:
     assert peer.refusal("10.0.0.9", "ORTHANC") == "not from the peer's address (127.0.0.1)"
     assert "calling AE title 'X' is not one of move-callers (ORTHANC)" in peer.refusal("127.0.0.1", "X")
     assert Expected("127.0.0.1").refusal("127.0.0.1", "ANYONE") == ""
+    assert "no peer is known" in Expected("").refusal("127.0.0.1", "ANYONE")  # never open to every address
     assert "cannot reach it" in loopback_warning("127.0.0.1", "10.1.2.3")
     assert loopback_warning("0.0.0.0", "10.1.2.3") == loopback_warning("127.0.0.1", "127.0.0.1") == ""
 

@@ -63,8 +63,11 @@ class Expected:
     callers: tuple[str, ...] = ()
 
     def refusal(self, address: str, calling: str) -> str:
-        """'' when an association from ``address`` calling as ``calling`` is accepted; else why not."""
-        if self.host and _plain(address) != _plain(self.host):
+        """'' when an association from ``address`` calling as ``calling`` is accepted; else why not. No
+        peer known (``host`` empty): nobody — a receiver open to any address would store anyone's objects."""
+        if not self.host:
+            return "no peer is known, and getsh takes objects only from the peer it is connected to"
+        if _plain(address) != _plain(self.host):
             return f"not from the peer's address ({self.host})"
         if self.callers and calling not in self.callers:
             return f"calling AE title {calling!r} is not one of move-callers ({', '.join(self.callers)})"
@@ -98,7 +101,8 @@ class Receiver:
         self._chunked = ChunkedHold()
         self._lock = threading.Lock()
         self._move: tuple[Expected, Store, Notify] | None = None  # the running C-MOVE's
-        self._standing: tuple[Expected, Store] | None = None  # listen on
+        # listen on: who may send (asked at each association: the peer may change) and where objects go
+        self._standing: tuple[Callable[[], Expected], Store] | None = None
         self.notes: list[str] = []  # refusals and stray objects while nobody was listening (shown later)
         self.calls = 0  # associations requested during the running C-MOVE, accepted or not
         self.refusals: list[str] = []  # why the running C-MOVE's refused ones were refused
@@ -213,14 +217,25 @@ class Receiver:
             with self._lock:
                 self._move = None
 
-    def stand(self, expected: Expected | None, store: Store | None = None) -> None:
-        """``listen`` on (``expected`` and what to do with the objects) or off (None)."""
+    def stand(self, expected: Callable[[], Expected] | None, store: Store | None = None) -> None:
+        """``listen`` on (who may send, asked at each association, and what to do with the objects) or
+        off (None)."""
         with self._lock:
             self._standing = (expected, store) if expected is not None and store is not None else None
 
     @property
     def standing(self) -> bool:
         return self._standing is not None
+
+    @property
+    def standing_state(self) -> tuple[Callable[[], Expected], Store] | None:
+        """What ``stand`` was given, for a receiver that replaces this one (the settings moved it)."""
+        return self._standing
+
+    def note(self, line: str) -> None:
+        """A line for the next command (from any thread)."""
+        with self._lock:
+            self.notes.append(line)
 
     def take_notes(self) -> list[str]:
         with self._lock:
@@ -245,16 +260,21 @@ class Receiver:
         with self._lock:
             move, standing = self._move, self._standing
             self.calls += move is not None
-        expected = move[0] if move is not None else standing[0] if standing is not None else None
+        expected = move[0] if move is not None else standing[0]() if standing is not None else None
         if expected is None:
             why, reject = "no C-MOVE is running and listen is off", NOT_NOW
         else:
             why, reject = expected.refusal(address, calling), NOT_THE_PEER
         if not why:
             return
-        self._refuse(f"an association from {address} (calling AE {calling!r})", why)
-        assoc.acse.send_reject(*reject)
-        assoc.kill()
+        try:  # told before the reject reaches the archive (its C-MOVE-RSP may follow at once), and never
+            # raising: pynetdicom goes on to negotiate an association whose handler raised
+            self._refuse(f"an association from {address} (calling AE {calling!r})", why)
+        except Exception:
+            log.exception("receiver: could not report a refusal")
+        finally:
+            assoc.acse.send_reject(*reject)
+            assoc.kill()
 
     def _handshake_failed(self, address: str, error: OSError) -> None:
         """A connection whose TLS handshake failed (or that spoke plain DICOM to our TLS port): refused."""
