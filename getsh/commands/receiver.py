@@ -213,8 +213,9 @@ the archive sends them to getsh's AE title (aet) at the host and port it has on 
 for it, so it must be told once (see: help move). 'move' starts the receiver on
 listen-port and stops it when the move ends; 'listen PORT' sets listen-port and keeps
 the receiver running between commands, for archives that send later (a queued move) or
-for another tool's C-MOVE to this AE title. Only associations from the peer's address
-are accepted (and only the calling AE titles in move-callers, when it lists any);
+for another tool's C-MOVE to this AE title. Only associations from the address of the
+peer getsh is connected to are accepted (so connect first; the receiver follows connect),
+and only the calling AE titles in move-callers when it lists any;
 every other one is refused with A-ASSOCIATE-RJ and reported. Objects that arrive
 between commands are stored as a move's are (output, storage, layout, existing) and
 listed by 'received'. --host ADDRESS binds to one address (listen-host; 0.0.0.0 is

@@ -7,11 +7,10 @@ KeyboardInterrupt thrown into the generator (the runner does that) asks the canc
 aborts. The limits of bounds.py (a cap reached, no progress, the retrieve's deadline) ask the same
 mechanism to cancel, and a C-CANCEL left unanswered past the grace period makes it abort.
 
-Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from
-pynetdicom, handover.py) by default, and pynetdicom's own ``send_c_get`` for debug logging and the
-``receive pynetdicom`` setting (see ``handover.direct_path``). When no final response comes, the
-error says why in one line (result.py); pynetdicom's path needs two mends for that: a waiting request
-is woken when our side aborts (``PynetdicomPath.wake``), and a half-received spool file is removed.
+Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from pynetdicom,
+handover.py) by default, and pynetdicom's ``send_c_get`` for debug logging and ``receive pynetdicom``. When
+no final response comes, the error says why in one line (result.py); pynetdicom's path needs two mends for
+that: a waiting request is woken when our side aborts, and a half-received spool file is removed.
 """
 
 from __future__ import annotations
@@ -93,6 +92,7 @@ class GetRun:
         self.label = label
         self.model = model
         self.tally = Tally(next_index=first_index)
+        self._tally_lock = threading.Lock()
         self.ctrl_c = CtrlC()
         self.ending = Ending()
         self.events: Mailbox[Message] = Mailbox()
@@ -123,14 +123,18 @@ class GetRun:
                 status, why = 0xC000, f"{type(outcome).__name__}: {one_line(outcome)}"
             log.info("C-STORE of %r refused (0x%04X): %s", meta.sop_instance_uid, status, why)
             failed = StoreFailed(meta.sop_class_uid, meta.sop_instance_uid, status, why)
-            self.tally.refused.append(failed)
+            with self._tally_lock:
+                self.tally.refused.append(failed)
             self.events.put(Event(failed))
             return status
         if isinstance(header, Dataset):
             header = header_of(header)
         header = header or {}
+        with self._tally_lock:  # a C-MOVE's receiver may store on several associations (threads) at once
+            index = self.tally.next_index
+            self.tally.next_index += 1
         received = Received(
-            index=self.tally.next_index,
+            index=index,
             sop_class_uid=meta.sop_class_uid,
             sop_instance_uid=meta.sop_instance_uid,
             transfer_syntax=meta.transfer_syntax,
@@ -147,10 +151,10 @@ class GetRun:
         )
         for remark in outcome.remarks:
             log.info("object %d (%s): %s", received.index, outcome.path, remark.text)
-        self.tally.next_index += 1
-        self.tally.received.append(received)
-        self.events.put(Event(received))
-        notice = self.brakes.object_done(outcome.size)  # on the worker: C-CANCEL before this C-STORE-RSP
+        with self._tally_lock:
+            self.tally.received.append(received)
+            self.events.put(Event(received))
+            notice = self.brakes.object_done(outcome.size)  # on the worker: C-CANCEL before this C-STORE-RSP
         if notice is not None:
             self.events.put(Event(notice), urgent=True)
         return 0x0000
