@@ -174,6 +174,27 @@ def make_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
 
 @pytest.fixture
+def make_demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """Factory for a test's own started demo archive, on 127.0.0.1: make(cls=DemoServer, **DemoServer's
+    keywords) — a TLS context, Move Destinations, GET switched off …; every one is stopped at teardown."""
+    from getsh.dicom.demo.server import DemoServer
+
+    started: list[DemoServer] = []
+
+    def make(cls: type[DemoServer] = DemoServer, **kwargs: Any) -> DemoServer:
+        server = cls(host="127.0.0.1", port=0, data_dir=tmp_path_factory.mktemp("demo"), **kwargs)
+        started.append(server)
+        server.start()
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
 def fake() -> Iterator[list[Any]]:
     """Fake peers (tests/faults/fake_peers.FakeQR) a test starts go here; all are stopped at teardown."""
     started: list[Any] = []

@@ -66,22 +66,14 @@ def receiver_port() -> int:
 
 
 @pytest.fixture
-def demo(tmp_path_factory: pytest.TempPathFactory, receiver_port: int) -> Iterator[Callable[..., DemoServer]]:
+def demo(make_demo_server: Callable[..., DemoServer], receiver_port: int) -> Callable[..., DemoServer]:
     """Demo archives for one test, each knowing getsh's AE title at ``receiver_port``; stopped at teardown."""
-    started: list[DemoServer] = []
 
     def make(cls: type[DemoServer] = DemoServer, **kwargs: Any) -> DemoServer:
         kwargs.setdefault("move_destinations", {AET: (HOST, receiver_port)})
-        server = cls(host=HOST, port=0, data_dir=tmp_path_factory.mktemp("move-demo"), **kwargs)
-        started.append(server)
-        server.start()
-        return server
+        return make_demo_server(cls, **kwargs)
 
-    try:
-        yield make
-    finally:
-        for server in started:
-            server.stop()
+    return make
 
 
 # --- the same bytes as C-GET ------------------------------------------------------------------------

@@ -63,22 +63,13 @@ def moving_context(pki: Pki, pair: Pair) -> ssl.SSLContext:
 
 
 @pytest.fixture
-def demo(tmp_path_factory: pytest.TempPathFactory, receiver_port: int) -> Iterator[Callable[..., DemoServer]]:
+def demo(make_demo_server: Callable[..., DemoServer], receiver_port: int) -> Callable[..., DemoServer]:
     """Demo archives for one test, knowing getsh's AE title at ``receiver_port``; stopped at teardown."""
-    started: list[DemoServer] = []
 
     def make(cls: type[DemoServer] = DemoServer, **kwargs: Any) -> DemoServer:
-        server = cls(host=HOST, port=0, data_dir=tmp_path_factory.mktemp("move-tls-demo"),
-                     move_destinations={AET: (HOST, receiver_port)}, **kwargs)
-        started.append(server)
-        server.start()
-        return server
+        return make_demo_server(cls, move_destinations={AET: (HOST, receiver_port)}, **kwargs)
 
-    try:
-        yield make
-    finally:
-        for server in started:
-            server.stop()
+    return make
 
 
 def tls_receiver(pki: Pki) -> str:

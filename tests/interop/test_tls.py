@@ -73,21 +73,9 @@ def tls_demo(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dem
 
 
 @pytest.fixture
-def demo_with(pki: Pki, tmp_path: Path) -> Iterator[Callable[..., DemoServer]]:
+def demo_with(make_demo_server: Callable[..., DemoServer]) -> Callable[..., DemoServer]:
     """A test's own demo archive over TLS with the context it makes (stopped at teardown)."""
-    started: list[DemoServer] = []
-
-    def make(context: ssl.SSLContext) -> DemoServer:
-        server = DemoServer(data_dir=tmp_path / f"demo{len(started)}", ssl_context=context)
-        started.append(server)
-        server.start()
-        return server
-
-    try:
-        yield make
-    finally:
-        for server in started:
-            server.stop()
+    return lambda context: make_demo_server(ssl_context=context)
 
 
 def tls_words(pki: Pki, key: Path | None = None, cert: Path | None = None) -> str:
