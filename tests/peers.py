@@ -93,6 +93,17 @@ def port_listening(port: int) -> bool:
     return False
 
 
+def stop_serve(process: subprocess.Popen[Any], timeout: float = 20) -> int:
+    """End a ``getsh serve`` child as its user does, with Ctrl-C (SIGINT); killed if it does not go."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    return int(process.returncode)
+
+
 def dcmtk_tool(name: str) -> Path:
     """Absolute path of a DCMTK binary; a bare name on PATH may be pynetdicom's Python shim."""
     path = DCMTK_BIN / name

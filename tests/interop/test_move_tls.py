@@ -25,7 +25,7 @@ from getsh.dicom.net.tls import TlsOptions, client_context, server_context
 from getsh.exitstatus import ExitStatus
 from tests.interop.test_cancel import assert_kept, interrupt_when
 from tests.interop.test_move import AET, SlowMoveDemo, files_in
-from tests.peers import HOST, Orthanc, free_port, port_open
+from tests.peers import HOST, Orthanc, free_port, port_open, stop_serve
 from tests.shell_driver import Shell
 from tests.tls_certs import Pair, Pki, make_pki
 
@@ -264,13 +264,8 @@ def test_getsh_serve_demo_move_tls_opens_its_move_association_over_tls(
         assert status is ExitStatus.SUCCESS and "getsh received 8" in shown and "refused" not in shown, shown
         assert len(list(tmp_path.iterdir())) == 8
     finally:
-        server.send_signal(2)  # Ctrl-C: how serve ends
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    assert server.returncode == 0
+        returncode = stop_serve(server)  # Ctrl-C: how serve ends
+    assert returncode == 0
 
 
 def test_serve_move_tls_goes_with_tls() -> None:

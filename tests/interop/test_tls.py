@@ -22,7 +22,7 @@ from getsh.dicom.demo.server import DemoServer
 from getsh.dicom.net.tls import server_context
 from getsh.exitstatus import ExitStatus
 from tests.conftest import ORTHANC_FIXTURE_STOP_TIMEOUT, peer_missing
-from tests.peers import Orthanc, PeerUnavailable
+from tests.peers import Orthanc, PeerUnavailable, stop_serve
 from tests.shell_driver import Shell
 from tests.tls_certs import KEY_PASSWORD, Pki, make_pki
 
@@ -348,10 +348,5 @@ def test_getsh_serve_demo_over_tls_answers_dcmtks_echoscu_with_a_client_certific
         without = subprocess.run([echoscu, "+tla", *common], capture_output=True, text=True, timeout=60)
         assert without.returncode != 0, without.stdout + without.stderr
     finally:
-        server.send_signal(2)  # Ctrl-C: how serve ends
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    assert server.returncode == 0
+        returncode = stop_serve(server)  # Ctrl-C: how serve ends
+    assert returncode == 0
