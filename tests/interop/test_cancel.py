@@ -15,6 +15,7 @@ sub-operations, and against dcmqrscp and Orthanc our disk is slow (each store sl
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import shlex
 import shutil
@@ -431,7 +432,7 @@ def test_ctrl_c_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> None:
     if shutil.which("tmux") is None:
         peer_missing("tmux is not installed (scripts/test installs it)")
     slow.delay = 0.3
-    socket_name = f"getsh-cancel-{tmp_path.name}"
+    socket_name = f"getsh-cancel-{tmp_path.name}-{os.getpid()}"  # per run: another run may use the name
     base = ["tmux", "-L", socket_name]
     home = shlex.quote(str(tmp_path / "home"))
     command = (f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES && GETSH_HOME={home} "

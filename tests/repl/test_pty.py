@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -21,9 +22,15 @@ class Terminal:
     """A tmux session on a private server: send keys, read the screen."""
 
     def __init__(self, command: str, socket_name: str, width: int = 160, height: int = 45) -> None:
-        self.base = ["tmux", "-L", socket_name]
-        subprocess.run([*self.base, "new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), command],
-                       check=True)
+        # one server per test and per run: a name shared with another run's test (the same tmp_path name)
+        # would find that run's session "t" and fail ("duplicate session")
+        self.base = ["tmux", "-L", f"{socket_name}-{os.getpid()}"]
+        start = [*self.base, "new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), command]
+        done = subprocess.run(start, capture_output=True, text=True)
+        if done.returncode != 0:  # a stale server of that name: ended, and once more
+            self.close()
+            done = subprocess.run(start, capture_output=True, text=True)
+        assert done.returncode == 0, f"tmux new-session failed ({done.returncode}): {done.stderr.strip()}"
 
     def keys(self, *keys: str, pause: float = 0.3) -> None:
         """Each key (or literal text) in turn, with a person's pause after it."""
