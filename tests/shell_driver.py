@@ -39,6 +39,13 @@ def make_context(
     return Context(env), out, err
 
 
+def close_session(ctx: Context) -> None:
+    """What a test leaves behind: the association aborted, and a C-MOVE receiver (listen) stopped."""
+    ctx.session.link.close(abort=True)
+    if ctx.session.receiver is not None:
+        ctx.session.receiver.stop(grace=0)
+
+
 def make_runner(ctx: Context) -> Runner:
     return Runner(ctx, Renderer(ctx.env.console, ctx.env.err_console))
 
@@ -56,7 +63,7 @@ class Shell:
         return status, self.out.getvalue()[start_out:] + self.err.getvalue()[start_err:]
 
     def close(self) -> None:
-        self.ctx.session.link.close(abort=True)
+        close_session(self.ctx)
 
 
 class ShellDriver:
@@ -94,7 +101,7 @@ class ShellDriver:
             self._input.send_text("\x15\x04")  # Ctrl-U, Ctrl-D: leave even with text on the line
             self._thread.join(10)
         self._pipe.__exit__(None, None, None)
-        self.ctx.session.link.close(abort=True)
+        close_session(self.ctx)
 
     def type(self, *chunks: str) -> None:
         """Send each chunk (text or keys such as ``\\t``), pausing after each like a person."""

@@ -12,7 +12,7 @@ import os
 import ssl
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +43,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 @pytest.fixture
 def receiver_port() -> int:
     return free_port()
-
-
-@pytest.fixture
-def shell() -> Iterator[Shell]:
-    """The runner; its association aborted and its receiver stopped at the end."""
-    s = Shell()
-    try:
-        yield s
-    finally:
-        s.close()
-        if s.ctx.session.receiver is not None:
-            s.ctx.session.receiver.stop(grace=0)
 
 
 def moving_context(pki: Pki, pair: Pair) -> ssl.SSLContext:

@@ -3,6 +3,7 @@ as a table. Typed events like those of dicom/events.py, kept apart because only 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 
@@ -12,11 +13,12 @@ def _since(elapsed: float | None) -> str:
     return f"+{elapsed * 1000:.0f} ms" if elapsed < 10 else f"+{elapsed:.1f} s"
 
 
-class TraceItem:
+class TraceItem(ABC):
     """What ``trace`` shows: a line (Traced) or the A-ASSOCIATE exchange (TracedAssociation)."""
 
+    @abstractmethod
     def plain(self) -> str | list[str]:
-        raise NotImplementedError
+        """The item as plain text (a recording's comment lines)."""
 
 
 @dataclass(frozen=True)
