@@ -11,7 +11,7 @@ from pynetdicom.association import Association
 
 from getsh.dicom.events import Associated, FindDone, Received, Released
 from getsh.dicom.keys.identifier import default_identifier
-from getsh.dicom.net.association import Link
+from getsh.dicom.net.association import Link, open_another
 from getsh.dicom.net.identity import identity_of
 from getsh.dicom.net.presentation import plan_contexts
 from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
@@ -153,6 +153,13 @@ class Context:
             raise UsageError("not connected to a peer", "connect HOST PORT first (or start with: getsh --demo)")
         assoc, event = self.session.link.ensure(wanted, self.timeouts())
         return assoc, self._announced(event)
+
+    def associate_another(self) -> Association:
+        """Another association like the session's (a parallel retrieve's; its caller releases it)."""
+        wanted = self.wanted_association()
+        if wanted is None:
+            raise UsageError("not connected to a peer", "connect HOST PORT first")
+        return open_another(wanted, self.timeouts())
 
     def reconnect(self) -> tuple[Released | None, Associated]:
         """Associate afresh now (``connect``), whatever state the current association is in. The new

@@ -118,6 +118,29 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+MAX_PARALLEL = 16
+
+
+def parse_parallel(text: str) -> int:
+    """Associations one get may be spread over: 1 (one, as getscu) … 16, or ``auto`` (0)."""
+    value = text.strip().lower()
+    if value == "auto":
+        return 0
+    if value in ("off", "no"):
+        return 1
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of associations (1..{MAX_PARALLEL}) or auto") from None
+    if not 1 <= count <= MAX_PARALLEL:
+        raise ValueError(f"{count} associations is out of range (1..{MAX_PARALLEL}, or auto)")
+    return count
+
+
+def show_parallel(value: int) -> str:
+    return "auto" if value == 0 else f"{value}"
+
+
 NONE = ("none", "off", "")  # the words for "not set" of an optional value (a port, a Move Destination)
 
 

@@ -30,6 +30,7 @@ from getsh.setting_values import (
     parse_bool,
     parse_count,
     parse_host,
+    parse_parallel,
     parse_password_source,
     parse_path,
     parse_port,
@@ -42,6 +43,7 @@ from getsh.setting_values import (
     show_bool,
     show_limit,
     show_none,
+    show_parallel,
     show_path,
     show_seconds,
     show_size,
@@ -200,6 +202,13 @@ SETTINGS: tuple[Setting, ...] = (
             show_bool, choices=(Choice("off", (), "ask for no response"),
                                 Choice("on", ("-rsp", "--pos-response"), "ask for a positive response")),
             renegotiate=True),
+    Setting("parallel", "spread one get over up to this many associations, each retrieving a share a C-FIND "
+            "planned (1: one association, as getscu; auto: as the link's round trip says, measured with a C-ECHO: "
+            "one under 1 ms, 4 under 10 ms, else 8)", 1, parse_parallel, show_parallel,
+            flags=("--parallel",), metavar="N|auto",
+            complete=lambda _text: [("1", "one association, as getscu"), ("2", ""), ("4", "a LAN, 1-10 ms"),
+                                    ("8", "a remote archive, 10 ms or more"),
+                                    ("auto", "measure the round trip at each get and decide")]),
     Setting("repeat", "send each request this many times", 1, int_between(1, 1_000_000),
             flags=("--repeat",), metavar="N"),
     Setting("charset", "the Specific Character Set that find and get send, in which the values you type are encoded: "

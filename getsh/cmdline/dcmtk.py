@@ -107,6 +107,8 @@ DIFFERENCES: dict[str, Callable[[str], str]] = {
         "; getscu overwrites it (with --repeat, or an output directory that holds these objects already)"
         if v != "overwrite" else ""),
     "receive": lambda v: f"receive {v}: which of getsh's receive paths it uses; the same files result",
+    "parallel": lambda v: (f"parallel {v}: getsh spreads a get over several associations (planned with C-FIND); "
+                           "getscu uses one; the same files result" if v != "1" else ""),
 }
 
 

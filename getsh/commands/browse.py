@@ -15,7 +15,7 @@ from getsh.dicom.keys.qr_keys import levels
 from getsh.dicom.query.browse import LEVEL_WORDS, MODEL_NAMES, PLURALS, Location, label_of, nothing_below
 from getsh.dicom.query.return_keys import find_identifier
 from getsh.dicom.query.rows import select
-from getsh.dicom.retrieve.retrieval import Request
+from getsh.dicom.retrieve.options import Request
 from getsh.errors import UsageError
 from getsh.literal import literal
 from getsh.registry import Arg, Suggestion, command

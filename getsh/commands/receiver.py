@@ -24,9 +24,9 @@ from getsh.dicom.net.syntaxes import PREFER
 from getsh.dicom.net.tls import TlsOptions, receiver_context
 from getsh.dicom.retrieve.bounds import Bounds
 from getsh.dicom.retrieve.moving import MoveOptions
+from getsh.dicom.retrieve.options import RetrieveOptions
 from getsh.dicom.retrieve.receive.sinks import store_event
 from getsh.dicom.retrieve.receiver import Expected, Receiver, loopback_warning
-from getsh.dicom.retrieve.retrieval import RetrieveOptions
 from getsh.dicom.storage.header_scan import header_of
 from getsh.dicom.storage.outcomes import StoredFile
 from getsh.dicom.storage.store import Storage
@@ -192,7 +192,7 @@ def retrieve_options(ctx: Context, how: str = "get") -> RetrieveOptions:
         malformed=s["malformed"], stream_above=s["stream-above"], max_inflated=s["max-inflated"],
         bounds=Bounds(no_progress=s["no-progress-timeout"], retrieve_timeout=s["retrieve-timeout"],
                       max_objects=s["max-objects"], max_bytes=s["max-bytes"], cancel_grace=s["cancel-grace"]),
-        retrieve=how, move=move_options(ctx) if how != "get" else None,
+        retrieve=how, move=move_options(ctx) if how != "get" else None, parallel=s["parallel"],
     )
 
 

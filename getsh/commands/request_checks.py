@@ -19,7 +19,7 @@ from getsh.context import Context
 from getsh.dicom.events import Notice
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys.qr_keys import implied_level, open_unique_keys
-from getsh.dicom.retrieve.retrieval import Request
+from getsh.dicom.retrieve.options import Request
 from getsh.dicom.status import FIND_SHOWS
 from getsh.errors import UsageError
 

@@ -22,7 +22,8 @@ from getsh.dicom.keys.charset import with_charset
 from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.query.completeness import check, counts_only, instance_count, listable, row_for
 from getsh.dicom.query.rows import is_selection, row_identifier, select
-from getsh.dicom.retrieve.retrieval import Request, Retrieval, SessionHooks, requests_for
+from getsh.dicom.retrieve.options import Request, SessionHooks, requests_for
+from getsh.dicom.retrieve.retrieval import Retrieval
 from getsh.dicom.storage.header_scan import with_header
 from getsh.errors import UsageError
 from getsh.registry import Arg, Invocation, Suggestion, command
@@ -271,7 +272,7 @@ def _session_hooks(ctx: Context) -> SessionHooks:
 
     return SessionHooks(associate=ctx.associate, forget=lambda: session.link.close(abort=True), learned=learned,
                         next_message_id=session.next_message_id, on_received=session.received.append,
-                        associate_move=lambda: ctx.associate(move=True))
+                        associate_move=lambda: ctx.associate(move=True), associate_another=ctx.associate_another)
 
 
 def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]]:

@@ -158,6 +158,30 @@ class GetProgress:
 
 
 @dataclass(frozen=True)
+class LaneCount:
+    """What one association of a parallel retrieve did."""
+
+    number: int  # 1: the session's own association
+    objects: int
+    size: int
+    shares: int  # C-GETs it sent
+    ended: str = ""  # why it stopped before the work was done ('' when it did not)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How a retrieve was spread over several associations (``parallel``)."""
+
+    lanes: tuple[LaneCount, ...]
+    shares: int  # C-GETs sent in all, retries included
+    listed: int  # what the plan listed (SOP instances; studies under patient/study-only)
+    level: str  # the level the shares list (IMAGE, or STUDY)
+    plan_seconds: float  # the plan's C-FINDs, from the first to the last answer
+    notes: tuple[str, ...] = ()  # shares retried smaller, associations lost or refused, counts that disagree
+    incomplete: str = ""  # why part of the request was not retrieved (the plan failed half-way); '' when all was
+
+
+@dataclass(frozen=True)
 class GetDone:
     """The final C-GET response, with what arrived and how long it took."""
 
@@ -183,6 +207,7 @@ class GetDone:
     service: str = "C-GET"  # or C-MOVE
     elsewhere: str = ""  # C-MOVE to a third party: the Move Destination the objects went to (none came here)
     superseded: bool = False  # retrieve auto: a C-GET the peer would not do; the C-MOVE that follows decides
+    spread: Spread | None = None  # parallel: the associations it was spread over, and how each did
 
     @property
     def bytes(self) -> int:
@@ -194,6 +219,8 @@ class GetDone:
             return ExitStatus.LIMIT
         if self.part or self.superseded:  # one part of a split retrieve, or a C-GET a C-MOVE replaces
             return ExitStatus.SUCCESS
+        if self.spread is not None and self.spread.incomplete:
+            return ExitStatus.FAILURE
         if self.elsewhere:  # sent to a third party: the peer's counts are all there is
             warned = self.failed and self.status.category in ("Success", "Warning")
             return ExitStatus.SUBOPS_FAILED if warned else self.status.exit_status

@@ -17,6 +17,7 @@ from getsh.literal import literal
 from getsh.results import TABLE_ROWS, KeysView, NodesTable, ObjectView, SettingsTable
 from getsh.shell.columns import Column, Fitted, fit, fitted_table
 from getsh.shell.progress import human_size, objects_words, rates
+from getsh.shell.spreads import spread_lines
 
 STATUS_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow"}
 
@@ -133,6 +134,8 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     where = f" into {literal(done.received[0].output_dir)}" if done.received and done.received[0].path else ""
     parts.append(Text(f"received {objects_words(len(done.received))}, {human_size(done.bytes)} in "
                       f"{done.seconds:.2f} s{rate}{where}", style="dim"))
+    if done.spread is not None:
+        parts += spread_lines(done.spread)
     remarked = remarks_line(done.received)
     if remarked:
         parts.append(Text(remarked, style="yellow"))

@@ -261,3 +261,13 @@ class Link:
             identity=status_words(request.identity, acceptor.user_identity, wanted.identity if wanted else None,
                                   state == "stale"),
         )
+
+
+def open_another(request: AssociationRequest, timeouts: Timeouts) -> Association:
+    """An association besides the session's, as ``request`` says (a parallel retrieve's): its caller
+    uses and releases it. NetworkError or ``Rejected`` (A-ASSOCIATE-RJ) in words when it cannot be had."""
+    attempt = Attempt(request, timeouts, PeerEnd())
+    assoc = attempt.associate()
+    if not assoc.is_established:
+        raise attempt.failure(assoc)
+    return assoc

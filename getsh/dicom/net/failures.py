@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -148,19 +149,29 @@ class _ErrorLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+_levels: list[int] = []  # pynetdicom's log level before the first of the blocks open now (several C-GETs at once)
+_levels_lock = threading.Lock()
+
+
 @contextmanager
 def pynetdicom_errors() -> Iterator[list[str]]:
-    """The error messages pynetdicom logs inside the block."""
+    """The error messages pynetdicom logs inside the block. Blocks may overlap on several threads
+    (``parallel``): the level found before the first is put back after the last."""
     recorder = _ErrorLog()
-    old_level = _PYNETDICOM.level
-    if not _PYNETDICOM.isEnabledFor(logging.ERROR):
-        _PYNETDICOM.setLevel(logging.ERROR)
+    with _levels_lock:
+        _levels.append(_PYNETDICOM.level)
+        if not _PYNETDICOM.isEnabledFor(logging.ERROR):
+            _PYNETDICOM.setLevel(logging.ERROR)
     _PYNETDICOM.addHandler(recorder)
     try:
         yield recorder.messages
     finally:
         _PYNETDICOM.removeHandler(recorder)
-        _PYNETDICOM.setLevel(old_level)
+        with _levels_lock:
+            first = _levels[0]
+            _levels.pop()
+            if not _levels:
+                _PYNETDICOM.setLevel(first)
 
 
 def association_failure(

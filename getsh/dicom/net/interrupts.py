@@ -27,6 +27,10 @@ class CtrlC:
     def __init__(self) -> None:
         self._presses: list[int] = []  # appended by the signal handler: a list append is atomic
 
+    def press(self) -> None:
+        """A press passed on from elsewhere (a parallel retrieve's own loop tells each of its C-GETs)."""
+        self._presses.append(0)
+
     def take(self) -> int:
         """How many presses came since the last call."""
         count = len(self._presses)

@@ -152,6 +152,10 @@ class Brakes:
             return Notice(f"association aborted {why}")
         return None
 
+    def cancel_for(self, reason: str) -> Notice | None:
+        """Cancel for a limit another request of the same retrieve reached (``parallel``)."""
+        return self._cancel(reason)
+
     def _cancel(self, reason: str) -> Notice | None:
         at = self.received()
         if not self.cancellation.cancel(reason):

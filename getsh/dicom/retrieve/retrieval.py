@@ -18,18 +18,16 @@ as plain values (``RetrieveOptions``): nothing here knows the shell, the setting
 from __future__ import annotations
 
 import contextlib
-import copy
-import os
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.events import Associated, FindDone, GetDone, Notice, Received, RetrieveStopped
+from getsh.dicom.events import FindDone, GetDone, Notice, Received, RetrieveStopped
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.keys import qr_keys
 from getsh.dicom.net.failures import unusable_for_find, unusable_for_get, unusable_for_move
@@ -39,8 +37,10 @@ from getsh.dicom.net.presentation import GET_MODELS, MOVE_MODELS
 from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
 from getsh.dicom.query.find import FindRun
-from getsh.dicom.retrieve.bounds import AT_YOUR_REQUEST, Bounds, Watch
-from getsh.dicom.retrieve.moving import FALL_BACK, MoveOptions, MoveRun
+from getsh.dicom.retrieve.bounds import AT_YOUR_REQUEST, Watch
+from getsh.dicom.retrieve.moving import FALL_BACK, MoveRun
+from getsh.dicom.retrieve.options import Request, RetrieveOptions, SessionHooks
+from getsh.dicom.retrieve.parallel import ParallelGet, Spreading, with_order
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
 from getsh.dicom.retrieve.result import merged
 from getsh.dicom.retrieve.run import GetRun
@@ -52,75 +52,8 @@ from getsh.dicom.status import (
     retrieve_advice,
 )
 from getsh.dicom.storage.header_scan import with_header
-from getsh.dicom.storage.naming import DEFAULT_LAYOUT
 from getsh.dicom.storage.store import Storage
 from getsh.errors import NetworkError, UsageError
-
-
-@dataclass(frozen=True)
-class Request:
-    """One identifier to retrieve, and what to call it: "keys", or the query file's name."""
-
-    label: str
-    identifier: Dataset
-
-
-@dataclass(frozen=True, kw_only=True)
-class RetrieveOptions:
-    """What the settings say about a retrieve, as plain values (their defaults live in the settings)."""
-
-    model: str  # patient / study / psonly
-    propose: str  # transfer syntaxes proposed for the request itself
-    prefer: str  # transfer syntaxes accepted for the objects
-    accept: tuple[str, ...]  # storage classes to accept; with discover, those proposed when the peer does not say
-    discover: bool  # accept auto: ask the peer with C-FIND which classes the objects have
-    repeat: int  # rounds per request
-    dimse_timeout: float | None
-    output: str  # directory
-    storage: str  # normal / bit-preserving / ignore
-    layout: str  # a template of {Keyword} fields, or "getscu" for getscu's names
-    existing: str  # what to do when a file name is taken
-    table_rows: int  # the table shows the last this many objects: they get their header words
-    receive: str  # auto (getsh's direct receive path when it can) or pynetdicom (pynetdicom's own)
-    malformed: str = "flag"  # bit-preserving: flag or refuse bytes that are not a well-formed data set
-    stream_above: int | None = 32 * 1024**2  # normal: a data set past this is spooled to disk (None: never)
-    max_inflated: int | None = 1024**3  # normal: a deflated data set inflating past this is refused (None: never)
-    bounds: Bounds = field(default_factory=Bounds)  # how long and how much the retrieve may take (bounds.py)
-    retrieve: str = "get"  # get, move (C-MOVE to the receiver) or auto (C-GET, C-MOVE when the peer has no C-GET)
-    move: MoveOptions | None = None  # where a C-MOVE sends the objects (needed for move and auto)
-
-    def make_storage(self) -> Storage:
-        """The storage these options describe, checked (output directory, layout) as it is made."""
-        layout = DEFAULT_LAYOUT if self.layout == "getscu" else self.layout
-        return Storage(os.path.expanduser(self.output), self.storage, layout, self.existing, malformed=self.malformed,
-                       stream_above=self.stream_above if self.stream_above is not None else 1 << 62,
-                       max_inflated=self.max_inflated)
-
-
-@dataclass(frozen=True)
-class SessionHooks:
-    """How a retrieval reaches whoever owns the association and keeps the books (the shell's session)."""
-
-    # An open association proposing the group's storage classes (None: the session's own), and the
-    # event to show if one had to be opened for it.
-    associate: Callable[[ClassGroup | None], tuple[Association, Associated | None]]
-    forget: Callable[[], object]  # the association ended under a request, and its end was reported
-    learned: Callable[[tuple[str, ...]], None]  # accept auto: the classes the peer named (empty: it did not say)
-    next_message_id: Callable[[], int]
-    on_received: Callable[[Received], None]  # each stored object, on the caller's thread
-    associate_move: Callable[[], tuple[Association, Associated | None]] | None = None  # one with C-MOVE's context
-
-
-def requests_for(identifier: Dataset, files: Sequence[str], keys: Sequence[ident.KeyAssignment]) -> list[Request]:
-    """One request per query file (getscu's dcmfile-in), else one for ``identifier``; ``keys`` on top."""
-    base = [(f"{path}", ident.load_query(path)) for path in files] or [("keys", identifier)]
-    requests = []
-    for label, dataset in base:
-        request = copy.deepcopy(dataset)
-        for key in keys:
-            ident.apply(request, key)
-        requests.append(Request(label, request))
-    return requests
 
 
 class Retrieval:
@@ -188,6 +121,9 @@ class Retrieval:
                     classes = yield from self._discover(request.identifier)
                 self.classes = tuple(classes)
                 groups = class_groups(classes, options.model, options.propose, options.prefer)
+                if len(groups) <= 1 and options.parallel != 1 and (yield from self._spread(request.identifier,
+                                                                                          storage, name)):
+                    continue
                 if len(groups) <= 1:
                     yield from self._get(request.identifier, storage, name)
                 else:
@@ -298,6 +234,45 @@ class Retrieval:
         ignored = "" if move else ignored_preference(self.options.prefer, contexts_of(assoc), done.received)
         yield from [Notice(ignored)] if ignored else []
         return done
+
+    def _spread(self, identifier: Dataset, storage: Storage, name: str) -> Generator[object, None, bool]:
+        """``parallel``: the request spread over several associations (parallel.py). False when it is
+        left to the serial C-GET: one share or none, no C-FIND, auto on a fast link, no C-GET here."""
+        with self._exchange():
+            assoc, event = self.session.associate(None)
+        if event is not None:
+            yield event
+        another, model = self.session.associate_another, self.options.model
+        if another is None or unusable_for_get(assoc, model) is not None:  # the serial C-GET says why
+            return False
+        watch = Watch(self.options.bounds, started=self.started, objects=len(self.received),
+                      nbytes=sum(r.size for r in self.received))
+
+        def make_run(lane: Association, share: Dataset, message_id: int) -> GetRun:
+            return GetRun(lane, share, GET_MODELS[model], storage, message_id=message_id, label=name, model=model,
+                          watch=watch, receive=self.options.receive)
+
+        began = time.monotonic()
+        how = Spreading(self.options.parallel, model, name, self.options.dimse_timeout, assoc, another, make_run,
+                        self.session.next_message_id)
+        with self._exchange():  # a Ctrl-C that escapes it (the C-ECHO of parallel auto) leaves it half done
+            spun = yield from ParallelGet(identifier, how).run()
+        self.presses += spun.presses
+        self.limit = self.limit or spun.limit
+        if spun.note:
+            yield Notice(spun.note)
+        if spun.lost_main or not assoc.is_established:
+            self.session.forget()
+        if spun.done is None:
+            return bool(spun.presses)  # stopped while planning: nothing was sent
+        received = with_order(spun.received, self.first_index + len(self.received))
+        for item in received:
+            self.session.on_received(item)
+        self.received += received
+        self.summarised = True
+        done = replace(spun.done, received=received, seconds=time.monotonic() - began)
+        yield self._plainly(assoc, identifier, self._for_table(done, assoc, identifier))
+        return True
 
     def _may_fall_back(self) -> bool:  # retrieve auto, and nothing stopped the retrieve
         return self.options.retrieve == "auto" and self.options.move is not None and not self.presses

@@ -292,7 +292,7 @@ class GetRun:
         """The worker runs the request; its messages are taken in batches until it ends."""
         worker = threading.Thread(target=self._work, name=f"getsh-{self.operation.lower()}", daemon=True)
         try:
-            with (chunked_receive(True), pynetdicom_errors() as errors,
+            with (chunked_receive(), pynetdicom_errors() as errors,
                   self.ctrl_c.counting()):
                 answer.log = errors
                 worker.start()

@@ -23,18 +23,27 @@ from pynetdicom import _config
 log = logging.getLogger("getsh.retrieve")
 
 _chunked_lock = threading.Lock()
+_chunked: list[bool] = []  # the value found before the first holder: one entry while anyone holds it
+_holders = [0]  # C-GETs inside chunked_receive now
 
 
 @contextmanager
-def chunked_receive(enabled: bool) -> Iterator[None]:
-    """pynetdicom writes incoming data sets to a temporary file instead of memory (global switch)."""
+def chunked_receive() -> Iterator[None]:
+    """pynetdicom writes incoming data sets to a temporary file instead of memory (a global switch),
+    inside the block. Several C-GETs at once (``parallel``) each hold it: the value found before the
+    first is put back after the last."""
     with _chunked_lock:
-        before = _config.STORE_RECV_CHUNKED_DATASET
-        _config.STORE_RECV_CHUNKED_DATASET = enabled
-        try:
-            yield
-        finally:
-            _config.STORE_RECV_CHUNKED_DATASET = before
+        if not _chunked:
+            _chunked.append(bool(_config.STORE_RECV_CHUNKED_DATASET))
+        _holders[0] += 1
+        _config.STORE_RECV_CHUNKED_DATASET = True
+    try:
+        yield
+    finally:
+        with _chunked_lock:
+            _holders[0] -= 1
+            if not _holders[0]:
+                _config.STORE_RECV_CHUNKED_DATASET = _chunked.pop()
 
 
 def drop_spool(assoc: Any) -> None:

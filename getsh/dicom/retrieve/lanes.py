@@ -1,0 +1,218 @@
+"""The associations of a parallel retrieve and the work they share (``parallel``; parallel.py runs them).
+
+A ``ShareQueue`` holds the shares the plan has made (sharing.py) and those put back: the rest of a
+share whose association was lost, or the two halves of one the archive failed whole (Orthanc fails
+a C-GET with 0xC000 when one UID of its list is unknown). A ``Lane`` is one association and the
+thread that works it: it takes a share, runs it as a C-GET (run.GetRun, the same request a serial
+retrieve sends, on either receive path), passes on what the C-GET yields, and keeps the share's
+final response. Every lane shares one storage (whose names are taken atomically: two lanes never
+write one file) and one ``bounds.Watch`` (the caps and deadlines are the retrieve's).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynetdicom.association import Association
+
+from getsh.dicom.events import GetDone, GetProgress, GetStarted, LaneCount, Received
+from getsh.dicom.retrieve.run import GetRun
+from getsh.dicom.retrieve.sharing import Share
+from getsh.dicom.status import SUB_OPERATION_STATUSES
+from getsh.errors import GetshError, NetworkError
+
+log = logging.getLogger("getsh.retrieve")
+
+
+class ShareQueue:
+    """Shares waiting for a lane. ``take`` waits while the plan may still make some, or while a share
+    under way may yet be put back; None once there is nothing left, or the retrieve stops."""
+
+    def __init__(self) -> None:
+        self._items: deque[Share] = deque()
+        self._ready = threading.Condition()
+        self.planned = 0  # shares the plan put in
+        self.closed = False  # the plan is complete
+        self.stopped = False  # Ctrl-C or a limit: no further share goes out
+        self.running = 0  # shares taken and not yet finished
+
+    def put(self, share: Share, first: bool = False) -> None:
+        with self._ready:
+            if first:
+                self._items.appendleft(share)
+            else:
+                self._items.append(share)
+                self.planned += 1
+            self._ready.notify()
+
+    def take(self) -> Share | None:
+        with self._ready:
+            while not self.stopped:
+                if self._items:
+                    self.running += 1
+                    return self._items.popleft()
+                if self.closed and not self.running:
+                    return None
+                self._ready.wait(0.5)
+            return None
+
+    def finished(self) -> None:
+        """A share taken is done with (anything left of it was put back first)."""
+        with self._ready:
+            self.running -= 1
+            self._ready.notify_all()
+
+    def close(self) -> None:
+        with self._ready:
+            self.closed = True
+            self._ready.notify_all()
+
+    def stop(self) -> None:
+        with self._ready:
+            self.stopped = True
+            self._ready.notify_all()
+
+    def left(self) -> list[Share]:
+        """What was never taken (the retrieve stopped, or no lane was left to take it)."""
+        with self._ready:
+            return list(self._items)
+
+
+@dataclass
+class Lane:
+    """One association of a parallel retrieve, and what it did."""
+
+    number: int  # 1: the session's own association
+    assoc: Association | None = None
+    run: GetRun | None = None  # the C-GET under way (Ctrl-C and limits reach it here)
+    progress: GetProgress | None = None  # the running C-GET's latest counts
+    objects: int = 0
+    size: int = 0
+    shares: int = 0
+    ended: str = ""  # why the lane stopped early
+    lost: GetshError | None = None  # the error that ended its association
+    message_id: int = 0  # an extra association's own Message IDs (the session's one uses the session's)
+    done: bool = False
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    def count(self) -> LaneCount:
+        return LaneCount(self.number, self.objects, self.size, self.shares, self.ended)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A share's C-GET ended with a final response."""
+
+    share: Share
+    done: GetDone
+
+
+class LaneWork:
+    """What every lane does with a share; ``post(lane, item)`` hands what a C-GET yields to the
+    coordinator's thread. ``make_run(assoc, share, message_id)`` builds the C-GET."""
+
+    def __init__(self, queue: ShareQueue, post: Callable[[Lane, object], None],
+                 make_run: Callable[[Association, Share, int], GetRun], dimse_timeout: float | None,
+                 next_message_id: Callable[[], int]) -> None:
+        self.queue, self.post, self.make_run = queue, post, make_run
+        self.dimse_timeout = dimse_timeout
+        self.next_message_id = next_message_id  # the session's, for lane 1
+        self.retried = 0  # shares the archive failed whole, put back in halves
+        self.notes: list[str] = []
+        self._lock = threading.Lock()
+
+    def work(self, lane: Lane) -> None:
+        """Take shares until there are none left, the retrieve stops or the association is lost."""
+        assert lane.assoc is not None
+        while not lane.lost:
+            share = self.queue.take()
+            if share is None:
+                return
+            try:
+                self._one(lane, share)
+            finally:
+                self.queue.finished()
+
+    def _one(self, lane: Lane, share: Share) -> None:
+        assert lane.assoc is not None
+        message_id = self.next_message_id() if lane.number == 1 else lane.message_id + 1
+        lane.message_id = message_id
+        run = lane.run = self.make_run(lane.assoc, share, message_id)
+        lane.shares += 1
+        done: GetDone | None = None
+        try:
+            for item in run.run(self.dimse_timeout):
+                if isinstance(item, GetDone):
+                    done = item
+                elif isinstance(item, GetProgress):
+                    lane.progress = item
+                elif not isinstance(item, GetStarted):
+                    if isinstance(item, Received):
+                        lane.objects += 1
+                        lane.size += item.size
+                    self.post(lane, item)
+        except (NetworkError, GetshError) as error:
+            lane.lost = error
+            self._lost(lane, share, run)
+            return
+        finally:
+            lane.run, lane.progress = None, None
+        assert done is not None
+        self._finished(lane, share, done)
+
+    def _finished(self, lane: Lane, share: Share, done: GetDone) -> None:
+        """A share the archive failed whole, without a sub-operation, is cut in two and put back (a
+        list with one UID it does not know fails whole at some archives); else it is done."""
+        subops = done.completed + done.failed + done.warning
+        whole_failure = (done.status.category == "Failure" and done.status.code not in SUB_OPERATION_STATUSES
+                         and not subops and not done.received and not done.cancelled)
+        halves = share.halves() if whole_failure and not self.queue.stopped else None
+        if halves is not None:
+            with self._lock:
+                self.retried += 1
+            for half in reversed(halves):
+                self.queue.put(half, first=True)
+            return
+        self.post(lane, Finished(share, done))
+
+    def _lost(self, lane: Lane, share: Share, run: GetRun) -> None:
+        """The association ended under the share: what did not arrive goes back for the other lanes."""
+        arrived = {r.sop_instance_uid for r in run.tally.received}
+        rest = share.without(arrived)
+        why = lane.lost.message if lane.lost is not None else "lost"
+        lane.ended = why
+        if rest is not None and not self.queue.stopped:
+            self.queue.put(rest, first=True)
+            self.note(f"association {lane.number} ended ({why}): the rest of its share ({rest.objects}) "
+                      "went to the others")
+        elif rest is not None:
+            self.note(f"association {lane.number} ended ({why})")
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            self.notes.append(text)
+
+
+def release(lane: Lane, abort: bool = False) -> None:
+    """An extra association ends with its lane: released (aborted when it is out of step)."""
+    assoc = lane.assoc
+    if assoc is None or lane.number == 1 or not assoc.is_established:
+        return
+    try:
+        if abort:
+            assoc.abort()
+        else:
+            assoc.release()
+    except Exception as error:
+        log.debug("releasing association %d: %s", lane.number, error)
+
+
+def start(target: Callable[..., Any], name: str, *args: Any) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    thread.start()
+    return thread

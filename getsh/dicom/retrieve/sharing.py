@@ -1,0 +1,295 @@
+"""One request cut into shares for a parallel retrieve (``parallel``), planned with C-FIND as it goes.
+
+Why: a C-GET's C-STORE sub-operations are answered one at a time, so over a link with a round trip
+of 20 ms every object costs at least 20 ms, whatever either side's CPU does. Several associations
+each retrieving a share overlap those waits. A share is a C-GET of its own: the level the model
+retrieves single objects at (IMAGE; STUDY under patient/study-only), the unique keys of the levels
+above as single values, and a list of unique keys at that level (PS3.4 C.4.3.2.1: a C-GET may list
+several at its level). The list comes from the archive's own C-FIND, under the same model,
+hierarchically (each level's unique key given: a strict archive refuses a deeper query without
+them), and shares are handed out while the last level's C-FIND is still answering.
+
+The plan trusts the archive's C-FIND only as far as it can be checked: a parent row (a series) whose
+instance count is more than its C-FIND listed becomes one share of the whole parent, and a match
+without its unique key makes the request unplannable (the caller retrieves it on one association).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+from pydicom import Dataset
+from pydicom.multival import MultiValue
+
+from getsh.dicom.keys.qr_keys import levels, unique_key
+from getsh.dicom.net.cancellation import PynetdicomPath
+from getsh.dicom.net.presentation import FIND_MODELS
+from getsh.dicom.query.find import element_text, find
+from getsh.dicom.query.return_keys import identifying_keys
+
+MAX_QUERIES = 500  # C-FIND requests one plan may send; past it, parents are retrieved whole
+# The count a parent row carries of what lies at the level below it, where the model has one.
+COUNT_BELOW = {"SERIES": "NumberOfSeriesRelatedInstances", "PATIENT": "NumberOfPatientRelatedStudies"}
+CONTROL_KEYS = frozenset({"QueryRetrieveLevel", "SpecificCharacterSet", "TimezoneOffsetFromUTC", "QueryRetrieveView"})
+
+
+class NotPlannable(Exception):
+    """The request cannot be cut into shares that are sure to retrieve what it would: why, in words."""
+
+
+@dataclass(frozen=True)
+class Share:
+    """One C-GET of a parallel retrieve: ``keys`` (the unique keys above its level, single values) and
+    ``uids``, the unique keys at ``level`` it lists (one value and ``whole``: that one entity whole)."""
+
+    number: int  # its place in the plan, 1 first
+    level: str
+    keys: tuple[tuple[str, str], ...]
+    uids: tuple[str, ...]
+    charset: str = ""  # the request's Specific Character Set (a PatientID may need it)
+    whole: bool = False  # a parent retrieved whole (its list could not be trusted or had)
+
+    def identifier(self, model: str) -> Dataset:
+        """The C-GET identifier for this share."""
+        ds = Dataset()
+        if self.charset:
+            ds.SpecificCharacterSet = self.charset.split("\\")
+        ds.QueryRetrieveLevel = self.level
+        for keyword, value in self.keys:
+            setattr(ds, keyword, value)
+        setattr(ds, unique_key(model, self.level), list(self.uids) if len(self.uids) > 1 else self.uids[0])
+        return ds
+
+    def without(self, arrived: set[str]) -> Share | None:
+        """What is left of it once ``arrived`` came (None: nothing; a whole parent stays whole)."""
+        if self.whole:
+            return self
+        left = tuple(uid for uid in self.uids if uid not in arrived)
+        return replace(self, uids=left) if left else None
+
+    def halves(self) -> tuple[Share, Share] | None:
+        """The share cut in two, for an archive that failed it whole (None: it cannot be cut)."""
+        if self.whole or len(self.uids) < 2:
+            return None
+        middle = len(self.uids) // 2
+        return replace(self, uids=self.uids[:middle]), replace(self, uids=self.uids[middle:])
+
+    @property
+    def objects(self) -> str:
+        """What it asks for, in words (for a line that says a share was retried)."""
+        if self.whole:
+            return f"{self.level.lower()} {self.uids[0]}"
+        return f"{len(self.uids)} {self.level.lower()} UID{'s' * (len(self.uids) != 1)}"
+
+
+class Planner:
+    """Lists what a request matches, share by share, on one association (C-FIND). ``shares()`` runs on
+    the thread that owns the association meanwhile; ``cancel()`` may be called from any thread."""
+
+    def __init__(self, assoc: object, identifier: Dataset, model: str, next_message_id: Callable[[], int],
+                 size: Callable[[], int]) -> None:
+        """``size()``: how many UIDs the next share may list (it may change as the plan grows)."""
+        self.assoc, self.identifier, self.model = assoc, identifier, model
+        self.next_message_id, self.size = next_message_id, size
+        self.chain = levels(model)
+        self.target = self.chain[-1]
+        self.key = unique_key(model, self.target)
+        self.listed = 0  # unique keys at the target level listed so far
+        self.queries = 0
+        self.notes: list[str] = []  # what the plan found worth saying (a count that disagrees …)
+        self._number = 0
+        self._stopped = threading.Event()
+        self._current: PynetdicomPath | None = None
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Stop planning: C-CANCEL for the C-FIND under way, and no further one."""
+        self._stopped.set()
+        with self._lock:
+            current = self._current
+        if current is not None:
+            try:
+                current.cancel()
+            except Exception:
+                pass
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def shares(self) -> Iterator[Share]:
+        """The shares, in the archive's order, as its answers come. NotPlannable, PeerFailure or
+        NetworkError when the plan cannot be had."""
+        level = str(self.identifier.get("QueryRetrieveLevel", "") or "").strip().upper()
+        if level not in self.chain:
+            raise NotPlannable(f"the identifier's level ({level or 'none'}) is not one of the {self.model} model")
+        charset = self.identifier.get("SpecificCharacterSet", "") or ""
+        charset = "\\".join(charset) if isinstance(charset, (list, MultiValue)) else str(charset)
+        given = self._named(level)
+        if level == self.target and given is not None:  # a list of UIDs given: no C-FIND needed
+            parent, uids = given
+            yield from self._cut(parent, list(uids), charset)
+            return
+        if level == self.target:
+            yield from self._stream(self._with_return_keys(self.identifier, level), None, charset)
+            return
+        if given is not None:  # the level's own UIDs given: each is a parent, no C-FIND needed
+            key = unique_key(self.model, level)
+            parents = [{**given[0], key: uid} for uid in given[1]]
+        else:
+            parents = self._ask(level, self._with_return_keys(self.identifier, level))
+        for deeper in self.chain[self.chain.index(level) + 1:-1]:
+            parents = [found for keys in parents for found in self._ask(deeper, self._query(deeper, keys))]
+        for keys in parents:
+            if self.stopped:
+                return
+            counted = keys.pop(COUNT_BELOW.get(self.chain[-2], ""), "")
+            if self.queries >= MAX_QUERIES:
+                yield self._whole(keys, charset, f"more than {MAX_QUERIES} C-FIND requests would be needed")
+                continue
+            yield from self._stream(self._query(self.target, keys), int(counted) if counted.isdigit() else None,
+                                    charset, keys)
+
+    # --- the C-FINDs -------------------------------------------------------------------------
+
+    def _matches(self, query: Dataset) -> Iterator[Dataset]:
+        if self.stopped:
+            return
+        self.queries += 1
+        message_id = self.next_message_id()
+        with self._lock:
+            self._current = PynetdicomPath(self.assoc, message_id, FIND_MODELS[self.model])  # type: ignore[arg-type]
+        try:
+            yield from find(self.assoc, query, self.model, message_id)  # type: ignore[arg-type]
+        finally:
+            with self._lock:
+                self._current = None
+
+    def _ask(self, level: str, query: Dataset) -> list[dict[str, str]]:
+        """The identifying keys (and the count below, if asked) of each match at ``level``."""
+        wanted = [*identifying_keys(self.model, level), *self._count_key(level)]
+        found = []
+        for match in self._matches(query):
+            keys = {k: _text(match, k) for k in wanted}
+            if not keys[unique_key(self.model, level)]:
+                raise NotPlannable(f"the archive's C-FIND answered a {level} match without its "
+                                   f"{unique_key(self.model, level)}")
+            found.append(keys)
+        return found
+
+    def _stream(self, query: Dataset, counted: int | None, charset: str,
+                parent: dict[str, str] | None = None) -> Iterator[Share]:
+        """The target level's matches, cut into shares as they come. With ``parent`` (the unique keys
+        above) every match is under it; without, each match says its own (a C-FIND at the target level)."""
+        above = identifying_keys(self.model, self.target)[:-1]
+        batches: dict[tuple[tuple[str, str], ...], list[str]] = {}
+        seen: set[str] = set()
+        for match in self._matches(query):
+            uid = _text(match, self.key)
+            if not uid:
+                raise NotPlannable(f"the archive's C-FIND answered a {self.target} match without its {self.key}")
+            keys = tuple(parent.items()) if parent is not None else tuple((k, _text(match, k)) for k in above)
+            if any(not value for _, value in keys):
+                raise NotPlannable(f"the archive's C-FIND answered a {self.target} match without the unique keys "
+                                   "above it")
+            if uid in seen:
+                continue
+            seen.add(uid)
+            batch = batches.setdefault(keys, [])
+            batch.append(uid)
+            if len(batch) >= self.size():
+                yield self._share(keys, tuple(batch), charset)
+                batch.clear()
+        if self.stopped:
+            return
+        if parent is not None and counted is not None and counted > len(seen):
+            self.notes.append(f"the archive counts {counted} under {self._named_parent(parent)} but its C-FIND "
+                              f"listed {len(seen)}: that {self.chain[-2].lower()} is retrieved whole")
+            yield self._whole(parent, charset, "")
+            return
+        for keys, batch in batches.items():
+            if batch:
+                yield self._share(keys, tuple(batch), charset)
+
+    def _cut(self, parent: dict[str, str], uids: list[str], charset: str) -> Iterator[Share]:
+        keys = tuple(parent.items())
+        while uids and not self.stopped:
+            step = max(1, self.size())
+            yield self._share(keys, tuple(uids[:step]), charset)
+            del uids[:step]
+
+    # --- shares and queries -----------------------------------------------------------------
+
+    def _share(self, keys: tuple[tuple[str, str], ...], uids: tuple[str, ...], charset: str) -> Share:
+        self._number += 1
+        self.listed += len(uids)
+        return Share(self._number, self.target, keys, uids, charset)
+
+    def _whole(self, parent: dict[str, str], charset: str, why: str) -> Share:
+        """The parent (the level above the target) as one share."""
+        level = self.chain[-2]
+        key = unique_key(self.model, level)
+        if why:
+            self.notes.append(f"{why}: the rest is retrieved one {level.lower()} a share")
+        self._number += 1
+        above = tuple((k, v) for k, v in parent.items() if k != key)
+        return Share(self._number, level, above, (parent[key],), charset, whole=True)
+
+    def _named(self, level: str) -> tuple[dict[str, str], tuple[str, ...]] | None:
+        """When the identifier holds only unique keys, each a plain value (its own level's may be a list
+        of them): the keys above, and the values at ``level``. None otherwise."""
+        wanted = identifying_keys(self.model, level)
+        values = {e.keyword: e.value for e in self.identifier if e.keyword not in CONTROL_KEYS}
+        if set(values) != set(wanted):
+            return None
+        above: dict[str, str] = {}
+        for keyword in wanted[:-1]:
+            text = _text(self.identifier, keyword)
+            if not _plain(text):
+                return None
+            above[keyword] = text
+        own = values[wanted[-1]]
+        listed = tuple(str(v).strip() for v in own) if isinstance(own, (list, tuple, MultiValue)) \
+            else (str(own or "").strip(),)
+        if not listed or not all(_plain(v) for v in listed):
+            return None
+        return above, tuple(dict.fromkeys(listed))
+
+    def _named_parent(self, parent: dict[str, str]) -> str:
+        key = unique_key(self.model, self.chain[-2])
+        return f"{key} {parent.get(key, '')}"
+
+    def _count_key(self, level: str) -> tuple[str, ...]:
+        """The count below a parent of the target level, asked for where the model has one."""
+        if len(self.chain) < 2 or level != self.chain[-2] or level not in COUNT_BELOW:
+            return ()
+        return (COUNT_BELOW[level],)
+
+    def _with_return_keys(self, identifier: Dataset, level: str) -> Dataset:
+        query = Dataset()
+        for elem in identifier:
+            query[elem.tag] = elem
+        for keyword in (*identifying_keys(self.model, level), *self._count_key(level)):
+            if keyword not in query:
+                setattr(query, keyword, "")
+        return query
+
+    def _query(self, level: str, known: dict[str, str]) -> Dataset:
+        query = Dataset()
+        query.QueryRetrieveLevel = level
+        for keyword, value in known.items():
+            setattr(query, keyword, value)
+        for keyword in (unique_key(self.model, level), *self._count_key(level)):
+            setattr(query, keyword, "")
+        return query
+
+
+def _text(match: Dataset, keyword: str) -> str:
+    return element_text(match.data_element(keyword)).strip() if keyword in match else ""
+
+
+def _plain(value: str) -> bool:
+    """A single value without wildcards: it names one entity."""
+    return bool(value) and not any(c in value for c in "*?\\")
