@@ -282,4 +282,6 @@ def test_overhead_prints_round_trip_and_bulk_figures_direct_and_through_the_rela
     lines = result.stdout.splitlines()
     assert lines[0].startswith("relay overhead at 0 ms")
     assert any(line.strip().startswith("round trip: direct ") and " us, through the relay " in line for line in lines)
-    assert any(line.strip().startswith("bulk, both directions at once: direct ") and " MB/s" in line for line in lines)
+    for what in ("one way", "echoed, both directions at once"):
+        assert any(line.strip().startswith(f"bulk, {what}: direct ") and " MB/s, through the relay " in line
+                   for line in lines), lines
