@@ -380,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{' (connected first, only the get timed)' if args.form == 'shell' else ''}; "
                   f"{args.rounds} interleaved round(s), every other reversed; outputs under {work}")
             measure(args, cells, peers, work)
+        except RuntimeError as exc:  # the relay did not start
+            print(f"bench_rtt: {exc}", file=sys.stderr)
+            return 2
         finally:
             for peer in peers.values():
                 peer.stop()
