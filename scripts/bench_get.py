@@ -300,13 +300,15 @@ class Variant:
     mode: str  # normal | bit | copy
     rev: str = ""  # getsh from this commit (--compare), not from this tree
     tls: bool = False  # --tls: over DICOM TLS (TLS_WORDS)
+    parallel: str = ""  # getsh over this many associations (``set parallel N``, ``--parallel N``; bench_rtt.py)
 
     @property
     def label(self) -> str:
         names = {"dcmtk": "DCMTK getscu", "pynetdicom": "pynetdicom getscu", "getsh": "getsh get (one-shot)",
                  "shell": "getsh shell (open assoc)", "shell-stock": "getsh shell, pynetdicom's receive path",
                  "cp": "cp -r (ceiling)"}
-        return names[self.tool] + (f" @ {self.rev}" if self.rev else "") + (" over TLS" if self.tls else "")
+        return (names[self.tool] + (f", parallel {self.parallel}" if self.parallel else "")
+                + (f" @ {self.rev}" if self.rev else "") + (" over TLS" if self.tls else ""))
 
     @property
     def root(self) -> Path:
@@ -362,7 +364,9 @@ def command_for(variant: Variant, workload: Workload, port: int, out: Path, max_
         return [PY, "-m", "pynetdicom", "getscu", HOST, str(port), *_getscu_options(out, max_pdu, keys, None)]
     if variant.tool == "getsh":  # getscu's own words: the one-shot form a getscu user types
         tls = ["+tls", TLS_WORDS["key"], TLS_WORDS["cert"], "+cf", TLS_WORDS["ca"]] if variant.tls else []
-        return [PY, "-m", "getsh", "get", *tls, *_getscu_options(out, max_pdu, keys, variant.mode), HOST, str(port)]
+        spread = ["--parallel", variant.parallel] if variant.parallel else []
+        return [PY, "-m", "getsh", "get", *spread, *tls, *_getscu_options(out, max_pdu, keys, variant.mode), HOST,
+                str(port)]
     if variant.tool == "cp":
         return ["cp", "-r", os.fspath(workload.directory), os.fspath(out / "copy")]
     raise ValueError(variant.tool)
@@ -376,6 +380,7 @@ def shell_lines(variant: Variant, workload: Workload, port: int, out: Path, max_
     lines += [f"set max-pdu {max_pdu}"] if max_pdu else []
     lines += [f"set tls on; set tls-key {TLS_WORDS['key']}; set tls-cert {TLS_WORDS['cert']}; "
               f"set tls-ca {TLS_WORDS['ca']}"] if variant.tls else []
+    lines += [f"set parallel {variant.parallel}"] if variant.parallel else []
     lines += [f"output {out}", f"storage {storage}", f"connect {HOST} {port}"]
     return [*lines, f"get {' '.join(_keys(workload))}"]
 
@@ -459,7 +464,8 @@ class _PtyDrain:
 def run_once(variant: Variant, workload: Workload, port: int, out: Path, work: Path,
              max_pdu: int | None, profile: Path | None = None) -> RunResult:
     out.mkdir(parents=True)
-    tool = f"{variant.tool}@{variant.rev}" if variant.rev else variant.tool
+    tool = variant.tool + (f"-parallel{variant.parallel}" if variant.parallel else "") + (
+        f"@{variant.rev}" if variant.rev else "")
     log = work / "logs" / f"{workload.spec.name}-{tool}-{variant.mode}.log"
     log.parent.mkdir(exist_ok=True)
     env = _env(work / "home", variant.root)
