@@ -17,6 +17,7 @@ from getsh.literal import literal
 from getsh.results import TABLE_ROWS, KeysView, NodesTable, ObjectView, SettingsTable
 from getsh.shell.columns import Column, Fitted, fit, fitted_table
 from getsh.shell.progress import human_size, objects_words, rates
+from getsh.shell.waiting import waiting_line
 
 STATUS_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow"}
 
@@ -100,7 +101,7 @@ def table_rows(is_terminal: bool, height: int) -> int:
     return min(TABLE_ROWS, max(10, height - 14)) if is_terminal else TABLE_ROWS
 
 
-def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> RenderableType:
+def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS, *, one_shot: bool = False) -> RenderableType:
     parts: list[RenderableType] = []
     if done.received:
         shown = done.received[-rows:] if len(done.received) > rows else done.received
@@ -133,6 +134,9 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
     where = f" into {literal(done.received[0].output_dir)}" if done.received and done.received[0].path else ""
     parts.append(Text(f"received {objects_words(len(done.received))}, {human_size(done.bytes)} in "
                       f"{done.seconds:.2f} s{rate}{where}", style="dim"))
+    waited = waiting_line(done, one_shot=one_shot)  # a serial get that mostly waited: what parallel would gain
+    if waited:
+        parts.append(Text(waited))
     remarked = remarks_line(done.received)
     if remarked:
         parts.append(Text(remarked, style="yellow"))
