@@ -12,6 +12,7 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 HOST = "127.0.0.1"
@@ -60,8 +61,8 @@ class DelayRelay:
                  trace: TracebackType | None) -> None:
         self.stop()
 
-    def _spawn(self, target: object, name: str, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)  # type: ignore[arg-type]
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         with self._lock:
             self._threads.append(thread)
         thread.start()
