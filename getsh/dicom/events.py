@@ -208,6 +208,9 @@ class GetDone:
     elsewhere: str = ""  # C-MOVE to a third party: the Move Destination the objects went to (none came here)
     superseded: bool = False  # retrieve auto: a C-GET the peer would not do; the C-MOVE that follows decides
     spread: Spread | None = None  # parallel: the associations it was spread over, and how each did
+    # Seconds of ``seconds`` the C-GET spent waiting for the peer's next message, over its received and refused
+    # objects (retrieve/waits.py). None: not measured — a C-MOVE, or a get merged from several associations.
+    waited: float | None = None
 
     @property
     def bytes(self) -> int:

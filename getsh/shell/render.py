@@ -200,7 +200,7 @@ class Renderer:
     def _(self, obj: GetDone) -> None:
         self.progress.stop()
         rows = table_rows(self.console.is_terminal, self.console.height)
-        self.console.print(get_summary(obj, self.console.width, rows))
+        self.console.print(get_summary(obj, self.console.width, rows, one_shot=not self.next_steps))
 
     @show.register
     def _(self, obj: SplitDone) -> None:

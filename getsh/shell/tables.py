@@ -18,6 +18,7 @@ from getsh.results import TABLE_ROWS, KeysView, NodesTable, ObjectView, Settings
 from getsh.shell.columns import Column, Fitted, fit, fitted_table
 from getsh.shell.progress import human_size, objects_words, rates
 from getsh.shell.spreads import spread_lines
+from getsh.shell.waiting import waiting_line
 
 STATUS_COLOURS = {"Success": "green", "Warning": "yellow", "Cancel": "yellow"}
 
@@ -101,7 +102,7 @@ def table_rows(is_terminal: bool, height: int) -> int:
     return min(TABLE_ROWS, max(10, height - 14)) if is_terminal else TABLE_ROWS
 
 
-def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> RenderableType:
+def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS, *, one_shot: bool = False) -> RenderableType:
     parts: list[RenderableType] = []
     if done.received:
         shown = done.received[-rows:] if len(done.received) > rows else done.received
@@ -136,6 +137,9 @@ def get_summary(done: GetDone, width: int = WIDE, rows: int = TABLE_ROWS) -> Ren
                       f"{done.seconds:.2f} s{rate}{where}", style="dim"))
     if done.spread is not None:
         parts += spread_lines(done.spread)
+    waited = waiting_line(done, one_shot=one_shot)  # a serial get that mostly waited: what parallel would gain
+    if waited:
+        parts.append(Text(waited))
     remarked = remarks_line(done.received)
     if remarked:
         parts.append(Text(remarked, style="yellow"))

@@ -65,6 +65,7 @@ class Ending:
     cancelled: str = ""  # why C-CANCEL-RQ was sent ('' if it was not)
     aborted: str = ""  # why we aborted, e.g. "at your request" ('' if we did not)
     limit: str = ""  # the limit (bounds.py) that had C-CANCEL sent, in the same words ('' if none)
+    waited: float | None = None  # seconds spent waiting for the peer's next message (waits.py); None: not measured
 
 
 def done_of(label: str, tally: Tally, ending: Ending, status: Dataset, identifier: Dataset | None,
@@ -93,6 +94,7 @@ def done_of(label: str, tally: Tally, ending: Ending, status: Dataset, identifie
         disagreement=disagreement(peer, ours, announced=tally.announced, cancelled=cancelled),
         missing=missing(peer, ours),
         service=f"C-{service.upper()}",
+        waited=ending.waited if service == "get" else None,  # a C-MOVE's objects come on other associations
     )
 
 

@@ -1,16 +1,15 @@
 """C-GET and its C-STORE sub-operations, as a stream of events; C-CANCEL on Ctrl-C or a limit.
 
-The request runs on a worker thread (Ctrl-C can only be caught on the main thread) that posts
-messages to a mailbox; the generator here yields their events to the shell as they come. A
-KeyboardInterrupt thrown into the generator (the runner does that) asks the cancel mechanism
-(cancellation.py) to send C-CANCEL-RQ and keep receiving until the final response; a second one
-aborts. The limits of bounds.py (a cap reached, no progress, the retrieve's deadline) ask the same
-mechanism to cancel, and a C-CANCEL left unanswered past the grace period makes it abort.
+The request runs on a worker thread (Ctrl-C can only be caught on the main thread) that posts messages to a
+mailbox; the generator here yields their events to the shell as they come. A KeyboardInterrupt thrown into the
+generator (the runner does that) asks the cancel mechanism (cancellation.py) to send C-CANCEL-RQ and keep receiving
+until the final response; a second one aborts. The limits of bounds.py (a cap reached, no progress, the retrieve's
+deadline) ask the same mechanism to cancel, and a C-CANCEL left unanswered past the grace period makes it abort.
 
 Two receive paths, one behaviour: getsh's direct path (direct_get.py on a socket borrowed from pynetdicom,
-handover.py) by default, and pynetdicom's ``send_c_get`` for debug logging and ``receive pynetdicom``. When
-no final response comes, the error says why in one line (result.py); pynetdicom's path needs two mends for
-that: a waiting request is woken when our side aborts, and a half-received spool file is removed.
+handover.py) by default, and pynetdicom's ``send_c_get`` for debug logging and ``receive pynetdicom``. When no final
+response comes, the error says why in one line (result.py); pynetdicom's path needs two mends for that: a waiting
+request is woken when our side aborts, and a half-received spool file is removed.
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ from getsh.dicom.retrieve.receive.sinks import make_sink, store_event
 from getsh.dicom.retrieve.receive.transport import Transport, transport_for
 from getsh.dicom.retrieve.result import Answer, Ending, Tally, done_of, no_response, progress_of
 from getsh.dicom.retrieve.spool import chunked_receive, drop_spool, lenient_spool_meta
+from getsh.dicom.retrieve.waits import PynetdicomWaits
 from getsh.dicom.status import decode
 from getsh.dicom.storage.header_scan import header_of
 from getsh.dicom.storage.outcomes import ObjectMeta, StorageError, StoredFile, one_line
@@ -77,11 +77,10 @@ class GetRun:
         receive: str = "auto",
         watch: Watch | None = None,
     ) -> None:
-        """``on_received`` sees each stored object and ``advise`` the final result, on the caller's
-        thread, so a caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books.
-        ``receive`` is the setting of that name: ``auto`` (the direct path when it can be taken) or
-        ``pynetdicom``. ``watch`` holds the retrieve's limits (bounds.py; by default only the grace
-        period after a C-CANCEL)."""
+        """``on_received`` sees each stored object and ``advise`` the final result, on the caller's thread, so a
+        caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books. ``receive`` is the setting
+        of that name: ``auto`` (the direct path when it can be taken) or ``pynetdicom``. ``watch`` holds the
+        retrieve's limits (bounds.py; by default only the grace period after a C-CANCEL)."""
         self.on_received = on_received
         self.advise = advise
         self.assoc = assoc
@@ -101,6 +100,7 @@ class GetRun:
                              lambda: len(self.tally.received))
         self.last_heard = time.monotonic()  # when the peer last completed a message (worker thread)
         self.pdu_bytes = 0  # bytes of the PDUs pynetdicom received for this request (its reader thread)
+        self.waits = PynetdicomWaits()  # pynetdicom's path: the time spent waiting for the peer (waits.py)
         self.direct: DirectGet | None = None  # while the direct path runs the request
         self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
         self.guard = RequestGuard(assoc, message_id, model_uid, self.ending)  # pynetdicom's path: what is ours
@@ -209,7 +209,7 @@ class GetRun:
             self.last_heard = time.monotonic()
             if self.guard.deliverable:  # else: a response to another request came; none counts now
                 self.events.put(Response(status, identifier), urgent=status.get("Status", 0) not in (0xFF00, 0xFF01))
-        notice = self.guard.conclude()
+        notice, self.ending.waited = self.guard.conclude(), self.waits.total
         if notice is not None:
             self.events.put(Event(notice), urgent=True)
 
@@ -229,7 +229,7 @@ class GetRun:
         except HandoverError as why:
             log.debug("C-GET through pynetdicom's receive path: %s", why)
             return False
-        self.ending.silence = outcome.silence
+        self.ending.silence, self.ending.waited = outcome.silence, direct.waits.total
         if outcome.ending == "final":
             assert outcome.status is not None
             if outcome.after:  # the association is out of step: it must not serve another request
@@ -273,7 +273,7 @@ class GetRun:
         handlers: list[tuple[evt.EventType, Callable[[evt.Event], object]]] = [
             (evt.EVT_C_STORE, self._on_store_answered), (evt.EVT_ACSE_RECV, self._on_acse),
             (evt.EVT_PDU_RECV, self._on_pdu), (evt.EVT_CONN_CLOSE, self._on_close),
-            (evt.EVT_DIMSE_RECV, self.guard.on_dimse), (evt.EVT_DATA_RECV, self._on_data)]
+            (evt.EVT_DIMSE_RECV, self.guard.on_dimse), (evt.EVT_DATA_RECV, self._on_data), *self.waits.handlers()]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
         # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a

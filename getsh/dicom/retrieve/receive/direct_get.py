@@ -1,24 +1,24 @@
-"""The C-GET exchange on a socket borrowed from pynetdicom (see handover.py; reached through
-transport.py): one thread reads the peer's PDUs, streams each object's data set to its sink,
-answers with a C-STORE-RSP, and returns the final C-GET-RSP.
+"""The C-GET exchange on a socket borrowed from pynetdicom (see handover.py; reached through transport.py): one
+thread reads the peer's PDUs, streams each object's data set to its sink, answers with a C-STORE-RSP, and returns
+the final C-GET-RSP.
 
-Why one thread: a C-GET is a ping-pong. The peer sends the next C-STORE only after our response,
-so every hand-off between threads on that path is latency paid once per object. Here the bytes go
-from one ``recv_into`` a large preallocated buffer, through a PDU/PDV header walk (``_walk``,
-``_pdvs``, ``_pdv`` filling the ``Message`` being received, message.py), to one ``writev`` per buffer-full;
-the C-STORE-RSP is encoded by ``wire`` and sent on the same thread. Nothing else changes hands:
-the sink decides what a stored object is, the caller what a pending response means.
+Why one thread: a C-GET is a ping-pong. The peer sends the next C-STORE only after our response, so every hand-off
+between threads on that path is latency paid once per object. Here the bytes go from one ``recv_into`` a large
+preallocated buffer, through a PDU/PDV header walk (``_walk``, ``_pdvs``, ``_pdv`` filling the ``Message`` being
+received, message.py), to one ``writev`` per buffer-full; the C-STORE-RSP is encoded by ``wire`` and sent on the
+same thread. Nothing else changes hands: the sink decides what a stored object is, the caller what a pending
+response means. ``waits`` adds up the time spent waiting for the peer's next message (retrieve/waits.py: round
+trips and the archive's own work, which only several associations overlap).
 
-Endings other than the final response (the peer's A-ABORT or A-RELEASE-RQ, a closed connection,
-an invalid PDU or message, silence past the DIMSE timeout, ``stop()``) return an ``Outcome`` that
-says which; the caller gives the socket back and lets pynetdicom end the association.
+Endings other than the final response (the peer's A-ABORT or A-RELEASE-RQ, a closed connection, an invalid PDU or
+message, silence past the DIMSE timeout, ``stop()``) return an ``Outcome`` that says which; the caller gives the
+socket back and lets pynetdicom end the association.
 
-Invalid is anything that does not belong to this request: a PDU longer than getsh announced, a PDV
-out of order or on a context never accepted (both checked by net/pdu_bounds.py, as on pynetdicom's
-path), a message other than a C-STORE-RQ or a C-GET-RSP, a response to another message ID. Bytes
-after the final response are handed to pynetdicom when they are whole non-P-DATA PDUs (a release
-request); any other (a C-STORE after the final response, a PDU cut short) are named in
-``Outcome.after`` and the caller aborts: the association would be out of step.
+Invalid is anything that does not belong to this request: a PDU longer than getsh announced, a PDV out of order or
+on a context never accepted (both checked by net/pdu_bounds.py, as on pynetdicom's path), a message other than a
+C-STORE-RQ or a C-GET-RSP, a response to another message ID. Bytes after the final response are handed to
+pynetdicom when they are whole non-P-DATA PDUs (a release request); any other (a C-STORE after the final response,
+a PDU cut short) are named in ``Outcome.after`` and the caller aborts: the association would be out of step.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from getsh.dicom.net.trace import Tracer
 from getsh.dicom.retrieve.receive import traced, wire
 from getsh.dicom.retrieve.receive.message import Message, Negotiated, ReceiveBuffer, Sink, StoreRequest
 from getsh.dicom.retrieve.receive.transport import Transport
+from getsh.dicom.retrieve.waits import Waits
 from getsh.dicom.storage.outcomes import ObjectMeta
 
 log = logging.getLogger("getsh.retrieve")
@@ -50,10 +51,9 @@ _PDU_NAMES = {0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE
 
 @dataclass
 class Outcome:
-    """How the exchange ended. ``ending``: final (``status``/``identifier`` set), closed, timeout,
-    invalid (``detail`` names what), peer-pdu (the PDU was handed to pynetdicom; ``detail`` says what was
-    wrong with it, if anything), stopped. ``after``: what the peer sent after its final response that
-    leaves the association out of step ('' if nothing)."""
+    """How the exchange ended. ``ending``: final (``status``/``identifier`` set), closed, timeout, invalid
+    (``detail`` names what), peer-pdu (handed to pynetdicom; ``detail``: what was wrong with it, if anything),
+    stopped. ``after``: what the peer sent after its final response that leaves the association out of step."""
 
     ending: str
     status: Dataset | None = None
@@ -96,6 +96,7 @@ class DirectGet:
         self.trace = trace  # trace on: each message said as it goes (receive/traced.py); None when off
         self.last_heard = time.monotonic()
         self.bytes_read = 0  # everything the peer sent so far (a retrieve's no-progress limit counts data too)
+        self.waits = Waits()  # the time spent waiting for the peer's next message (retrieve/waits.py)
         self._stopping = False
         self._info = False
         self._responses = 0
@@ -141,6 +142,7 @@ class DirectGet:
                 self.trace.dimse("→", traced.get_request(identifier, model_uid, message_id, self.get_context_id))
             self.transport.send(wire.get_request(identifier, model_uid, message_id, self.get_context_id,
                                                  self.get_syntax, self.peer_max_pdu))
+            self.waits.idle(time.monotonic())
             with self._request_lock:
                 self._message_id, cancel = message_id, self._cancel_asked
             if cancel:
@@ -178,9 +180,8 @@ class DirectGet:
             buffer.release()
 
     def _walk(self, buffer: ReceiveBuffer, message: Message, order: PdvOrder) -> Outcome | None:
-        """Every complete PDU in the buffer: a P-DATA-TF's PDVs go to the message; any other PDU
-        ends the exchange. A header is checked as soon as it is in (its length before the bytes it
-        announces are awaited; a type no peer may send at once)."""
+        """Every complete PDU in the buffer: a P-DATA-TF's PDVs go to the message; any other PDU ends the exchange.
+        A header is checked once in: its length before its bytes are awaited, a type no peer may send at once."""
         data, view, start, end = buffer.data, buffer.view, buffer.start, buffer.end
         try:
             while end - start >= 6:
@@ -270,6 +271,7 @@ class DirectGet:
         buffer.end += got
         self.bytes_read += got
         self.last_heard = time.monotonic()  # the DIMSE timeout counts silence, not slow big objects
+        self.waits.heard(self.last_heard)
         return None
 
     def _wait(self) -> Outcome | None:
@@ -297,6 +299,7 @@ class DirectGet:
         field = wire.us(fields, wire.COMMAND_FIELD)
         has_data = wire.us(fields, wire.COMMAND_DATA_SET_TYPE) != wire.NO_DATA_SET
         if field == wire.C_STORE_RQ:
+            self.waits.busy()  # in the same read as what came before it: no wait was for it
             self._store_request(message, fields, context_id, has_data)
             return None
         if field == wire.C_GET_RSP:
@@ -304,6 +307,7 @@ class DirectGet:
             if responded_to != self._message_id or context_id != self.get_context_id:
                 raise _Invalid(wire.foreign_response("C-GET-RSP", responded_to, self._message_id, context_id,
                                                      self.get_context_id))
+            self.waits.idle(self.last_heard)  # a pending one: the next C-STORE-RQ is still to come
             if has_data:
                 message.response = fields
                 return None
@@ -346,7 +350,7 @@ class DirectGet:
         assert store is not None and sink is not None  # set together by _store_request
         status = sink if isinstance(sink, int) else sink.finish()
         self._answer(store, status)
-        self.last_heard = time.monotonic()
+        self.last_heard = self.waits.idle(time.monotonic())
 
     def _identified(self, message: Message) -> Outcome | None:
         """A C-GET-RSP's identifier arrived whole: the response is complete."""
@@ -386,9 +390,8 @@ class DirectGet:
         self.transport.send(wire.p_data_pdus(store.context_id, command, command=True, max_pdu=self.peer_max_pdu))
 
     def _foreign(self, raw: bytes, pdu_type: int) -> Outcome:
-        """A PDU that is not P-DATA: pynetdicom's to handle. An A-ABORT or A-RELEASE-RQ ends the
-        association as the peer meant; any other PDU is a protocol error that pynetdicom's state
-        machine answers with an A-ABORT, and ``detail`` says what the peer sent."""
+        """A PDU that is not P-DATA: pynetdicom's to handle. An A-ABORT or A-RELEASE-RQ ends the association as
+        the peer meant; any other is a protocol error pynetdicom answers with an A-ABORT (``detail`` says what)."""
         self.foreign_pdu(raw)
         name = _PDU_NAMES.get(pdu_type)
         detail = "" if pdu_type in (0x05, 0x07) else (
