@@ -21,6 +21,7 @@ from typing import Any
 from pynetdicom.association import Association
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, LaneCount, Received
+from getsh.dicom.retrieve.receive.handover import quiet
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import Share
 from getsh.dicom.status import SUB_OPERATION_STATUSES
@@ -130,7 +131,8 @@ class LaneWork:
         """Take shares until there are none left, the retrieve stops or the association is lost."""
         assert lane.assoc is not None
         while not lane.lost:
-            share = self.queue.take()
+            with quiet(lane.assoc):  # eight idle associations would otherwise slow the rest down
+                share = self.queue.take()
             if share is None:
                 return
             try:

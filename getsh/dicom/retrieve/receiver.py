@@ -40,7 +40,7 @@ from pynetdicom.sop_class import Verification
 from getsh.dicom.net.pdu_bounds import bound_pdu_reads
 from getsh.dicom.net.tls import TlsOptions, receiver_context
 from getsh.dicom.net.tls_server import HANDSHAKE_LIMIT, TlsLaterServer, refusal_words
-from getsh.dicom.retrieve.run import BRISK_LOOP_DELAY
+from getsh.dicom.retrieve.receive.handover import BRISK_LOOP_DELAY
 from getsh.dicom.retrieve.spool import ChunkedHold, drop_spool, lenient_spool_meta
 from getsh.errors import NetworkError
 

@@ -39,7 +39,13 @@ from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, R
 from getsh.dicom.retrieve.receive import handover
 from getsh.dicom.retrieve.receive.direct_get import DirectGet
 from getsh.dicom.retrieve.receive.guard import RequestGuard, out_of_step
-from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, direct_path, hand_pdu_to_pynetdicom
+from getsh.dicom.retrieve.receive.handover import (
+    HandoverError,
+    borrow_socket,
+    brisk,
+    direct_path,
+    hand_pdu_to_pynetdicom,
+)
 from getsh.dicom.retrieve.receive.sinks import make_sink, store_event
 from getsh.dicom.retrieve.receive.transport import Transport, transport_for
 from getsh.dicom.retrieve.result import Answer, Ending, Tally, done_of, no_response, progress_of
@@ -53,7 +59,6 @@ from getsh.errors import NetworkError
 
 log = logging.getLogger("getsh.retrieve")
 
-BRISK_LOOP_DELAY = 0.0001  # seconds; see GetRun._listening
 
 
 class GetRun:
@@ -276,15 +281,10 @@ class GetRun:
             (evt.EVT_DIMSE_RECV, self.guard.on_dimse), (evt.EVT_DATA_RECV, self._on_data), *self.waits.handlers()]
         for event, handler in handlers:
             self.assoc.bind(event, handler)
-        # pynetdicom's reader sleeps this long whenever a pass found no data (1 ms by default): on a
-        # retrieve that is a millisecond per object. Poll briskly while the C-GET runs; an idle shell
-        # goes back to the gentle default so it does not spin.
-        idle_delay = self.assoc.dul._run_loop_delay
-        self.assoc.dul._run_loop_delay = BRISK_LOOP_DELAY
         try:
-            yield
+            with brisk(self.assoc):  # its reader polls briskly while the request runs
+                yield
         finally:
-            self.assoc.dul._run_loop_delay = idle_delay
             for event, handler in handlers:
                 self.assoc.unbind(event, handler)
 

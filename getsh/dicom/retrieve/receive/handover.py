@@ -38,6 +38,8 @@ from getsh.dicom.retrieve.receive.message import Negotiated
 log = logging.getLogger("getsh.handover")
 
 _PARK_LIMIT = 2.0  # seconds to wait for pynetdicom's loops to reach a safe point
+BRISK_LOOP_DELAY = 0.0001  # seconds pynetdicom's reader sleeps after a pass with no data, while a request runs
+QUIET_LOOP_DELAY = 0.005  # … while a parallel retrieve's association waits for its next share
 _NEEDED = (("_reactor_checkpoint", "_is_paused"), ("_is_transport_event", "_decode_pdu", "_recv_pdu", "event_queue",
                                                  "to_provider_queue", "_kill_thread"))
 
@@ -163,3 +165,33 @@ def negotiated(assoc: Association, model_uid: str) -> Negotiated:
                  for cx in accepted if cx.as_scp},
         accepted=frozenset(int(cx.context_id or 0) for cx in accepted),
         peer_max_pdu=int(assoc.acceptor.maximum_length or 0), max_pdu=int(assoc.requestor.maximum_length or 0))
+
+
+@contextmanager
+def brisk(assoc: Association) -> Iterator[None]:
+    """pynetdicom's reader sleeps ``_run_loop_delay`` (1 ms by default) whenever a pass found no data:
+    on a retrieve or a C-FIND that is a millisecond a message. Inside the block it polls briskly; an
+    idle shell goes back to the value it had, so it does not spin."""
+    dul = assoc.dul
+    idle = dul._run_loop_delay
+    dul._run_loop_delay = BRISK_LOOP_DELAY
+    try:
+        yield
+    finally:
+        dul._run_loop_delay = idle
+
+
+@contextmanager
+def quiet(assoc: Association) -> Iterator[None]:
+    """An association waiting for work (a parallel retrieve's, between shares): its reader polls gently
+    and its reactor is paused, as pynetdicom pauses it for a request of its own. Each of them otherwise
+    wakes two thousand times a second, and eight of them slow everything else down."""
+    dul = assoc.dul
+    idle = dul._run_loop_delay
+    dul._run_loop_delay = QUIET_LOOP_DELAY
+    assoc._reactor_checkpoint.clear()
+    try:
+        yield
+    finally:
+        dul._run_loop_delay = idle
+        assoc._reactor_checkpoint.set()
