@@ -68,6 +68,17 @@ class ShareQueue:
             self.running -= 1
             self._ready.notify_all()
 
+    def recut(self, lanes: int, smallest: int) -> None:
+        """The plan is complete: what waits is cut so that every lane gets about two pieces more, none
+        smaller than ``smallest`` UIDs (the shares under way cannot be cut: the tail is a piece)."""
+        with self._ready:
+            waiting = sum(len(share.uids) for share in self._items if not share.whole)
+            piece = max(smallest, -(-waiting // (2 * max(lanes, 1))))
+            items: deque[Share] = deque()
+            for share in self._items:
+                items.extend(share.pieces(piece))
+            self._items = items
+
     def close(self) -> None:
         with self._ready:
             self.closed = True
@@ -144,6 +155,7 @@ class LaneWork:
         assert lane.assoc is not None
         message_id = self.next_message_id() if lane.number == 1 else lane.message_id + 1
         lane.message_id = message_id
+        log.debug("parallel: association %d takes share %d (%d UIDs)", lane.number, share.number, len(share.uids))
         run = lane.run = self.make_run(lane.assoc, share, message_id)
         lane.shares += 1
         done: GetDone | None = None

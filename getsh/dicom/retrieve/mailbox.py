@@ -64,6 +64,9 @@ class Mailbox(Generic[T]):
         if urgent:
             self._wake.set()
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def take(self, timeout: float) -> list[T]:
         """Everything posted so far, after waiting up to ``timeout`` (at most ``interval``) for
         an urgent item. A Ctrl-C while waiting raises KeyboardInterrupt here and loses nothing."""

@@ -18,8 +18,8 @@ it had not received goes to the others. Extra associations are released when the
 
 from __future__ import annotations
 
+import logging
 import math
-import queue
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
@@ -33,14 +33,20 @@ from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.opening import contexts_of
 from getsh.dicom.net.presentation import VERIFICATION
 from getsh.dicom.retrieve.lanes import Finished, Lane, LaneWork, ShareQueue, release, start
+from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import NotPlannable, Planner, Share
 from getsh.dicom.status import DimseStatus, decode
 from getsh.errors import GetshError, NetworkError, PeerFailure
 
+log = logging.getLogger("getsh.retrieve")
+
 AUTO_RTT = 0.001  # seconds: parallel auto spreads a retrieve only over a link slower than this
 AUTO_WIDTH = ((0.010, 4), (math.inf, 8))  # parallel auto: associations by round trip (under 10 ms: 4)
-SHARE_SIZE = (8, 64)  # UIDs a share lists: the first few small, so every lane starts at once; then up to 64
+# UIDs a share lists: the first few small, so that every lane starts at once, then up to 32 (a C-GET costs
+# a round trip of its own, an object at least one); once the plan is complete, what waits is cut into
+# about two pieces a lane, so that all end together (lanes.ShareQueue.recut).
+SHARE_SIZE = (8, 32)
 POLL = 0.1  # seconds between passes of the coordinator's loop
 PROGRESS_EVERY = 0.1
 
@@ -78,8 +84,9 @@ class ParallelGet:
     def __init__(self, identifier: Dataset, how: Spreading) -> None:
         self.identifier, self.how = identifier, how
         self.queue = ShareQueue()
-        self.out: queue.Queue[tuple[Lane | None, object]] = queue.Queue()
-        self.work = LaneWork(self.queue, lambda lane, item: self.out.put((lane, item)), self._make_run,
+        # What the lanes post, taken in batches: an object does not wake the shell's thread, an ending does.
+        self.out: Mailbox[tuple[Lane | None, object]] = Mailbox()
+        self.work = LaneWork(self.queue, self._post, self._make_run,
                              how.dimse_timeout, how.next_message_id)
         self.lanes: list[Lane] = []
         self.width = how.width
@@ -90,6 +97,7 @@ class ParallelGet:
         self.committed = False
         self.finished: list[Finished] = []
         self.arrived: list[tuple[Lane, Received]] = []
+        self.arrived_bytes = 0
         self.refused: list[StoreFailed] = []
         self.spun = Spun()
         self._said: set[str] = set()
@@ -167,22 +175,16 @@ class ParallelGet:
         return Spun()
 
     def _over(self) -> bool:
-        if not (self.plan_done and self.out.empty()):
+        if not (self.plan_done and not len(self.out)):
             return False
         return not self.committed or all(lane.done for lane in self.lanes)
 
+    def _post(self, lane: Lane | None, item: object) -> None:
+        self.out.put((lane, item), urgent=not isinstance(item, (Received, GetProgress)))
+
     def _pass(self) -> Iterator[object]:
         """Take what the lanes posted since the last pass and yield it."""
-        try:
-            items = [self.out.get(timeout=POLL)]
-        except queue.Empty:
-            return
-        while len(items) < 500:
-            try:
-                items.append(self.out.get_nowait())
-            except queue.Empty:
-                break
-        for lane, item in items:
+        for lane, item in self.out.take(POLL):
             yield from self._take(lane, item)
         self._limits()
 
@@ -192,6 +194,7 @@ class ParallelGet:
         elif isinstance(item, Received):
             assert lane is not None
             self.arrived.append((lane, item))
+            self.arrived_bytes += item.size
             yield item
         elif isinstance(item, StoreFailed):
             self.refused.append(item)
@@ -265,6 +268,7 @@ class ParallelGet:
         spread = self.queue.planned >= 2
         if self.plan_error is not None and spread:
             self.work.note(f"the plan failed after {self.queue.planned} shares: {_words(self.plan_error)}")
+        self.queue.recut(self.width, SHARE_SIZE[0] // 2)
         lane = Lane(1, self.how.main)
         joins = spread and not self.queue.stopped and self.how.main.is_established
         if joins:
@@ -285,8 +289,10 @@ class ParallelGet:
     def _lane(self, lane: Lane) -> None:
         try:
             if lane.assoc is None:
+                began = time.monotonic()
                 try:
                     lane.assoc = self.how.open_more()
+                    log.debug("parallel: association %d opened in %.3f s", lane.number, time.monotonic() - began)
                 except GetshError as error:
                     lane.ended = error.message
                     self.work.note(f"association {lane.number} could not be opened ({error.message}): "
@@ -296,7 +302,7 @@ class ParallelGet:
                 self.work.work(lane)
         finally:
             release(lane, abort=lane.lost is not None)
-            self.out.put((lane, _LaneEnded(lane)))
+            self._post(lane, _LaneEnded(lane))
 
     def _make_run(self, assoc: Association, share: Share, message_id: int) -> GetRun:
         return self.how.make_run(assoc, share.identifier(self.how.model), message_id)
@@ -318,7 +324,7 @@ class ParallelGet:
         remaining = None
         if self.plan_done and self.planner is not None:
             remaining = max(0, self.planner.listed - completed - failed - warning)
-        return GetProgress(remaining, completed, failed, warning, sum(r.size for _, r in self.arrived))
+        return GetProgress(remaining, completed, failed, warning, self.arrived_bytes)
 
     def _merged(self) -> GetDone:
         """Every share's final response as one: the counts summed, the objects in the plan's order."""
