@@ -41,6 +41,7 @@ class ShareQueue:
         self.closed = False  # the plan is complete
         self.stopped = False  # Ctrl-C or a limit: no further share goes out
         self.running = 0  # shares taken and not yet finished
+        self.open = False  # the retrieve is spread: lanes may take shares (a plan of one is left to the serial get)
 
     def put(self, share: Share, first: bool = False) -> None:
         with self._ready:
@@ -54,7 +55,7 @@ class ShareQueue:
     def take(self) -> Share | None:
         with self._ready:
             while not self.stopped:
-                if self._items:
+                if self._items and self.open:
                     self.running += 1
                     return self._items.popleft()
                 if self.closed and not self.running:
@@ -78,6 +79,12 @@ class ShareQueue:
             for share in self._items:
                 items.extend(share.pieces(piece))
             self._items = items
+
+    def spread(self) -> None:
+        """Lanes may take shares from now on."""
+        with self._ready:
+            self.open = True
+            self._ready.notify_all()
 
     def close(self) -> None:
         with self._ready:

@@ -139,6 +139,7 @@ class ParallelGet:
         self.planner = Planner(self.how.main, self.identifier, self.how.model, self.how.next_message_id,
                                self._share_size)
         start(self._plan, "getsh-plan")
+        self._open_lanes()  # while the plan's first C-FINDs go and come: their round trips overlap
         ctrl_c = CtrlC()
         last_progress = 0.0
         with ctrl_c.counting():
@@ -151,13 +152,17 @@ class ParallelGet:
                     yield from self._say(self._press())
                 if not self.committed and self.queue.planned >= 2:
                     self.committed = True
+                    self.queue.spread()
                     yield self._started()
                 if self.committed:
-                    self._open_lanes()
                     if time.monotonic() - last_progress >= PROGRESS_EVERY:
                         last_progress = time.monotonic()
                         yield self._progress()
         if not self.committed:
+            self.queue.stop()  # the extra associations opened meanwhile are released unused
+            for lane in self.lanes:
+                if lane.thread is not None:
+                    lane.thread.join(timeout=2)  # a release under way finishes on its own
             return self._uncommitted()
         yield from self._say(self.work.notes)
         self.spun.done = self._merged()
@@ -279,10 +284,10 @@ class ParallelGet:
             self._lane(lane)
 
     def _open_lanes(self) -> None:
-        """One more association per share planned, up to N (lane 1, the session's, joins after the plan)."""
-        while (not self.queue.stopped and len([x for x in self.lanes if x.number > 1]) + 1 < self.width
-               and self.queue.planned > len(self.lanes)):
-            lane = Lane(len([x for x in self.lanes if x.number > 1]) + 2)
+        """N - 1 more associations, opened at once (lane 1, the session's, joins after the plan); they
+        take shares only once the retrieve is spread."""
+        for number in range(2, self.width + 1):
+            lane = Lane(number)
             self.lanes.append(lane)
             lane.thread = start(self._lane, f"getsh-lane-{lane.number}", lane)
 
