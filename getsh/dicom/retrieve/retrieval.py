@@ -40,7 +40,7 @@ from getsh.dicom.query.find import FindRun
 from getsh.dicom.retrieve.bounds import AT_YOUR_REQUEST, Watch
 from getsh.dicom.retrieve.moving import FALL_BACK, MoveRun
 from getsh.dicom.retrieve.options import Request, RetrieveOptions, SessionHooks
-from getsh.dicom.retrieve.parallel import ParallelGet, Spreading, with_order
+from getsh.dicom.retrieve.parallel import LANE_BUFFER_BYTES, ParallelGet, Spreading, with_order
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
 from getsh.dicom.retrieve.result import merged
 from getsh.dicom.retrieve.run import GetRun
@@ -250,7 +250,7 @@ class Retrieval:
 
         def make_run(lane: Association, share: Dataset, message_id: int) -> GetRun:
             return GetRun(lane, share, GET_MODELS[model], storage, message_id=message_id, label=name, model=model,
-                          watch=watch, receive=self.options.receive)
+                          watch=watch, receive=self.options.receive, buffer_bytes=LANE_BUFFER_BYTES)
 
         began = time.monotonic()
         how = Spreading(self.options.parallel, model, name, self.options.dimse_timeout, assoc, another, make_run,

@@ -37,7 +37,7 @@ from getsh.dicom.net.trace import tracer_of
 from getsh.dicom.retrieve.bounds import Bounds, Brakes, Watch
 from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, Response
 from getsh.dicom.retrieve.receive import handover
-from getsh.dicom.retrieve.receive.direct_get import DirectGet
+from getsh.dicom.retrieve.receive.direct_get import BUFFER_BYTES, DirectGet
 from getsh.dicom.retrieve.receive.guard import RequestGuard, out_of_step
 from getsh.dicom.retrieve.receive.handover import (
     HandoverError,
@@ -81,6 +81,7 @@ class GetRun:
         advise: Callable[[GetDone], GetDone] | None = None,
         receive: str = "auto",
         watch: Watch | None = None,
+        buffer_bytes: int = BUFFER_BYTES,
     ) -> None:
         """``on_received`` sees each stored object and ``advise`` the final result, on the caller's thread, so a
         caller can ``yield from run()`` (which passes Ctrl-C through) and still keep books. ``receive`` is the setting
@@ -109,6 +110,7 @@ class GetRun:
         self.direct: DirectGet | None = None  # while the direct path runs the request
         self.direct_reason = direct_path(assoc, receive)  # '' when the direct receive path can be used
         self.guard = RequestGuard(assoc, message_id, model_uid, self.ending)  # pynetdicom's path: what is ours
+        self.buffer_bytes = buffer_bytes  # the direct path's receive buffer to begin with (it grows for a larger PDU)
         self.trace = tracer_of(assoc)  # trace on: its lines, yielded as they come (net/trace.py); None when off
 
     # --- worker thread ----------------------------------------------------------------------
@@ -254,7 +256,7 @@ class GetRun:
             begin=lambda request: make_sink(self.storage, request.meta, self._report),
             pending=lambda *counts: self.events.put(Event(GetProgress(*counts))),
             foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw), trace=self.trace,
-        )
+            buffer_bytes=self.buffer_bytes)
 
     # --- the caller's thread ----------------------------------------------------------------
 

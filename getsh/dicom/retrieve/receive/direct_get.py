@@ -72,17 +72,17 @@ class DirectGet:
     with a status: return an int), ``pending`` sees each pending C-GET-RSP's sub-operation counts."""
 
     def __init__(
-        self,
-        transport: Transport,
-        *,
+        self, transport: Transport, *,
         negotiated: Negotiated,
         dimse_timeout: float | None,
         begin: Callable[[StoreRequest], Sink | int],
         pending: Callable[[int | None, int, int, int], None],
         foreign_pdu: Callable[[bytes], None],
         trace: Tracer | None = None,
+        buffer_bytes: int = BUFFER_BYTES,
     ) -> None:
         self.transport = transport
+        self.buffer_bytes = buffer_bytes
         self.get_context_id, self.get_syntax = negotiated.get_context
         self.storage = negotiated.storage
         self.accepted = negotiated.accepted
@@ -155,7 +155,7 @@ class DirectGet:
     def _loop(self) -> Outcome:
         """Fill the buffer, walk its complete PDUs handing each PDV to the message, write what the
         message holds, make room, then read (or wait for) what the peer sends next."""
-        buffer = ReceiveBuffer(BUFFER_BYTES)
+        buffer = ReceiveBuffer(self.buffer_bytes)
         message = Message()
         order = PdvOrder(self.accepted)
         try:
