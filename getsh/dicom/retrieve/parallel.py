@@ -48,7 +48,7 @@ AUTO_WIDTH = ((0.010, 4), (math.inf, 8))  # parallel auto: associations by round
 # about two pieces a lane, so that all end together (lanes.ShareQueue.recut).
 SHARE_SIZE = (8, 32)
 POLL = 0.1  # seconds between passes of the coordinator's loop
-LANE_BUFFER_BYTES = 1024 * 1024  # each association's receive buffer to begin with (a serial get's: 4 MB; it grows
+LANE_BUFFER_BYTES = 256 * 1024  # each association's receive buffer to begin with (a serial get's: 4 MB; it grows
 # for a larger PDU): sixteen of 4 MB would be most of a parallel get's memory
 PROGRESS_EVERY = 0.1
 
