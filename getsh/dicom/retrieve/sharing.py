@@ -16,12 +16,15 @@ without its unique key makes the request unplannable (the caller retrieves it on
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from pydicom import Dataset
 from pydicom.multival import MultiValue
+from pynetdicom import evt
+from pynetdicom.association import Association
 
 from getsh.dicom.keys.qr_keys import levels, unique_key
 from getsh.dicom.net.cancellation import PynetdicomPath
@@ -34,6 +37,13 @@ MAX_QUERIES = 500  # C-FIND requests one plan may send; past it, parents are ret
 # The count a parent row carries of what lies at the level below it, where the model has one.
 COUNT_BELOW = {"SERIES": "NumberOfSeriesRelatedInstances", "PATIENT": "NumberOfPatientRelatedStudies"}
 CONTROL_KEYS = frozenset({"QueryRetrieveLevel", "SpecificCharacterSet", "TimezoneOffsetFromUTC", "QueryRetrieveView"})
+
+
+log = logging.getLogger("getsh.retrieve")
+
+
+class _Missed(Exception):
+    """A C-FIND yielded fewer matches than pending responses were decoded for it."""
 
 
 class NotPlannable(Exception):
@@ -95,7 +105,7 @@ class Planner:
     """Lists what a request matches, share by share, on one association (C-FIND). ``shares()`` runs on
     the thread that owns the association meanwhile; ``cancel()`` may be called from any thread."""
 
-    def __init__(self, assoc: object, identifier: Dataset, model: str, next_message_id: Callable[[], int],
+    def __init__(self, assoc: Association, identifier: Dataset, model: str, next_message_id: Callable[[], int],
                  size: Callable[[], int]) -> None:
         """``size()``: how many UIDs the next share may list (it may change as the plan grows)."""
         self.assoc, self.identifier, self.model = assoc, identifier, model
@@ -162,39 +172,78 @@ class Planner:
     # --- the C-FINDs -------------------------------------------------------------------------
 
     def _matches(self, query: Dataset) -> Iterator[Dataset]:
+        """The C-FIND's matches; ``_Missed`` at its end when a pending response did not reach us.
+
+        Why the count: pynetdicom pauses its reactor for a request by clearing a checkpoint and waiting
+        for a flag the reactor sets just before it blocks; a reactor preempted right after the
+        checkpoint let it through still shows the flag, takes the first response off the queue itself
+        and drops it. Rare on an idle machine, seen under a parallel retrieve's load: one instance
+        missing from a plan of 100. Every pending response is counted as it is decoded, and a C-FIND
+        that yielded fewer is asked again."""
         if self.stopped:
             return
         self.queries += 1
         message_id = self.next_message_id()
+        decoded = [0]
+
+        def count(event: evt.Event) -> None:
+            message = event.message
+            if (getattr(message, "MessageIDBeingRespondedTo", None) == message_id
+                    and getattr(message, "Status", None) in (0xFF00, 0xFF01)):
+                decoded[0] += 1
+
         with self._lock:
-            self._current = PynetdicomPath(self.assoc, message_id, FIND_MODELS[self.model])  # type: ignore[arg-type]
+            self._current = PynetdicomPath(self.assoc, message_id, FIND_MODELS[self.model])
+        self.assoc.bind(evt.EVT_DIMSE_RECV, count)
+        yielded = 0
         try:
-            with brisk(self.assoc):  # type: ignore[arg-type]  # else a millisecond a match
-                yield from find(self.assoc, query, self.model, message_id)  # type: ignore[arg-type]
+            with brisk(self.assoc):  # else a millisecond a match
+                for match in find(self.assoc, query, self.model, message_id):
+                    yielded += 1
+                    yield match
         finally:
+            self.assoc.unbind(evt.EVT_DIMSE_RECV, count)
             with self._lock:
                 self._current = None
+        if decoded[0] > yielded and not self.stopped:
+            log.debug("plan: C-FIND #%d decoded %d pending responses, %d reached the plan", message_id, decoded[0],
+                      yielded)
+            raise _Missed
+
+    def _again(self, query: Dataset) -> Iterator[Dataset]:
+        """``_matches``, asked again (up to three times in all) while responses go missing; a match may
+        come twice (the caller keeps what it has seen)."""
+        for _ in range(3):
+            try:
+                yield from self._matches(query)
+                return
+            except _Missed:
+                continue
+        raise NotPlannable("three times a C-FIND response did not reach getsh (pynetdicom's reactor took it)")
 
     def _ask(self, level: str, query: Dataset) -> list[dict[str, str]]:
         """The identifying keys (and the count below, if asked) of each match at ``level``."""
         wanted = [*identifying_keys(self.model, level), *self._count_key(level)]
-        found = []
-        for match in self._matches(query):
+        found: dict[str, dict[str, str]] = {}
+        for match in self._again(query):
             keys = {k: _text(match, k) for k in wanted}
             if not keys[unique_key(self.model, level)]:
                 raise NotPlannable(f"the archive's C-FIND answered a {level} match without its "
                                    f"{unique_key(self.model, level)}")
-            found.append(keys)
-        return found
+            found.setdefault(keys[unique_key(self.model, level)], keys)
+        return list(found.values())
 
     def _stream(self, query: Dataset, counted: int | None, charset: str,
                 parent: dict[str, str] | None = None) -> Iterator[Share]:
         """The target level's matches, cut into shares as they come. With ``parent`` (the unique keys
-        above) every match is under it; without, each match says its own (a C-FIND at the target level)."""
+        above) every match is under it; without, each match says its own (a C-FIND at the target level).
+        A parent whose count is known is held until its listing is complete: a listing shorter than the
+        count makes it one whole share, and nothing of it may have gone out before (it would come twice)."""
         above = identifying_keys(self.model, self.target)[:-1]
         batches: dict[tuple[tuple[str, str], ...], list[str]] = {}
         seen: set[str] = set()
-        for match in self._matches(query):
+        hold = counted is not None
+        for match in self._again(query):
             uid = _text(match, self.key)
             if not uid:
                 raise NotPlannable(f"the archive's C-FIND answered a {self.target} match without its {self.key}")
@@ -207,7 +256,7 @@ class Planner:
             seen.add(uid)
             batch = batches.setdefault(keys, [])
             batch.append(uid)
-            if len(batch) >= self.size():
+            if not hold and len(batch) >= self.size():
                 yield self._share(keys, tuple(batch), charset)
                 batch.clear()
         if self.stopped:
@@ -218,8 +267,10 @@ class Planner:
             yield self._whole(parent, charset, "")
             return
         for keys, batch in batches.items():
-            if batch:
-                yield self._share(keys, tuple(batch), charset)
+            while batch:
+                step = max(1, self.size())
+                yield self._share(keys, tuple(batch[:step]), charset)
+                del batch[:step]
 
     def _cut(self, parent: dict[str, str], uids: list[str], charset: str) -> Iterator[Share]:
         keys = tuple(parent.items())
