@@ -1,0 +1,120 @@
+"""A parallel retrieve's shares and queue (retrieve/sharing.py, retrieve/lanes.py), without a peer:
+the C-GET identifier a share sends, how it is cut, and the queue's rules (lanes wait until the get is
+spread, a share under way may still come back, a stop ends every wait)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from pydicom import Dataset
+
+from getsh.dicom.retrieve import sharing
+from getsh.dicom.retrieve.lanes import ShareQueue
+from getsh.dicom.retrieve.sharing import NotPlannable, Planner, Share
+
+KEYS = (("StudyInstanceUID", "1.2.3"), ("SeriesInstanceUID", "1.2.3.4"))
+
+
+def share(n: int, count: int) -> Share:
+    return Share(n, "IMAGE", KEYS, tuple(f"1.2.3.4.{n}.{i}" for i in range(count)))
+
+
+def test_a_share_asks_for_its_uids_under_single_unique_keys_above() -> None:
+    ds = share(1, 3).identifier("study")
+    assert ds.QueryRetrieveLevel == "IMAGE"
+    assert ds.StudyInstanceUID == "1.2.3" and ds.SeriesInstanceUID == "1.2.3.4"
+    assert list(ds.SOPInstanceUID) == ["1.2.3.4.1.0", "1.2.3.4.1.1", "1.2.3.4.1.2"]
+    one = share(2, 1).identifier("study")
+    assert one.SOPInstanceUID == "1.2.3.4.2.0"  # one UID: a plain value, not a list of one
+    whole = Share(3, "SERIES", (("StudyInstanceUID", "1.2.3"),), ("1.2.3.9",), whole=True).identifier("study")
+    assert whole.QueryRetrieveLevel == "SERIES" and whole.SeriesInstanceUID == "1.2.3.9"
+    assert "SOPInstanceUID" not in whole
+
+
+def test_cutting_keeps_every_uid_once_and_in_order() -> None:
+    big = share(1, 10)
+    halves = big.halves()
+    assert halves is not None and halves[0].uids + halves[1].uids == big.uids
+    pieces = big.pieces(4)
+    assert [len(p.uids) for p in pieces] == [4, 4, 2]
+    assert sum((p.uids for p in pieces), ()) == big.uids
+    assert share(1, 1).halves() is None  # a single UID cannot be cut
+    assert big.without(set(big.uids[:7])) == Share(1, "IMAGE", KEYS, big.uids[7:])
+    assert big.without(set(big.uids)) is None
+
+
+def test_the_queue_waits_until_the_get_is_spread_and_for_shares_under_way() -> None:
+    queue = ShareQueue()
+    queue.put(share(1, 2))
+    taken: list[Share | None] = []
+    taker = threading.Thread(target=lambda: taken.append(queue.take()))
+    taker.start()
+    time.sleep(0.1)
+    assert not taken, "a lane took a share before the get was spread (a plan of one is the serial get's)"
+    queue.spread()
+    taker.join(2)
+    assert taken == [share(1, 2)]
+    # The plan is complete but a share is under way: a lane waits, for it may come back (its association lost).
+    queue.close()
+    waiter = threading.Thread(target=lambda: taken.append(queue.take()))
+    waiter.start()
+    time.sleep(0.1)
+    assert len(taken) == 1
+    queue.put(share(1, 1), first=True)  # the rest of the lost share
+    queue.finished()
+    waiter.join(2)
+    assert taken[-1] == share(1, 1)
+    queue.finished()
+    assert queue.take() is None  # nothing waits, nothing under way: the lanes end
+
+
+def test_recut_gives_every_lane_about_two_pieces_and_stop_ends_every_wait() -> None:
+    queue = ShareQueue()
+    for n in range(3):
+        queue.put(share(n, 32))
+    queue.recut(lanes=8, smallest=4)
+    left = queue.left()
+    assert sum(len(p.uids) for p in left) == 96
+    assert max(len(p.uids) for p in left) == 6  # 96 waiting over 16 pieces
+    queue.spread()
+    stopper = threading.Timer(0.1, queue.stop)
+    stopper.start()
+    assert queue.take() is not None
+    queue.stop()
+    assert queue.take() is None  # stopped: nothing more goes out, however much waits
+
+
+class _Flaky(Planner):
+    """A planner whose C-FIND loses a response the first ``losses`` times (as pynetdicom's reactor
+    can take one off the queue)."""
+
+    def __init__(self, losses: int, uids: list[str]) -> None:
+        identifier = Dataset()
+        identifier.QueryRetrieveLevel = "SERIES"
+        identifier.StudyInstanceUID = "1.2.3"
+        identifier.SeriesInstanceUID = "1.2.3.4"
+        super().__init__(object(), identifier, "study", lambda: 1, lambda: 100)  # type: ignore[arg-type]
+        self.losses, self.uids, self.asked = losses, uids, 0
+
+    def _matches(self, query: Dataset) -> Iterator[Dataset]:
+        self.asked += 1
+        lose = self.asked <= self.losses
+        for uid in self.uids[1:] if lose else self.uids:
+            match = Dataset()
+            match.SOPInstanceUID = uid
+            yield match
+        if lose:
+            raise sharing._Missed  # the signal _matches gives when a response went missing
+
+
+def test_a_plan_whose_c_find_lost_a_response_asks_again_and_lists_every_instance_once() -> None:
+    uids = [f"1.2.3.4.{i}" for i in range(5)]
+    planner = _Flaky(1, uids)
+    shares = list(planner.shares())
+    assert planner.asked == 2
+    assert sorted(u for s in shares for u in s.uids) == sorted(uids)  # all of them, none twice
+    with pytest.raises(NotPlannable, match="three times"):
+        list(_Flaky(3, uids).shares())
