@@ -22,7 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pydicom import Dataset
 from pynetdicom.association import Association
@@ -34,9 +34,9 @@ from getsh.dicom.net.opening import contexts_of
 from getsh.dicom.net.presentation import VERIFICATION
 from getsh.dicom.retrieve.lanes import Finished, Lane, LaneWork, ShareQueue, release, start
 from getsh.dicom.retrieve.mailbox import Mailbox
+from getsh.dicom.retrieve.merging import in_plan_order, merged
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import NotPlannable, Planner, Share
-from getsh.dicom.status import DimseStatus, decode
 from getsh.errors import GetshError, NetworkError, PeerFailure
 
 log = logging.getLogger("getsh.retrieve")
@@ -334,36 +334,21 @@ class ParallelGet:
         return GetProgress(remaining, completed, failed, warning, self.arrived_bytes)
 
     def _merged(self) -> GetDone:
-        """Every share's final response as one: the counts summed, the objects in the plan's order."""
-        order, dones = self._order, [f.done for f in self.finished]
-        arrived = sorted(enumerate(self.arrived), key=lambda x: (order.get(x[1][1].sop_instance_uid, math.inf), x[0]))
-        received = tuple(item for _, (_, item) in arrived)
-        self.spun.received = received
-        uids = {r.sop_instance_uid for r in received}
-        status = _merged_status(dones, bool(self.spun.presses or self.spun.limit))
+        """Every share's final response as one (merging.py), with how the retrieve was spread."""
         planner = self.planner
         assert planner is not None
-        incomplete = ""
-        if self.plan_error is not None:
-            incomplete = f"the plan failed half-way ({_words(self.plan_error)})"
+        received = self.spun.received = in_plan_order([item for _, item in self.arrived], self._order)
+        stopped = bool(self.spun.presses or self.spun.limit)
+        incomplete = f"the plan failed half-way ({_words(self.plan_error)})" if self.plan_error is not None else ""
         left = self.queue.left()
-        if left and not (self.spun.presses or self.spun.limit):
+        if left and not stopped:
             incomplete = incomplete or f"{len(left)} shares were left when no association was left to take them"
         spread = Spread(tuple(lane.count() for lane in sorted(self.lanes, key=lambda x: x.number)),
                         sum(lane.shares for lane in self.lanes), planner.listed, planner.target,
                         self.plan_seconds, tuple(planner.notes) + self._retried(), incomplete)
         self.spun.lost_main |= any(lane.number == 1 and lane.lost is not None for lane in self.lanes)
-        return GetDone(
-            label=self.how.label, status=status,
-            completed=sum(d.completed for d in dones), failed=sum(d.failed for d in dones),
-            warning=sum(d.warning for d in dones), remaining=sum(d.remaining for d in dones),
-            received=received, refused=tuple(self.refused),
-            failed_uids=tuple(sorted({u for d in dones for u in d.failed_uids} - uids)),
-            error_comment=next((d.error_comment for d in dones if d.error_comment), ""),
-            seconds=0.0, cancelled=any(d.cancelled for d in dones) or bool(self.spun.presses),
-            cancel_reason=self.spun.limit or next((d.cancel_reason for d in dones if d.cancel_reason), ""),
-            limit=bool(self.spun.limit), disagreement="; ".join(d.disagreement for d in dones if d.disagreement),
-            missing=sum(d.missing for d in dones), spread=spread)
+        return merged(self.how.label, [(f.share, f.done) for f in self.finished], received, self.refused,
+                      stopped=stopped, limit=self.spun.limit, spread=spread)
 
     def _retried(self) -> tuple[str, ...]:
         count = self.work.retried
@@ -377,23 +362,5 @@ class _LaneEnded:
     lane: Lane
 
 
-def _merged_status(dones: list[GetDone], stopped: bool) -> DimseStatus:
-    """The worst final status of the shares: a failure, else a cancel, else a warning, else success."""
-    for category in ("Failure", "Cancel", "Warning"):
-        found = next((d.status for d in dones if d.status.category == category), None)
-        if found is not None:
-            return found
-    if stopped:
-        return decode(0xFE00, "get")
-    if any(d.failed for d in dones):
-        return decode(0xB000, "get")
-    return dones[0].status if dones else decode(0x0000, "get")
-
-
 def _words(error: BaseException) -> str:
     return error.message if isinstance(error, GetshError) else str(error)
-
-
-def with_order(received: tuple[Received, ...], first_index: int) -> tuple[Received, ...]:
-    """The objects numbered in the table's order from ``first_index``."""
-    return tuple(replace(item, index=first_index + n) for n, item in enumerate(received))

@@ -38,9 +38,10 @@ from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
 from getsh.dicom.query.find import FindRun
 from getsh.dicom.retrieve.bounds import AT_YOUR_REQUEST, Watch
+from getsh.dicom.retrieve.merging import numbered
 from getsh.dicom.retrieve.moving import FALL_BACK, MoveRun
 from getsh.dicom.retrieve.options import Request, RetrieveOptions, SessionHooks
-from getsh.dicom.retrieve.parallel import LANE_BUFFER_BYTES, ParallelGet, Spreading, with_order
+from getsh.dicom.retrieve.parallel import LANE_BUFFER_BYTES, ParallelGet, Spreading
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
 from getsh.dicom.retrieve.result import merged
 from getsh.dicom.retrieve.run import GetRun
@@ -265,7 +266,7 @@ class Retrieval:
             self.session.forget()
         if spun.done is None:
             return bool(spun.presses)  # stopped while planning: nothing was sent
-        received = with_order(spun.received, self.first_index + len(self.received))
+        received = numbered(spun.received, self.first_index + len(self.received))
         for item in received:
             self.session.on_received(item)
         self.received += received
