@@ -187,9 +187,9 @@ class Planner:
         decoded = [0]
 
         def count(event: evt.Event) -> None:
-            message = event.message
-            if (getattr(message, "MessageIDBeingRespondedTo", None) == message_id
-                    and getattr(message, "Status", None) in (0xFF00, 0xFF01)):
+            command = getattr(event.message, "command_set", None)
+            if (command is not None and command.get("MessageIDBeingRespondedTo") == message_id
+                    and command.get("Status") in (0xFF00, 0xFF01)):
                 decoded[0] += 1
 
         with self._lock:

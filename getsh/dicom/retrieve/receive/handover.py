@@ -195,3 +195,19 @@ def quiet(assoc: Association) -> Iterator[None]:
     finally:
         dul._run_loop_delay = idle
         assoc._reactor_checkpoint.set()
+
+
+@contextmanager
+def timing(assoc: Association) -> Iterator[None]:
+    """A request timed for its round trip alone: pynetdicom's reactor paused beforehand (a request of
+    pynetdicom's waits for the reactor's next millisecond tick to pause it, inside the time measured) and
+    its reader polling briskly."""
+    assoc._reactor_checkpoint.clear()
+    deadline = time.monotonic() + _PARK_LIMIT
+    while not assoc._is_paused and time.monotonic() < deadline:
+        time.sleep(0.0001)
+    try:
+        with brisk(assoc):
+            yield
+    finally:
+        assoc._reactor_checkpoint.set()
