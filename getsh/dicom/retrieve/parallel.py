@@ -152,6 +152,24 @@ class ParallelGet:
                                self._share_size)
         start(self._plan, "getsh-plan")
         self._open_lanes()  # while the plan's first C-FINDs go and come: their round trips overlap
+        try:
+            yield from self._watch()
+        finally:
+            if not self._over():  # left half-way (the shell stopped listening, or a bug): nothing may go on
+                self._abandon()
+        if not self.committed:
+            self.queue.stop()  # the extra associations opened meanwhile are released unused
+            for lane in self.lanes:
+                if lane.thread is not None:
+                    lane.thread.join(timeout=2)  # a release under way finishes on its own
+            return self._uncommitted()
+        yield from self._say(self.work.notes)
+        self.spun.done = self._merged()
+        return self.spun
+
+    def _watch(self) -> Iterator[object]:
+        """The coordinator's loop, on the caller's thread: what the lanes post, Ctrl-C, the limits, the
+        moment the get is spread, the progress."""
         ctrl_c = CtrlC()
         last_progress = 0.0
         with ctrl_c.counting():
@@ -166,19 +184,18 @@ class ParallelGet:
                     self.committed = True
                     self.queue.spread()
                     yield self._started()
-                if self.committed:
-                    if time.monotonic() - last_progress >= PROGRESS_EVERY:
-                        last_progress = time.monotonic()
-                        yield self._progress()
-        if not self.committed:
-            self.queue.stop()  # the extra associations opened meanwhile are released unused
-            for lane in self.lanes:
-                if lane.thread is not None:
-                    lane.thread.join(timeout=2)  # a release under way finishes on its own
-            return self._uncommitted()
-        yield from self._say(self.work.notes)
-        self.spun.done = self._merged()
-        return self.spun
+                if self.committed and time.monotonic() - last_progress >= PROGRESS_EVERY:
+                    last_progress = time.monotonic()
+                    yield self._progress()
+
+    def _abandon(self) -> None:
+        """Every association mid-request is aborted: it could not serve another request."""
+        self.queue.stop()
+        if self.planner is not None:
+            self.planner.cancel()
+        for lane in self.lanes:
+            if lane.run is not None:
+                lane.run.cancellation.abort("when the retrieve was left unfinished")
 
     def _uncommitted(self) -> Spun:
         """The plan ended with one share or none, failed, or Ctrl-C came first: nothing was sent yet."""
