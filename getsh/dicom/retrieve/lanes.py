@@ -111,6 +111,7 @@ class Finished:
 
     share: Share
     done: GetDone
+    unretrieved: tuple[str, ...] = ()  # the one UID of a share the archive failed whole: it would not send it
 
 
 class LaneWork:
@@ -180,7 +181,9 @@ class LaneWork:
             for half in reversed(halves):
                 self.queue.put(half, first=True)
             return
-        self.post(lane, Finished(share, done))
+        # Cut down to one UID and still failed whole: that object is one the archive will not send.
+        unretrieved = share.uids if whole_failure and not share.whole and len(share.uids) == 1 else ()
+        self.post(lane, Finished(share, done, unretrieved))
 
     def _lost(self, lane: Lane, share: Share, run: GetRun) -> None:
         """The association ended under the share: what did not arrive goes back for the other lanes."""

@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import queue
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from pydicom import Dataset
@@ -136,22 +137,23 @@ class ParallelGet:
         with ctrl_c.counting():
             while not self._over():
                 for _ in range(ctrl_c.take()):
-                    yield from self._say(self._press())
+                    yield from self._shown(self._say(self._press()))
                 try:
-                    yield from self._pass()
+                    shown = self._pass()
                 except KeyboardInterrupt:  # not on the main thread: Ctrl-C raised where the loop waits
-                    yield from self._say(self._press())
+                    shown = list(self._say(self._press()))
+                yield from self._shown(shown)
                 if not self.committed and self.queue.planned >= 2:
                     self.committed = True
-                    yield self._started()
+                    yield from self._shown([self._started()])
                 if self.committed:
                     self._open_lanes()
                     if time.monotonic() - last_progress >= PROGRESS_EVERY:
                         last_progress = time.monotonic()
-                        yield self._progress()
+                        yield from self._shown([self._progress()])
         if not self.committed:
             return self._uncommitted()
-        yield from self._say(self.work.notes)
+        yield from self._shown(self._say(self.work.notes))
         self.spun.done = self._merged()
         return self.spun
 
@@ -167,41 +169,59 @@ class ParallelGet:
         return Spun()
 
     def _over(self) -> bool:
+        """Everything posted is taken, the plan is done, and every lane has ended. A plan of two shares
+        or more that ended before this loop looked is spread all the same: the planner's thread has
+        already started lane 1 on the session's association, so it must not be left to the serial get."""
         if not (self.plan_done and self.out.empty()):
             return False
-        return not self.committed or all(lane.done for lane in self.lanes)
+        if not self.committed:
+            return self.queue.planned < 2 or self.queue.stopped
+        return all(lane.done for lane in self.lanes)
 
-    def _pass(self) -> Iterator[object]:
-        """Take what the lanes posted since the last pass and yield it."""
+    def _pass(self) -> list[object]:
+        """Take what the lanes posted since the last pass: the books are kept at once, and what is to
+        be shown is returned (so a Ctrl-C while it is drawn cannot drop the rest of a batch)."""
         try:
             items = [self.out.get(timeout=POLL)]
         except queue.Empty:
-            return
+            return []
         while len(items) < 500:
             try:
                 items.append(self.out.get_nowait())
             except queue.Empty:
                 break
-        for lane, item in items:
-            yield from self._take(lane, item)
+        shown = [shown for lane, item in items for shown in self._take(lane, item)]
         self._limits()
+        return shown
 
-    def _take(self, lane: Lane | None, item: object) -> Iterator[object]:
+    def _take(self, lane: Lane | None, item: object) -> list[object]:
         if isinstance(item, Finished):
             self.finished.append(item)
         elif isinstance(item, Received):
             assert lane is not None
             self.arrived.append((lane, item))
-            yield item
+            return [item]
         elif isinstance(item, StoreFailed):
             self.refused.append(item)
-            yield item
+            return [item]
         elif isinstance(item, Notice):
-            yield from self._say([item.text])
+            return list(self._say([item.text]))
         elif isinstance(item, _LaneEnded):
             item.lane.done = True
         else:  # trace's lines
-            yield item
+            return [item]
+        return []
+
+    def _shown(self, items: Iterable[object]) -> Iterator[object]:
+        """Yield each item; a Ctrl-C the runner throws in while one is drawn is a press (its line drawn
+        next), and never leaves the loop with lanes still running."""
+        pending = deque(items)
+        while pending:
+            item = pending.popleft()
+            try:
+                yield item
+            except KeyboardInterrupt:
+                pending.extendleft(reversed(list(self._say(self._press()))))
 
     def _say(self, texts: Iterator[str] | list[str] | str) -> Iterator[Notice]:
         """Each line once: four associations cancelled say "C-CANCEL sent" once."""
@@ -323,11 +343,13 @@ class ParallelGet:
     def _merged(self) -> GetDone:
         """Every share's final response as one: the counts summed, the objects in the plan's order."""
         order, dones = self._order, [f.done for f in self.finished]
+        unretrieved = tuple(uid for f in self.finished for uid in f.unretrieved)
         arrived = sorted(enumerate(self.arrived), key=lambda x: (order.get(x[1][1].sop_instance_uid, math.inf), x[0]))
         received = tuple(item for _, (_, item) in arrived)
         self.spun.received = received
         uids = {r.sop_instance_uid for r in received}
-        status = _merged_status(dones, bool(self.spun.presses or self.spun.limit))
+        status = _merged_status([f.done for f in self.finished if not f.unretrieved] or dones,
+                                bool(self.spun.presses or self.spun.limit), bool(unretrieved))
         planner = self.planner
         assert planner is not None
         incomplete = ""
@@ -342,10 +364,10 @@ class ParallelGet:
         self.spun.lost_main |= any(lane.number == 1 and lane.lost is not None for lane in self.lanes)
         return GetDone(
             label=self.how.label, status=status,
-            completed=sum(d.completed for d in dones), failed=sum(d.failed for d in dones),
+            completed=sum(d.completed for d in dones), failed=sum(d.failed for d in dones) + len(unretrieved),
             warning=sum(d.warning for d in dones), remaining=sum(d.remaining for d in dones),
             received=received, refused=tuple(self.refused),
-            failed_uids=tuple(sorted({u for d in dones for u in d.failed_uids} - uids)),
+            failed_uids=tuple(sorted({u for d in dones for u in d.failed_uids}.union(unretrieved) - uids)),
             error_comment=next((d.error_comment for d in dones if d.error_comment), ""),
             seconds=0.0, cancelled=any(d.cancelled for d in dones) or bool(self.spun.presses),
             cancel_reason=self.spun.limit or next((d.cancel_reason for d in dones if d.cancel_reason), ""),
@@ -364,15 +386,17 @@ class _LaneEnded:
     lane: Lane
 
 
-def _merged_status(dones: list[GetDone], stopped: bool) -> DimseStatus:
-    """The worst final status of the shares: a failure, else a cancel, else a warning, else success."""
+def _merged_status(dones: list[GetDone], stopped: bool, unretrieved: bool = False) -> DimseStatus:
+    """The worst final status of the shares: a failure, else a cancel, else a warning, else success.
+    ``dones`` leaves out the one-UID shares the archive failed whole when others came (``unretrieved``):
+    those are failed sub-operations of the retrieve (0xB000), not its failure."""
     for category in ("Failure", "Cancel", "Warning"):
         found = next((d.status for d in dones if d.status.category == category), None)
         if found is not None:
             return found
     if stopped:
         return decode(0xFE00, "get")
-    if any(d.failed for d in dones):
+    if unretrieved or any(d.failed for d in dones):
         return decode(0xB000, "get")
     return dones[0].status if dones else decode(0x0000, "get")
 
