@@ -21,7 +21,7 @@ from typing import Any
 from pynetdicom.association import Association
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, LaneCount, Received
-from getsh.dicom.retrieve.receive.handover import quiet
+from getsh.dicom.retrieve.receive.handover import quiet, reactor_parked
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import Share
 from getsh.dicom.status import SUB_OPERATION_STATUSES
@@ -145,6 +145,7 @@ class LaneWork:
         assert lane.assoc is not None
         message_id = self.next_message_id() if lane.number == 1 else lane.message_id + 1
         lane.message_id = message_id
+        reactor_parked(lane.assoc)  # quiet() just woke it: else pynetdicom's path may lose a first message
         run = lane.run = self.make_run(lane.assoc, share, message_id)
         lane.shares += 1
         done: GetDone | None = None

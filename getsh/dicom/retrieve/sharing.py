@@ -28,7 +28,7 @@ from getsh.dicom.net.cancellation import PynetdicomPath
 from getsh.dicom.net.presentation import FIND_MODELS
 from getsh.dicom.query.find import element_text, find
 from getsh.dicom.query.return_keys import identifying_keys
-from getsh.dicom.retrieve.receive.handover import brisk
+from getsh.dicom.retrieve.receive.handover import brisk, reactor_parked
 
 MAX_QUERIES = 500  # C-FIND requests one plan may send; past it, parents are retrieved whole
 # The count a parent row carries of what lies at the level below it, where the model has one.
@@ -163,6 +163,7 @@ class Planner:
         with self._lock:
             self._current = PynetdicomPath(self.assoc, message_id, FIND_MODELS[self.model])  # type: ignore[arg-type]
         try:
+            reactor_parked(self.assoc)  # type: ignore[arg-type]  # else the C-FIND may lose its first match
             with brisk(self.assoc):  # type: ignore[arg-type]  # else a millisecond a match
                 yield from find(self.assoc, query, self.model, message_id)  # type: ignore[arg-type]
         finally:
