@@ -147,10 +147,16 @@ class LaneWork:
         lane.message_id = message_id
         reactor_parked(lane.assoc)  # quiet() just woke it: else pynetdicom's path may lose a first message
         run = lane.run = self.make_run(lane.assoc, share, message_id)
+        if run.brakes.watch.capped:  # another lane reached a cap since this share was taken: not sent
+            lane.run = None
+            self.queue.stop()
+            return
         lane.shares += 1
         done: GetDone | None = None
         try:
             for item in run.run(self.dimse_timeout):
+                if run.brakes.limit and not self.queue.stopped:  # at once: no other lane takes another share
+                    self.queue.stop()
                 if isinstance(item, GetDone):
                     done = item
                 elif isinstance(item, GetProgress):

@@ -315,8 +315,11 @@ class ParallelGet:
             if not self.queue.stopped:
                 self.work.work(lane)
         finally:
-            release(lane, abort=lane.lost is not None)
+            # Ended before released: the get does not wait for the release. dcmqrscp sometimes leaves the
+            # A-RELEASE-RQ of an association that has just been opened unanswered for the whole ACSE
+            # timeout (seen after max-objects stopped the get before its lanes sent anything: 30 s).
             self.out.put((lane, _LaneEnded(lane)))
+            release(lane, abort=lane.lost is not None)
 
     def _make_run(self, assoc: Association, share: Share, message_id: int) -> GetRun:
         return self.how.make_run(assoc, share.identifier(self.how.model), message_id)
