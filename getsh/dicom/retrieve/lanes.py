@@ -125,6 +125,7 @@ class LaneWork:
         self.dimse_timeout = dimse_timeout
         self.next_message_id = next_message_id  # the session's, for lane 1
         self.retried = 0  # shares the archive failed whole, put back in halves
+        self.limit = ""  # the first limit a lane's C-GET reached ('' while none has)
         self.notes: list[str] = []
         self._lock = threading.Lock()
 
@@ -155,8 +156,8 @@ class LaneWork:
         done: GetDone | None = None
         try:
             for item in run.run(self.dimse_timeout):
-                if run.brakes.limit and not self.queue.stopped:  # at once: no other lane takes another share
-                    self.queue.stop()
+                if run.brakes.limit and not self.limit:
+                    self.reached(run.brakes.limit)
                 if isinstance(item, GetDone):
                     done = item
                 elif isinstance(item, GetProgress):
@@ -172,6 +173,8 @@ class LaneWork:
             return
         finally:
             lane.run, lane.progress = None, None
+            if run.brakes.limit and not self.limit:
+                self.reached(run.brakes.limit)
         assert done is not None
         self._finished(lane, share, done)
 
@@ -204,6 +207,13 @@ class LaneWork:
                       "went to the others")
         elif rest is not None:
             self.note(f"association {lane.number} ended ({why})")
+
+    def reached(self, limit: str) -> None:
+        """A limit one C-GET reached (its words): no lane takes another share; the coordinator cancels
+        the C-GETs still running (parallel.py), and the retrieve ends at that limit."""
+        with self._lock:
+            self.limit = self.limit or limit
+        self.queue.stop()
 
     def note(self, text: str) -> None:
         with self._lock:

@@ -252,8 +252,8 @@ class ParallelGet:
         """A limit one C-GET reached (a cap, the deadline) ends the others too."""
         if self.spun.limit:
             return
-        reached = next((lane.run.brakes.limit for lane in self.lanes if lane.run is not None and lane.run.brakes.limit),
-                       "")
+        reached = self.work.limit or next((lane.run.brakes.limit for lane in self.lanes
+                                           if lane.run is not None and lane.run.brakes.limit), "")
         if not reached:
             return
         self.spun.limit = reached
