@@ -14,6 +14,7 @@ is really spread. The slow link for Ctrl-C is scripts/latency_relay.py.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -356,6 +357,52 @@ def test_a_peer_without_c_find_is_retrieved_on_one_association(make_demo_server:
             in flat), shown
     assert "spread over" not in shown
     assert sorted(same_as_source(out, held)) == sorted(held)
+
+
+class AbortingDemo(DemoServer):
+    """The demo archive, A-ABORTing the association of the first C-GET after the first one that asks
+    for 4 objects or more, once two of them went out (once): an association lost under its share."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gets, self.aborted = 0, False
+        self.lock = threading.Lock()
+
+    def _on_get(self, event: Any) -> Iterator[Any]:
+        items = super()._on_get(event)
+        count = next(items)
+        with self.lock:
+            self.gets += 1
+            aborts = self.gets >= 2 and count >= 4 and not self.aborted
+            self.aborted = self.aborted or aborts
+        yield count
+        for n, item in enumerate(items):
+            if aborts and n == 2:  # two objects, then the abort
+                event.assoc.abort()
+                return
+            yield item
+
+
+def test_an_association_lost_under_its_share_leaves_the_rest_to_the_others(make_demo_server: Any, shells: list[Shell],
+                                                                          tmp_path: Path) -> None:
+    """The peer aborts one of two associations half-way through its share: what had not arrived goes
+    to the other, one line says so, and every object is on disk once, whole, counted once."""
+    demo = make_demo_server(AbortingDemo)
+    held = {e.sop_instance_uid: e.path for e in demo.entries if e.patient_id == "DEMO001"}
+    out = tmp_path / "out"
+    shell = session(shells, f"connect 127.0.0.1 {demo.port} --aec {demo.ae_title}", out, "set parallel 2")
+    status, shown = shell.run("get --exact QueryRetrieveLevel=PATIENT PatientID=DEMO001")
+    flat = " ".join(shown.split())
+    assert demo.aborted and demo.gets >= 5, shown  # 4 shares, and the rest of the aborted one again
+    assert re.search(r"association [12] ended \(.*?\): the rest of its share \(\d+ image UIDs?\) went to the others",
+                     flat), shown
+    assert status is ExitStatus.SUCCESS, shown
+    on_disk = same_as_source(out, held)
+    assert sorted(on_disk) == sorted(held)  # each once: no object twice, none partial
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]
+    assert received_line(shown) == len(held)
+    _, counts = spread_counts(shown)
+    assert sum(counts) == len(held), shown
 
 
 def test_orthanc_fails_a_share_with_an_unknown_uid_whole_and_it_is_retried_smaller(
