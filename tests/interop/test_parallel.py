@@ -268,7 +268,8 @@ def test_a_series_and_a_list_of_instances_spread(request: pytest.FixtureRequest,
     assert sorted(table_uids(spread)) == sorted(wanted)
     associations, counts = spread_counts(shown)
     assert associations >= 2 and sum(counts) == len(wanted), shown
-    listed = re.search(r"spread over \d+ associations: (\d+) SOP instances", " ".join(shown.split()))
+    source = "a C-FIND listed" if level == "SERIES" else "the request listed"  # a list given: no C-FIND
+    listed = re.search(rf"spread over \d+ associations: (\d+) SOP instances {source}", " ".join(shown.split()))
     assert listed and int(listed[1]) == len(wanted), shown
 
 
@@ -314,6 +315,9 @@ def test_ctrl_c_with_4_associations_leaves_whole_files_and_a_true_summary(
         assert sorted(table_uids(shell)) == sorted(on_disk)
         _, counts = spread_counts(shown)
         assert sum(counts) == len(on_disk), shown
+        # a share's counts that do not add up (an object in flight at its C-CANCEL) say whose they are
+        assert all(re.match(r"counts do not add up: on association [1-4]: ", line)
+                   for line in shown.splitlines() if line.startswith("counts do not add up")), shown
 
         del shell.runner.renderer.show  # no more Ctrl-C: the session goes on, and gets the rest
         status, shown = shell.run("set existing keep; " + study.get())

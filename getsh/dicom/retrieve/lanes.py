@@ -24,7 +24,7 @@ from getsh.dicom.events import GetDone, GetProgress, GetStarted, LaneCount, Rece
 from getsh.dicom.retrieve.receive.handover import quiet, reactor_parked
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import Share
-from getsh.dicom.status import SUB_OPERATION_STATUSES
+from getsh.dicom.status import SUB_OPERATION_STATUSES, DimseStatus, decode
 from getsh.errors import GetshError, NetworkError
 
 log = logging.getLogger("getsh.retrieve")
@@ -112,6 +112,7 @@ class Finished:
     share: Share
     done: GetDone
     unretrieved: tuple[str, ...] = ()  # the one UID of a share the archive failed whole: it would not send it
+    lane: int = 0  # the association it ran on
 
 
 class LaneWork:
@@ -193,7 +194,7 @@ class LaneWork:
             return
         # Cut down to one UID and still failed whole: that object is one the archive will not send.
         unretrieved = share.uids if whole_failure and not share.whole and len(share.uids) == 1 else ()
-        self.post(lane, Finished(share, done, unretrieved))
+        self.post(lane, Finished(share, done, unretrieved, lane.number))
 
     def _lost(self, lane: Lane, share: Share, run: GetRun) -> None:
         """The association ended under the share: what did not arrive goes back for the other lanes."""
@@ -238,3 +239,18 @@ def start(target: Callable[..., Any], name: str, *args: Any) -> threading.Thread
     thread = threading.Thread(target=target, args=args, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def merged_status(dones: list[GetDone], stopped: bool, unretrieved: bool = False) -> DimseStatus:
+    """The worst final status of the shares: a failure, else a cancel, else a warning, else success.
+    ``dones`` leaves out the one-UID shares the archive failed whole when others came (``unretrieved``):
+    those are failed sub-operations of the retrieve (0xB000), not its failure."""
+    for category in ("Failure", "Cancel", "Warning"):
+        found = next((d.status for d in dones if d.status.category == category), None)
+        if found is not None:
+            return found
+    if stopped:
+        return decode(0xFE00, "get")
+    if unretrieved or any(d.failed for d in dones):
+        return decode(0xB000, "get")
+    return dones[0].status if dones else decode(0x0000, "get")

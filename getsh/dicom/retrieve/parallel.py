@@ -33,10 +33,9 @@ from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.opening import contexts_of
 from getsh.dicom.net.presentation import VERIFICATION
-from getsh.dicom.retrieve.lanes import Finished, Lane, LaneWork, ShareQueue, release, start
+from getsh.dicom.retrieve.lanes import Finished, Lane, LaneWork, ShareQueue, merged_status, release, start
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import NotPlannable, Planner, Share
-from getsh.dicom.status import DimseStatus, decode
 from getsh.errors import GetshError, NetworkError, PeerFailure
 
 AUTO_RTT = 0.001  # seconds: parallel auto spreads a retrieve only over a link slower than this
@@ -351,7 +350,7 @@ class ParallelGet:
         received = tuple(item for _, (_, item) in arrived)
         self.spun.received = received
         uids = {r.sop_instance_uid for r in received}
-        status = _merged_status([f.done for f in self.finished if not f.unretrieved] or dones,
+        status = merged_status([f.done for f in self.finished if not f.unretrieved] or dones,
                                 bool(self.spun.presses or self.spun.limit), bool(unretrieved))
         planner = self.planner
         assert planner is not None
@@ -363,7 +362,7 @@ class ParallelGet:
             incomplete = incomplete or f"{len(left)} shares were left when no association was left to take them"
         spread = Spread(tuple(lane.count() for lane in sorted(self.lanes, key=lambda x: x.number)),
                         sum(lane.shares for lane in self.lanes), planner.listed, planner.target,
-                        self.plan_seconds, tuple(planner.notes) + self._retried(), incomplete)
+                        self.plan_seconds, tuple(planner.notes) + self._retried(), incomplete, planner.queries > 0)
         self.spun.lost_main |= any(lane.number == 1 and lane.lost is not None for lane in self.lanes)
         return GetDone(
             label=self.how.label, status=status,
@@ -374,7 +373,8 @@ class ParallelGet:
             error_comment=next((d.error_comment for d in dones if d.error_comment), ""),
             seconds=0.0, cancelled=any(d.cancelled for d in dones) or bool(self.spun.presses),
             cancel_reason=self.spun.limit or next((d.cancel_reason for d in dones if d.cancel_reason), ""),
-            limit=bool(self.spun.limit), disagreement="; ".join(d.disagreement for d in dones if d.disagreement),
+            limit=bool(self.spun.limit), disagreement="; ".join(  # each share's own counts: say whose
+                f"on association {f.lane}: {f.done.disagreement}" for f in self.finished if f.done.disagreement),
             missing=sum(d.missing for d in dones), spread=spread)
 
     def _retried(self) -> tuple[str, ...]:
@@ -387,21 +387,6 @@ class ParallelGet:
 @dataclass(frozen=True)
 class _LaneEnded:
     lane: Lane
-
-
-def _merged_status(dones: list[GetDone], stopped: bool, unretrieved: bool = False) -> DimseStatus:
-    """The worst final status of the shares: a failure, else a cancel, else a warning, else success.
-    ``dones`` leaves out the one-UID shares the archive failed whole when others came (``unretrieved``):
-    those are failed sub-operations of the retrieve (0xB000), not its failure."""
-    for category in ("Failure", "Cancel", "Warning"):
-        found = next((d.status for d in dones if d.status.category == category), None)
-        if found is not None:
-            return found
-    if stopped:
-        return decode(0xFE00, "get")
-    if unretrieved or any(d.failed for d in dones):
-        return decode(0xB000, "get")
-    return dones[0].status if dones else decode(0x0000, "get")
 
 
 def _words(error: BaseException) -> str:
