@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,6 +324,40 @@ def test_ctrl_c_with_4_associations_leaves_whole_files_and_a_true_summary(
         status, shown = shell.run("set existing keep; " + study.get())
         assert status is ExitStatus.SUCCESS, shown
     assert sorted(same_as_source(out, study.files)) == sorted(study.files)
+
+
+def test_ctrl_c_in_a_real_terminal_cancels_every_association(qr: Dcmqrscp, study: Study, tmp_path: Path) -> None:
+    """C-c in tmux (a real SIGINT, taken by the retrieve's own loop) with 4 associations over a 20 ms
+    link: the get is cancelled, the summary counts what is on disk, all of it whole, and the shell
+    carries on."""
+    from tests.interop.test_cancel import until
+    from tests.repl.test_pty import start_terminal
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with LatencyRelay(("127.0.0.1", qr.port), rtt_ms=20) as relay:
+        term = start_terminal(tmp_path, "")
+        try:
+            term.wait_for("getsh>", timeout=20)
+            term.keys(f"output {out}; set model study; storage bit-preserving; set parallel 4; set cancel-grace 1; "
+                      f"connect 127.0.0.1 {relay.port} --aec {qr.ae_title}", "Enter")
+            term.wait_for("associated with")
+            term.keys(study.get(), "Enter", pause=0)
+            until(lambda: len(list(out.iterdir())) >= 6, "six objects on disk", term.screen, 20)
+            term.keys("C-c")
+            term.wait_for("spread over", timeout=15)
+            time.sleep(0.5)
+            shown = " ".join(term.screen(history=True).split())
+            assert re.search(r"C-CANCEL sent on [1-4] associations?", shown), shown
+            assert "cancelled at your request" in shown, shown
+            on_disk = same_as_source(out, study.files)
+            assert 0 < len(on_disk) < len(study.files)
+            assert received_line(shown) == len(on_disk), shown
+            assert not [p for p in out.rglob("*") if p.name.startswith(".")]
+            term.keys("echo", "Enter")
+            term.wait_for("C-ECHO Success")
+        finally:
+            term.close()
 
 
 def test_a_peer_that_refuses_the_third_association_still_gives_everything(
