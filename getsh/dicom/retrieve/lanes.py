@@ -15,7 +15,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pynetdicom.association import Association
@@ -103,6 +103,13 @@ class Lane:
 
     def count(self) -> LaneCount:
         return LaneCount(self.number, self.objects, self.size, self.shares, self.ended)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A lane's thread has ended (posted after everything it brought)."""
+
+    lane: Lane
 
 
 @dataclass(frozen=True)
@@ -254,3 +261,12 @@ def merged_status(dones: list[GetDone], stopped: bool, unretrieved: bool = False
     if unretrieved or any(d.failed for d in dones):
         return decode(0xB000, "get")
     return dones[0].status if dones else decode(0x0000, "get")
+
+
+def words(error: BaseException) -> str:
+    return error.message if isinstance(error, GetshError) else str(error)
+
+
+def with_order(received: tuple[Received, ...], first_index: int) -> tuple[Received, ...]:
+    """The objects numbered in the table's order from ``first_index``."""
+    return tuple(replace(item, index=first_index + n) for n, item in enumerate(received))

@@ -38,9 +38,10 @@ from getsh.dicom.net.syntaxes import uid_name
 from getsh.dicom.query.discovery import discover_classes
 from getsh.dicom.query.find import FindRun
 from getsh.dicom.retrieve.bounds import AT_YOUR_REQUEST, Watch
+from getsh.dicom.retrieve.lanes import with_order
 from getsh.dicom.retrieve.moving import FALL_BACK, MoveRun
 from getsh.dicom.retrieve.options import Request, RetrieveOptions, SessionHooks
-from getsh.dicom.retrieve.parallel import ParallelGet, Spreading, with_order
+from getsh.dicom.retrieve.parallel import ParallelGet, Spreading
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
 from getsh.dicom.retrieve.result import merged
 from getsh.dicom.retrieve.run import GetRun
