@@ -179,6 +179,7 @@ class Spread:
     plan_seconds: float  # the plan's C-FINDs, from the first to the last answer
     notes: tuple[str, ...] = ()  # shares retried smaller, associations lost or refused, counts that disagree
     incomplete: str = ""  # why part of the request was not retrieved (the plan failed half-way); '' when all was
+    queried: bool = True  # the list came from C-FIND (False: the request listed the UIDs itself)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ def spread_lines(spread: Spread) -> list[Text]:
     entry per association; then its notes."""
     lanes = spread.lanes
     what = LEVEL_WORDS.get(spread.level, spread.level.lower())
-    head = Text(f"spread over {len(lanes)} association{'s' * (len(lanes) != 1)}: {spread.listed:,} {what} a C-FIND "
-                f"listed ({spread.plan_seconds:.2f} s), {spread.shares} C-GET{'s' * (spread.shares != 1)}; ",
-                style="dim")
+    listed = f"a C-FIND listed ({spread.plan_seconds:.2f} s)" if spread.queried else "the request listed"
+    head = Text(f"spread over {len(lanes)} association{'s' * (len(lanes) != 1)}: {spread.listed:,} {what} {listed}, "
+                f"{spread.shares} C-GET{'s' * (spread.shares != 1)}; ", style="dim")
     head.append(", ".join(_lane(lane.number, lane.objects, lane.size, lane.shares, lane.ended) for lane in lanes),
                 style="dim")
     lines = [head]

@@ -44,6 +44,8 @@ MODEL_LEVELS: dict[str, tuple[str, ...]] = {
     StudyRootQueryRetrieveInformationModelMove: LEVELS[1:],
     PatientStudyOnlyQueryRetrieveInformationModelMove: LEVELS[:2],
 }
+FIND_MODELS = (PatientRootQueryRetrieveInformationModelFind, StudyRootQueryRetrieveInformationModelFind,
+               PatientStudyOnlyQueryRetrieveInformationModelFind)
 GET_MODELS = (PatientRootQueryRetrieveInformationModelGet, StudyRootQueryRetrieveInformationModelGet,
               PatientStudyOnlyQueryRetrieveInformationModelGet)
 

@@ -7,7 +7,8 @@ enough to be a fair stand-in for a real archive.
 C-MOVE sends to the destinations it was given (``move_destinations``: AE title → host, port, as an
 archive's table of nodes; any other is 0xA801), over TLS when given ``move_ssl_context`` (a client
 context: net/tls.client_context), and C-GET can be switched off (``offer_get``) to
-stand for the archives that offer only C-MOVE.
+stand for the archives that offer only C-MOVE, C-FIND (``offer_find``) for those that retrieve
+what they are told but answer no query.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from pynetdicom.sop_class import (
 from getsh.dicom.demo.data import ArchiveEntry, build_archive
 from getsh.dicom.demo.identity import IdentityCheck, Requirement
 from getsh.dicom.demo.index import (
+    FIND_MODELS,
     GET_MODELS,
     LEVELS,
     MODEL_LEVELS,
@@ -95,6 +97,7 @@ class DemoServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, ae_title: str = "GETSH-DEMO",
                  require_called_ae: bool = False, data_dir: Path | None = None,
                  move_destinations: Mapping[str, tuple[str, int]] | None = None, offer_get: bool = True,
+                 offer_find: bool = True,
                  ssl_context: ssl.SSLContext | None = None, require_identity: Requirement | None = None,
                  move_ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
@@ -118,7 +121,7 @@ class DemoServer:
             self._ae.add_supported_context(str(cx.abstract_syntax), _STORAGE_SYNTAXES,
                                            scu_role=True, scp_role=True)
         for sop_class in (Verification, *MODEL_LEVELS):
-            if offer_get or sop_class not in GET_MODELS:
+            if (offer_get or sop_class not in GET_MODELS) and (offer_find or sop_class not in FIND_MODELS):
                 self._ae.add_supported_context(sop_class, _UNCOMPRESSED)
 
     def start(self) -> int:

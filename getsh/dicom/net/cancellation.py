@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pynetdicom.association import Association
 
 log = logging.getLogger("getsh.retrieve")
+T = TypeVar("T")
 
 READER_GRACE = 0.5  # seconds pynetdicom's reader may take to send a queued A-ABORT
 
@@ -81,6 +82,8 @@ class Cancellation:
         self.cancelled = ""  # why C-CANCEL-RQ was asked for ('' if it was not)
         self.cancelled_at: float | None = None  # when (monotonic), for the grace period after it
         self.aborted = ""  # why the abort was asked for ('' if it was not)
+        self._sent = False  # the request has gone out (on pynetdicom's path; the direct path sends its own)
+        self._owed = False  # a C-CANCEL asked for before the request went out, not sent yet
 
     def cancel(self, reason: str) -> bool:
         """Send C-CANCEL-RQ (once: later asks add nothing, and return False); responses keep coming
@@ -90,11 +93,31 @@ class Cancellation:
                 return False
             self.cancelled, self.cancelled_at = reason, time.monotonic()
             path = self._direct or self._stock
+            if self._direct is None and not self._sent:  # asked before the request went out: it follows it
+                self._owed = True
+                return True
+        self._send(path)
+        return True
+
+    def sent(self, responses: T) -> T:
+        """pynetdicom's path has sent the request (``responses``, passed through, are its answers to
+        come): a C-CANCEL asked for before it goes now. Sent
+        before the request, a peer drops it as late (dcmqrscp: "late C-CANCEL-RQ, ignoring") and
+        carries on, and the retrieve waits out the cancel-grace; on the direct path it could also
+        be written into the middle of the request's PDUs. A parallel retrieve's Ctrl-C or limit
+        reaches C-GETs just starting, so this was common there (a lane aborted after 5 s)."""
+        with self._lock:
+            self._sent, owed, self._owed = True, self._owed, False
+        if owed:
+            self._send(self._stock)
+        return responses
+
+    @staticmethod
+    def _send(path: Stoppable | PynetdicomPath) -> None:
         try:
             path.cancel()
         except Exception as error:  # the association may already be gone
             log.debug("C-CANCEL failed: %s", error)
-        return True
 
     def abort(self, reason: str) -> None:
         """A-ABORT now. On the direct path its worker gives the socket back to pynetdicom first,
@@ -115,11 +138,14 @@ class Cancellation:
             self._direct = path
             if self.aborted:
                 path.stop()
+            owed, self._owed = self._owed, False
+        if owed:  # asked before: the direct path sends it after its request
+            self._send(path)
         try:
             yield
         finally:
             with self._lock:
-                self._direct = None
+                self._direct, self._sent = None, True
 
     def wake(self) -> None:
         """The association ended under pynetdicom's path without it telling the waiting worker: tell

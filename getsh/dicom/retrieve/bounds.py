@@ -80,6 +80,11 @@ class Watch:
                 return reason
             return ""
 
+    @property
+    def capped(self) -> bool:
+        """Whether a cap (max-objects, max-bytes) was reached: a parallel retrieve starts no share after it."""
+        return self._capped
+
     def _cap(self) -> str:
         b = self.bounds
         if b.max_objects is not None and self.objects >= b.max_objects:

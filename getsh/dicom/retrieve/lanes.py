@@ -21,7 +21,7 @@ from typing import Any
 from pynetdicom.association import Association
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, LaneCount, Received
-from getsh.dicom.retrieve.receive.handover import quiet
+from getsh.dicom.retrieve.receive.handover import quiet, reactor_parked
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import Share
 from getsh.dicom.status import SUB_OPERATION_STATUSES
@@ -124,11 +124,19 @@ class Lane:
 
 
 @dataclass(frozen=True)
+class Ended:
+    """A lane's thread has ended (posted after everything it brought)."""
+
+    lane: Lane
+
+
+@dataclass(frozen=True)
 class Finished:
     """A share's C-GET ended with a final response."""
 
     share: Share
     done: GetDone
+    lane: int = 0  # the association it ran on
 
 
 class LaneWork:
@@ -142,6 +150,7 @@ class LaneWork:
         self.dimse_timeout = dimse_timeout
         self.next_message_id = next_message_id  # the session's, for lane 1
         self.retried = 0  # shares the archive failed whole, put back in halves
+        self.limit = ""  # the first limit a lane's C-GET reached ('' while none has)
         self.notes: list[str] = []
         self._lock = threading.Lock()
 
@@ -163,11 +172,18 @@ class LaneWork:
         message_id = self.next_message_id() if lane.number == 1 else lane.message_id + 1
         lane.message_id = message_id
         log.debug("parallel: association %d takes share %d (%d UIDs)", lane.number, share.number, len(share.uids))
+        reactor_parked(lane.assoc)  # quiet() just woke it: else pynetdicom's path may lose a first message
         run = lane.run = self.make_run(lane.assoc, share, message_id)
+        if run.brakes.watch.capped:  # another lane reached a cap since this share was taken: not sent
+            lane.run = None
+            self.queue.stop()
+            return
         lane.shares += 1
         done: GetDone | None = None
         try:
             for item in run.run(self.dimse_timeout):
+                if run.brakes.limit and not self.limit:
+                    self.reached(run.brakes.limit)
                 if isinstance(item, GetDone):
                     done = item
                 elif isinstance(item, GetProgress):
@@ -181,8 +197,17 @@ class LaneWork:
             lane.lost = error
             self._lost(lane, share, run)
             return
+        except Exception as error:  # a fault of getsh's own: the share goes back, it is not dropped
+            log.debug("parallel: association %d failed", lane.number, exc_info=True)
+            lane.lost = NetworkError(f"{type(error).__name__}: {error}", "run with -d for the traceback")
+            if lane.assoc.is_established:
+                lane.assoc.abort()
+            self._lost(lane, share, run)
+            return
         finally:
             lane.run, lane.progress = None, None
+            if run.brakes.limit and not self.limit:
+                self.reached(run.brakes.limit)
         assert done is not None
         self._finished(lane, share, done)
 
@@ -199,7 +224,7 @@ class LaneWork:
             for half in reversed(halves):
                 self.queue.put(half, first=True)
             return
-        self.post(lane, Finished(share, done))
+        self.post(lane, Finished(share, done, lane.number))
 
     def _lost(self, lane: Lane, share: Share, run: GetRun) -> None:
         """The association ended under the share: what did not arrive goes back for the other lanes."""
@@ -213,6 +238,13 @@ class LaneWork:
                       "went to the others")
         elif rest is not None:
             self.note(f"association {lane.number} ended ({why})")
+
+    def reached(self, limit: str) -> None:
+        """A limit one C-GET reached (its words): no lane takes another share; the coordinator cancels
+        the C-GETs still running (parallel.py), and the retrieve ends at that limit."""
+        with self._lock:
+            self.limit = self.limit or limit
+        self.queue.stop()
 
     def note(self, text: str) -> None:
         with self._lock:

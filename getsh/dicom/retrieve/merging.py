@@ -35,11 +35,12 @@ def _object_failed(share: Share, done: GetDone) -> bool:
             and not (done.completed + done.failed + done.warning) and not done.received)
 
 
-def merged(label: str, finished: Sequence[tuple[Share, GetDone]], received: tuple[Received, ...],
+def merged(label: str, finished: Sequence[tuple[Share, GetDone, int]], received: tuple[Received, ...],
            refused: Sequence[StoreFailed], *, stopped: bool, limit: str, spread: Spread) -> GetDone:
-    """Every share's final response as one GetDone."""
-    lost = [(share, done) for share, done in finished if _object_failed(share, done)]
-    dones = [done for share, done in finished if not _object_failed(share, done)]
+    """Every share's final response as one GetDone (``finished``: each share, its result, the association
+    it ran on)."""
+    lost = [(share, done) for share, done, _ in finished if _object_failed(share, done)]
+    dones = [done for share, done, _ in finished if not _object_failed(share, done)]
     notes = tuple(f"the archive would not send {share.uids[0]}: {done.status}" for share, done in lost)
     arrived = {r.sop_instance_uid for r in received}
     failed_uids = {u for d in dones for u in d.failed_uids} | {share.uids[0] for share, _ in lost}
@@ -48,10 +49,11 @@ def merged(label: str, finished: Sequence[tuple[Share, GetDone]], received: tupl
         completed=sum(d.completed for d in dones), failed=sum(d.failed for d in dones) + len(lost),
         warning=sum(d.warning for d in dones), remaining=sum(d.remaining for d in dones),
         received=received, refused=tuple(refused), failed_uids=tuple(sorted(failed_uids - arrived)),
-        error_comment=next((d.error_comment for _, d in finished if d.error_comment), ""),
+        error_comment=next((d.error_comment for _, d, _ in finished if d.error_comment), ""),
         seconds=0.0, cancelled=stopped or any(d.cancelled for d in dones),
         cancel_reason=limit or next((d.cancel_reason for d in dones if d.cancel_reason), ""),
-        limit=bool(limit), disagreement="; ".join(d.disagreement for d in dones if d.disagreement),
+        limit=bool(limit), disagreement="; ".join(  # each share's own counts: say whose
+            f"on association {lane}: {d.disagreement}" for _, d, lane in finished if d.disagreement),
         missing=sum(d.missing for d in dones), spread=replace(spread, notes=spread.notes + notes))
 
 

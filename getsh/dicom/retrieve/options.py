@@ -1,4 +1,5 @@
-"""What a retrieve is asked to do: its requests, the settings as plain values, and the session as callables.
+"""What a retrieve is asked to do: its requests, the settings as plain values, and the session as callables;
+and what a parallel retrieve is given by the retrieve around it, and gives back.
 
 Kept apart from retrieval.py so that the commands, the C-MOVE receiver and a parallel retrieve can
 name them without the retrieve's machinery.
@@ -14,11 +15,12 @@ from dataclasses import dataclass, field
 from pydicom import Dataset
 from pynetdicom.association import Association
 
-from getsh.dicom.events import Associated, Received
+from getsh.dicom.events import Associated, GetDone, Received
 from getsh.dicom.keys import identifier as ident
 from getsh.dicom.retrieve.bounds import Bounds
 from getsh.dicom.retrieve.moving import MoveOptions
 from getsh.dicom.retrieve.plan import ClassGroup
+from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.storage.naming import DEFAULT_LAYOUT
 from getsh.dicom.storage.store import Storage
 
@@ -90,3 +92,30 @@ def requests_for(identifier: Dataset, files: Sequence[str], keys: Sequence[ident
             ident.apply(request, key)
         requests.append(Request(label, request))
     return requests
+
+
+@dataclass(frozen=True)
+class Spreading:
+    """What a parallel retrieve needs from the retrieve around it, as values and callables."""
+
+    width: int  # N; 0: auto
+    model: str
+    label: str
+    dimse_timeout: float | None
+    main: Association  # the session's association, open
+    open_more: Callable[[], Association]  # another association like it (NetworkError, Rejected)
+    make_run: Callable[[Association, Dataset, int], GetRun]  # a C-GET of one share
+    next_message_id: Callable[[], int]  # the session's
+
+
+@dataclass
+class Spun:
+    """How a parallel retrieve ended: its merged result (None: it was left to the serial retrieve,
+    ``note`` says why when that is worth saying), what arrived in the table's order, Ctrl-Cs, limit."""
+
+    done: GetDone | None = None
+    received: tuple[Received, ...] = ()
+    presses: int = 0
+    limit: str = ""
+    note: str = ""
+    lost_main: bool = False  # the session's association ended under it

@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator
 
 from pydicom import Dataset
 from pynetdicom.association import Association
@@ -32,9 +32,10 @@ from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.opening import contexts_of
 from getsh.dicom.net.presentation import VERIFICATION
-from getsh.dicom.retrieve.lanes import Finished, Lane, LaneWork, ShareQueue, release, start
+from getsh.dicom.retrieve.lanes import Ended, Finished, Lane, LaneWork, ShareQueue, release, start
 from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.merging import in_plan_order, merged
+from getsh.dicom.retrieve.options import Spreading, Spun
 from getsh.dicom.retrieve.receive.handover import timing
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import NotPlannable, Planner, Share
@@ -54,33 +55,6 @@ POLL = 0.1  # seconds between passes of the coordinator's loop
 LANE_BUFFER_BYTES = 256 * 1024  # each association's receive buffer to begin with (a serial get's: 4 MB; it grows
 # for a larger PDU): sixteen of 4 MB would be most of a parallel get's memory
 PROGRESS_EVERY = 0.1
-
-
-@dataclass(frozen=True)
-class Spreading:
-    """What a parallel retrieve needs from the retrieve around it, as values and callables."""
-
-    width: int  # N; 0: auto
-    model: str
-    label: str
-    dimse_timeout: float | None
-    main: Association  # the session's association, open
-    open_more: Callable[[], Association]  # another association like it (NetworkError, Rejected)
-    make_run: Callable[[Association, Dataset, int], GetRun]  # a C-GET of one share
-    next_message_id: Callable[[], int]  # the session's
-
-
-@dataclass
-class Spun:
-    """How a parallel retrieve ended: its merged result (None: it was left to the serial retrieve,
-    ``note`` says why when that is worth saying), what arrived in the table's order, Ctrl-Cs, limit."""
-
-    done: GetDone | None = None
-    received: tuple[Received, ...] = ()
-    presses: int = 0
-    limit: str = ""
-    note: str = ""
-    lost_main: bool = False  # the session's association ended under it
 
 
 class ParallelGet:
@@ -163,7 +137,7 @@ class ParallelGet:
                 if lane.thread is not None:
                     lane.thread.join(timeout=2)  # a release under way finishes on its own
             return self._uncommitted()
-        yield from self._say(self.work.notes)
+        yield from self._shown(self._say(self.work.notes))
         self.spun.done = self._merged()
         return self.spun
 
@@ -175,18 +149,30 @@ class ParallelGet:
         with ctrl_c.counting():
             while not self._over():
                 for _ in range(ctrl_c.take()):
-                    yield from self._say(self._press())
+                    yield from self._shown(self._say(self._press()))
                 try:
-                    yield from self._pass()
+                    shown = self._pass()
                 except KeyboardInterrupt:  # not on the main thread: Ctrl-C raised where the loop waits
-                    yield from self._say(self._press())
+                    shown = list(self._say(self._press()))
+                yield from self._shown(shown)
                 if not self.committed and self.queue.planned >= 2:
                     self.committed = True
                     self.queue.spread()
-                    yield self._started()
+                    yield from self._shown([self._started()])
                 if self.committed and time.monotonic() - last_progress >= PROGRESS_EVERY:
                     last_progress = time.monotonic()
-                    yield self._progress()
+                    yield from self._shown([self._progress()])
+
+    def _shown(self, items: Iterable[object]) -> Iterator[object]:
+        """Yield each item; a Ctrl-C the runner throws in while one is drawn is a press (its line drawn
+        next), and never leaves the loop with lanes still running."""
+        pending = deque(items)
+        while pending:
+            item = pending.popleft()
+            try:
+                yield item
+            except KeyboardInterrupt:
+                pending.extendleft(reversed(list(self._say(self._press()))))
 
     def _abandon(self) -> None:
         """Every association mid-request is aborted: it could not serve another request."""
@@ -209,36 +195,43 @@ class ParallelGet:
         return Spun()
 
     def _over(self) -> bool:
+        """Everything posted is taken, the plan is done, and every lane has ended. A plan of two shares
+        or more that ended before this loop looked is spread all the same: the planner's thread has
+        already started lane 1 on the session's association, so it must not be left to the serial get."""
         if not (self.plan_done and not len(self.out)):
             return False
-        return not self.committed or all(lane.done for lane in self.lanes)
+        if not self.committed:
+            return self.queue.planned < 2 or self.queue.stopped
+        return all(lane.done for lane in self.lanes)
 
     def _post(self, lane: Lane | None, item: object) -> None:
         self.out.put((lane, item), urgent=not isinstance(item, (Received, GetProgress)))
 
-    def _pass(self) -> Iterator[object]:
-        """Take what the lanes posted since the last pass and yield it."""
-        for lane, item in self.out.take(POLL):
-            yield from self._take(lane, item)
+    def _pass(self) -> list[object]:
+        """Take what the lanes posted since the last pass: the books are kept at once, and what is to
+        be shown is returned (so a Ctrl-C while it is drawn cannot drop the rest of a batch)."""
+        shown = [item for lane, posted in self.out.take(POLL) for item in self._take(lane, posted)]
         self._limits()
+        return shown
 
-    def _take(self, lane: Lane | None, item: object) -> Iterator[object]:
+    def _take(self, lane: Lane | None, item: object) -> list[object]:
         if isinstance(item, Finished):
             self.finished.append(item)
         elif isinstance(item, Received):
             assert lane is not None
             self.arrived.append((lane, item))
             self.arrived_bytes += item.size
-            yield item
+            return [item]
         elif isinstance(item, StoreFailed):
             self.refused.append(item)
-            yield item
+            return [item]
         elif isinstance(item, Notice):
-            yield from self._say([item.text])
-        elif isinstance(item, _LaneEnded):
+            return list(self._say([item.text]))
+        elif isinstance(item, Ended):
             item.lane.done = True
         else:  # trace's lines
-            yield item
+            return [item]
+        return []
 
     def _say(self, texts: Iterator[str] | list[str] | str) -> Iterator[Notice]:
         """Each line once: four associations cancelled say "C-CANCEL sent" once."""
@@ -269,8 +262,8 @@ class ParallelGet:
         """A limit one C-GET reached (a cap, the deadline) ends the others too."""
         if self.spun.limit:
             return
-        reached = next((lane.run.brakes.limit for lane in self.lanes if lane.run is not None and lane.run.brakes.limit),
-                       "")
+        reached = self.work.limit or next((lane.run.brakes.limit for lane in self.lanes
+                                           if lane.run is not None and lane.run.brakes.limit), "")
         if not reached:
             return
         self.spun.limit = reached
@@ -335,8 +328,10 @@ class ParallelGet:
             if not self.queue.stopped:
                 self.work.work(lane)
         finally:
+            # Ended, then released: the get does not wait. dcmqrscp sometimes leaves the A-RELEASE-RQ of an
+            # association just opened unanswered for the whole ACSE timeout (max-objects stopped the get: 30 s).
+            self._post(lane, Ended(lane))
             release(lane, abort=lane.lost is not None)
-            self._post(lane, _LaneEnded(lane))
 
     def _make_run(self, assoc: Association, share: Share, message_id: int) -> GetRun:
         return self.how.make_run(assoc, share.identifier(self.how.model), message_id)
@@ -372,9 +367,9 @@ class ParallelGet:
             incomplete = incomplete or f"{len(left)} shares were left when no association was left to take them"
         spread = Spread(tuple(lane.count() for lane in sorted(self.lanes, key=lambda x: x.number)),
                         sum(lane.shares for lane in self.lanes), planner.listed, planner.target,
-                        self.plan_seconds, tuple(planner.notes) + self._retried(), incomplete)
+                        self.plan_seconds, tuple(planner.notes) + self._retried(), incomplete, planner.queries > 0)
         self.spun.lost_main |= any(lane.number == 1 and lane.lost is not None for lane in self.lanes)
-        return merged(self.how.label, [(f.share, f.done) for f in self.finished], received, self.refused,
+        return merged(self.how.label, [(f.share, f.done, f.lane) for f in self.finished], received, self.refused,
                       stopped=stopped, limit=self.spun.limit, spread=spread)
 
     def _retried(self) -> tuple[str, ...]:
@@ -382,11 +377,6 @@ class ParallelGet:
         if not count:
             return ()
         return (f"the archive failed {count} share{'s' * (count != 1)} whole: retried in smaller ones",)
-
-
-@dataclass(frozen=True)
-class _LaneEnded:
-    lane: Lane
 
 
 def _words(error: BaseException) -> str:

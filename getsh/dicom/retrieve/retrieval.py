@@ -40,8 +40,8 @@ from getsh.dicom.query.find import FindRun
 from getsh.dicom.retrieve.bounds import AT_YOUR_REQUEST, Watch
 from getsh.dicom.retrieve.merging import numbered
 from getsh.dicom.retrieve.moving import FALL_BACK, MoveRun
-from getsh.dicom.retrieve.options import Request, RetrieveOptions, SessionHooks
-from getsh.dicom.retrieve.parallel import LANE_BUFFER_BYTES, ParallelGet, Spreading
+from getsh.dicom.retrieve.options import Request, RetrieveOptions, SessionHooks, Spreading
+from getsh.dicom.retrieve.parallel import LANE_BUFFER_BYTES, ParallelGet
 from getsh.dicom.retrieve.plan import ClassGroup, class_groups
 from getsh.dicom.retrieve.result import merged
 from getsh.dicom.retrieve.run import GetRun

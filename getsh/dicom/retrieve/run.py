@@ -60,7 +60,6 @@ from getsh.errors import NetworkError
 log = logging.getLogger("getsh.retrieve")
 
 
-
 class GetRun:
     """One C-GET request on an open association (moving.MoveRun: a C-MOVE, through the same loop)."""
 
@@ -210,7 +209,7 @@ class GetRun:
         return self.assoc.send_c_get(self.identifier, self.model_uid, msg_id=self.message_id)
 
     def _work_pynetdicom(self) -> None:
-        for status, identifier in self._send():
+        for status, identifier in self.cancellation.sent(self._send()):  # sent at once: a C-CANCEL may follow
             if "Status" not in status:  # no valid response: timeout, abort or a bad message
                 self.ending.silence = time.monotonic() - self.last_heard
             self.last_heard = time.monotonic()

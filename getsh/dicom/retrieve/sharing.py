@@ -31,7 +31,7 @@ from getsh.dicom.net.cancellation import PynetdicomPath
 from getsh.dicom.net.presentation import FIND_MODELS
 from getsh.dicom.query.find import element_text, find
 from getsh.dicom.query.return_keys import identifying_keys
-from getsh.dicom.retrieve.receive.handover import brisk
+from getsh.dicom.retrieve.receive.handover import brisk, reactor_parked
 
 MAX_QUERIES = 500  # C-FIND requests one plan may send; past it, parents are retrieved whole
 # The count a parent row carries of what lies at the level below it, where the model has one.
@@ -197,6 +197,7 @@ class Planner:
         self.assoc.bind(evt.EVT_DIMSE_RECV, count)
         yielded = 0
         try:
+            reactor_parked(self.assoc)  # else the C-FIND may lose its first match (and be asked again)
             with brisk(self.assoc):  # else a millisecond a match
                 for match in find(self.assoc, query, self.model, message_id):
                     yielded += 1

@@ -202,6 +202,7 @@ def timing(assoc: Association) -> Iterator[None]:
     """A request timed for its round trip alone: pynetdicom's reactor paused beforehand (a request of
     pynetdicom's waits for the reactor's next millisecond tick to pause it, inside the time measured) and
     its reader polling briskly."""
+    reactor_parked(assoc)  # a reactor woken by the last request, and not run yet, still says it is paused
     assoc._reactor_checkpoint.clear()
     deadline = time.monotonic() + _PARK_LIMIT
     while not assoc._is_paused and time.monotonic() < deadline:
@@ -211,3 +212,18 @@ def timing(assoc: Association) -> Iterator[None]:
             yield
     finally:
         assoc._reactor_checkpoint.set()
+
+
+def reactor_parked(assoc: Association, limit: float = 0.05) -> None:
+    """Call before a request pynetdicom sends itself (send_c_find, send_c_get) right after another one.
+    pynetdicom pauses its reactor for a request by clearing a checkpoint and waiting until the reactor
+    says it is paused. A reactor woken by the end of the last request that has not run yet still says
+    so: the request goes out, then the reactor runs and takes the request's first response off the
+    queue as 'unexpected' and drops it. The back-to-back C-FINDs of a parallel retrieve's plan lost
+    their first match that way about one plan in four (1 object of 36 never retrieved, and not missed).
+    Here: wait until a reactor that may run has run."""
+    if not assoc._reactor_checkpoint.is_set():  # paused by someone else: it cannot run meanwhile
+        return
+    deadline = time.monotonic() + limit
+    while assoc._is_paused and time.monotonic() < deadline:
+        time.sleep(0.0002)
