@@ -298,7 +298,8 @@ class ParallelGet:
         self.queue.recut(self.width, SHARE_SIZE[0] // 2)
         lane = Lane(1, self.how.main)
         joins = spread and not self.queue.stopped and self.how.main.is_established
-        if joins:
+        lane.done = not joins  # it planned: the summary lists it, with whatever it then took
+        if spread:
             self.lanes.append(lane)  # before the plan is done: the coordinator waits for every lane it lists
         self.queue.close()
         self.plan_done = True
