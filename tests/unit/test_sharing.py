@@ -118,3 +118,20 @@ def test_a_plan_whose_c_find_lost_a_response_asks_again_and_lists_every_instance
     assert sorted(u for s in shares for u in s.uids) == sorted(uids)  # all of them, none twice
     with pytest.raises(NotPlannable, match="three times"):
         list(_Flaky(3, uids).shares())
+
+
+def test_a_plan_complete_before_the_get_is_spread_still_gives_the_lanes_its_shares() -> None:
+    """The plan may close the queue before the coordinator spreads the get (a fast archive): a lane
+    waiting meanwhile must not take "closed, nothing under way" for "nothing left"."""
+    queue = ShareQueue()
+    queue.put(share(1, 2))
+    queue.put(share(2, 2))
+    taken: list[Share | None] = []
+    taker = threading.Thread(target=lambda: taken.append(queue.take()))
+    taker.start()
+    queue.close()
+    time.sleep(0.1)
+    assert not taken, "the lane gave up before the get was spread"
+    queue.spread()
+    taker.join(2)
+    assert taken == [share(1, 2)]

@@ -58,7 +58,7 @@ class ShareQueue:
                 if self._items and self.open:
                     self.running += 1
                     return self._items.popleft()
-                if self.closed and not self.running:
+                if self.closed and not self.running and not self._items:  # waiting shares wait for spread()
                     return None
                 self._ready.wait(0.5)
             return None

@@ -271,8 +271,10 @@ class Retrieval:
             self.session.on_received(item)
         self.received += received
         self.summarised = True
-        done = replace(spun.done, received=received, seconds=time.monotonic() - began)
-        yield self._plainly(assoc, identifier, self._for_table(done, assoc, identifier))
+        done = self._for_table(replace(spun.done, received=received, seconds=time.monotonic() - began), assoc,
+                               identifier)
+        incomplete = done.spread is not None and done.spread.incomplete  # not "nothing matched": it was not asked
+        yield done if incomplete else self._plainly(assoc, identifier, done)
         return True
 
     def _may_fall_back(self) -> bool:  # retrieve auto, and nothing stopped the retrieve
