@@ -39,13 +39,7 @@ from getsh.dicom.retrieve.mailbox import End, Event, Failed, Mailbox, Message, R
 from getsh.dicom.retrieve.receive import handover
 from getsh.dicom.retrieve.receive.direct_get import BUFFER_BYTES, DirectGet
 from getsh.dicom.retrieve.receive.guard import RequestGuard, out_of_step
-from getsh.dicom.retrieve.receive.handover import (
-    HandoverError,
-    borrow_socket,
-    brisk,
-    direct_path,
-    hand_pdu_to_pynetdicom,
-)
+from getsh.dicom.retrieve.receive.handover import HandoverError, borrow_socket, brisk, direct_path
 from getsh.dicom.retrieve.receive.sinks import make_sink, store_event
 from getsh.dicom.retrieve.receive.transport import Transport, transport_for
 from getsh.dicom.retrieve.result import Answer, Ending, Tally, done_of, no_response, progress_of
@@ -254,7 +248,7 @@ class GetRun:
             transport, negotiated=handover.negotiated(assoc, self.model_uid), dimse_timeout=assoc.dimse_timeout,
             begin=lambda request: make_sink(self.storage, request.meta, self._report),
             pending=lambda *counts: self.events.put(Event(GetProgress(*counts))),
-            foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw), trace=self.trace,
+            foreign_pdu=lambda raw: handover.hand_pdu_to_pynetdicom(assoc, raw), trace=self.trace,
             buffer_bytes=self.buffer_bytes)
 
     # --- the caller's thread ----------------------------------------------------------------
