@@ -116,8 +116,14 @@ def test_a_plan_whose_c_find_lost_a_response_asks_again_and_lists_every_instance
     shares = list(planner.shares())
     assert planner.asked == 2
     assert sorted(u for s in shares for u in s.uids) == sorted(uids)  # all of them, none twice
+    # Lost three times: the series cannot be listed, and nothing of it went out yet: it is retrieved
+    # whole, as one share, and the plan says so.
+    flaky = _Flaky(3, uids)
+    whole = list(flaky.shares())
+    assert [(s.level, s.whole, s.uids) for s in whole] == [("SERIES", True, ("1.2.3.4",))]
+    assert any("could not be listed" in note and "retrieved whole" in note for note in flaky.notes), flaky.notes
     with pytest.raises(NotPlannable, match="three times"):
-        list(_Flaky(3, uids).shares())
+        list(_Flaky(3, uids)._again(Dataset()))  # what it fell back from
 
 
 def test_a_plan_complete_before_the_get_is_spread_still_gives_the_lanes_its_shares() -> None:

@@ -151,6 +151,7 @@ class LaneWork:
         self.next_message_id = next_message_id  # the session's, for lane 1
         self.retried = 0  # shares the archive failed whole, put back in halves
         self.limit = ""  # the first limit a lane's C-GET reached ('' while none has)
+        self.unfinished: list[str] = []  # whole parents an association ended under: not all retrieved
         self.notes: list[str] = []
         self._lock = threading.Lock()
 
@@ -172,15 +173,15 @@ class LaneWork:
         message_id = self.next_message_id() if lane.number == 1 else lane.message_id + 1
         lane.message_id = message_id
         log.debug("parallel: association %d takes share %d (%d UIDs)", lane.number, share.number, len(share.uids))
-        reactor_parked(lane.assoc)  # quiet() just woke it: else pynetdicom's path may lose a first message
-        run = lane.run = self.make_run(lane.assoc, share, message_id)
-        if run.brakes.watch.capped:  # another lane reached a cap since this share was taken: not sent
-            lane.run = None
-            self.queue.stop()
-            return
-        lane.shares += 1
+        run: GetRun | None = None
         done: GetDone | None = None
         try:
+            reactor_parked(lane.assoc)  # quiet() just woke it: else pynetdicom's path may lose a first message
+            run = lane.run = self.make_run(lane.assoc, share, message_id)
+            if run.brakes.watch.capped or self.queue.stopped:  # a cap or Ctrl-C since it was taken: not sent
+                self.queue.stop()
+                return
+            lane.shares += 1
             for item in run.run(self.dimse_timeout):
                 if run.brakes.limit and not self.limit:
                     self.reached(run.brakes.limit)
@@ -206,7 +207,7 @@ class LaneWork:
             return
         finally:
             lane.run, lane.progress = None, None
-            if run.brakes.limit and not self.limit:
+            if run is not None and run.brakes.limit and not self.limit:
                 self.reached(run.brakes.limit)
         assert done is not None
         self._finished(lane, share, done)
@@ -226,12 +227,19 @@ class LaneWork:
             return
         self.post(lane, Finished(share, done, lane.number))
 
-    def _lost(self, lane: Lane, share: Share, run: GetRun) -> None:
-        """The association ended under the share: what did not arrive goes back for the other lanes."""
-        arrived = {r.sop_instance_uid for r in run.tally.received}
+    def _lost(self, lane: Lane, share: Share, run: GetRun | None) -> None:
+        """The association ended under the share: what did not arrive goes back for the other lanes. A
+        whole parent of which some arrived cannot go back (its objects would come twice): it is said
+        not to be all retrieved."""
+        arrived = {r.sop_instance_uid for r in run.tally.received} if run is not None else set()
         rest = share.without(arrived)
         why = lane.lost.message if lane.lost is not None else "lost"
         lane.ended = why
+        if rest is not None and rest.whole and arrived:
+            with self._lock:
+                self.unfinished.append(f"{share.objects}: {len(arrived)} of it arrived before association "
+                                       f"{lane.number} ended ({why})")
+            return
         if rest is not None and not self.queue.stopped:
             self.queue.put(rest, first=True)
             self.note(f"association {lane.number} ended ({why}): the rest of its share ({rest.objects}) "

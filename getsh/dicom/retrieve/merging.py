@@ -15,6 +15,7 @@ from dataclasses import replace
 from getsh.dicom.events import GetDone, Received, Spread, StoreFailed
 from getsh.dicom.retrieve.sharing import Share
 from getsh.dicom.status import SUB_OPERATION_STATUSES, DimseStatus, decode
+from getsh.errors import GetshError
 
 
 def in_plan_order(arrived: Sequence[Received], order: dict[str, int]) -> tuple[Received, ...]:
@@ -41,7 +42,9 @@ def merged(label: str, finished: Sequence[tuple[Share, GetDone, int]], received:
     it ran on)."""
     lost = [(share, done) for share, done, _ in finished if _object_failed(share, done)]
     dones = [done for share, done, _ in finished if not _object_failed(share, done)]
-    notes = tuple(f"the archive would not send {share.uids[0]}: {done.status}" for share, done in lost)
+    notes = tuple(f"the archive would not send {share.uids[0]}: {done.status}" for share, done in lost[:3])
+    if len(lost) > 3:  # an archive that refuses lists of UIDs at all: one line, not one an object
+        notes += (f"… and {len(lost) - 3} more objects the archive would not send (failed SOP instances below)",)
     arrived = {r.sop_instance_uid for r in received}
     failed_uids = {u for d in dones for u in d.failed_uids} | {share.uids[0] for share, _ in lost}
     return GetDone(
@@ -69,3 +72,8 @@ def _status(dones: Sequence[GetDone], objects_failed: bool, stopped: bool) -> Di
     if objects_failed or any(d.failed for d in dones):
         return decode(0xB000, "get")
     return dones[0].status if dones else decode(0x0000, "get")
+
+
+def words(error: BaseException) -> str:
+    """An error in words: a GetshError's own, else its text."""
+    return error.message if isinstance(error, GetshError) else str(error)

@@ -6,10 +6,10 @@ objects is round trips, not bytes. Neither getscu, dcm4che nor pynetdicom spread
 does, and keeps it one retrieve for the user: one progress display, one table in the plan's order, one
 final status and exit status.
 
-The steps: the session's association plans the request with C-FIND (sharing.py); as soon as there
-are two shares, the retrieve is spread: extra associations (the same proposals as the session's) are
-opened one per share planned, up to N, and each takes shares from the queue (lanes.py); the session's
-own association joins them once the plan is complete. A plan of one share (or none), a peer without
+The steps: the session's association plans the request with C-FIND (sharing.py) while N - 1 extra
+associations (the same proposals as the session's) open; as soon as there are two shares the retrieve
+is spread and each takes shares from the queue (lanes.py); the session's own association joins them
+once the plan is complete. A plan of one share (or none), a peer without
 C-FIND, or ``auto`` on a link whose round trip is under ``AUTO_RTT`` leaves the request to the serial
 retrieve (``spread`` returns None). Ctrl-C cancels every association's C-GET (a second aborts them);
 a limit reached on one cancels the others; an association that is refused or lost reduces N, and what
@@ -34,7 +34,7 @@ from getsh.dicom.net.opening import contexts_of
 from getsh.dicom.net.presentation import VERIFICATION
 from getsh.dicom.retrieve.lanes import Ended, Finished, Lane, LaneWork, ShareQueue, release, start
 from getsh.dicom.retrieve.mailbox import Mailbox
-from getsh.dicom.retrieve.merging import in_plan_order, merged
+from getsh.dicom.retrieve.merging import in_plan_order, merged, words
 from getsh.dicom.retrieve.options import Spreading, Spun
 from getsh.dicom.retrieve.receive.handover import timing
 from getsh.dicom.retrieve.run import GetRun
@@ -55,6 +55,7 @@ POLL = 0.1  # seconds between passes of the coordinator's loop
 LANE_BUFFER_BYTES = 256 * 1024  # each association's receive buffer to begin with (a serial get's: 4 MB; it grows
 # for a larger PDU): sixteen of 4 MB would be most of a parallel get's memory
 PROGRESS_EVERY = 0.1
+RELEASE_WAIT = 1.0  # seconds the extra associations' releases are waited for, all told
 
 
 class ParallelGet:
@@ -133,13 +134,23 @@ class ParallelGet:
                 self._abandon()
         if not self.committed:
             self.queue.stop()  # the extra associations opened meanwhile are released unused
-            for lane in self.lanes:
-                if lane.thread is not None:
-                    lane.thread.join(timeout=2)  # a release under way finishes on its own
+            self._released()
             return self._uncommitted()
         yield from self._shown(self._say(self.work.notes))
         self.spun.done = self._merged()
+        self._released()
         return self.spun
+
+    def _released(self, within: float = RELEASE_WAIT) -> None:
+        """The extra associations' releases, waited for a moment all told (a one-shot getsh exits
+        next); one the archive has not answered by then is aborted, so none is left behind."""
+        deadline = time.monotonic() + within
+        for lane in self.lanes:
+            if lane.thread is not None:
+                lane.thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        for lane in self.lanes:
+            if lane.number > 1 and lane.assoc is not None and lane.assoc.is_established:
+                release(lane, abort=True)
 
     def _watch(self) -> Iterator[object]:
         """The coordinator's loop, on the caller's thread: what the lanes post, Ctrl-C, the limits, the
@@ -155,7 +166,7 @@ class ParallelGet:
                 except KeyboardInterrupt:  # not on the main thread: Ctrl-C raised where the loop waits
                     shown = list(self._say(self._press()))
                 yield from self._shown(shown)
-                if not self.committed and self.queue.planned >= 2:
+                if not self.committed and self.queue.planned >= 2 and not self.queue.stopped:
                     self.committed = True
                     self.queue.spread()
                     yield from self._shown([self._started()])
@@ -202,7 +213,9 @@ class ParallelGet:
             return False
         if not self.committed:
             return self.queue.planned < 2 or self.queue.stopped
-        return all(lane.done for lane in self.lanes)
+        nothing_left = self.queue.stopped or (self.queue.closed and not self.queue.running and not self.queue.left())
+        # A lane still opening its association has nothing of the get's: it need not be waited for.
+        return all(lane.done or (lane.assoc is None and nothing_left) for lane in self.lanes)
 
     def _post(self, lane: Lane | None, item: object) -> None:
         self.out.put((lane, item), urgent=not isinstance(item, (Received, GetProgress)))
@@ -250,8 +263,8 @@ class ParallelGet:
         for lane in running:
             assert lane.run is not None
             lane.run.ctrl_c.press()
-        if self.spun.presses >= 2 and not self.plan_done:  # the plan's C-FIND did not end at the C-CANCEL
-            self.how.main.abort()
+        if self.spun.presses >= 2 and not self.plan_done and self.planner is not None:  # its C-CANCEL did not end it
+            self.planner.abort()
             self.spun.lost_main = True
         if self.spun.presses == 1 and running:
             return [f"C-CANCEL sent on {len(running)} association{'s' * (len(running) != 1)}: waiting for their "
@@ -284,6 +297,8 @@ class ParallelGet:
         """The planner's thread: shares into the queue; then, once spread, lane 1 on the same association."""
         assert self.planner is not None
         began = time.monotonic()
+        lane = Lane(1, self.how.main)
+        joins = False
         try:
             for share in self.planner.shares():
                 for uid in share.uids:
@@ -291,18 +306,20 @@ class ParallelGet:
                 self.queue.put(share)
         except BaseException as error:  # handed to the coordinator, which decides
             self.plan_error = error
-        self.plan_seconds = time.monotonic() - began
-        spread = self.queue.planned >= 2
-        if self.plan_error is not None and spread:
-            self.work.note(f"the plan failed after {self.queue.planned} shares: {_words(self.plan_error)}")
-        self.queue.recut(self.width, SHARE_SIZE[0] // 2)
-        lane = Lane(1, self.how.main)
-        joins = spread and not self.queue.stopped and self.how.main.is_established
-        lane.done = not joins  # it planned: the summary lists it, with whatever it then took
-        if spread:
-            self.lanes.append(lane)  # before the plan is done: the coordinator waits for every lane it lists
-        self.queue.close()
-        self.plan_done = True
+        finally:  # whatever happens here, the coordinator learns that the plan is over
+            try:
+                self.plan_seconds = time.monotonic() - began
+                spread = self.queue.planned >= 2
+                if self.plan_error is not None and spread:
+                    self.work.note(f"the plan failed after {self.queue.planned} shares: {words(self.plan_error)}")
+                self.queue.recut(self.width, SHARE_SIZE[0] // 2)
+                joins = spread and not self.queue.stopped and self.how.main.is_established
+                lane.done = not joins  # it planned: the summary lists it, with whatever it then took
+                if spread:
+                    self.lanes.append(lane)  # before the plan is done: the coordinator waits for the lanes it lists
+            finally:
+                self.queue.close()
+                self.plan_done = True
         if joins:
             self._lane(lane)
 
@@ -362,10 +379,11 @@ class ParallelGet:
         assert planner is not None
         received = self.spun.received = in_plan_order([item for _, item in self.arrived], self._order)
         stopped = bool(self.spun.presses or self.spun.limit)
-        incomplete = f"the plan failed half-way ({_words(self.plan_error)})" if self.plan_error is not None else ""
+        incomplete = f"the plan failed half-way ({words(self.plan_error)})" if self.plan_error and not stopped else ""
         left = self.queue.left()
         if left and not stopped:
             incomplete = incomplete or f"{len(left)} shares were left when no association was left to take them"
+        incomplete = incomplete or "; ".join(self.work.unfinished)
         spread = Spread(tuple(lane.count() for lane in sorted(self.lanes, key=lambda x: x.number)),
                         sum(lane.shares for lane in self.lanes), planner.listed, planner.target,
                         self.plan_seconds, tuple(planner.notes) + self._retried(), incomplete, planner.queries > 0)
@@ -378,7 +396,3 @@ class ParallelGet:
         if not count:
             return ()
         return (f"the archive failed {count} share{'s' * (count != 1)} whole: retried in smaller ones",)
-
-
-def _words(error: BaseException) -> str:
-    return error.message if isinstance(error, GetshError) else str(error)

@@ -275,6 +275,9 @@ class Retrieval:
                                identifier)
         incomplete = done.spread is not None and done.spread.incomplete  # not "nothing matched": it was not asked
         yield done if incomplete else self._plainly(assoc, identifier, done)
+        if spun.presses >= 2:  # as a serial get a second Ctrl-C aborted: the summary of how far it got, and why
+            raise NetworkError("the retrieve was aborted at your request (a second Ctrl-C) on every association",
+                               "the next command re-associates")
         return True
 
     def _may_fall_back(self) -> bool:  # retrieve auto, and nothing stopped the retrieve

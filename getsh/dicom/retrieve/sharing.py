@@ -32,6 +32,7 @@ from getsh.dicom.net.presentation import FIND_MODELS
 from getsh.dicom.query.find import element_text, find
 from getsh.dicom.query.return_keys import identifying_keys
 from getsh.dicom.retrieve.receive.handover import brisk, reactor_parked
+from getsh.errors import PeerFailure
 
 MAX_QUERIES = 500  # C-FIND requests one plan may send; past it, parents are retrieved whole
 # The count a parent row carries of what lies at the level below it, where the model has one.
@@ -132,6 +133,18 @@ class Planner:
             except Exception:
                 pass
 
+    def abort(self) -> None:
+        """Stop planning now: the C-FIND under way is aborted (its association with it), and the thread
+        waiting for its next response is told none will come."""
+        self._stopped.set()
+        with self._lock:
+            current = self._current
+        if current is not None:
+            try:
+                current.stop()
+            except Exception as error:
+                log.debug("plan: abort: %s", error)
+
     @property
     def stopped(self) -> bool:
         return self._stopped.is_set()
@@ -166,8 +179,7 @@ class Planner:
             if self.queries >= MAX_QUERIES:
                 yield self._whole(keys, charset, f"more than {MAX_QUERIES} C-FIND requests would be needed")
                 continue
-            yield from self._stream(self._query(self.target, keys), int(counted) if counted.isdigit() else None,
-                                    charset, keys)
+            yield from self._parent(keys, int(counted) if counted.isdigit() else None, charset)
 
     # --- the C-FINDs -------------------------------------------------------------------------
 
@@ -233,6 +245,22 @@ class Planner:
                                    f"{unique_key(self.model, level)}")
             found.setdefault(keys[unique_key(self.model, level)], keys)
         return list(found.values())
+
+    def _parent(self, keys: dict[str, str], counted: int | None, charset: str) -> Iterator[Share]:
+        """One parent's objects, cut into shares. When its listing fails before anything of it has gone
+        out (the archive's C-FIND failed, or answered a match without its UID), it is retrieved whole
+        as one share instead, and the plan goes on."""
+        out = [0]
+        try:
+            for share in self._stream(self._query(self.target, keys), counted, charset, keys):
+                out[0] += 1
+                yield share
+        except (NotPlannable, PeerFailure) as error:
+            if out[0] or self.stopped:
+                raise
+            why = error.message if isinstance(error, PeerFailure) else str(error)
+            self.notes.append(f"{self._named_parent(keys)} could not be listed ({why}): retrieved whole")
+            yield self._whole(keys, charset, "")
 
     def _stream(self, query: Dataset, counted: int | None, charset: str,
                 parent: dict[str, str] | None = None) -> Iterator[Share]:
