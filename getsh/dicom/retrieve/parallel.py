@@ -125,12 +125,12 @@ class ParallelGet:
             return self._unspread(why)
         self.planner = Planner(self.how.main, self.identifier, self.how.model, self.how.next_message_id,
                                self._share_size)
-        start(self._plan, "getsh-plan")
-        self._open_lanes()  # while the plan's first C-FINDs go and come: their round trips overlap
         try:
+            start(self._plan, "getsh-plan")
+            self._open_lanes()  # while the plan's first C-FINDs go and come: their round trips overlap
             yield from self._watch()
         finally:
-            if not self._over():  # left half-way (the shell stopped listening, or a bug): nothing may go on
+            if not self._over():  # left half-way (Ctrl-C landed outside the loop, or a bug): nothing goes on
                 self._abandon()
         if not self.committed:
             self.queue.stop()  # the extra associations opened meanwhile are released unused
@@ -189,10 +189,11 @@ class ParallelGet:
         """Every association mid-request is aborted: it could not serve another request."""
         self.queue.stop()
         if self.planner is not None:
-            self.planner.cancel()
+            self.planner.abort()
         for lane in self.lanes:
             if lane.run is not None:
                 lane.run.cancellation.abort("when the retrieve was left unfinished")
+        self._released()
 
     def _uncommitted(self) -> Spun:
         """The plan ended with one share or none, failed, or Ctrl-C came first: nothing was sent yet."""

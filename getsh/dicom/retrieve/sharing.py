@@ -142,8 +142,9 @@ class Planner:
         if current is not None:
             try:
                 current.stop()
-            except Exception as error:
+            except Exception as error:  # the association may be gone already
                 log.debug("plan: abort: %s", error)
+            current.wake()  # whatever became of the abort: the plan's thread must not wait for ever
 
     @property
     def stopped(self) -> bool:

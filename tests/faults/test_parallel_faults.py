@@ -1,0 +1,74 @@
+"""A parallel retrieve against an archive whose C-FIND never answers (what no real peer here can be
+made to do): the plan waits on it, and Ctrl-C must still end the get — the first press sends a
+C-CANCEL the archive ignores, the second aborts the plan's C-FIND and the shell carries on, its next
+command associating afresh."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pynetdicom import evt
+from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
+
+from tests.faults.fake_peers import SYNTAXES, FakeQR, sends, wait_for
+from tests.interop.test_cancel import ctrl_c
+from tests.shell_driver import ShellDriver
+
+
+class SilentFind(FakeQR):
+    """A C-GET SCP whose C-FIND says nothing at all, and ignores C-CANCEL, until the test ends."""
+
+    def __init__(self) -> None:
+        super().__init__(sends([]))
+        self._ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind, SYNTAXES)
+        self.finds = 0
+
+    def start(self) -> int:
+        port = super().start()
+        self._server.bind(evt.EVT_C_FIND, self._on_find)
+        return port
+
+    def _on_find(self, event: Any) -> Iterator[Any]:
+        self.finds += 1
+        self.release.wait(30)  # no response, whatever comes, until stop()
+        yield 0xC000, None
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentFind]:
+    peer = SilentFind()
+    peer.start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+def test_two_ctrl_c_end_a_parallel_get_whose_plan_the_archive_never_answers(silent: SilentFind,
+                                                                            tmp_path: Path) -> None:
+    with ShellDriver(key_delay=0.05) as driver:
+        driver.line(f"connect 127.0.0.1 {silent.port} --aec FAKE-QR")
+        driver.line(f"output {tmp_path}; set model study; set parallel 4")
+        count = driver.lines_run
+        driver.type("get StudyInstanceUID=1.2.3", "\r")
+        wait_for(lambda: silent.finds == 1, 10, "the plan's C-FIND")
+        # The first press sends a C-CANCEL the archive ignores (or, landing while the plan's exchange is
+        # half done, aborts it at once, as a serial get's Ctrl-C does); a second ends the get for sure.
+        ctrl_c(driver)
+        driver.wait_idle(count, timeout=1)
+        if driver.lines_run == count:
+            ctrl_c(driver)
+            driver.wait_idle(count, timeout=10)
+        assert driver.lines_run == count + 1, "two Ctrl-C did not end a get stalled in its plan"
+        assert driver.alive
+        def left() -> list[str]:
+            return [t.name for t in threading.enumerate() if t.name.startswith(("getsh-plan", "getsh-lane"))]
+
+        wait_for(lambda: not left(), 5, "the plan's and the lanes' threads to end")
+        shown = driver.line("echo")  # the session's association was aborted: the next command re-associates
+        assert "associated with FAKE-QR" in shown and "C-ECHO Success" in shown, shown
+    assert not list(tmp_path.iterdir())
