@@ -31,6 +31,7 @@ from getsh.dicom.keys.charset import encodings_of
 from getsh.dicom.net.cancellation import PynetdicomPath
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.presentation import FIND_MODELS
+from getsh.dicom.net.reactor import reactor_parked
 from getsh.dicom.query.return_keys import identifying_keys
 from getsh.dicom.status import decode, failure_hint
 from getsh.errors import NetworkError, PeerFailure
@@ -50,6 +51,7 @@ def find(assoc: Association, identifier: Dataset, model: str, message_id: int = 
     """The C-FIND matches for ``identifier``; PeerFailure or NetworkError when it fails. ``message_id``:
     the session's next (a trace shows it; pynetdicom's default would be 1 for every request)."""
     log_identifiers_if_shown()
+    reactor_parked(assoc)  # else, right after another request, the first match may be lost (net/reactor.py)
     for status, match in assoc.send_c_find(identifier, FIND_MODELS[model], msg_id=message_id):
         if "Status" not in status:
             raise NetworkError("C-FIND: no valid response; the association was aborted",
@@ -207,6 +209,7 @@ class FindRun:
     def _work(self) -> None:
         try:
             log_identifiers_if_shown()
+            reactor_parked(self.assoc)  # else, right after another request, the first match may be lost
             for item in self.assoc.send_c_find(self.identifier, FIND_MODELS[self.model], msg_id=self.message_id):
                 self.responses.put(item)
         except BaseException as error:  # handed to the shell's thread, which raises it

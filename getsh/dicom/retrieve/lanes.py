@@ -21,7 +21,8 @@ from typing import Any
 from pynetdicom.association import Association
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, LaneCount, Received
-from getsh.dicom.retrieve.receive.handover import quiet, reactor_parked
+from getsh.dicom.net.reactor import reactor_parked
+from getsh.dicom.retrieve.receive.handover import quiet
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import Share
 from getsh.dicom.status import SUB_OPERATION_STATUSES

@@ -29,9 +29,10 @@ from pynetdicom.association import Association
 from getsh.dicom.keys.qr_keys import levels, unique_key
 from getsh.dicom.net.cancellation import PynetdicomPath
 from getsh.dicom.net.presentation import FIND_MODELS
+from getsh.dicom.net.reactor import reactor_parked
 from getsh.dicom.query.find import element_text, find
 from getsh.dicom.query.return_keys import identifying_keys
-from getsh.dicom.retrieve.receive.handover import brisk, reactor_parked
+from getsh.dicom.retrieve.receive.handover import brisk
 from getsh.errors import PeerFailure
 
 MAX_QUERIES = 500  # C-FIND requests one plan may send; past it, parents are retrieved whole

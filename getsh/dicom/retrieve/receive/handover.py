@@ -33,6 +33,7 @@ from typing import Any
 
 from pynetdicom.association import Association
 
+from getsh.dicom.net.reactor import reactor_parked
 from getsh.dicom.retrieve.receive.message import Negotiated
 
 log = logging.getLogger("getsh.handover")
@@ -212,18 +213,3 @@ def timing(assoc: Association) -> Iterator[None]:
             yield
     finally:
         assoc._reactor_checkpoint.set()
-
-
-def reactor_parked(assoc: Association, limit: float = 0.05) -> None:
-    """Call before a request pynetdicom sends itself (send_c_find, send_c_get) right after another one.
-    pynetdicom pauses its reactor for a request by clearing a checkpoint and waiting until the reactor
-    says it is paused. A reactor woken by the end of the last request that has not run yet still says
-    so: the request goes out, then the reactor runs and takes the request's first response off the
-    queue as 'unexpected' and drops it. The back-to-back C-FINDs of a parallel retrieve's plan lost
-    their first match that way about one plan in four (1 object of 36 never retrieved, and not missed).
-    Here: wait until a reactor that may run has run."""
-    if not assoc._reactor_checkpoint.is_set():  # paused by someone else: it cannot run meanwhile
-        return
-    deadline = time.monotonic() + limit
-    while assoc._is_paused and time.monotonic() < deadline:
-        time.sleep(0.0002)
