@@ -22,10 +22,10 @@ from pynetdicom.association import Association
 
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, LaneCount, Received
 from getsh.dicom.net.reactor import reactor_parked
+from getsh.dicom.retrieve.merging import failed_whole
 from getsh.dicom.retrieve.receive.handover import quiet
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import Share
-from getsh.dicom.status import SUB_OPERATION_STATUSES
 from getsh.errors import GetshError, NetworkError
 
 log = logging.getLogger("getsh.retrieve")
@@ -216,10 +216,7 @@ class LaneWork:
     def _finished(self, lane: Lane, share: Share, done: GetDone) -> None:
         """A share the archive failed whole, without a sub-operation, is cut in two and put back (a
         list with one UID it does not know fails whole at some archives); else it is done."""
-        subops = done.completed + done.failed + done.warning
-        whole_failure = (done.status.category == "Failure" and done.status.code not in SUB_OPERATION_STATUSES
-                         and not subops and not done.received and not done.cancelled)
-        halves = share.halves() if whole_failure and not self.queue.stopped else None
+        halves = share.halves() if failed_whole(done) and not self.queue.stopped else None
         if halves is not None:
             with self._lock:
                 self.retried += 1

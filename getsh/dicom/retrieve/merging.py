@@ -29,11 +29,16 @@ def numbered(received: Sequence[Received], first_index: int) -> tuple[Received, 
     return tuple(replace(item, index=first_index + n) for n, item in enumerate(received))
 
 
+def failed_whole(done: GetDone) -> bool:
+    """The archive failed a share's C-GET as a whole: a failure that is not about sub-operations, and
+    none was attempted (lanes.py cuts such a share in two and tries again)."""
+    return (done.status.category == "Failure" and done.status.code not in SUB_OPERATION_STATUSES
+            and not (done.completed + done.failed + done.warning) and not done.received and not done.cancelled)
+
+
 def _object_failed(share: Share, done: GetDone) -> bool:
-    """A single object the archive would not send: its share failed whole without a sub-operation."""
-    return (len(share.uids) == 1 and not share.whole and done.status.category == "Failure"
-            and done.status.code not in SUB_OPERATION_STATUSES
-            and not (done.completed + done.failed + done.warning) and not done.received)
+    """A single object the archive would not send: its share, cut down to it, failed whole."""
+    return len(share.uids) == 1 and not share.whole and failed_whole(done)
 
 
 def merged(label: str, finished: Sequence[tuple[Share, GetDone, int]], received: tuple[Received, ...],

@@ -76,7 +76,7 @@ class ParallelGet:
         self.plan_seconds = 0.0
         self.committed = False
         self.finished: list[Finished] = []
-        self.arrived: list[tuple[Lane, Received]] = []
+        self.arrived: list[Received] = []  # as they came; the table's order is the plan's (merging.py)
         self.arrived_bytes = 0
         self.refused: list[StoreFailed] = []
         self.spun = Spun()
@@ -232,8 +232,7 @@ class ParallelGet:
         if isinstance(item, Finished):
             self.finished.append(item)
         elif isinstance(item, Received):
-            assert lane is not None
-            self.arrived.append((lane, item))
+            self.arrived.append(item)
             self.arrived_bytes += item.size
             return [item]
         elif isinstance(item, StoreFailed):
@@ -378,7 +377,7 @@ class ParallelGet:
         """Every share's final response as one (merging.py), with how the retrieve was spread."""
         planner = self.planner
         assert planner is not None
-        received = self.spun.received = in_plan_order([item for _, item in self.arrived], self._order)
+        received = self.spun.received = in_plan_order(self.arrived, self._order)
         stopped = bool(self.spun.presses or self.spun.limit)
         incomplete = f"the plan failed half-way ({words(self.plan_error)})" if self.plan_error and not stopped else ""
         left = self.queue.left()

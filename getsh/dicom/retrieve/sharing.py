@@ -29,7 +29,6 @@ from pynetdicom.association import Association
 from getsh.dicom.keys.qr_keys import levels, unique_key
 from getsh.dicom.net.cancellation import PynetdicomPath
 from getsh.dicom.net.presentation import FIND_MODELS
-from getsh.dicom.net.reactor import reactor_parked
 from getsh.dicom.query.find import element_text, find
 from getsh.dicom.query.return_keys import identifying_keys
 from getsh.dicom.retrieve.receive.handover import brisk
@@ -211,7 +210,6 @@ class Planner:
         self.assoc.bind(evt.EVT_DIMSE_RECV, count)
         yielded = 0
         try:
-            reactor_parked(self.assoc)  # else the C-FIND may lose its first match (and be asked again)
             with brisk(self.assoc):  # else a millisecond a match
                 for match in find(self.assoc, query, self.model, message_id):
                     yielded += 1
