@@ -16,6 +16,7 @@ from getsh.dicom.net.identity import identity_of
 from getsh.dicom.net.presentation import plan_contexts
 from getsh.dicom.net.request import AssociationRequest, Peer, Timeouts
 from getsh.dicom.net.sopclasses import classes_for
+from getsh.dicom.net.spares import end, open_together
 from getsh.dicom.net.tls import TlsOptions
 from getsh.dicom.query.browse import Location
 from getsh.dicom.retrieve.plan import ClassGroup
@@ -160,6 +161,29 @@ class Context:
         if wanted is None:
             raise UsageError("not connected to a peer", "connect HOST PORT first")
         return open_another(wanted, self.timeouts())
+
+    def kept_associations(self, count: int) -> list[tuple[Association, int]]:
+        """Up to ``count`` extra associations kept from the last parallel retrieve (or opened by
+        ``connect``) that the settings would open now, with the last Message ID each sent."""
+        wanted = self.wanted_association()
+        return [] if wanted is None else self.session.link.spares.take(wanted, count)
+
+    def keep_association(self, assoc: Association, message_id: int) -> None:
+        """A parallel retrieve's extra association, in step, kept for the next one (net/spares.py)."""
+        wanted = self.wanted_association()
+        if wanted is None:
+            end(assoc)
+            return
+        self.session.link.spares.keep(assoc, wanted, message_id)
+
+    def open_spares(self, count: int) -> tuple[int, list[str]]:
+        """``count`` extra associations for parallel N, opened now and kept: how many, and why the
+        others could not be opened."""
+        self.session.link.spares.close()  # those of an association before this one
+        opened, failed = open_together(self.associate_another, count)
+        for assoc in opened:
+            self.keep_association(assoc, 0)
+        return len(opened), failed
 
     def reconnect(self) -> tuple[Released | None, Associated]:
         """Associate afresh now (``connect``), whatever state the current association is in. The new

@@ -133,6 +133,21 @@ def connect(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
     if released is not None:
         yield released
     yield associated
+    yield from _spares(ctx)
+
+
+def _spares(ctx: Context) -> Iterator[Notice]:
+    """parallel N: the other N - 1 associations a get spreads over, opened now and kept with the session
+    (net/spares.py): a get then starts on all of them at once, and the user learns now what the peer allows."""
+    width = ctx.settings["parallel"]
+    if width <= 1:
+        return
+    opened, failed = ctx.open_spares(width - 1)
+    text = f"parallel {width}: {opened} more association{'s' * (opened != 1)} open for spreading a get"
+    if failed:
+        text += (f"; {width - 1 - opened} could not be opened ({'; '.join(failed)}): a get spreads over "
+                 f"{opened + 1} at most")
+    yield Notice(text)
 
 
 def _associate(ctx: Context, working: AssociationRequest | None

@@ -272,7 +272,8 @@ def _session_hooks(ctx: Context) -> SessionHooks:
 
     return SessionHooks(associate=ctx.associate, forget=lambda: session.link.close(abort=True), learned=learned,
                         next_message_id=session.next_message_id, on_received=session.received.append,
-                        associate_move=lambda: ctx.associate(move=True), associate_another=ctx.associate_another)
+                        associate_move=lambda: ctx.associate(move=True), associate_another=ctx.associate_another,
+                        kept=ctx.kept_associations, keep=ctx.keep_association)
 
 
 def _split_items(items: list[str]) -> tuple[list[ident.KeyAssignment], list[str]]:

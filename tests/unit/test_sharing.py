@@ -38,9 +38,11 @@ def test_cutting_keeps_every_uid_once_and_in_order() -> None:
     big = share(1, 10)
     halves = big.halves()
     assert halves is not None and halves[0].uids + halves[1].uids == big.uids
-    pieces = big.pieces(4)
-    assert [len(p.uids) for p in pieces] == [4, 4, 2]
-    assert sum((p.uids for p in pieces), ()) == big.uids
+    head, rest = big.cut(4)
+    assert rest is not None and head.uids + rest.uids == big.uids and len(head.uids) == 4
+    assert big.cut(10) == (big, None)
+    whole = Share(3, "SERIES", KEYS, ("1.2.3.9",), whole=True)
+    assert whole.cut(1) == (whole, None)
     assert share(1, 1).halves() is None  # a single UID cannot be cut
     assert big.without(set(big.uids[:7])) == Share(1, "IMAGE", KEYS, big.uids[7:])
     assert big.without(set(big.uids)) is None
@@ -71,14 +73,23 @@ def test_the_queue_waits_until_the_get_is_spread_and_for_shares_under_way() -> N
     assert queue.take() is None  # nothing waits, nothing under way: the lanes end
 
 
-def test_recut_gives_every_lane_about_two_pieces_and_stop_ends_every_wait() -> None:
+def test_guided_pieces_shrink_as_the_retrieve_ends_and_stop_ends_every_wait() -> None:
     queue = ShareQueue()
     for n in range(3):
         queue.put(share(n, 32))
-    queue.recut(lanes=8, smallest=4)
-    left = queue.left()
-    assert sum(len(p.uids) for p in left) == 96
-    assert max(len(p.uids) for p in left) == 6  # 96 waiting over 16 pieces
+    queue.spread()
+    queue.close()  # the plan is complete
+    queue.guide(lanes=8, smallest=3)
+    taken = []
+    while (piece := queue.take()) is not None:
+        taken.append(piece)
+        queue.finished()
+    sizes = [len(p.uids) for p in taken]
+    assert sizes[:3] == [12, 11, 9]  # 96 waiting over 8 lanes, then 84, then 73 (a share's rest is taken whole)
+    assert max(sizes) == 12 and sizes[-2:] == [3, 3]  # smaller and smaller, down to the smallest
+    assert sum((p.uids for p in taken), ()) == sum((share(n, 32).uids for n in range(3)), ())  # each UID once, in order
+    queue = ShareQueue()
+    queue.put(share(0, 32))
     queue.spread()
     stopper = threading.Timer(0.1, queue.stop)
     stopper.start()

@@ -17,6 +17,7 @@ from getsh.dicom.net.opening import Attempt, PeerEnd, contexts_of, dropped, sett
 from getsh.dicom.net.pdu_bounds import diagnosis
 from getsh.dicom.net.presentation import MAX_CONTEXTS
 from getsh.dicom.net.request import AssociationRequest, Timeouts
+from getsh.dicom.net.spares import Spares
 from getsh.dicom.net.tls import describe
 from getsh.dicom.net.trace import Tracer
 from getsh.dicom.portable import peer_closed
@@ -35,6 +36,7 @@ class Link:
         self._ours_closed = False
         self._distrusted = ""  # why getsh aborted an association it could no longer vouch for
         self.tracer = Tracer()  # trace on: the protocol as it happens (net/trace.py)
+        self.spares = Spares()  # parallel N's other associations, kept between retrieves (net/spares.py)
 
         self.tls = ""  # what the association's TLS negotiated (net/tls.describe); '' over plain TCP
 
@@ -149,7 +151,8 @@ class Link:
         )
 
     def close(self, abort: bool) -> Released | None:
-        """Release (or abort) the association; None when there was nothing open."""
+        """Release (or abort) the association, and the spares kept with it; None when there was nothing open."""
+        self.spares.close(abort)
         assoc, request = self.assoc, self.request
         if assoc is None or request is None or self._ours_closed:
             return None

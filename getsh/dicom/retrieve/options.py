@@ -78,8 +78,11 @@ class SessionHooks:
     next_message_id: Callable[[], int]
     on_received: Callable[[Received], None]  # each stored object, on the caller's thread
     associate_move: Callable[[], tuple[Association, Associated | None]] | None = None  # one with C-MOVE's context
-    # Another association like the session's, for a parallel retrieve (its caller releases it).
+    # Another association like the session's, for a parallel retrieve (its caller releases it or keeps it).
     associate_another: Callable[[], Association] | None = None
+    # Up to N extra associations kept from the last parallel retrieve, with their last Message IDs.
+    kept: Callable[[int], list[tuple[Association, int]]] = lambda count: []
+    keep: Callable[[Association, int], None] | None = None  # hand one back, in step, for the next retrieve
 
 
 def requests_for(identifier: Dataset, files: Sequence[str], keys: Sequence[ident.KeyAssignment]) -> list[Request]:
@@ -106,6 +109,8 @@ class Spreading:
     open_more: Callable[[], Association]  # another association like it (NetworkError, Rejected)
     make_run: Callable[[Association, Dataset, int], GetRun]  # a C-GET of one share
     next_message_id: Callable[[], int]  # the session's
+    kept: Callable[[int], list[tuple[Association, int]]] = lambda count: []  # SessionHooks.kept
+    keep: Callable[[Association, int], None] | None = None  # SessionHooks.keep (None: release at the end)
 
 
 @dataclass

@@ -7,19 +7,22 @@ does, and keeps it one retrieve for the user: one progress display, one table in
 final status and exit status.
 
 The steps: the session's association plans the request with C-FIND (sharing.py) while N - 1 extra
-associations (the same proposals as the session's) open; as soon as there are two shares the retrieve
-is spread and each takes shares from the queue (lanes.py); the session's own association joins them
-once the plan is complete. A plan of one share (or none), a peer without
+associations (the same proposals as the session's) are taken from those the session kept
+(net/spares.py) or opened; as soon as there are two shares and every association is open the
+retrieve is spread and each takes shares from the queue (lanes.py); the session's own association
+joins them once the plan is complete. A plan of one share (or none), a peer without
 C-FIND, or ``auto`` on a link whose round trip is under ``AUTO_RTT`` leaves the request to the serial
 retrieve (``spread`` returns None). Ctrl-C cancels every association's C-GET (a second aborts them);
 a limit reached on one cancels the others; an association that is refused or lost reduces N, and what
-it had not received goes to the others. Extra associations are released when the retrieve ends.
+it had not received goes to the others. Extra associations still in step when the retrieve ends are
+kept with the session for the next one; the others are released (or aborted).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
@@ -48,14 +51,16 @@ AUTO_RTT = 0.0025  # seconds: parallel auto spreads a retrieve only when a C-ECH
 ECHOES = 3  # parallel auto: the round trip is the least of this many C-ECHOs
 AUTO_WIDTH = ((0.010, 4), (math.inf, 8))  # parallel auto: associations by round trip (under 10 ms: 4)
 # UIDs a share lists: the first few small, so that every lane starts at once, then up to 32 (a C-GET costs
-# a round trip of its own, an object at least one); once the plan is complete, what waits is cut into
-# about two pieces a lane, so that all end together (lanes.ShareQueue.recut).
+# a round trip of its own, an object at least one); once the plan is complete, each lane takes its part
+# of what waits, so that all end together (lanes.ShareQueue.guide), down to SMALLEST_PIECE.
 SHARE_SIZE = (8, 32)
+SMALLEST_PIECE = 3
 POLL = 0.1  # seconds between passes of the coordinator's loop
 LANE_BUFFER_BYTES = 256 * 1024  # each association's receive buffer to begin with (a serial get's: 4 MB; it grows
 # for a larger PDU): sixteen of 4 MB would be most of a parallel get's memory
 PROGRESS_EVERY = 0.1
 RELEASE_WAIT = 1.0  # seconds the extra associations' releases are waited for, all told
+ALL_OPEN_WAIT = 2.0  # seconds from the start the lanes wait for the slowest association to open before they retrieve
 
 
 class ParallelGet:
@@ -82,6 +87,10 @@ class ParallelGet:
         self.spun = Spun()
         self._said: set[str] = set()
         self._order: dict[str, int] = {}
+        self.began = time.monotonic()
+        self.all_open = threading.Event()  # every extra association is open, or could not be (_all_open)
+        self._opening = 0  # extra associations still opening
+        self._lock = threading.Lock()
 
     # --- deciding --------------------------------------------------------------------------------
 
@@ -133,7 +142,8 @@ class ParallelGet:
             if not self._over():  # left half-way (Ctrl-C landed outside the loop, or a bug): nothing goes on
                 self._abandon()
         if not self.committed:
-            self.queue.stop()  # the extra associations opened meanwhile are released unused
+            self.queue.stop()  # the extra associations opened meanwhile go back to the session unused
+            self.all_open.set()
             self._released()
             return self._uncommitted()
         yield from self._shown(self._say(self.work.notes))
@@ -149,7 +159,7 @@ class ParallelGet:
             if lane.thread is not None:
                 lane.thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for lane in self.lanes:
-            if lane.number > 1 and lane.assoc is not None and lane.assoc.is_established:
+            if lane.number > 1 and not lane.kept and lane.assoc is not None and lane.assoc.is_established:
                 release(lane, abort=True)
 
     def _watch(self) -> Iterator[object]:
@@ -188,6 +198,7 @@ class ParallelGet:
     def _abandon(self) -> None:
         """Every association mid-request is aborted: it could not serve another request."""
         self.queue.stop()
+        self.all_open.set()
         if self.planner is not None:
             self.planner.abort()
         for lane in self.lanes:
@@ -257,6 +268,7 @@ class ParallelGet:
         """Ctrl-C: no further share goes out; the running C-GETs are cancelled (a second press aborts)."""
         self.spun.presses += 1
         self.queue.stop()
+        self.all_open.set()
         if self.planner is not None:
             self.planner.cancel()
         running = [lane for lane in self.lanes if lane.run is not None]
@@ -281,6 +293,7 @@ class ParallelGet:
             return
         self.spun.limit = reached
         self.queue.stop()
+        self.all_open.set()
         if self.planner is not None:
             self.planner.cancel()
         for lane in self.lanes:
@@ -312,7 +325,7 @@ class ParallelGet:
                 spread = self.queue.planned >= 2
                 if self.plan_error is not None and spread:
                     self.work.note(f"the plan failed after {self.queue.planned} shares: {words(self.plan_error)}")
-                self.queue.recut(self.width, SHARE_SIZE[0] // 2)
+                self.queue.guide(self.width, SMALLEST_PIECE)
                 joins = spread and not self.queue.stopped and self.how.main.is_established
                 lane.done = not joins  # it planned: the summary lists it, with whatever it then took
                 if spread:
@@ -324,12 +337,34 @@ class ParallelGet:
             self._lane(lane)
 
     def _open_lanes(self) -> None:
-        """N - 1 more associations, opened at once (lane 1, the session's, joins after the plan); they
-        take shares only once the retrieve is spread."""
+        """N - 1 more associations: those the session kept from the last parallel retrieve, the rest
+        opened at once (lane 1, the session's, joins after the plan); they take shares only once the
+        retrieve is spread, and only once every one has been opened (``_all_open``)."""
+        kept = self.how.kept(self.width - 1)
+        self._opening = self.width - 1 - len(kept)
+        if kept:
+            log.debug("parallel: %d associations kept from before", len(kept))
+        if not self._opening:
+            self.all_open.set()
         for number in range(2, self.width + 1):
             lane = Lane(number)
+            if kept:
+                lane.assoc, lane.message_id = kept.pop(0)
             self.lanes.append(lane)
             lane.thread = start(self._lane, f"getsh-lane-{lane.number}", lane)
+
+    def _opened(self) -> None:
+        with self._lock:
+            self._opening -= 1
+            if self._opening <= 0:
+                self.all_open.set()
+
+    def _all_open(self) -> None:
+        """Wait until every association has been opened (or could not be), ALL_OPEN_WAIT at most. An
+        archive may set up an association under a lock that running retrieves hold: dcmqrscp's exclusive
+        lock on its index waits for every C-GET under way to end, so an association opened while the
+        others retrieve would sit idle until they are done."""
+        self.all_open.wait(timeout=max(0.0, self.began + ALL_OPEN_WAIT - time.monotonic()))
 
     def _lane(self, lane: Lane) -> None:
         try:
@@ -343,13 +378,26 @@ class ParallelGet:
                     self.work.note(f"association {lane.number} could not be opened ({error.message}): "
                                    "retrieving on the others")
                     return
+                finally:
+                    self._opened()
+            self._all_open()
             if not self.queue.stopped:
                 self.work.work(lane)
         finally:
-            # Ended, then released: the get does not wait. dcmqrscp sometimes leaves the A-RELEASE-RQ of an
-            # association just opened unanswered for the whole ACSE timeout (max-objects stopped the get: 30 s).
+            # Ended, then kept or released: the get does not wait. dcmqrscp sometimes leaves the A-RELEASE-RQ of
+            # an association just opened unanswered for the whole ACSE timeout (max-objects stopped the get: 30 s).
             self._post(lane, Ended(lane))
-            release(lane, abort=lane.lost is not None)
+            self._end(lane)
+
+    def _end(self, lane: Lane) -> None:
+        """An extra association in step goes back to the session for the next retrieve; any other ends."""
+        assoc, keep = lane.assoc, self.how.keep
+        if (lane.number > 1 and assoc is not None and keep is not None and lane.lost is None
+                and self.spun.presses < 2 and assoc.is_established):
+            lane.kept = True
+            keep(assoc, lane.message_id)
+            return
+        release(lane, abort=lane.lost is not None)
 
     def _make_run(self, assoc: Association, share: Share, message_id: int) -> GetRun:
         return self.how.make_run(assoc, share.identifier(self.how.model), message_id)

@@ -88,11 +88,11 @@ class Share:
         middle = len(self.uids) // 2
         return replace(self, uids=self.uids[:middle]), replace(self, uids=self.uids[middle:])
 
-    def pieces(self, size: int) -> list[Share]:
-        """The share cut into pieces of at most ``size`` UIDs (a whole parent stays whole)."""
+    def cut(self, size: int) -> tuple[Share, Share | None]:
+        """Its first ``size`` UIDs, and the rest (None: nothing is left; a whole parent stays whole)."""
         if self.whole or len(self.uids) <= size:
-            return [self]
-        return [replace(self, uids=self.uids[at:at + size]) for at in range(0, len(self.uids), size)]
+            return self, None
+        return replace(self, uids=self.uids[:size]), replace(self, uids=self.uids[size:])
 
     @property
     def objects(self) -> str:
