@@ -204,7 +204,8 @@ SETTINGS: tuple[Setting, ...] = (
             renegotiate=True),
     Setting("parallel", "spread one get over up to this many associations, each retrieving a share a C-FIND "
             "planned (1: one association, as getscu; auto: as the link's round trip says, measured with a C-ECHO: "
-            "one under 2.5 ms, 4 under 10 ms, else 8)", 1, parse_parallel, show_parallel,
+            "one under 2.5 ms, 4 under 10 ms, else 8); the shell keeps the N associations open between gets", 1,
+            parse_parallel, show_parallel,
             flags=("--parallel",), metavar="N|auto",
             complete=lambda _text: [("1", "one association, as getscu"), ("2", ""), ("4", "a LAN, 1-10 ms"),
                                     ("8", "a remote archive, 10 ms or more"),

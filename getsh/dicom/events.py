@@ -92,6 +92,7 @@ class AssociationInfo:
     receiver: str = ""  # getsh's receiver for C-MOVE, where it listens ('' when it is not running)
     tls: str = ""  # over TLS: its version, cipher and the peer certificate's subject; '' over plain TCP
     identity: str = ""  # the user identity sent (or to be sent) and what the peer answered; '' when none
+    kept: int = 0  # parallel N's other associations, kept open with this one (net/spares.py)
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,9 @@ def association_table(info: AssociationInfo) -> Table:
         table.add_row("age", f"{duration(info.age)} (idle {duration(info.idle)})")
     if info.peer_max_pdu is not None:
         table.add_row("max PDU", f"peer {info.peer_max_pdu or 'unlimited'} / ours {info.our_max_pdu}")
+    if info.kept:
+        kept = f"{info.kept} more association{'s' * (info.kept != 1)} open, kept for spreading a get"
+        table.add_row("parallel", kept)
     if info.receiver:
         table.add_row("receiver", Text(literal(info.receiver)))
 

@@ -70,6 +70,8 @@ def test_connect_opens_all_n_and_the_next_get_uses_the_same_ones(make_demo_serve
     assert status is ExitStatus.SUCCESS, shown
     assert "parallel 3: 2 more associations open for spreading a get" in " ".join(shown.split()), shown
     assert _settled(lambda: len(demo.open_associations()) == 3)
+    status, shown = shell.run("status")
+    assert "parallel 2 more associations open, kept for spreading a get" in " ".join(shown.split()), shown
 
     first_out, second_out = tmp_path / "first", tmp_path / "second"
     first_out.mkdir()

@@ -263,6 +263,7 @@ class Link:
             tls=self.tls,
             identity=status_words(request.identity, acceptor.user_identity, wanted.identity if wanted else None,
                                   state == "stale"),
+            kept=len(self.spares),
         )
 
 
