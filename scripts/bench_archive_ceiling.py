@@ -10,9 +10,15 @@ the latency relay, first alone, then as N processes at once, each with one share
 - from N dcmqrscp, each holding one share (N archives that do not share anything: the ceiling of
   the link and this machine).
 
-If N processes against one archive gain much less than against N archives, the archive serialises
-concurrent retrieves, and no client's parallelism gets past it. Every run is checked complete (the
-number of files); the medians of interleaved rounds are printed as a markdown table.
+If N processes against one archive gain much less than against N archives, something in the archive
+serialises them. For dcmqrscp that is not the retrieves themselves but its index lock: each new
+association sets up its database handle under an exclusive lock on index.dat, which waits until no
+C-FIND or C-GET of any other association holds its shared one, so processes that start together
+finish in waves (a getscu whose association was set up after another's C-GET began waits for it to
+end). A client that opens all its associations before the first request, as getsh's ``parallel``
+does, does not meet it: this column is the ceiling for N independent clients, not for one client's
+N associations. Every run is checked complete (the number of files); the medians of interleaved
+rounds are printed as a markdown table.
 
     python scripts/bench_archive_ceiling.py                     # W2 (500 objects), 8 shares, 20 ms, 3 rounds
     python scripts/bench_archive_ceiling.py --workload W1 --rtt 2 --shares 4 --rounds 5
@@ -57,15 +63,22 @@ def getscu(load: Workload, series: str, uids: list[str] | None, port: int, out: 
                              HOST, str(port)], env=dcmtk_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def timed(procs: list[subprocess.Popen[bytes]], outs: list[Path], expected: int) -> float:
+def timed(procs: list[subprocess.Popen[bytes]], outs: list[Path], expected: int) -> tuple[float, list[float]]:
+    """The seconds until the last process ended, and when each ended (sorted): processes held back by
+    the archive end in waves."""
     began = time.monotonic()
-    for proc in procs:
-        proc.wait()
+    ends: list[float] = []
+    waiting = list(procs)
+    while waiting:
+        for proc in [p for p in waiting if p.poll() is not None]:
+            ends.append(time.monotonic() - began)
+            waiting.remove(proc)
+        time.sleep(0.005)
     seconds = time.monotonic() - began
     got = sum(len(list(out.iterdir())) for out in outs)
     if got != expected:
         raise SystemExit(f"a run received {got} of {expected} objects: the figures would mean nothing")
-    return seconds
+    return seconds, sorted(ends)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,16 +109,21 @@ def main(argv: list[str] | None = None) -> int:
             for round_ in range(args.rounds):
                 base = work / f"r{round_}"
                 out = base / "alone"
-                times["alone"].append(timed([getscu(load, series, None, relays[0].port, out)], [out], load.count))
+                ends: dict[str, list[float]] = {}
+                seconds, ends["alone"] = timed([getscu(load, series, None, relays[0].port, out)], [out], load.count)
+                times["alone"].append(seconds)
                 outs = [base / f"one{i}" for i in range(args.shares)]
                 procs = [getscu(load, series, share, relays[0].port, o) for share, o in zip(shares, outs, strict=True)]
-                times["one"].append(timed(procs, outs, load.count))
+                seconds, ends["one"] = timed(procs, outs, load.count)
+                times["one"].append(seconds)
                 outs = [base / f"many{i}" for i in range(args.shares)]
                 procs = [getscu(load, series, share, relay.port, o)
                          for share, relay, o in zip(shares, relays[1:], outs, strict=True)]
-                times["many"].append(timed(procs, outs, load.count))
-                print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
-                      flush=True)
+                seconds, ends["many"] = timed(procs, outs, load.count)
+                times["many"].append(seconds)
+                print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(
+                    f"{k} {v[-1]:.2f} s" + (f" (each ended at {' '.join(f'{e:.2f}' for e in ends[k])})"
+                                            if len(ends[k]) > 1 else "") for k, v in times.items()), flush=True)
         finally:
             for relay in relays:
                 relay.stop()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pynetdicom import evt
 
 from getsh.dicom.demo.server import DemoServer
 from getsh.exitstatus import ExitStatus
@@ -149,5 +150,49 @@ def test_a_peer_that_allows_fewer_says_so_at_connect(make_dcmqrscp: Any, shells:
     status, shown = shell.run(study.get())
     assert status is ExitStatus.SUCCESS, shown
     assert sorted(same_as_source(out, study.files)) == sorted(study.files)
-    associations, counts = spread_counts(shown)
-    assert sum(counts) == len(study.files), shown
+    _, counts = spread_counts(shown)
+    assert sum(counts) == len(study.files) and sum(1 for c in counts if c) == 2, shown  # the session's and the kept one
+
+
+class SlowToAccept(CountingDemo):
+    """The demo archive, answering the third association it is asked for half a second late, and noting
+    when each C-GET came."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.requested = 0
+        self.accepted_late_at = 0.0
+        self.get_times: list[float] = []
+
+    def start(self) -> int:
+        port = super().start()
+        self._server.bind(evt.EVT_REQUESTED, self._on_requested)
+        return port
+
+    def _on_requested(self, event: Any) -> None:
+        with self.lock:
+            self.requested += 1
+            late = self.requested == 3
+        if late:
+            time.sleep(0.5)
+            self.accepted_late_at = time.monotonic()
+
+    def _on_get(self, event: Any) -> Iterator[Any]:
+        self.get_times.append(time.monotonic())
+        yield from super()._on_get(event)
+
+
+def test_no_association_retrieves_before_every_one_is_open(make_demo_server: Any, shells: list[Shell],  # noqa: F811
+                                                           tmp_path: Path) -> None:
+    """An archive may set up an association under a lock the running retrieves hold (dcmqrscp's index
+    lock): a get whose associations open as it starts sends no C-GET until the slowest is open."""
+    demo: SlowToAccept = make_demo_server(SlowToAccept)
+    held = _held(demo)
+    shell = session(shells, f"connect 127.0.0.1 {demo.port} --aec {demo.ae_title}", tmp_path / "out",
+                    "set parallel 3")  # after connect: the get opens the two others
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.SUCCESS, shown
+    assert sorted(same_as_source(tmp_path / "out", held)) == sorted(held)
+    assert demo.accepted_late_at and demo.get_times, shown
+    assert min(demo.get_times) >= demo.accepted_late_at, "a C-GET went out before the third association was open"
+    assert len(demo.since(0)) == 3, shown

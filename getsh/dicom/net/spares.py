@@ -48,11 +48,17 @@ class Kept:
 
 
 def usable(assoc: Association) -> bool:
-    """Established, its connection still open, and nothing from the peer waiting that belongs to no request."""
-    if not assoc.is_established or assoc.dul.socket is None or assoc.dul.socket.socket is None:
+    """Established, its connection still open, and nothing from the peer waiting: no message that belongs
+    to no request, no A-RELEASE-RQ or A-ABORT read while it was parked (pynetdicom acts on those only
+    once its reactor runs again)."""
+    dul = assoc.dul
+    sock = dul.socket.socket if dul.socket is not None else None
+    if not assoc.is_established or sock is None:
+        return False
+    if not (dul.to_user_queue.empty() and dul.event_queue.empty()):
         return False
     try:
-        if peer_closed(assoc.dul.socket.socket):
+        if peer_closed(sock):
             return False
     except (OSError, ValueError):
         return False
