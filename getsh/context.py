@@ -153,6 +153,8 @@ class Context:
         if wanted is None:
             raise UsageError("not connected to a peer", "connect HOST PORT first (or start with: getsh --demo)")
         assoc, event = self.session.link.ensure(wanted, self.timeouts())
+        if self.settings["parallel"] == 1 and len(self.session.link.spares):  # parallel back to 1: not wanted
+            self.session.link.spares.close(self.settings["abort"])
         return assoc, self._announced(event)
 
     def associate_another(self) -> Association:
@@ -166,7 +168,14 @@ class Context:
         """Up to ``count`` extra associations kept from the last parallel retrieve (or opened by
         ``connect``) that the settings would open now, with the last Message ID each sent."""
         wanted = self.wanted_association()
-        return [] if wanted is None else self.session.link.spares.take(wanted, count)
+        if wanted is None:
+            return []
+        taken = self.session.link.spares.take(wanted, count)
+        timeouts = self.timeouts()  # not negotiated: they may have changed since it was kept
+        for assoc, _ in taken:
+            assoc.acse_timeout, assoc.dimse_timeout = timeouts.acse, timeouts.dimse
+            assoc.connection_timeout = timeouts.connect
+        return taken
 
     def keep_association(self, assoc: Association, message_id: int) -> None:
         """A parallel retrieve's extra association, in step, kept for the next one (net/spares.py)."""
@@ -179,7 +188,6 @@ class Context:
     def open_spares(self, count: int) -> tuple[int, list[str]]:
         """``count`` extra associations for parallel N, opened now and kept: how many, and why the
         others could not be opened."""
-        self.session.link.spares.close()  # those of an association before this one
         opened, failed = open_together(self.associate_another, count)
         for assoc in opened:
             self.keep_association(assoc, 0)

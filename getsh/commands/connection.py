@@ -139,6 +139,7 @@ def connect(ctx: Context, args: SimpleNamespace) -> Iterator[object]:
 def _spares(ctx: Context) -> Iterator[Notice]:
     """parallel N: the other N - 1 associations a get spreads over, opened now and kept with the session
     (net/spares.py): a get then starts on all of them at once, and the user learns now what the peer allows."""
+    ctx.session.link.spares.close(ctx.settings["abort"])  # those kept with the association before this one
     width = ctx.settings["parallel"]
     if width <= 1:
         return

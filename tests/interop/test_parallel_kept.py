@@ -20,8 +20,17 @@ import pytest
 from pynetdicom import evt
 
 from getsh.dicom.demo.server import DemoServer
+from getsh.dicom.events import Received
 from getsh.exitstatus import ExitStatus
-from tests.interop.test_parallel import Study, same_as_source, session, shells, spread_counts, study  # noqa: F401
+from tests.interop.test_parallel import (  # noqa: F401
+    Study,
+    interrupt_once,
+    same_as_source,
+    session,
+    shells,
+    spread_counts,
+    study,
+)
 from tests.shell_driver import Shell
 
 pytestmark = pytest.mark.interop
@@ -34,17 +43,20 @@ class CountingDemo(DemoServer):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.served: list[int] = []  # id() of the association of each C-GET, in order
+        self.served: list[Any] = []  # the association of each C-GET, in order (held: their id()s stay unique)
+        self.message_ids: dict[int, list[int]] = {}  # each association's C-GET Message IDs, in order
         self.lock = threading.Lock()
 
     def _on_get(self, event: Any) -> Iterator[Any]:
         with self.lock:
-            self.served.append(id(event.assoc))
+            self.served.append(event.assoc)
+            self.message_ids.setdefault(id(event.assoc), []).append(int(event.request.MessageID))
         yield from super()._on_get(event)
 
     def since(self, mark: int) -> set[int]:
+        """The associations that served the C-GETs from the mark-th on (their id()s)."""
         with self.lock:
-            return set(self.served[mark:])
+            return {id(assoc) for assoc in self.served[mark:]}
 
     def open_associations(self) -> list[Any]:
         return [a for a in self._server.active_associations if a.is_established]
@@ -92,6 +104,23 @@ def test_connect_opens_all_n_and_the_next_get_uses_the_same_ones(make_demo_serve
     assert sorted(same_as_source(second_out, held)) == sorted(held)
     assert demo.since(mark) == first, "the second get used the same three associations"
 
+    # Timeouts are not negotiated: kept associations take the settings' as they are taken.
+    status, shown = shell.run("set dimse-timeout 7")
+    assert status is ExitStatus.SUCCESS, shown
+    taken = shell.ctx.kept_associations(2)
+    assert [assoc.dimse_timeout for assoc, _ in taken] == [7, 7]
+    for assoc, message_id in taken:
+        shell.ctx.keep_association(assoc, message_id)
+
+    # parallel back to 1: the next command on the association lets the other two go.
+    status, shown = shell.run("set parallel 1; echo")
+    assert status is ExitStatus.SUCCESS, shown
+    assert _settled(lambda: len(demo.open_associations()) == 1)
+    status, shown = shell.run("status")
+    assert "kept for spreading" not in shown, shown
+
+    shell.run(f"set parallel 3; connect 127.0.0.1 {demo.port} --aec {demo.ae_title}")
+    assert _settled(lambda: len(demo.open_associations()) == 3)
     shell.close()  # the end of the session releases them all
     assert _settled(lambda: not demo.open_associations())
 
@@ -196,3 +225,40 @@ def test_no_association_retrieves_before_every_one_is_open(make_demo_server: Any
     assert demo.accepted_late_at and demo.get_times, shown
     assert min(demo.get_times) >= demo.accepted_late_at, "a C-GET went out before the third association was open"
     assert len(demo.since(0)) == 3, shown
+
+
+class SlowShares(CountingDemo):
+    """The demo archive, sending each object 0.1 s late: a get long enough to press Ctrl-C in."""
+
+    def _on_get(self, event: Any) -> Iterator[Any]:
+        for n, item in enumerate(super()._on_get(event)):
+            if n:
+                time.sleep(0.1)
+            yield item
+
+
+def test_after_ctrl_c_the_next_get_reuses_the_associations_with_new_message_ids(
+        make_demo_server: Any, shells: list[Shell], tmp_path: Path) -> None:  # noqa: F811
+    """Ctrl-C cancels every association's C-GET; those that ended in step are kept, and the next get runs
+    on them, each association's Message IDs still rising."""
+    demo: SlowShares = make_demo_server(SlowShares)
+    held = _held(demo)
+    shell = session(shells, f"set parallel 3; connect 127.0.0.1 {demo.port} --aec {demo.ae_title}",
+                    tmp_path / "a")
+    assert _settled(lambda: len(demo.open_associations()) == 3)
+    interrupt_once(shell, Received, 4)
+    status, shown = shell.run(GET)
+    assert status is ExitStatus.WARNING, shown  # cancelled: not a complete retrieve
+    assert "cancelled at your request" in " ".join(shown.split()), shown
+    del shell.runner.renderer.show  # no more Ctrl-C
+    first = demo.since(0)
+    assert len(first) == 3, shown
+    assert _settled(lambda: len(demo.open_associations()) == 3), "kept after the cancel"
+    (tmp_path / "b").mkdir()
+    mark = len(demo.served)
+    status, shown = shell.run(f"output {tmp_path / 'b'}; {GET}")
+    assert status is ExitStatus.SUCCESS, shown
+    assert sorted(same_as_source(tmp_path / "b", held)) == sorted(held)
+    assert demo.since(mark) == first, "the same three associations"
+    for ids in demo.message_ids.values():
+        assert ids == sorted(ids) and len(set(ids)) == len(ids), demo.message_ids  # rising, none reused

@@ -20,6 +20,7 @@ a setting that needs renegotiation, ``disconnect``, the end of the session), or 
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,6 @@ from dataclasses import dataclass
 from pynetdicom.association import Association
 
 from getsh.dicom.net.request import AssociationRequest
-from getsh.dicom.portable import peer_closed
 from getsh.errors import GetshError
 
 log = logging.getLogger("getsh.net")
@@ -48,21 +48,20 @@ class Kept:
 
 
 def usable(assoc: Association) -> bool:
-    """Established, its connection still open, and nothing from the peer waiting: no message that belongs
-    to no request, no A-RELEASE-RQ or A-ABORT read while it was parked (pynetdicom acts on those only
-    once its reactor runs again)."""
+    """Established, and nothing from the peer since it went idle: no bytes on its socket (an idle
+    association gets none: they would be a late message, an A-RELEASE-RQ, an A-ABORT or the end of the
+    connection) and nothing pynetdicom read while it was parked and has not acted on yet."""
     dul = assoc.dul
     sock = dul.socket.socket if dul.socket is not None else None
     if not assoc.is_established or sock is None:
         return False
-    if not (dul.to_user_queue.empty() and dul.event_queue.empty()):
+    if not (dul.to_user_queue.empty() and dul.event_queue.empty() and assoc.dimse.msg_queue.empty()):
         return False
     try:
-        if peer_closed(sock):
-            return False
+        readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
         return False
-    return assoc.dimse.msg_queue.empty()
+    return not readable
 
 
 def end(assoc: Association, abort: bool = False) -> None:
@@ -80,23 +79,40 @@ def end(assoc: Association, abort: bool = False) -> None:
 
 def open_together(open_one: Callable[[], Association], count: int) -> tuple[list[Association], list[str]]:
     """``count`` associations opened at once (each ``open_one()`` in a thread of its own): those
-    established, and why the others could not be opened (each reason once)."""
+    established, and why the others could not be opened (each reason once). Ctrl-C while they open
+    ends those already open, and those that open later, before it is raised."""
     opened: list[Association] = []
     failed: list[str] = []
+    lock = threading.Lock()
+    abandoned = threading.Event()
 
     def one() -> None:
         try:
             assoc = open_one()
         except GetshError as error:
             failed.append(error.message)
-        else:
-            opened.append(assoc)
+            return
+        except Exception as error:  # a fault of getsh's own: said, not lost with the thread
+            failed.append(f"{type(error).__name__}: {error}")
+            return
+        with lock:
+            if not abandoned.is_set():
+                opened.append(assoc)
+                return
+        end(assoc, abort=True)
 
     threads = [threading.Thread(target=one, name="getsh-open", daemon=True) for _ in range(count)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        with lock:
+            abandoned.set()
+            left = list(opened)
+        end_all(left, abort=True)
+        raise
     return opened, list(dict.fromkeys(failed))
 
 
@@ -136,18 +152,30 @@ class Spares:
 
     def take(self, wanted: AssociationRequest, count: int) -> list[tuple[Association, int]]:
         """Up to ``count`` kept associations that ``wanted`` would open, awake, with their last Message ID;
-        the others (closed by the peer meanwhile, opened for other settings, more than asked for) are ended."""
+        the others (closed by the peer meanwhile, opened for other settings, more than asked for) are
+        ended. Each is checked while still parked: woken, pynetdicom's reactor could take what the peer
+        sent before the check sees it."""
         with self._lock:
             kept, self._kept = self._kept, []
         taken: list[tuple[Association, int]] = []
         unwanted: list[Association] = []
-        for item in kept:
-            _wake(item)
-            if len(taken) < count and item.request == wanted and usable(item.assoc):
-                taken.append((item.assoc, item.message_id))
-                continue
-            unwanted.append(item.assoc)
-        end_all(unwanted)
+        checked = 0
+        try:
+            for item in kept:
+                fits = len(taken) < count and item.request == wanted and usable(item.assoc)
+                _wake(item)
+                if fits:
+                    taken.append((item.assoc, item.message_id))
+                else:
+                    unwanted.append(item.assoc)
+                checked += 1
+        except BaseException:  # Ctrl-C: nothing taken, nothing left behind
+            for item in kept[checked:]:
+                _wake(item)
+            unwanted += [assoc for assoc, _ in taken] + [item.assoc for item in kept[checked:]]
+            raise
+        finally:
+            end_all(unwanted)
         return taken
 
     def close(self, abort: bool = False) -> int:

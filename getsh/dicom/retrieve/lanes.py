@@ -182,7 +182,8 @@ class LaneWork:
 
     def _one(self, lane: Lane, share: Share) -> None:
         assert lane.assoc is not None
-        message_id = self.next_message_id() if lane.number == 1 else lane.message_id + 1
+        # An extra association's own Message IDs, kept from get to get with it: 1 … 65535, then 1 again.
+        message_id = self.next_message_id() if lane.number == 1 else lane.message_id % 0xFFFF + 1
         lane.message_id = message_id
         log.debug("parallel: association %d takes share %d (%d UIDs)", lane.number, share.number, len(share.uids))
         run: GetRun | None = None

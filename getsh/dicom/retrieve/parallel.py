@@ -35,6 +35,7 @@ from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.net.interrupts import CtrlC
 from getsh.dicom.net.opening import contexts_of
 from getsh.dicom.net.presentation import VERIFICATION
+from getsh.dicom.net.spares import end
 from getsh.dicom.retrieve.lanes import Ended, Finished, Lane, LaneWork, ShareQueue, release, start
 from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.merging import in_plan_order, merged, words
@@ -90,6 +91,7 @@ class ParallelGet:
         self.began = time.monotonic()
         self.all_open = threading.Event()  # every extra association is open, or could not be (_all_open)
         self._opening = 0  # extra associations still opening
+        self.returned = False  # the get has ended: the session may have moved on (_released)
         self._lock = threading.Lock()
 
     # --- deciding --------------------------------------------------------------------------------
@@ -161,6 +163,7 @@ class ParallelGet:
         for lane in self.lanes:
             if lane.number > 1 and not lane.kept and lane.assoc is not None and lane.assoc.is_established:
                 release(lane, abort=True)
+        self.returned = True  # a lane that ends from now on (one still opening) releases its association
 
     def _watch(self) -> Iterator[object]:
         """The coordinator's loop, on the caller's thread: what the lanes post, Ctrl-C, the limits, the
@@ -325,8 +328,9 @@ class ParallelGet:
                 spread = self.queue.planned >= 2
                 if self.plan_error is not None and spread:
                     self.work.note(f"the plan failed after {self.queue.planned} shares: {words(self.plan_error)}")
-                self.queue.guide(self.width, SMALLEST_PIECE)
                 joins = spread and not self.queue.stopped and self.how.main.is_established
+                working = sum(1 for other in self.lanes if not other.ended) + joins  # not those refused
+                self.queue.guide(max(working, 1), SMALLEST_PIECE)
                 lane.done = not joins  # it planned: the summary lists it, with whatever it then took
                 if spread:
                     self.lanes.append(lane)  # before the plan is done: the coordinator waits for the lanes it lists
@@ -346,12 +350,16 @@ class ParallelGet:
             log.debug("parallel: %d associations kept from before", len(kept))
         if not self._opening:
             self.all_open.set()
-        for number in range(2, self.width + 1):
-            lane = Lane(number)
-            if kept:
-                lane.assoc, lane.message_id = kept.pop(0)
-            self.lanes.append(lane)
-            lane.thread = start(self._lane, f"getsh-lane-{lane.number}", lane)
+        try:
+            for number in range(2, self.width + 1):
+                lane = Lane(number)
+                if kept:
+                    lane.assoc, lane.message_id = kept.pop(0)
+                self.lanes.append(lane)
+                lane.thread = start(self._lane, f"getsh-lane-{lane.number}", lane)
+        finally:  # Ctrl-C before every lane started: a kept association no lane took is released
+            for assoc, _ in kept:
+                end(assoc)
 
     def _opened(self) -> None:
         with self._lock:
@@ -393,7 +401,7 @@ class ParallelGet:
         """An extra association in step goes back to the session for the next retrieve; any other ends."""
         assoc, keep = lane.assoc, self.how.keep
         if (lane.number > 1 and assoc is not None and keep is not None and lane.lost is None
-                and self.spun.presses < 2 and assoc.is_established):
+                and self.spun.presses < 2 and not self.returned and assoc.is_established):
             lane.kept = True
             keep(assoc, lane.message_id)
             return
