@@ -485,8 +485,8 @@ def test_ctrl_c_stops_a_repeat_in_a_real_terminal(slow: SlowDemo, tmp_path: Path
         term.keys(GET, "Enter", pause=0)
         until(lambda: len(files_in(out)) >= 40, "three rounds on disk", term.screen, 30)
         term.keys("C-c")
-        shown = term.wait_for("get stopped at your request", timeout=10)
-        stopped = stopped_line(shown.replace("\n", " "))
+        term.wait_for("get stopped at your request", timeout=10)
+        stopped = stopped_line(" ".join(term.screen(joined=True).split()))
         sent, kept = int(stopped[1]), int(stopped[3])
         assert stopped[2] == "2000" and 3 <= sent < 2000 and stopped[4] == str(out)
         time.sleep(1)
@@ -518,9 +518,9 @@ def test_second_ctrl_c_in_a_real_terminal(slow: SlowDemo, tmp_path: Path) -> Non
         term.keys("C-c", pause=0)
         shown = term.wait_for("the next command re-associates", timeout=10)
         term.wait_for("error: C-GET aborted at your request")
-        shown = term.screen()
+        shown = term.screen(joined=True)  # a phrase the pane wrapped at its width is one line again
         assert "association aborted" in shown and "cancelled at your request" not in shown
-        joined = " ".join(line.strip() for line in shown.splitlines())
+        joined = " ".join(shown.split())
         stopped = stopped_line(joined)
         assert stopped.group(1, 2) == ("1", "1") and int(stopped[3]) == len(files_in(out)) >= 2
         assert "the association was aborted (the next command re-associates)" in joined

@@ -38,10 +38,13 @@ class Terminal:
             subprocess.run([*self.base, "send-keys", "-t", "t", key], check=True)
             time.sleep(pause)
 
-    def screen(self, history: bool = False) -> str:
-        """What the terminal shows; ``history``: with what scrolled out of sight above it."""
+    def screen(self, history: bool = False, joined: bool = False) -> str:
+        """What the terminal shows; ``history``: with what scrolled out of sight above it; ``joined``: the
+        lines the terminal wrapped at its width joined again (a phrase may otherwise be cut mid-word)."""
         since = ["-S", "-"] if history else []
-        result = subprocess.run([*self.base, "capture-pane", "-p", "-t", "t", *since], capture_output=True, text=True)
+        join = ["-J"] if joined else []
+        result = subprocess.run([*self.base, "capture-pane", "-p", *join, "-t", "t", *since], capture_output=True,
+                                text=True)
         return result.stdout
 
     def wait_for(self, text: str, timeout: float = 30.0) -> str:
