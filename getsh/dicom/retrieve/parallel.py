@@ -11,7 +11,7 @@ associations (the same proposals as the session's) are taken from those the sess
 (net/spares.py) or opened; as soon as there are two shares and every association is open the
 retrieve is spread and each takes shares from the queue (lanes.py); the session's own association
 joins them once the plan is complete. A plan of one share (or none), a peer without
-C-FIND, or ``auto`` on a link whose round trip is under ``AUTO_RTT`` leaves the request to the serial
+C-FIND, or ``auto`` on a link whose round trip is short (auto_width.py) leaves the request to the serial
 retrieve (``spread`` returns None). Ctrl-C cancels every association's C-GET (a second aborts them);
 a limit reached on one cancels the others; an association that is refused or lost reduces N, and what
 it had not received goes to the others. Extra associations still in step when the retrieve ends are
@@ -21,8 +21,6 @@ kept with the session for the next one; the others are released (or aborted).
 from __future__ import annotations
 
 import logging
-import math
-import threading
 import time
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
@@ -33,24 +31,19 @@ from pynetdicom.association import Association
 from getsh.dicom.events import GetDone, GetProgress, GetStarted, Notice, Received, Spread, StoreFailed
 from getsh.dicom.net.failures import unusable_for_find
 from getsh.dicom.net.interrupts import CtrlC
-from getsh.dicom.net.opening import contexts_of
-from getsh.dicom.net.presentation import VERIFICATION
 from getsh.dicom.net.spares import end_all
-from getsh.dicom.retrieve.lanes import Ended, Finished, Lane, LaneWork, ShareQueue, release, start
+from getsh.dicom.retrieve.auto_width import auto_width
+from getsh.dicom.retrieve.lane_links import LaneLinks
+from getsh.dicom.retrieve.lanes import Ended, Finished, Lane, LaneWork, ShareQueue, start
 from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.merging import in_plan_order, merged, words
 from getsh.dicom.retrieve.options import Spreading, Spun
-from getsh.dicom.retrieve.receive.handover import timing
 from getsh.dicom.retrieve.run import GetRun
 from getsh.dicom.retrieve.sharing import NotPlannable, Planner, Share
 from getsh.errors import GetshError, NetworkError, PeerFailure
 
 log = logging.getLogger("getsh.retrieve")
 
-AUTO_RTT = 0.0025  # seconds: parallel auto spreads a retrieve only when a C-ECHO takes this long (pynetdicom's
-# own share of one is ~1.6 ms on loopback here, so this is a link of about 1 ms or more)
-ECHOES = 3  # parallel auto: the round trip is the least of this many C-ECHOs
-AUTO_WIDTH = ((0.010, 4), (math.inf, 8))  # parallel auto: associations by round trip (under 10 ms: 4)
 # UIDs a share lists: the first few small, so that every lane starts at once, then up to 32 (a C-GET costs
 # a round trip of its own, an object at least one); once the plan is complete, each lane takes its part
 # of what waits, so that all end together (lanes.ShareQueue.guide), down to SMALLEST_PIECE.
@@ -60,8 +53,6 @@ POLL = 0.1  # seconds between passes of the coordinator's loop
 LANE_BUFFER_BYTES = 256 * 1024  # each association's receive buffer to begin with (a serial get's: 4 MB; it grows
 # for a larger PDU): sixteen of 4 MB would be most of a parallel get's memory
 PROGRESS_EVERY = 0.1
-RELEASE_WAIT = 1.0  # seconds the extra associations' releases are waited for, all told
-ALL_OPEN_WAIT = 2.0  # seconds from the start the lanes wait for the slowest association to open before they retrieve
 
 
 class ParallelGet:
@@ -88,11 +79,7 @@ class ParallelGet:
         self.spun = Spun()
         self._said: set[str] = set()
         self._order: dict[str, int] = {}
-        self.began = time.monotonic()
-        self.all_open = threading.Event()  # every extra association is open, or could not be (_all_open)
-        self._opening = 0  # extra associations still opening
-        self.returned = False  # the get has ended: the session may have moved on (_released)
-        self._lock = threading.Lock()
+        self.links = LaneLinks(how.kept, how.open_more, how.keep)  # where the lanes' associations come and go
 
     # --- deciding --------------------------------------------------------------------------------
 
@@ -105,28 +92,10 @@ class ParallelGet:
         main, model = self.how.main, self.how.model
         if unusable_for_find(main, model) is not None:
             return "the peer accepted no C-FIND context to plan with"
-        if self.width:
-            return ""
-        accepted = any(cx.abstract_syntax == VERIFICATION and cx.accepted for cx in contexts_of(main))
-        if not accepted:
-            return "no C-ECHO to measure the round trip with"
-        rtt = min(self._echo() for _ in range(ECHOES))
-        if rtt < AUTO_RTT:
-            return f"a round trip of {rtt * 1000:.2f} ms"
-        self.width = next(width for limit, width in AUTO_WIDTH if rtt < limit)
+        if not self.width:  # parallel auto: as the link's round trip says (auto_width.py)
+            self.width, why = auto_width(main, self.how.next_message_id)
+            return why
         return ""
-
-    def _echo(self) -> float:
-        """One C-ECHO's round trip, without the millisecond pynetdicom's own polling would add
-        (handover.timing); NetworkError when no valid response comes."""
-        with timing(self.how.main):
-            began = time.perf_counter()
-            status = self.how.main.send_c_echo(msg_id=self.how.next_message_id())
-            rtt = time.perf_counter() - began
-        if "Status" not in status:
-            raise NetworkError("C-ECHO (parallel auto's round trip): no valid response; the association was aborted",
-                               "the next command re-associates")
-        return rtt
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -145,25 +114,13 @@ class ParallelGet:
                 self._abandon()
         if not self.committed:
             self.queue.stop()  # the extra associations opened meanwhile go back to the session unused
-            self.all_open.set()
-            self._released()
+            self.links.stop()
+            self.links.released(self.lanes)
             return self._uncommitted()
         yield from self._shown(self._say(self.work.notes))
         self.spun.done = self._merged()
-        self._released()
+        self.links.released(self.lanes)
         return self.spun
-
-    def _released(self, within: float = RELEASE_WAIT) -> None:
-        """The extra associations' releases, waited for a moment all told (a one-shot getsh exits
-        next); one the archive has not answered by then is aborted, so none is left behind."""
-        deadline = time.monotonic() + within
-        for lane in self.lanes:
-            if lane.thread is not None:
-                lane.thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        for lane in self.lanes:
-            if lane.number > 1 and not lane.kept and lane.assoc is not None and lane.assoc.is_established:
-                release(lane, abort=True)
-        self.returned = True  # a lane that ends from now on (one still opening) releases its association
 
     def _watch(self) -> Iterator[object]:
         """The coordinator's loop, on the caller's thread: what the lanes post, Ctrl-C, the limits, the
@@ -201,13 +158,13 @@ class ParallelGet:
     def _abandon(self) -> None:
         """Every association mid-request is aborted: it could not serve another request."""
         self.queue.stop()
-        self.all_open.set()
+        self.links.stop()
         if self.planner is not None:
             self.planner.abort()
         for lane in self.lanes:
             if lane.run is not None:
                 lane.run.cancellation.abort("when the retrieve was left unfinished")
-        self._released()
+        self.links.released(self.lanes)
 
     def _uncommitted(self) -> Spun:
         """The plan ended with one share or none, failed, or Ctrl-C came first: nothing was sent yet."""
@@ -271,7 +228,7 @@ class ParallelGet:
         """Ctrl-C: no further share goes out; the running C-GETs are cancelled (a second press aborts)."""
         self.spun.presses += 1
         self.queue.stop()
-        self.all_open.set()
+        self.links.stop()
         if self.planner is not None:
             self.planner.cancel()
         running = [lane for lane in self.lanes if lane.run is not None]
@@ -296,7 +253,7 @@ class ParallelGet:
             return
         self.spun.limit = reached
         self.queue.stop()
-        self.all_open.set()
+        self.links.stop()
         if self.planner is not None:
             self.planner.cancel()
         for lane in self.lanes:
@@ -343,13 +300,10 @@ class ParallelGet:
     def _open_lanes(self) -> None:
         """N - 1 more associations: those the session kept from the last parallel retrieve, the rest
         opened at once (lane 1, the session's, joins after the plan); they take shares only once the
-        retrieve is spread, and only once every one has been opened (``_all_open``)."""
-        kept = self.how.kept(self.width - 1)
-        self._opening = self.width - 1 - len(kept)
+        retrieve is spread, and only once every one has been opened (lane_links.py)."""
+        kept = self.links.taken(self.width - 1)
         if kept:
             log.debug("parallel: %d associations kept from before", len(kept))
-        if not self._opening:
-            self.all_open.set()
         try:
             for number in range(2, self.width + 1):
                 lane = Lane(number)
@@ -360,51 +314,26 @@ class ParallelGet:
         finally:  # Ctrl-C before every lane started: a kept association no lane took is released (1 s at most)
             end_all([assoc for assoc, _ in kept])
 
-    def _opened(self) -> None:
-        with self._lock:
-            self._opening -= 1
-            if self._opening <= 0:
-                self.all_open.set()
-
-    def _all_open(self) -> None:
-        """Wait until every association has been opened (or could not be), ALL_OPEN_WAIT at most. An
-        archive may set up an association under a lock that running retrieves hold: dcmqrscp's exclusive
-        lock on its index waits for every C-GET under way to end, so an association opened while the
-        others retrieve would sit idle until they are done."""
-        self.all_open.wait(timeout=max(0.0, self.began + ALL_OPEN_WAIT - time.monotonic()))
-
     def _lane(self, lane: Lane) -> None:
         try:
             if lane.assoc is None:
                 began = time.monotonic()
                 try:
-                    lane.assoc = self.how.open_more()
+                    self.links.open(lane)
                     log.debug("parallel: association %d opened in %.3f s", lane.number, time.monotonic() - began)
                 except GetshError as error:
                     lane.ended = error.message
                     self.work.note(f"association {lane.number} could not be opened ({error.message}): "
                                    "retrieving on the others")
                     return
-                finally:
-                    self._opened()
-            self._all_open()
+            self.links.wait_all_open()
             if not self.queue.stopped:
                 self.work.work(lane)
         finally:
             # Ended, then kept or released: the get does not wait. dcmqrscp sometimes leaves the A-RELEASE-RQ of
             # an association just opened unanswered for the whole ACSE timeout (max-objects stopped the get: 30 s).
             self._post(lane, Ended(lane))
-            self._end(lane)
-
-    def _end(self, lane: Lane) -> None:
-        """An extra association in step goes back to the session for the next retrieve; any other ends."""
-        assoc, keep = lane.assoc, self.how.keep
-        if (lane.number > 1 and assoc is not None and keep is not None and lane.lost is None
-                and self.spun.presses < 2 and not self.returned and assoc.is_established):
-            lane.kept = True
-            keep(assoc, lane.message_id)
-            return
-        release(lane, abort=lane.lost is not None)
+            self.links.end(lane, aborted=self.spun.presses >= 2)
 
     def _make_run(self, assoc: Association, share: Share, message_id: int) -> GetRun:
         return self.how.make_run(assoc, share.identifier(self.how.model), message_id)
