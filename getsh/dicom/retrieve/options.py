@@ -111,6 +111,7 @@ class Spreading:
     next_message_id: Callable[[], int]  # the session's
     kept: Callable[[int], list[tuple[Association, int]]] = lambda count: []  # SessionHooks.kept
     keep: Callable[[Association, int], None] | None = None  # SessionHooks.keep (None: release at the end)
+    receive: str = "auto"  # the receive setting: the plan's C-FINDs take the direct path as C-GETs do
 
 
 @dataclass

@@ -104,7 +104,7 @@ class ParallelGet:
         if why:
             return self._unspread(why)
         self.planner = Planner(self.how.main, self.identifier, self.how.model, self.how.next_message_id,
-                               self._share_size)
+                               self._share_size, self.how.receive)
         try:
             start(self._plan, "getsh-plan")
             self._open_lanes()  # while the plan's first C-FINDs go and come: their round trips overlap

@@ -255,7 +255,7 @@ class Retrieval:
 
         began = time.monotonic()
         how = Spreading(self.options.parallel, model, name, self.options.dimse_timeout, assoc, another, make_run,
-                        self.session.next_message_id, self.session.kept, self.session.keep)
+                        self.session.next_message_id, self.session.kept, self.session.keep, self.options.receive)
         with self._exchange():  # a Ctrl-C that escapes it (the C-ECHO of parallel auto) leaves it half done
             spun = yield from ParallelGet(identifier, how).run()
         self.presses += spun.presses

@@ -29,9 +29,11 @@ from pynetdicom.association import Association
 from getsh.dicom.keys.qr_keys import levels, unique_key
 from getsh.dicom.net.cancellation import PynetdicomPath
 from getsh.dicom.net.presentation import FIND_MODELS
+from getsh.dicom.net.trace import tracer_of
 from getsh.dicom.query.find import element_text, find
 from getsh.dicom.query.return_keys import identifying_keys
-from getsh.dicom.retrieve.receive.handover import brisk
+from getsh.dicom.retrieve.receive.direct_find import DirectFind, find_directly
+from getsh.dicom.retrieve.receive.handover import HandoverError, brisk, direct_path
 from getsh.errors import PeerFailure
 
 MAX_QUERIES = 500  # C-FIND requests one plan may send; past it, parents are retrieved whole
@@ -107,9 +109,10 @@ class Planner:
     the thread that owns the association meanwhile; ``cancel()`` may be called from any thread."""
 
     def __init__(self, assoc: Association, identifier: Dataset, model: str, next_message_id: Callable[[], int],
-                 size: Callable[[], int]) -> None:
-        """``size()``: how many UIDs the next share may list (it may change as the plan grows)."""
-        self.assoc, self.identifier, self.model = assoc, identifier, model
+                 size: Callable[[], int], receive: str = "auto") -> None:
+        """``size()``: how many UIDs the next share may list (it may change as the plan grows); ``receive``:
+        the setting (its C-FINDs take the direct path as a C-GET would, receive/direct_find.py)."""
+        self.assoc, self.identifier, self.model, self.receive = assoc, identifier, model, receive
         self.next_message_id, self.size = next_message_id, size
         self.chain = levels(model)
         self.target = self.chain[-1]
@@ -119,7 +122,7 @@ class Planner:
         self.notes: list[str] = []  # what the plan found worth saying (a count that disagrees …)
         self._number = 0
         self._stopped = threading.Event()
-        self._current: PynetdicomPath | None = None
+        self._current: PynetdicomPath | DirectFind | None = None
         self._lock = threading.Lock()
 
     def cancel(self) -> None:
@@ -197,6 +200,12 @@ class Planner:
             return
         self.queries += 1
         message_id = self.next_message_id()
+        if tracer_of(self.assoc) is None and not direct_path(self.assoc, self.receive):  # trace on: pynetdicom's
+            try:
+                yield from find_directly(self.assoc, query, FIND_MODELS[self.model], message_id, self._running)
+                return
+            except HandoverError as why:  # before anything was sent
+                log.debug("plan: C-FIND through pynetdicom's receive path: %s", why)
         decoded = [0]
 
         def count(event: evt.Event) -> None:
@@ -222,6 +231,10 @@ class Planner:
             log.debug("plan: C-FIND #%d decoded %d pending responses, %d reached the plan", message_id, decoded[0],
                       yielded)
             raise _Missed
+
+    def _running(self, path: DirectFind | None) -> None:
+        with self._lock:
+            self._current = path
 
     def _again(self, query: Dataset) -> Iterator[Dataset]:
         """``_matches``, asked again (up to three times in all) while responses go missing; a match may

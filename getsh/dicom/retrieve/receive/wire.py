@@ -19,14 +19,14 @@ from pydicom import Dataset
 from pynetdicom import _config
 from pynetdicom import dimse_messages as messages
 from pynetdicom._validators import validate_ui
-from pynetdicom.dimse_primitives import C_GET
+from pynetdicom.dimse_primitives import C_FIND, C_GET
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu import P_DATA_TF as P_DATA_TF_PDU
 
 log = logging.getLogger("getsh.retrieve")
 
 # Command Field values (PS3.7 E.1) and the elements the direct path reads or writes.
-C_STORE_RQ, C_STORE_RSP, C_GET_RSP, C_CANCEL_RQ = 0x0001, 0x8001, 0x8010, 0x0FFF
+C_STORE_RQ, C_STORE_RSP, C_GET_RSP, C_FIND_RSP, C_CANCEL_RQ = 0x0001, 0x8001, 0x8010, 0x8020, 0x0FFF
 AFFECTED_SOP_CLASS_UID = 0x0002
 COMMAND_FIELD = 0x0100
 MESSAGE_ID = 0x0110
@@ -174,7 +174,8 @@ def p_data_pdus(context_id: int, payload: bytes, *, command: bool, max_pdu: int)
 # --- pynetdicom's codec for the messages off the hot path ------------------------------------------------
 
 
-def encode_message(msg: messages.C_GET_RQ | messages.C_CANCEL_RQ, context_id: int, max_pdu: int) -> bytes:
+def encode_message(msg: messages.C_GET_RQ | messages.C_FIND_RQ | messages.C_CANCEL_RQ, context_id: int,
+                   max_pdu: int) -> bytes:
     out = []
     for primitive in msg.encode_msg(context_id, max_pdu):
         pdu = P_DATA_TF_PDU()
@@ -186,18 +187,27 @@ def encode_message(msg: messages.C_GET_RQ | messages.C_CANCEL_RQ, context_id: in
 def get_request(identifier: Dataset, model_uid: str, message_id: int, context_id: int, syntax: str,
                  max_pdu: int) -> bytes:
     """The C-GET-RQ as pynetdicom's ``send_c_get`` encodes it (Priority low, as it does)."""
+    return _request(C_GET(), messages.C_GET_RQ(), identifier, model_uid, message_id, context_id, syntax, max_pdu)
+
+
+def find_request(identifier: Dataset, model_uid: str, message_id: int, context_id: int, syntax: str,
+                 max_pdu: int) -> bytes:
+    """The C-FIND-RQ as pynetdicom's ``send_c_find`` encodes it (Priority low, as it does)."""
+    return _request(C_FIND(), messages.C_FIND_RQ(), identifier, model_uid, message_id, context_id, syntax, max_pdu)
+
+
+def _request(req: C_GET | C_FIND, msg: messages.C_GET_RQ | messages.C_FIND_RQ, identifier: Dataset, model_uid: str,
+             message_id: int, context_id: int, syntax: str, max_pdu: int) -> bytes:
     from pydicom.uid import UID
 
     ts = UID(syntax)
     encoded = encode(identifier, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
     if encoded is None:
         raise ValueError("Failed to encode the supplied Identifier dataset")
-    req = C_GET()
     req.MessageID = message_id
     req.AffectedSOPClassUID = model_uid
     req.Priority = 2
     req.Identifier = BytesIO(encoded)
-    msg = messages.C_GET_RQ()
     msg.primitive_to_message(req)
     return encode_message(msg, context_id, max_pdu)
 
