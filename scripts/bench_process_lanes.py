@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts.bench_archive_ceiling import getscu, series_of  # noqa: E402
-from scripts.bench_get import AE, Spec, default_cache, generate  # noqa: E402
+from scripts.bench_get import AE, Spec, default_cache, generate, set_aside  # noqa: E402
 from scripts.latency_relay import RelayProcess  # noqa: E402
 from tests.peers import HOST, Dcmqrscp  # noqa: E402
 
@@ -108,7 +107,7 @@ def lanes(count: int, relay_port: int, study: str, series: str, uids: list[str],
     if got != len(uids):
         raise SystemExit(f"{count} lanes received {got} of {len(uids)} objects: the figures would mean nothing")
     for out in outs:
-        shutil.rmtree(out)
+        set_aside(out, out.parent)
     return seconds
 
 
@@ -141,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 times["getscu"].append(time.monotonic() - began)
                 if len(list(out.iterdir())) != load.count:
                     raise SystemExit("getscu did not receive every object")
-                shutil.rmtree(out)
+                set_aside(out, work)  # not deleted: see bench_get.set_aside
                 for n in counts:
                     times[f"{n} processes"].append(lanes(n, relay.port, load.study_uid, series, uids,
                                                          work / f"r{round_}-{n}"))

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -56,6 +55,7 @@ from scripts.bench_get import (  # noqa: E402
     row_median,
     row_rss_mb,
     run_once,
+    set_aside,
     workdir,
 )
 from scripts.latency_relay import RelayProcess, measure_overhead  # noqa: E402
@@ -286,7 +286,7 @@ def measure(args: argparse.Namespace, cells: list[Cell], peers: dict[Spec, Dcmqr
             if spec not in warmed:  # the page cache: one untimed getscu, straight to the peer
                 warm = work / "runs" / "warm"
                 run_once(Variant("dcmtk", "bit"), here[0].load, peers[spec].port, warm, work, None)
-                shutil.rmtree(warm, ignore_errors=True)
+                set_aside(warm, work)
                 warmed.add(spec)
             with RelayProcess((HOST, peers[spec].port), rtt) as relay:
                 if not shown:  # the others differ only in the port (each relay's own) and the study
@@ -297,7 +297,7 @@ def measure(args: argparse.Namespace, cells: list[Cell], peers: dict[Spec, Dcmqr
                         v = cell.row.variant
                         out = work / "runs" / f"{rtt:g}-{name}-{v.tool}-{v.parallel or 'default'}-{round_}"
                         cell.row.runs.append(run_once(v, cell.load, relay.port, out, work, None))
-                        shutil.rmtree(out, ignore_errors=True)
+                        set_aside(out, work)  # not deleted: see bench_get.set_aside
                         os.sync()  # the next run does not pay for this one's write-back
                     done = ", ".join(f"{c.row.variant.tool}/{c.associations} {c.row.runs[-1].seconds:.2f}s"
                                      for c in here)
