@@ -38,7 +38,7 @@ _MSG_DONTWAIT: int | None = None if FORCED else getattr(socket, "MSG_DONTWAIT", 
 _NATIVE_PIPE_WAKE = os.name == "posix" and not FORCED  # select() takes pipes only on POSIX
 _NO_DIR_FSYNC = {errno.EACCES, errno.EPERM, errno.EINVAL, errno.EBADF, errno.EISDIR, errno.ENOTSUP}
 
-Chunks = Sequence[bytes] | Sequence[memoryview]
+Chunks = Sequence[bytes | bytearray | memoryview]
 
 
 def describe() -> str:

@@ -290,6 +290,45 @@ def test_a_killed_process_leaves_no_file_under_a_final_name(out: Path) -> None:
     assert all(name.startswith(".getsh-") and name.endswith(".partial") for name in os.listdir(out))
 
 
+def test_a_forked_process_takes_partial_names_of_its_own(out: Path) -> None:
+    """Names come from a per-process tag and a counter (no random call an object): a child made by
+    fork must not walk the parent's sequence of names."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        fd, path = diskio.new_partial(str(out))
+        os.write(write, os.path.basename(path).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 200).decode()
+    os.close(read)
+    os.close(write)
+    fd, path = diskio.new_partial(str(out))
+    os.close(fd)
+    ours, theirs = os.path.basename(path), child
+    assert ours.startswith(".getsh-") and theirs.startswith(".getsh-") and ours.endswith(".partial")
+    assert ours.split("-")[1] != theirs.split("-")[1], (ours, theirs)
+
+
+def test_the_file_meta_goes_out_with_the_first_write_many_or_alone(out: Path) -> None:
+    """The direct path writes File Meta and the first fragments in one writev; an object whose data
+    set is empty still gets its File Meta; either way the bytes are those of a whole Part 10 file."""
+    ds = make_ds()
+    raw = encode(ds, ExplicitVRLittleEndian)
+    storage = Storage(out, "bit-preserving")
+    with storage.open_object(meta_of(ds)) as writer:
+        writer.write_many([memoryview(raw[:10]), memoryview(raw[10:])])
+        stored = writer.commit()
+    assert stored.size == (out / stored.path).stat().st_size
+    assert dcmread(out / stored.path).SOPInstanceUID == ds.SOPInstanceUID
+    assert (out / stored.path).read_bytes().endswith(raw)
+    empty = make_ds(uid="1.2.3.5")
+    with storage.open_object(meta_of(empty)) as writer:
+        stored = writer.commit()
+    data = (out / stored.path).read_bytes()
+    assert data[128:132] == b"DICM" and stored.size == len(data) and dataset_offset(out / stored.path) == len(data)
+
+
 # --- existing names -----------------------------------------------------------------------------------
 
 

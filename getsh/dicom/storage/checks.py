@@ -228,6 +228,18 @@ def check_file(path: str | os.PathLike[str], offset: int, transfer_syntax: str) 
         return walk(fill, max(os.fstat(fd).st_size - offset, 0), transfer_syntax)
 
 
+def check_descriptor(fd: int, offset: int, size: int, transfer_syntax: str) -> Structure:
+    """``check_file`` on a descriptor open for reading whose file is ``size`` bytes long: a file just
+    written, walked before it is closed (no open, stat or close of its own)."""
+    window = bytearray(_WINDOW)
+
+    def fill(pos: int) -> memoryview:
+        view = memoryview(window)
+        return view[: portable.pread_into(fd, view, offset + pos)]
+
+    return walk(fill, max(size - offset, 0), transfer_syntax)
+
+
 def check_source(source: Source, transfer_syntax: str) -> Structure:
     """``walk`` over a received data set wherever it is: in memory, or in a file through a window."""
     view = source.memory()

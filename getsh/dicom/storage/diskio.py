@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import errno
 import functools
+import itertools
 import os
 import secrets
 import struct
+from collections.abc import Sequence
 
 from getsh.dicom import portable
 
@@ -72,11 +74,31 @@ def offset_in(head: bytes) -> int:
     return 144 + int(struct.unpack_from("<I", head, 140)[0])
 
 
+_PARTIALS = itertools.count(1)
+_TAG = [secrets.token_hex(6)]  # this process's: a forked child makes its own
+
+
+def _new_tag() -> None:
+    _TAG[0] = secrets.token_hex(6)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_tag)
+
+
+def _partial_name() -> str:
+    """A name no other process is likely to take (a random tag of this process's, a counter): a
+    random one each time cost a getrandom call an object, one more place for a parallel retrieve's
+    threads to hand the interpreter lock over. O_EXCL decides in the end."""
+    return f"{PARTIAL_PREFIX}{_TAG[0]}-{next(_PARTIALS)}{PARTIAL_SUFFIX}"
+
+
 def new_partial(directory: str) -> tuple[int, str]:
-    """Create a fresh hidden partial file in ``directory``: (fd, path), mode 0666 & ~umask."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | portable.O_BINARY
+    """Create a fresh hidden partial file in ``directory``: (fd, path), mode 0666 & ~umask, open for
+    reading too (the bit-preserving check reads it back through the same descriptor)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | portable.O_BINARY
     while True:
-        path = os.path.join(directory, f"{PARTIAL_PREFIX}{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
+        path = os.path.join(directory, _partial_name())
         try:
             return os.open(path, flags, 0o666), path
         except FileExistsError:
@@ -120,7 +142,7 @@ def link_new(source: str, target: str) -> bool:
     return True
 
 
-def writev_all(fd: int, chunks: list[memoryview] | list[bytes]) -> int:
+def writev_all(fd: int, chunks: Sequence[bytes | bytearray | memoryview]) -> int:
     """Write every chunk, in order, with as few ``writev`` calls as the kernel allows; the byte count.
     A short write (a signal, a nearly full disk) continues where it stopped; a full disk raises."""
     total = sum(len(c) for c in chunks)

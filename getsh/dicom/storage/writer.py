@@ -16,7 +16,7 @@ from pydicom import Dataset
 from getsh.dicom.events import Remark
 from getsh.dicom.storage import diskio
 from getsh.dicom.storage.bulk import Source, Streamed
-from getsh.dicom.storage.checks import Structure, check_file
+from getsh.dicom.storage.checks import Structure, check_descriptor
 from getsh.dicom.storage.outcomes import (
     Action,
     ObjectMeta,
@@ -79,14 +79,18 @@ class ObjectWriter:
             self._fd, self._path = diskio.new_partial(storage.root)
         except OSError as exc:
             raise storage.write_error(exc, meta, 0) from exc
-        if head:
-            self.write(head)
-            self.data_offset = len(head)
+        # Written with the first data (one writev with it on the direct path): a buffered file made for
+        # it alone cost an object a 256 KB buffer, a stat, an isatty and a seek.
+        self._head = head
+        self.data_offset = self.size = len(head)
 
     @property
     def file(self) -> BinaryIO:
         if self._buffered is None:
-            self._buffered = os.fdopen(self._fd, "wb", buffering=_BUFFER)
+            self._buffered = os.fdopen(self._fd, "wb", buffering=_BUFFER, closefd=True)
+            head, self._head = self._head, b""
+            if head:
+                self._buffered.write(head)
         return self._buffered
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -106,7 +110,8 @@ class ObjectWriter:
         try:
             if self._buffered is not None:
                 self._buffered.flush()
-            self.size += diskio.writev_all(self._fd, chunks)
+            head, self._head = self._head, b""
+            self.size += diskio.writev_all(self._fd, [head, *chunks] if head else chunks) - len(head)
         except OSError as exc:
             self._fail(exc)
 
@@ -140,25 +145,31 @@ class ObjectWriter:
             raise self._failure
         if self._done:
             raise ValueError("object already committed or aborted")
+        structure: Structure | None = None
         try:
+            if self._head:  # nothing else came: the File Meta alone
+                head, self._head = self._head, b""
+                diskio.writev_all(self._fd, [head])
             if self._buffered is not None:
                 self._buffered.flush()
             if self.storage.fsync:
                 os.fsync(self._fd)
+            if self.storage.mode is StorageMode.BIT_PRESERVING:  # walked before it is closed: no reopening
+                structure = check_descriptor(self._fd, self.data_offset, self.size, self.meta.transfer_syntax)
             self._close()
-        except OSError as exc:
+        except OSError as exc:  # e.g. the output directory vanished under it
             self._fail(exc)
+        except BaseException:
+            self.abort()
+            raise
         self._done = True
         if self.storage.mode is StorageMode.NORMAL and dataset is None:
             return self._decode_and_store()
-        if self.storage.mode is StorageMode.BIT_PRESERVING:
+        if structure is not None:
             try:
-                remarks = self.storage.check(self.meta, check_file(self._path, self.data_offset,
-                                                                   self.meta.transfer_syntax))
-            except BaseException as exc:
+                remarks = self.storage.check(self.meta, structure)
+            except BaseException:
                 diskio.remove(self._path)
-                if isinstance(exc, OSError):  # e.g. the output directory vanished under it
-                    raise self.storage.write_error(exc, self.meta, self.size) from exc
                 raise
         return self.storage.place(self._path, self.meta, self.size, dataset, remarks)
 
