@@ -968,7 +968,7 @@ def set_aside(out: Path, work: Path) -> None:
     if not out.exists():
         return
     for path in out.rglob("*"):
-        if path.is_file():
+        if path.is_file() and not path.is_symlink():  # a link's target is not the run's to empty
             os.truncate(path, 0)
     aside = work / SET_ASIDE
     aside.mkdir(exist_ok=True)

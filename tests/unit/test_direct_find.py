@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from io import BytesIO
 
@@ -21,7 +22,7 @@ from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
 
-from getsh.dicom.retrieve.receive import wire
+from getsh.dicom.retrieve.receive import direct_find, wire
 from getsh.dicom.retrieve.receive.direct_find import DirectFind
 from getsh.dicom.retrieve.receive.transport import TcpTransport
 
@@ -230,3 +231,52 @@ def test_a_cancel_asked_before_the_request_follows_it(peer: Peer) -> None:
     peer.sock.sendall(response(5, 0xFE00))
     assert list(finder.matches(query(), FIND, 5)) == []
     assert commands(peer.read()) == [0x0020, 0x0FFF]
+
+
+def test_an_abandoned_c_find_has_its_drain_time_from_the_c_cancel(peer: Peer) -> None:
+    """The caller stops listening long after the last response (past the DIMSE timeout): the C-CANCEL
+    still gets its answer read, rather than a timeout counted from the last response."""
+    peer.sock.sendall(response(5, 0xFF00, match(0)))
+    finder = peer.finder(timeout=0.3)
+    matches = finder.matches(query(), FIND, 5)
+    next(matches)
+    time.sleep(0.5)
+
+    def archive() -> None:
+        while commands(peer.read(0.05)) != [0x0020, 0x0FFF]:
+            pass
+        time.sleep(0.1)
+        peer.sock.sendall(response(5, 0xFE00))
+
+    threading.Thread(target=archive, daemon=True).start()
+    matches.close()
+    assert finder.outcome is not None and finder.outcome.status is not None
+    assert (finder.outcome.ending, finder.outcome.status.Status) == ("final", 0xFE00)
+
+
+def test_an_abandoned_c_find_the_peer_never_ends_stops_at_its_deadline(peer: Peer,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer that keeps sending pending responses after the C-CANCEL is held to the drain limit."""
+    monkeypatch.setattr(direct_find, "DRAIN_LIMIT", 0.5)
+    peer.sock.sendall(response(5, 0xFF00, match(0)))
+    finder = peer.finder(timeout=5)
+    matches = finder.matches(query(), FIND, 5)
+    next(matches)
+    stop = threading.Event()
+
+    def archive() -> None:  # answers nothing but more matches
+        n = 1
+        while not stop.is_set():
+            try:
+                peer.sock.sendall(response(5, 0xFF00, match(n)))
+            except OSError:
+                return
+            n += 1
+            time.sleep(0.01)
+
+    threading.Thread(target=archive, daemon=True).start()
+    began = time.monotonic()
+    matches.close()
+    stop.set()
+    assert finder.outcome is not None and finder.outcome.ending == "timeout"
+    assert time.monotonic() - began < 3

@@ -220,6 +220,19 @@ def test_writev_all_carries_on_after_short_writes(tmp_path: Path, monkeypatch: p
     assert path.read_bytes() == b"abcdefghijklmnopqrstu"
 
 
+def test_writev_all_takes_more_chunks_than_one_writev_may(tmp_path: Path) -> None:
+    """Over IOV_MAX buffers (a peer's many tiny PDVs, and the File Meta in front) go in groups: one
+    writev of 3,001 would fail with EINVAL."""
+    chunks = [memoryview(bytes([n % 251])) for n in range(3001)]
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        assert diskio.writev_all(fd, chunks) == 3001
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == bytes(n % 251 for n in range(3001))
+
+
 def test_the_mailbox_hands_over_everything_in_order_and_wakes_for_urgent_items() -> None:
     box = Mailbox(interval=5.0)
     done = threading.Event()

@@ -25,7 +25,7 @@ from getsh.dicom.net.reactor import reactor_parked
 from getsh.dicom.retrieve.merging import failed_whole
 from getsh.dicom.retrieve.receive.handover import quiet
 from getsh.dicom.retrieve.run import GetRun
-from getsh.dicom.retrieve.sharing import Share
+from getsh.dicom.retrieve.share import Share
 from getsh.errors import GetshError, NetworkError
 
 log = logging.getLogger("getsh.retrieve")

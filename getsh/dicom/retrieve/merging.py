@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from getsh.dicom.events import GetDone, Received, Spread, StoreFailed
-from getsh.dicom.retrieve.sharing import Share
+from getsh.dicom.retrieve.share import Share
 from getsh.dicom.status import SUB_OPERATION_STATUSES, DimseStatus, decode
 from getsh.errors import GetshError
 

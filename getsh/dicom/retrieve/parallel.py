@@ -39,7 +39,8 @@ from getsh.dicom.retrieve.mailbox import Mailbox
 from getsh.dicom.retrieve.merging import in_plan_order, merged, words
 from getsh.dicom.retrieve.options import Spreading, Spun
 from getsh.dicom.retrieve.run import GetRun
-from getsh.dicom.retrieve.sharing import NotPlannable, Planner, Share
+from getsh.dicom.retrieve.share import Share
+from getsh.dicom.retrieve.sharing import NotPlannable, Planner
 from getsh.errors import GetshError, NetworkError, PeerFailure
 
 log = logging.getLogger("getsh.retrieve")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 
 from pydicom import Dataset
 from pydicom.multival import MultiValue
@@ -32,8 +31,10 @@ from getsh.dicom.net.presentation import FIND_MODELS
 from getsh.dicom.net.trace import tracer_of
 from getsh.dicom.query.find import element_text, find
 from getsh.dicom.query.return_keys import identifying_keys
-from getsh.dicom.retrieve.receive.direct_find import DirectFind, find_directly
+from getsh.dicom.retrieve.receive.direct_find import DirectFind
+from getsh.dicom.retrieve.receive.find_borrowed import find_directly
 from getsh.dicom.retrieve.receive.handover import HandoverError, brisk, direct_path
+from getsh.dicom.retrieve.share import Share
 from getsh.errors import PeerFailure
 
 MAX_QUERIES = 500  # C-FIND requests one plan may send; past it, parents are retrieved whole
@@ -51,57 +52,6 @@ class _Missed(Exception):
 
 class NotPlannable(Exception):
     """The request cannot be cut into shares that are sure to retrieve what it would: why, in words."""
-
-
-@dataclass(frozen=True)
-class Share:
-    """One C-GET of a parallel retrieve: ``keys`` (the unique keys above its level, single values) and
-    ``uids``, the unique keys at ``level`` it lists (one value and ``whole``: that one entity whole)."""
-
-    number: int  # its place in the plan, 1 first
-    level: str
-    keys: tuple[tuple[str, str], ...]
-    uids: tuple[str, ...]
-    charset: str = ""  # the request's Specific Character Set (a PatientID may need it)
-    whole: bool = False  # a parent retrieved whole (its list could not be trusted or had)
-
-    def identifier(self, model: str) -> Dataset:
-        """The C-GET identifier for this share."""
-        ds = Dataset()
-        if self.charset:
-            ds.SpecificCharacterSet = self.charset.split("\\")
-        ds.QueryRetrieveLevel = self.level
-        for keyword, value in self.keys:
-            setattr(ds, keyword, value)
-        setattr(ds, unique_key(model, self.level), list(self.uids) if len(self.uids) > 1 else self.uids[0])
-        return ds
-
-    def without(self, arrived: set[str]) -> Share | None:
-        """What is left of it once ``arrived`` came (None: nothing; a whole parent stays whole)."""
-        if self.whole:
-            return self
-        left = tuple(uid for uid in self.uids if uid not in arrived)
-        return replace(self, uids=left) if left else None
-
-    def halves(self) -> tuple[Share, Share] | None:
-        """The share cut in two, for an archive that failed it whole (None: it cannot be cut)."""
-        if self.whole or len(self.uids) < 2:
-            return None
-        middle = len(self.uids) // 2
-        return replace(self, uids=self.uids[:middle]), replace(self, uids=self.uids[middle:])
-
-    def cut(self, size: int) -> tuple[Share, Share | None]:
-        """Its first ``size`` UIDs, and the rest (None: nothing is left; a whole parent stays whole)."""
-        if self.whole or len(self.uids) <= size:
-            return self, None
-        return replace(self, uids=self.uids[:size]), replace(self, uids=self.uids[size:])
-
-    @property
-    def objects(self) -> str:
-        """What it asks for, in words (for a line that says a share was retried)."""
-        if self.whole:
-            return f"{self.level.lower()} {self.uids[0]}"
-        return f"{len(self.uids)} {self.level.lower()} UID{'s' * (len(self.uids) != 1)}"
 
 
 class Planner:
@@ -122,6 +72,8 @@ class Planner:
         self.notes: list[str] = []  # what the plan found worth saying (a count that disagrees …)
         self._number = 0
         self._stopped = threading.Event()
+        self._aborted = False
+        self._dropped: list[Exception] = []  # what an abandoned direct C-FIND ended with (receive/direct_find.py)
         self._current: PynetdicomPath | DirectFind | None = None
         self._lock = threading.Lock()
 
@@ -139,6 +91,7 @@ class Planner:
     def abort(self) -> None:
         """Stop planning now: the C-FIND under way is aborted (its association with it), and the thread
         waiting for its next response is told none will come."""
+        self._aborted = True
         self._stopped.set()
         with self._lock:
             current = self._current
@@ -198,11 +151,14 @@ class Planner:
         that yielded fewer is asked again."""
         if self.stopped:
             return
+        if self._dropped:  # a C-FIND abandoned earlier ended the association
+            raise self._dropped[0]
         self.queries += 1
         message_id = self.next_message_id()
         if tracer_of(self.assoc) is None and not direct_path(self.assoc, self.receive):  # trace on: pynetdicom's
             try:
-                yield from find_directly(self.assoc, query, FIND_MODELS[self.model], message_id, self._running)
+                yield from find_directly(self.assoc, query, FIND_MODELS[self.model], message_id, self._running,
+                                         self._dropped.append)
                 return
             except HandoverError as why:  # before anything was sent
                 log.debug("plan: C-FIND through pynetdicom's receive path: %s", why)
@@ -233,8 +189,14 @@ class Planner:
             raise _Missed
 
     def _running(self, path: DirectFind | None) -> None:
+        """The direct path's C-FIND is under way (None: over). A cancel or abort asked while its socket
+        was being borrowed, before it could be reached, reaches it now."""
         with self._lock:
             self._current = path
+            if path is not None and self._aborted:
+                path.stop()
+            elif path is not None and self.stopped:
+                path.cancel()
 
     def _again(self, query: Dataset) -> Iterator[Dataset]:
         """``_matches``, asked again (up to three times in all) while responses go missing; a match may

@@ -21,6 +21,7 @@ PARTIAL_PREFIX, PARTIAL_SUFFIX = ".getsh-", ".partial"  # hidden: no sanitised f
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK}
 _NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
 _COPY_CHUNK = 1024 * 1024
+IOV_MAX = 1024  # buffers one writev takes (POSIX's minimum is 16; Linux and macOS: 1024)
 
 
 def _meta_element(elem: int, vr: bytes, value: bytes) -> bytes:
@@ -144,7 +145,10 @@ def link_new(source: str, target: str) -> bool:
 
 def writev_all(fd: int, chunks: Sequence[bytes | bytearray | memoryview]) -> int:
     """Write every chunk, in order, with as few ``writev`` calls as the kernel allows; the byte count.
-    A short write (a signal, a nearly full disk) continues where it stopped; a full disk raises."""
+    A short write (a signal, a nearly full disk) continues where it stopped; a full disk raises. More
+    chunks than one call may take (IOV_MAX, 1024 on Linux and macOS) go in groups."""
+    if len(chunks) > IOV_MAX:
+        return sum(writev_all(fd, chunks[i : i + IOV_MAX]) for i in range(0, len(chunks), IOV_MAX))
     total = sum(len(c) for c in chunks)
     done = portable.writev(fd, chunks)
     if done == total:

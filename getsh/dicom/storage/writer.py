@@ -88,9 +88,9 @@ class ObjectWriter:
     def file(self) -> BinaryIO:
         if self._buffered is None:
             self._buffered = os.fdopen(self._fd, "wb", buffering=_BUFFER, closefd=True)
-            head, self._head = self._head, b""
-            if head:
-                self._buffered.write(head)
+            if self._head:
+                self._buffered.write(self._head)
+                self._head = b""
         return self._buffered
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -110,8 +110,9 @@ class ObjectWriter:
         try:
             if self._buffered is not None:
                 self._buffered.flush()
-            head, self._head = self._head, b""
+            head = self._head
             self.size += diskio.writev_all(self._fd, [head, *chunks] if head else chunks) - len(head)
+            self._head = b""
         except OSError as exc:
             self._fail(exc)
 
@@ -148,8 +149,8 @@ class ObjectWriter:
         structure: Structure | None = None
         try:
             if self._head:  # nothing else came: the File Meta alone
-                head, self._head = self._head, b""
-                diskio.writev_all(self._fd, [head])
+                diskio.writev_all(self._fd, [self._head])
+                self._head = b""
             if self._buffered is not None:
                 self._buffered.flush()
             if self.storage.fsync:

@@ -10,7 +10,7 @@ decodes each identifier with pynetdicom's own codec, as the archive's answers co
 
 ``matches`` yields each pending response's identifier; once it is exhausted ``outcome`` says how the
 exchange ended (direct_get.Outcome: final with the status, closed, timeout, invalid, peer-pdu,
-stopped), and the caller gives the socket back and acts on it. A caller that stops iterating early
+stopped), and the caller gives the socket back and acts on it (find_borrowed.py). A caller that stops iterating early
 (the plan was cancelled, or a match it cannot use) leaves the association in step: the C-FIND is
 cancelled and its remaining responses read to the final one, or the outcome says it could not be.
 """
@@ -24,29 +24,23 @@ from io import BytesIO
 
 from pydicom import Dataset
 from pydicom.uid import UID
-from pynetdicom.association import Association
 from pynetdicom.dimse_messages import C_CANCEL_RQ
 from pynetdicom.dimse_primitives import C_CANCEL
 from pynetdicom.dsutils import decode
 
-from getsh.dicom.net.cancellation import PynetdicomPath
 from getsh.dicom.net.pdu_bounds import (
     ASSOCIATION_PDU_LIMIT,
     PDU_NAMES,
     PdvOrder,
-    abort_for,
     pdu_limit,
     pdv_items,
     too_long,
 )
 from getsh.dicom.retrieve.receive import wire
 from getsh.dicom.retrieve.receive.direct_get import Outcome
-from getsh.dicom.retrieve.receive.handover import borrow_socket, hand_pdu_to_pynetdicom
 from getsh.dicom.retrieve.receive.message import ReceiveBuffer
-from getsh.dicom.retrieve.receive.transport import Transport, transport_for
-from getsh.dicom.status import decode as decode_status
-from getsh.dicom.status import failure_hint
-from getsh.errors import NetworkError, PeerFailure
+from getsh.dicom.retrieve.receive.transport import Transport
+from getsh.dicom.storage.outcomes import one_line
 
 _PDU_NAMES = {kind: name for kind, name in PDU_NAMES.items() if kind != wire.P_DATA_TF}
 BUFFER_BYTES = 256 * 1024  # C-FIND responses are small; a larger PDU grows it up to its bound
@@ -80,6 +74,8 @@ class DirectFind:
         self._message_id: int | None = None
         self._cancel_asked = False
         self._cancel_sent = False
+        self._deadline: float | None = None  # an abandoned C-FIND's last moment to reach its final response
+        self.request_sent = False
 
     # --- other threads ------------------------------------------------------------------------
 
@@ -122,6 +118,7 @@ class DirectFind:
         except OSError:
             self.outcome = Outcome("closed")
             return
+        self.request_sent = True
         self.last_heard = time.monotonic()
         with self._lock:
             self._message_id = message_id
@@ -138,16 +135,14 @@ class DirectFind:
                 raise
 
     def _finish(self, responses: Iterator[Dataset]) -> None:
-        """Cancel, and read what is left to the final response (DRAIN_LIMIT at most)."""
+        """Cancel, and read what is left to the final response (DRAIN_LIMIT at most from now)."""
         if self.outcome is not None:
             return
         self.cancel()
-        drain_until = time.monotonic() + DRAIN_LIMIT
-        self.dimse_timeout = min(self.dimse_timeout or DRAIN_LIMIT, DRAIN_LIMIT)
+        self.last_heard = time.monotonic()
+        self._deadline = self.last_heard + DRAIN_LIMIT
         for _ in responses:
-            if time.monotonic() > drain_until:
-                self.outcome = Outcome("timeout", silence=time.monotonic() - self.last_heard)
-                return
+            pass
 
     def _responses(self, message_id: int) -> Iterator[Dataset]:
         buffer = ReceiveBuffer(BUFFER_BYTES)
@@ -155,6 +150,9 @@ class DirectFind:
         state = _Assembly(message_id, self.context_id)
         try:
             while not self._stopping:
+                if self._deadline is not None and time.monotonic() > self._deadline:
+                    self.outcome = Outcome("timeout", silence=time.monotonic() - self.last_heard)
+                    return
                 done = False
                 for item in self._walk(buffer, order, state):
                     if isinstance(item, Outcome):
@@ -242,7 +240,7 @@ class DirectFind:
             try:
                 return decode(BytesIO(identifier), *self._codec)
             except Exception as exc:
-                raise _Invalid(f"a C-FIND-RSP whose identifier cannot be decoded ({exc})") from None
+                raise _Invalid(f"a C-FIND-RSP whose identifier cannot be decoded ({one_line(exc)})") from None
         final = Dataset()
         final.Status = status
         comment = wire.text(fields, 0x0902)
@@ -263,12 +261,16 @@ class DirectFind:
         return None
 
     def _wait(self) -> Outcome | None:
-        timeout = None
-        if self.dimse_timeout is not None:
-            timeout = self.last_heard + self.dimse_timeout - time.monotonic()
-            if timeout <= 0:
-                return Outcome("timeout", silence=time.monotonic() - self.last_heard)
-        ready = self.transport.wait(timeout)
+        """Block until the peer sends, ``stop()``, the DIMSE timeout, or an abandoned C-FIND's deadline."""
+        ends = [t for t in (self.last_heard + self.dimse_timeout if self.dimse_timeout is not None else None,
+                            self._deadline) if t is not None]
+        timeout = min(ends) - time.monotonic() if ends else None
+        if timeout is not None and timeout <= 0:
+            return Outcome("timeout", silence=time.monotonic() - self.last_heard)
+        try:
+            ready = self.transport.wait(timeout)
+        except OSError:
+            return Outcome("closed", silence=time.monotonic() - self.last_heard)
         if self._stopping:
             return Outcome("stopped")
         if not ready:
@@ -326,63 +328,3 @@ class _Assembly:
         identifier = bytes(self.identifier)
         self.identifier.clear()
         return fields, identifier
-
-
-REASSOCIATE = "the next command re-associates"
-
-
-def find_directly(assoc: Association, query: Dataset, model_uid: str, message_id: int,
-                  current: Callable[[DirectFind | None], None]) -> Iterator[Dataset]:
-    """The C-FIND's matches on ``assoc``'s borrowed socket (as query.find.find on pynetdicom's path:
-    PeerFailure for a failure status, NetworkError when no final response came, the association then
-    ended). ``current`` is told the DirectFind while it runs (cancel and abort reach it there).
-    HandoverError, before anything is sent, when the socket cannot be borrowed now."""
-    context = assoc._get_valid_context(model_uid, "", "scu")
-    accepted = frozenset(int(cx.context_id or 0) for cx in assoc.accepted_contexts if cx.context_id is not None)
-    finder: DirectFind | None = None
-    closing = False
-    try:
-        with borrow_socket(assoc) as sock, transport_for(sock) as transport:
-            finder = DirectFind(
-                transport, context=(int(context.context_id or 0), str(context.transfer_syntax[0])), accepted=accepted,
-                peer_max_pdu=int(assoc.acceptor.maximum_length or 0), max_pdu=int(assoc.requestor.maximum_length or 0),
-                dimse_timeout=assoc.dimse_timeout, foreign_pdu=lambda raw: hand_pdu_to_pynetdicom(assoc, raw))
-            current(finder)
-            try:
-                yield from finder.matches(query, model_uid, message_id)
-            finally:
-                current(None)
-    except GeneratorExit:
-        closing = True
-        raise
-    finally:
-        error = _settle(assoc, finder.outcome, message_id, model_uid) if finder is not None else None
-    if error is not None and not closing:
-        raise error
-
-
-def _settle(assoc: Association, outcome: Outcome | None, message_id: int, model_uid: str) -> Exception | None:
-    """With the socket given back: end the association where the exchange left it out of step; what to
-    raise (None: the C-FIND ended well)."""
-    if outcome is None:  # left before it was sent or read (a HandoverError)
-        return None
-    if outcome.ending == "final" and not outcome.after:
-        assert outcome.status is not None
-        decoded = decode_status(int(outcome.status.Status), "find")
-        if decoded.category in ("Success", "Cancel"):
-            return None
-        return PeerFailure(f"C-FIND {decoded}", failure_hint("find"))
-    if outcome.ending == "final" or outcome.ending == "invalid":
-        why = outcome.after or outcome.detail
-        abort_for(assoc, why)
-        return NetworkError(f"C-FIND: the peer sent {why}; the association was aborted", REASSOCIATE)
-    if outcome.ending in ("timeout", "stopped"):
-        PynetdicomPath(assoc, message_id, model_uid).stop()
-        if outcome.ending == "stopped":
-            return NetworkError("C-FIND: aborted at your request", REASSOCIATE)
-        return NetworkError(f"C-FIND: no response from the peer for {outcome.silence:.0f} s (dimse-timeout); "
-                            "the association was aborted", REASSOCIATE)
-    if outcome.ending == "peer-pdu":
-        why = f"the peer sent {outcome.detail}" if outcome.detail else "the peer ended the association"
-        return NetworkError(f"C-FIND: {why} before its final response", REASSOCIATE)
-    return NetworkError("C-FIND: the peer closed the connection before its final response", REASSOCIATE)
