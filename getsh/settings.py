@@ -251,8 +251,9 @@ SETTINGS: tuple[Setting, ...] = (
     )),
     Setting("receive", "how a get reads the objects from the network: getsh's own receive path or pynetdicom's",
             "auto", choices=(
-        Choice("auto", (), "getsh's direct receive path when the association's socket can be borrowed; "
-                           "pynetdicom's own with debug logging (-d: its protocol log) or when it cannot"),
+        Choice("auto", (), "getsh's direct receive path when the association's socket can be borrowed (a "
+                           "parallel get's planning C-FINDs too); pynetdicom's own with debug logging (-d: its "
+                           "protocol log) or when it cannot"),
         Choice("pynetdicom", (), "always pynetdicom's own receive path (slower: the before/after comparison)"),
     )),
     Setting("retrieve", "how get retrieves: C-GET, C-MOVE to getsh's own receiver, or C-GET with C-MOVE when the "
