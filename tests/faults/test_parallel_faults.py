@@ -23,8 +23,8 @@ from tests.interop.test_cancel import ctrl_c
 from tests.shell_driver import ShellDriver
 
 
-class SilentFind(FakeQR):
-    """A C-GET SCP whose C-FIND says nothing at all, and ignores C-CANCEL, until the test ends."""
+class FindingFake(FakeQR):
+    """A C-GET SCP with a C-FIND of its own (``_on_find``), which the plan of a parallel get meets."""
 
     def __init__(self) -> None:
         super().__init__(sends([]))
@@ -35,6 +35,13 @@ class SilentFind(FakeQR):
         port = super().start()
         self._server.bind(evt.EVT_C_FIND, self._on_find)
         return port
+
+    def _on_find(self, event: Any) -> Iterator[Any]:
+        raise NotImplementedError
+
+
+class SilentFind(FindingFake):
+    """A C-GET SCP whose C-FIND says nothing at all, and ignores C-CANCEL, until the test ends."""
 
     def _on_find(self, event: Any) -> Iterator[Any]:
         self.finds += 1
@@ -78,19 +85,9 @@ def test_two_ctrl_c_end_a_parallel_get_whose_plan_the_archive_never_answers(sile
     assert not list(tmp_path.iterdir())
 
 
-class StrayFind(FakeQR):
+class StrayFind(FindingFake):
     """A C-GET SCP whose C-FIND answers two matches, then a response to a request getsh never sent
     (written raw on its socket), then nothing."""
-
-    def __init__(self) -> None:
-        super().__init__(sends([]))
-        self._ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind, SYNTAXES)
-        self.finds = 0
-
-    def start(self) -> int:
-        port = super().start()
-        self._server.bind(evt.EVT_C_FIND, self._on_find)
-        return port
 
     def _on_find(self, event: Any) -> Iterator[Any]:
         self.finds += 1

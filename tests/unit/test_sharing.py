@@ -15,6 +15,7 @@ from getsh.dicom.retrieve import sharing
 from getsh.dicom.retrieve.lanes import ShareQueue
 from getsh.dicom.retrieve.share import Share
 from getsh.dicom.retrieve.sharing import NotPlannable, Planner
+from tests.unit.test_direct_receive import FakePath
 
 KEYS = (("StudyInstanceUID", "1.2.3"), ("SeriesInstanceUID", "1.2.3.4"))
 
@@ -155,20 +156,6 @@ def test_a_plan_complete_before_the_get_is_spread_still_gives_the_lanes_its_shar
     assert taken == [share(1, 2)]
 
 
-class _Path:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def cancel(self) -> None:
-        self.calls.append("cancel")
-
-    def stop(self) -> None:
-        self.calls.append("stop")
-
-    def wake(self) -> None:
-        self.calls.append("wake")
-
-
 def test_a_cancel_or_abort_asked_while_the_socket_was_borrowed_reaches_the_c_find() -> None:
     """Ctrl-C lands while the plan's thread waits for pynetdicom to hand the socket over: the direct
     C-FIND it then starts is cancelled (a second Ctrl-C: stopped) at once, not left to run."""
@@ -178,7 +165,7 @@ def test_a_cancel_or_abort_asked_while_the_socket_was_borrowed_reaches_the_c_fin
     cancelled, aborted, untouched = planner(), planner(), planner()
     cancelled.cancel()
     aborted.abort()
-    paths = [_Path(), _Path(), _Path()]
+    paths = [FakePath(), FakePath(), FakePath()]
     for plan, path in zip((cancelled, aborted, untouched), paths, strict=True):
         plan._running(path)  # type: ignore[arg-type]
     assert [p.calls for p in paths] == [["cancel"], ["stop"], []]

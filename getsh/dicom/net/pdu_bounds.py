@@ -68,6 +68,14 @@ def too_long(pdu_type: int, length: int, max_pdu: int) -> str:
     return f"an {name} PDU of {length} bytes, more than the {limit} getsh accepts for one"
 
 
+def header_problem(pdu_type: int, length: int, max_pdu: int) -> str:
+    """'' when a PDU header a direct receive path read is one a peer may send now, else what is wrong,
+    in words: a type no peer sends, or a length past its bound (``too_long``)."""
+    if pdu_type not in PDU_NAMES:
+        return f"a PDU of unknown type 0x{pdu_type:02X}"
+    return too_long(pdu_type, length, max_pdu)
+
+
 def pdv_items(data: bytes | bytearray | memoryview, pos: int, stop: int) -> Iterator[tuple[int, int, int, int]]:
     """(context ID, message control header, data start, data end) of each PDV item in ``data[pos:stop]``
     (a P-DATA-TF PDU's variable field); ValueError names what does not fit."""

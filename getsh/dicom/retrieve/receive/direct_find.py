@@ -32,9 +32,9 @@ from getsh.dicom.net.pdu_bounds import (
     ASSOCIATION_PDU_LIMIT,
     PDU_NAMES,
     PdvOrder,
+    header_problem,
     pdu_limit,
     pdv_items,
-    too_long,
 )
 from getsh.dicom.retrieve.receive import wire
 from getsh.dicom.retrieve.receive.direct_get import Outcome
@@ -180,9 +180,7 @@ class DirectFind:
         while buffer.end - buffer.start >= 6:
             start = buffer.start
             pdu_type, length = wire.PDU_HEADER.unpack_from(data, start)
-            if pdu_type not in _PDU_NAMES and pdu_type != wire.P_DATA_TF:
-                raise _Invalid(f"a PDU of unknown type 0x{pdu_type:02X}")
-            why = too_long(pdu_type, length, self.max_pdu)
+            why = header_problem(pdu_type, length, self.max_pdu)
             if why:
                 raise _Invalid(why)
             stop = start + 6 + length

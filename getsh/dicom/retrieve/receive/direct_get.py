@@ -33,7 +33,7 @@ from pydicom import Dataset
 from pynetdicom.dimse_messages import C_CANCEL_RQ
 from pynetdicom.dimse_primitives import C_CANCEL
 
-from getsh.dicom.net.pdu_bounds import ASSOCIATION_PDU_LIMIT, PdvOrder, pdu_limit, pdv_items, too_long
+from getsh.dicom.net.pdu_bounds import ASSOCIATION_PDU_LIMIT, PdvOrder, header_problem, pdu_limit, pdv_items
 from getsh.dicom.net.trace import Tracer
 from getsh.dicom.retrieve.receive import traced, wire
 from getsh.dicom.retrieve.receive.message import Message, Negotiated, ReceiveBuffer, Sink, StoreRequest
@@ -186,9 +186,7 @@ class DirectGet:
         try:
             while end - start >= 6:
                 pdu_type, length = _PDU.unpack_from(data, start)
-                if pdu_type not in _PDU_NAMES and pdu_type != wire.P_DATA_TF:
-                    raise _Invalid(f"a PDU of unknown type 0x{pdu_type:02X}")
-                why = too_long(pdu_type, length, self.max_pdu)
+                why = header_problem(pdu_type, length, self.max_pdu)
                 if why:
                     raise _Invalid(why)
                 stop = start + 6 + length
