@@ -98,14 +98,16 @@ def test_keys_on_the_line_narrow_this_find_only_and_the_users_keys_win(shell: Sh
     assert "PatientName" not in keys
 
 
-def test_limit_cancels_after_n_and_keeps_them(shell: Shell, demo_server: object) -> None:
+def test_limit_cancels_after_n_and_keeps_them(shell: Shell, demo_server: object, tmp_path: Path) -> None:
     port = demo_server.port  # type: ignore[attr-defined]
-    status, shown = shell.run(f"connect 127.0.0.1 {port}; level IMAGE; find PatientID=DEMO001 --limit 3")
+    status, shown = shell.run(f"connect 127.0.0.1 {port}; output {tmp_path}; level IMAGE; "
+                              "find PatientID=DEMO001 --limit 3")
     assert status is ExitStatus.SUCCESS, shown
     assert "3 matches at IMAGE level" in shown and "cancelled after 3 matches (--limit 3)" in shown
     assert len(rows_of(shell)) == 3
     status, shown = shell.run("get 1")  # the association is still good after the C-CANCEL
     assert status is ExitStatus.SUCCESS, shown
+    assert len(list(tmp_path.iterdir())) == 1  # row 1's object, where the output setting says
 
 
 @pytest.mark.parametrize("peer", ["dcmqrscp", "orthanc"])

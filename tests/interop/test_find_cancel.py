@@ -63,9 +63,9 @@ def interrupt_on(shell: Shell, *counts: int) -> None:
     interrupt_when(shell, Found, *counts)
 
 
-def test_ctrl_c_cancels_keeps_the_matches_and_the_association(shell: Shell, slow: SlowFind) -> None:
+def test_ctrl_c_cancels_keeps_the_matches_and_the_association(shell: Shell, slow: SlowFind, tmp_path: Path) -> None:
     slow.delay = 0.05
-    shell.run(f"connect 127.0.0.1 {slow.port}")
+    shell.run(f"connect 127.0.0.1 {slow.port}; output {tmp_path}")
     interrupt_on(shell, 3)
     status, shown = shell.run(FIND)
     assert "C-CANCEL sent: waiting for the peer's final response (Ctrl-C again aborts the association)" in shown
@@ -76,6 +76,7 @@ def test_ctrl_c_cancels_keeps_the_matches_and_the_association(shell: Shell, slow
     del shell.runner.renderer.show
     status, shown = shell.run("get 1")  # the same association serves the next command
     assert status is ExitStatus.SUCCESS and "associated" not in shown, shown
+    assert len(list(tmp_path.iterdir())) == 1  # row 1's object, where the output setting says
 
 
 def test_a_peer_that_ignores_c_cancel_is_aborted_after_the_grace(shell: Shell, slow: SlowFind) -> None:
