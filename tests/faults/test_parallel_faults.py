@@ -8,7 +8,7 @@ from __future__ import annotations
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,16 @@ from tests.faults.raw_peers import command, p_data, send_raw
 from tests.interop.test_cancel import ctrl_c
 from tests.shell_driver import ShellDriver
 
+FindScript = Callable[["FindingFake", Any], Iterator[Any]]  # (the fake, pynetdicom's C-FIND event): the answers
+
 
 class FindingFake(FakeQR):
-    """A C-GET SCP with a C-FIND of its own (``_on_find``), which the plan of a parallel get meets."""
+    """A C-GET SCP whose C-FIND answers with ``find``, which the plan of a parallel get meets."""
 
-    def __init__(self) -> None:
+    def __init__(self, find: FindScript) -> None:
         super().__init__(sends([]))
         self._ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind, SYNTAXES)
+        self.find = find
         self.finds = 0
 
     def start(self) -> int:
@@ -37,21 +40,19 @@ class FindingFake(FakeQR):
         return port
 
     def _on_find(self, event: Any) -> Iterator[Any]:
-        raise NotImplementedError
-
-
-class SilentFind(FindingFake):
-    """A C-GET SCP whose C-FIND says nothing at all, and ignores C-CANCEL, until the test ends."""
-
-    def _on_find(self, event: Any) -> Iterator[Any]:
         self.finds += 1
-        self.release.wait(30)  # no response, whatever comes, until stop()
-        yield 0xC000, None
+        yield from self.find(self, event)
+
+
+def says_nothing(fake: FindingFake, event: Any) -> Iterator[Any]:
+    """No response at all, whatever comes (C-CANCEL too), until the test ends."""
+    fake.release.wait(30)
+    yield 0xC000, None
 
 
 @pytest.fixture
-def silent() -> Iterator[SilentFind]:
-    peer = SilentFind()
+def silent() -> Iterator[FindingFake]:
+    peer = FindingFake(says_nothing)
     peer.start()
     try:
         yield peer
@@ -59,7 +60,7 @@ def silent() -> Iterator[SilentFind]:
         peer.stop()
 
 
-def test_two_ctrl_c_end_a_parallel_get_whose_plan_the_archive_never_answers(silent: SilentFind,
+def test_two_ctrl_c_end_a_parallel_get_whose_plan_the_archive_never_answers(silent: FindingFake,
                                                                             tmp_path: Path) -> None:
     with ShellDriver(key_delay=0.05) as driver:
         driver.line(f"connect 127.0.0.1 {silent.port} --aec FAKE-QR")
@@ -85,29 +86,25 @@ def test_two_ctrl_c_end_a_parallel_get_whose_plan_the_archive_never_answers(sile
     assert not list(tmp_path.iterdir())
 
 
-class StrayFind(FindingFake):
-    """A C-GET SCP whose C-FIND answers two matches, then a response to a request getsh never sent
-    (written raw on its socket), then nothing."""
-
-    def _on_find(self, event: Any) -> Iterator[Any]:
-        self.finds += 1
-        for n in range(2):
-            match = Dataset()
-            match.QueryRetrieveLevel = "IMAGE"
-            match.StudyInstanceUID, match.SeriesInstanceUID, match.SOPInstanceUID = "1.2.3", "1.2.3.1", f"1.2.3.1.{n}"
-            yield 0xFF00, match
-        stray = command({0x0002: StudyRootQueryRetrieveInformationModelFind.encode(), 0x0100: struct.pack("<H", 0x8020),
-                         0x0120: struct.pack("<H", 999), 0x0800: struct.pack("<H", 0x0101),
-                         0x0900: struct.pack("<H", 0x0000)})
-        send_raw(event.assoc, p_data(int(event.context.context_id), 0x03, stray))
-        self.release.wait(30)
-        yield 0xC000, None
+def strays(fake: FindingFake, event: Any) -> Iterator[Any]:
+    """Two matches, then a response to a request getsh never sent (written raw on the socket), then nothing."""
+    for n in range(2):
+        match = Dataset()
+        match.QueryRetrieveLevel = "IMAGE"
+        match.StudyInstanceUID, match.SeriesInstanceUID, match.SOPInstanceUID = "1.2.3", "1.2.3.1", f"1.2.3.1.{n}"
+        yield 0xFF00, match
+    stray = command({0x0002: StudyRootQueryRetrieveInformationModelFind.encode(), 0x0100: struct.pack("<H", 0x8020),
+                     0x0120: struct.pack("<H", 999), 0x0800: struct.pack("<H", 0x0101),
+                     0x0900: struct.pack("<H", 0x0000)})
+    send_raw(event.assoc, p_data(int(event.context.context_id), 0x03, stray))
+    fake.release.wait(30)
+    yield 0xC000, None
 
 
 def test_a_plan_answered_out_of_turn_is_named_and_the_shell_carries_on(tmp_path: Path) -> None:
     """The plan's C-FIND (getsh's direct path) gets a C-FIND-RSP to another message: one line names it,
     the association is aborted at once (not after a timeout), and the next command associates afresh."""
-    peer = StrayFind()
+    peer = FindingFake(strays)
     peer.start()
     try:
         with ShellDriver() as driver:
